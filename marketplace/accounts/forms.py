@@ -1,0 +1,69 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from marketplace import labels, permissions as perm
+from marketplace.accounts import credit_code
+from marketplace.accounts.models import AGENCY_LEVELS, COUNTIES, HOST_LEVELS, ORG_KINDS, SIZES
+
+REQUIRED = _l("This field is required.")
+
+
+def _blank(choices):
+    return [("", "—")] + list(choices)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Email(_l("Enter a valid e-mail address."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
+    remember = BooleanField(_l("Stay logged in"))
+
+
+class PasswordFields:
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(min=10, message=_l("At least 10 characters."))])
+    confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))])
+
+
+class RegistrationForm(PasswordFields, FlaskForm):
+    org_name = StringField(_l("Organisation name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    kind = SelectField(_l("Kind of organisation"),
+                       choices=_blank(labels.choices("kind", [k for k in ORG_KINDS if k != "government"])),
+                       validators=[DataRequired(REQUIRED)])
+    role = SelectField(_l("Takes part as"), choices=_blank(labels.choices("role", perm.MARKET_ROLES)),
+                       validators=[DataRequired(REQUIRED)])
+    credit_code = StringField(_l("Unified social credit code"), validators=[DataRequired(REQUIRED)],
+                              description=_l("18 characters, as on the business licence."))
+    size = SelectField(_l("Enterprise size"), choices=_blank(labels.choices("size", SIZES)), validators=[Optional()])
+    county = SelectField(_l("County or district"), choices=_blank([(c, c) for c in COUNTIES]), validators=[Optional()])
+    in_city = BooleanField(_l("Registered in Liaocheng"), default=True)
+    transfer_agency_level = SelectField(_l("Filed technology-transfer agency level"),
+                                        choices=_blank(labels.choices("level", AGENCY_LEVELS)), validators=[Optional()])
+    service_agency = BooleanField(_l("Registered science and technology service agency"))
+    host_level = SelectField(_l("Level of the host incubator (maker teams)"),
+                             choices=_blank(labels.choices("level", HOST_LEVELS)), validators=[Optional()])
+    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Email(_l("Enter a valid e-mail address."))])
+
+    def validate_credit_code(self, field):
+        try:
+            field.data = credit_code.normalise(field.data)
+        except credit_code.CreditCodeError:
+            raise ValidationError(_l("This is not a valid unified social credit code (18 characters, check character last)."))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Email(_l("Enter a valid e-mail address."))])
+
+
+class ResetPasswordForm(PasswordFields, FlaskForm):
+    pass
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Email(_l("Enter a valid e-mail address."))])
+    role = SelectField(_l("Role"), choices=labels.choices("role", perm.ROLES), validators=[DataRequired(REQUIRED)])
+
+
+class AcceptInvitationForm(PasswordFields, FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=100)])

@@ -1,0 +1,116 @@
+"""Organisations, users and their membership."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.timeutil import utcnow
+
+# Kinds of organisation, as the subsidy scenario names them; "government" holds the bureaus.
+ORG_KINDS = ("university", "institute", "enterprise", "agency", "incubator", "park",
+             "maker_team", "government")
+SIZES = ("large", "medium", "small", "micro")
+# The counties (县、市、区) of Liaocheng and its development zones.
+COUNTIES = ("东昌府区", "茌平区", "临清市", "阳谷县", "莘县", "东阿县", "冠县", "高唐县",
+            "聊城经济技术开发区", "聊城高新技术产业开发区", "江北水城旅游度假区")
+AGENCY_LEVELS = ("city", "provincial", "national")  # filed technology-transfer agency
+HOST_LEVELS = ("city", "provincial", "national")  # incubator hosting a maker team
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ORG_KINDS), name="kind"),
+        CheckConstraint(f"size IS NULL OR {_in('size', SIZES)}", name="size"),
+        CheckConstraint(f"transfer_agency_level IS NULL OR {_in('transfer_agency_level', AGENCY_LEVELS)}",
+                        name="agency_level"),
+        CheckConstraint(f"host_level IS NULL OR {_in('host_level', HOST_LEVELS)}", name="host_level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[str | None] = mapped_column(String(10))  # enterprises only
+    county: Mapped[str | None] = mapped_column(String(40))
+    in_city: Mapped[bool] = mapped_column(Boolean, default=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    transfer_agency_level: Mapped[str | None] = mapped_column(String(12))  # 技术转移机构备案级别
+    service_agency: Mapped[bool] = mapped_column(Boolean, default=False)  # 登记的科技服务机构
+    host_level: Mapped[str | None] = mapped_column(String(12))  # 创客团队所在孵化载体级别
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="organization")
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def scenario_id(self) -> str:
+        """The id this organisation has in exported subsidy scenarios."""
+        return self.credit_code
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    membership: Mapped["Membership | None"] = relationship(
+        back_populates="user", uselist=False, foreign_keys="Membership.user_id")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def organization(self) -> Organization | None:
+        return self.membership.organization if self.membership else None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class Membership(db.Model):
+    """A user's place in one organisation, with the role they act in."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="membership", foreign_keys=[user_id])
+    organization: Mapped[Organization] = relationship(back_populates="memberships")

@@ -1,0 +1,121 @@
+"""Account pages. Each view parses its form, calls one service and renders or redirects."""
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from marketplace.accounts import services
+from marketplace.accounts.forms import (AcceptInvitationForm, ForgotPasswordForm, InviteForm, LoginForm,
+                                        RegistrationForm, ResetPasswordForm)
+from marketplace.errors import ServiceError
+from marketplace.forms import attach_error
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("home.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in (
+            "org_name", "kind", "role", "credit_code", "county", "email", "name", "password", "size",
+            "in_city", "host_level", "transfer_agency_level", "service_agency")}
+        try:
+            user = services.register(services.Registration(**data))
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            login_user(user)
+            flash(_("Your organisation is registered. The city verifies it before you can trade."), "success")
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        flash(_("If this address has an account, a reset link is on its way."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            flash(_("Your password has been changed. Log in with the new one."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/members", methods=["GET", "POST"])
+@login_required
+def members():
+    form = InviteForm(role=current_user.role)
+    if form.validate_on_submit():
+        try:
+            services.invite_member(current_user, form.email.data, form.role.data)
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+            return redirect(url_for("accounts.members"))
+    return render_template("accounts/members.html", form=form, members=services.members_of(current_user)), \
+        200 if not form.errors else 400
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    invitation = services.read_invitation(token)
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(token, form.name.data, form.password.data)
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            login_user(user)
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/accept.html", form=form, invitation=invitation), 200 if not form.errors else 400
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code):
+    from flask import current_app
+
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(_safe_next(request.form.get("next")))

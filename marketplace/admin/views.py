@@ -1,0 +1,37 @@
+"""City administration pages: organisations to verify, the audit log, outgoing mail."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.accounts import services as accounts
+from marketplace.admin import services
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/organizations")
+@login_required
+def organizations():
+    status = request.args.get("status", "pending")
+    return render_template("admin/organizations.html", status=status,
+                           organizations=accounts.list_organizations(current_user, status))
+
+
+@bp.route("/organizations/<int:organization_id>/verify", methods=["POST"])
+@login_required
+def verify(organization_id):
+    org = accounts.verify_organization(current_user, organization_id)
+    flash(_("%(name)s is verified.", name=org.name), "success")
+    return redirect(url_for("admin.organizations"))
+
+
+@bp.route("/audit")
+@login_required
+def audit():
+    return render_template("admin/audit.html", events=services.audit_events(current_user))
+
+
+@bp.route("/mail")
+@login_required
+def mail():
+    return render_template("admin/mail.html", messages=services.outgoing_mail(current_user))

@@ -1,0 +1,159 @@
+"""The application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+import config as config_module
+from marketplace.errors import ServiceError
+from marketplace.extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Domain blueprints, registered in this order.
+BLUEPRINTS = (
+    "marketplace.home.views",
+    "marketplace.accounts.views",
+    "marketplace.admin.views",
+)
+# Modules whose models must be imported so that metadata (and Alembic) sees every table.
+MODEL_MODULES = (
+    "marketplace.accounts.models",
+    "marketplace.audit.models",
+    "marketplace.notifications.models",
+)
+CLI_MODULES = (
+    "marketplace.demo.cli",
+)
+
+
+def _import(name: str):
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def select_locale() -> str:
+    languages = config_module.Config.LANGUAGES
+    lang = session.get("lang") if request else None
+    if lang in languages:
+        return lang
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return "zh"
+
+
+def create_app(config=None) -> Flask:
+    """Build the app. ``config`` is a configuration name, or a dict of overrides on top of
+    the configuration chosen by ``MARKETPLACE_CONFIG``."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static",
+                instance_path=str(ROOT / "instance"))
+    overrides = {}
+    if isinstance(config, dict):
+        overrides = dict(config)
+        config = overrides.pop("CONFIG_NAME", None)
+    app.config.update(config_module.load(config))
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    for name in MODEL_MODULES:
+        _import(name)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from marketplace.accounts.models import User
+
+        return db.session.get(User, int(user_id))
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(_import(name).bp)
+    for name in CLI_MODULES:
+        app.cli.add_command(_import(name).cli)
+
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'")
+        return response
+
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_babel import gettext as _
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error=exc.message, field=exc.field), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    messages = {
+        400: _l("The request could not be understood."),
+        403: _l("You are not allowed to do this."),
+        404: _l("This page does not exist."),
+        405: _l("This method is not allowed here."),
+        413: _l("The upload is too large."),
+        500: _l("Something went wrong on our side. Nothing was saved."),
+    }
+
+    def http_error(exc):
+        status = getattr(exc, "code", 500) or 500
+        if status >= 500:
+            db.session.rollback()
+        message = str(messages.get(status, exc.description if hasattr(exc, "description") else ""))
+        if _wants_json():
+            return jsonify(error=message), status
+        return render_template("error.html", status=status, message=message), status
+
+    for status in messages:
+        app.register_error_handler(status, http_error)
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        message = _("The form expired or was sent from elsewhere. Reload the page and try again.")
+        if _wants_json():
+            return jsonify(error=message), 400
+        return render_template("error.html", status=400, message=message), 400
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from marketplace import labels, money
+
+    @app.context_processor
+    def inject():
+        from flask_babel import get_locale
+
+        return {"labels": labels, "current_locale": str(get_locale() or "zh"),
+                "languages": app.config["LANGUAGES"]}
+
+    app.jinja_env.filters["yuan"] = money.format_yuan
+    app.jinja_env.filters["label"] = labels.label

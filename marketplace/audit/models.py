@@ -1,0 +1,31 @@
+"""The audit log of privileged actions: who, when, what, before and after. Append only."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.extensions import db
+from marketplace.timeutil import utcnow
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+def record(actor, action: str, target_type: str, target_id, before=None, after=None) -> AuditEvent:
+    """Add an audit event to the caller's unit of work (committed with it)."""
+    event = AuditEvent(actor_id=getattr(actor, "id", None), action=action, target_type=target_type,
+                       target_id=str(target_id), before=before, after=after)
+    db.session.add(event)
+    return event

@@ -1,0 +1,19 @@
+"""Shared form helpers."""
+from __future__ import annotations
+
+from marketplace.errors import ServiceError
+
+
+def attach_error(form, exc: ServiceError) -> None:
+    """Show a service's refusal beside the field it names, or above the form.
+
+    A refusal that is not about the input (forbidden, not found) is re-raised so the
+    error handler answers it with its own status.
+    """
+    if exc.status != 400:
+        raise exc
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [exc.message]
+    else:
+        form.form_errors.append(exc.message)

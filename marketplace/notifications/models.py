@@ -1,0 +1,49 @@
+"""Outgoing mail and in-app notifications.
+
+Mail is written as an outbox row inside the caller's transaction, so a message is only
+sent for work that committed. Without a mail server configured the messages stay in the
+outbox, where an administrator can read them (the demo has no mail server).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.extensions import db
+from marketplace.timeutil import utcnow
+
+
+class OutgoingMail(db.Model):
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    message: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(300))
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def queue_mail(recipient: str, subject: str, body: str) -> OutgoingMail:
+    mail = OutgoingMail(recipient=recipient, subject=subject, body=body)
+    db.session.add(mail)
+    return mail
+
+
+def notify(user_id: int, message: str, link: str | None = None) -> Notification:
+    note = Notification(user_id=user_id, message=message, link=link)
+    db.session.add(note)
+    return note

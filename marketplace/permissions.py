@@ -1,0 +1,96 @@
+"""Roles, actions and the one question every service asks: ``can(actor, action, target)``.
+
+Services call ``require`` with the acting user first; views never decide permissions.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from marketplace.errors import PermissionDenied
+
+# Roles a member acts in.
+ENTERPRISE = "enterprise"  # 企业成员
+UNIVERSITY = "university"  # 高校、科研院所成员
+PROVIDER = "provider"  # 服务机构（检测机构、共享仪器的企业等）
+AGENCY = "agency"  # 技术转移服务机构（中介）
+REVIEWER = "reviewer"  # 市科技局审核员
+FINANCE = "finance"  # 市财政局
+ADMIN = "admin"  # 平台管理员
+
+ROLES = (ENTERPRISE, UNIVERSITY, PROVIDER, AGENCY, REVIEWER, FINANCE, ADMIN)
+MARKET_ROLES = (ENTERPRISE, UNIVERSITY, PROVIDER, AGENCY)
+CITY_ROLES = (REVIEWER, FINANCE, ADMIN)
+
+# Which kinds of organisation a role may belong to.
+ROLE_ORG_KINDS = {
+    ENTERPRISE: ("enterprise", "maker_team", "incubator", "park"),
+    UNIVERSITY: ("university", "institute"),
+    PROVIDER: ("enterprise", "agency", "university", "institute", "incubator", "park"),
+    AGENCY: ("agency",),
+    REVIEWER: ("government",),
+    FINANCE: ("government",),
+    ADMIN: ("government",),
+}
+
+# Actions.
+VERIFY_ORGANIZATION = "organization.verify"
+VIEW_ORGANIZATIONS = "organization.list"
+INVITE_MEMBER = "member.invite"
+TRADE = "market.trade"  # enquire, order, pay, book
+LIST_OFFER = "listing.offer"  # publish achievements, instruments, services
+POST_DEMAND = "listing.demand"
+MODERATE_LISTING = "listing.moderate"
+REVIEW_CLAIMS = "claims.review"
+PAY_CLAIMS = "claims.pay"
+VIEW_AUDIT = "audit.view"
+VIEW_MAIL = "mail.view"
+VIEW_DASHBOARD = "dashboard.view"
+
+
+def _role(actor) -> str | None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    return actor.role
+
+
+def _verified_member(actor, roles) -> bool:
+    org = actor.organization if _role(actor) else None
+    return _role(actor) in roles and org is not None and org.verified
+
+
+def _owner_of(actor, org) -> bool:
+    m = actor.membership if _role(actor) else None
+    return m is not None and org is not None and m.organization_id == org.id and m.is_owner
+
+
+RULES: dict[str, Callable[[Any, Any], bool]] = {
+    VERIFY_ORGANIZATION: lambda a, t: _role(a) == ADMIN,
+    VIEW_ORGANIZATIONS: lambda a, t: _role(a) in CITY_ROLES,
+    INVITE_MEMBER: lambda a, t: _owner_of(a, t) or _role(a) == ADMIN,
+    TRADE: lambda a, t: _verified_member(a, MARKET_ROLES),
+    LIST_OFFER: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY, ENTERPRISE)),
+    POST_DEMAND: lambda a, t: _verified_member(a, (ENTERPRISE,)),
+    MODERATE_LISTING: lambda a, t: _role(a) == ADMIN,
+    REVIEW_CLAIMS: lambda a, t: _role(a) in (REVIEWER, ADMIN),
+    PAY_CLAIMS: lambda a, t: _role(a) == FINANCE,
+    VIEW_AUDIT: lambda a, t: _role(a) == ADMIN,
+    VIEW_MAIL: lambda a, t: _role(a) == ADMIN,
+    VIEW_DASHBOARD: lambda a, t: _role(a) in CITY_ROLES,
+}
+
+
+def can(actor, action: str, target: Any = None) -> bool:
+    try:
+        rule = RULES[action]
+    except KeyError:
+        raise ValueError(f"unknown action {action!r}")
+    return bool(rule(actor, target))
+
+
+def require(actor, action: str, target: Any = None) -> None:
+    if not can(actor, action, target):
+        from flask_babel import gettext as _
+
+        if action == TRADE and _role(actor) in MARKET_ROLES:
+            raise PermissionDenied(_("Your organisation must be verified by the city before it can trade."))
+        raise PermissionDenied(_("You are not allowed to do this."))

@@ -1,0 +1,125 @@
+"""Shared fixtures.
+
+Real components (Elasticsearch, stripe-mock, Chromium, PostgreSQL) are started by
+``scripts/test`` and announced through environment variables. A test that needs one asks
+for its fixture: without the variable the test is skipped on a developer machine, and
+fails under ``CI=true`` — in CI a component that did not start is a failure, never a skip.
+"""
+import contextvars
+import os
+
+from flask.testing import FlaskClient
+
+import pytest
+
+
+def _component(var: str, what: str) -> str:
+    value = os.environ.get(var)
+    if value:
+        return value
+    message = f"{what} is not running ({var} is unset); start it with scripts/test"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url() -> str:
+    return _component("ELASTICSEARCH_URL", "Elasticsearch")
+
+
+@pytest.fixture(scope="session")
+def stripe_api_base() -> str:
+    return _component("STRIPE_API_BASE", "stripe-mock")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return _component("CHROMIUM_PATH", "Chromium")
+
+
+# --- the application under test -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """SQLite in a temporary file by default; PostgreSQL when TEST_DATABASE_URL is set."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    from marketplace import create_app
+    from marketplace.extensions import db
+
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app({
+        "CONFIG_NAME": "test",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "SEARCH_SQLITE_PATH": str(instance / "search.sqlite"),
+        "SERVER_NAME": "marketplace.test",
+    })
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def app_ctx(app):
+    from marketplace.extensions import db
+
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        db.session.remove()
+        # Empty every table, children first, so each test starts from nothing.
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server would: its own app context,
+    ``g`` and database session, not the test's."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db_session_expire()
+        return response
+
+
+def db_session_expire():
+    from marketplace.extensions import db
+
+    db.session.expire_all()
+
+
+@pytest.fixture()
+def client(app_ctx):
+    app_ctx.test_client_class = IsolatedClient
+    return app_ctx.test_client()
+
+
+@pytest.fixture()
+def factory(app_ctx):
+    from tests.factories import Factory
+
+    return Factory()
+
+
+def pytest_sessionstart(session):
+    """Compile the translation catalogues the app reads (they are built, not committed)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, str(root / "scripts" / "i18n.py"), "compile"], check=True)

@@ -1,0 +1,47 @@
+"""The demo city loads idempotently and every demo account reaches its home page in both languages."""
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.accounts.models import Organization, User
+from marketplace.demo import loader
+from marketplace.extensions import db
+
+
+def _count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_load_is_idempotent(app_ctx):
+    loader.load_all()
+    first = (_count(Organization), _count(User))
+    loader.load_all()
+    assert (_count(Organization), _count(User)) == first
+    assert first[0] >= 15
+
+
+def test_demo_city_covers_what_the_clauses_need(app_ctx):
+    orgs = loader.load_all()["organizations"].values()
+    kinds = {o.kind for o in orgs}
+    assert {"university", "institute", "enterprise", "agency", "incubator", "maker_team"} <= kinds
+    assert {o.size for o in orgs if o.kind == "enterprise"} == {"large", "medium", "small", "micro"}
+    assert {o.transfer_agency_level for o in orgs} >= {"city", "provincial"}
+    assert any(not o.in_city for o in orgs)
+    assert len({o.county for o in orgs if o.county}) >= 8
+    assert any(not o.verified for o in orgs)
+
+
+@pytest.mark.parametrize("lang, expected", [("zh", "欢迎"), ("en", "Welcome")])
+def test_every_demo_account_reaches_its_home_page(client, lang, expected):
+    context = loader.load_all()
+    roles = set()
+    for email, user in context["users"].items():
+        client.post(f"/lang/{lang}")
+        response = client.post("/login", data={"email": email, "password": context["password"]})
+        assert response.status_code == 302, email
+        page = client.get("/home")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert expected in html and user.name in html
+        roles.add(user.role)
+        client.post("/logout")
+    assert roles == {"enterprise", "university", "provider", "agency", "reviewer", "finance", "admin"}

@@ -1,0 +1,72 @@
+"""Every route, every role, anonymous included: nobody succeeds where they may not.
+
+``ACCESS`` names who may use each endpoint. A route missing from it fails the test, so a
+new route cannot be added without deciding who may use it.
+"""
+import pytest
+
+from marketplace import permissions as perm
+from tests.factories import login
+
+PUBLIC = "public"  # anybody, logged in or not
+ANY = "any"  # any logged-in user
+ALL_ROLES = perm.ROLES
+
+# endpoint -> (method, who may, path arguments builder)
+ACCESS = {
+    "static": None,  # assets
+    "home.index": ("GET", PUBLIC),
+    "home.dashboard": ("GET", ANY),
+    "accounts.login": ("GET", PUBLIC),
+    "accounts.logout": ("POST", PUBLIC),
+    "accounts.register": ("GET", PUBLIC),
+    "accounts.forgot_password": ("GET", PUBLIC),
+    "accounts.reset_password": None,  # token routes: tested in tests/accounts
+    "accounts.accept_invitation": None,
+    "accounts.set_language": ("POST", PUBLIC),
+    "accounts.members": ("GET", ANY),
+    "admin.organizations": ("GET", perm.CITY_ROLES),
+    "admin.verify": ("POST", (perm.ADMIN,)),
+    "admin.audit": ("GET", (perm.ADMIN,)),
+    "admin.mail": ("GET", (perm.ADMIN,)),
+}
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - set(ACCESS)
+    assert not missing, f"add these endpoints to ACCESS: {sorted(missing)}"
+
+
+def _path(app, endpoint, target):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    args = {name: target.id for name in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **args)
+
+
+@pytest.mark.parametrize("role", (None,) + ALL_ROLES)
+def test_role_route_matrix(app, client, factory, role):
+    target = factory.organization(kind="enterprise", verified=False)
+    if role is not None:
+        login(client, factory.user(role))
+    for endpoint, spec in ACCESS.items():
+        if spec is None:
+            continue
+        method, who = spec
+        path = _path(app, endpoint, target)
+        response = client.open(path, method=method)
+        allowed = who == PUBLIC or (role is not None and (who == ANY or role in who))
+        if endpoint == "accounts.logout" and role is not None:
+            login(client, factory.user(role))  # stay logged in for the rest of the walk
+        if allowed:
+            assert response.status_code in (200, 302), (role, endpoint, response.status_code)
+            if role is not None and response.status_code == 302:
+                assert "/login" not in response.headers["Location"], (role, endpoint)
+        elif role is None:
+            assert response.status_code in (302, 401), (role, endpoint, response.status_code)
+            assert "/login" in response.headers.get("Location", "/login"), (role, endpoint)
+        else:
+            assert response.status_code == 403, (role, endpoint, response.status_code)
