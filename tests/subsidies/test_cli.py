@@ -1,0 +1,93 @@
+"""The CLI of SCENARIO.md, run as other tools run it."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "marketplace.subsidies", *args], cwd=ROOT,
+                          capture_output=True, text=True, encoding="utf-8")
+
+
+@pytest.fixture
+def scenario_file(tmp_path, example):
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(example, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_evaluate_prints_the_output_json(scenario_file):
+    out = run("evaluate", str(scenario_file))
+    assert out.returncode == 0 and out.stderr == ""
+    d = json.loads(out.stdout)
+    assert list(d) == ["year", "awards", "excluded", "flags"] and d["year"] == 2024
+    rows = [(a["clause"], a["beneficiary"], a["amount"], a["transactions"]) for a in d["awards"]]
+    assert rows == [("A1.DT", "lcu", "18000.00", ["T1"]), ("A3", "acme", "45000.00", ["V1"]),
+                    ("A4", "ag1", "2500.00", ["V1"]), ("A5", "ag1", "16000.00", ["L1", "S1"])]
+    a3 = d["awards"][1]
+    assert a3["payers"] == {"province": "30000.00", "city": "15000.00"} and a3["enterprise_pays"] == "5000.00"
+    assert all(isinstance(line, str) for a in d["awards"] for line in a["trace"])
+    assert set(d["awards"][0]) == {"clause", "beneficiary", "amount", "transactions", "trace"}
+    assert d["excluded"][0]["transaction"] == "T1" and set(d["excluded"][0]) == {"transaction", "reason"}
+    assert d["flags"] == []
+
+
+@pytest.mark.parametrize("lang, words", [("zh", ["补助", "不计入的交易", "第四（一）条", "合计：81,500.00 元"]),
+                                         ("en", ["Awards", "Excluded transactions", "section 4.1", "Total: 81,500.00 CNY"])])
+def test_explain(scenario_file, lang, words):
+    out = run("evaluate", str(scenario_file), "--explain", lang)
+    assert out.returncode == 0 and out.stderr == ""
+    for w in words:
+        assert w in out.stdout
+
+
+def _bad(tmp_path, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    out = run("evaluate", str(path))
+    assert out.returncode == 2, out
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    return lines[0]
+
+
+def test_negative_amount_exits_2(tmp_path):
+    line = _bad(tmp_path, {"year": 2024, "organizations": [],
+                           "transactions": [{"id": "X", "type": "tech_contract", "amount": "-5"}]})
+    assert "transaction X" in line and "amount" in line
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda d: d["transactions"][0].update(seller="ghost"), ["transaction T1", "seller", "ghost"]),
+    (lambda d: d["transactions"][1].update(amount="abc"), ["transaction V1", "amount"]),
+    (lambda d: d["transactions"][1].update(date="02/05/2024"), ["transaction V1", "date"]),
+    (lambda d: d["transactions"][2].pop("instrument"), ["transaction L1", "instrument", "missing"]),
+    (lambda d: d["transactions"][3].update(type="donation"), ["transaction S1", "type"]),
+    (lambda d: d["transactions"][0].update(contract_type="gift"), ["transaction T1", "contract_type"]),
+    (lambda d: d.pop("year"), ["year", "missing"]),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, example, mutate, words):
+    mutate(example)
+    line = _bad(tmp_path, example)
+    for w in words:
+        assert w in line
+
+
+def test_malformed_json_exits_2(tmp_path):
+    assert "malformed JSON" in _bad(tmp_path, '{"year": 2024, "organizations": [')
+
+
+def test_missing_file_exits_2(tmp_path):
+    out = run("evaluate", str(tmp_path / "nope.json"))
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1
+
+
+def test_usage_error_exits_2_with_one_line(scenario_file):
+    out = run("evaluate", str(scenario_file), "--explain", "fr")
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1
