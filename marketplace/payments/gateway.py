@@ -1,0 +1,547 @@
+"""Payment gateway: the one place that talks to the payment provider.
+
+Pure Python — no Flask, no SQLAlchemy. The app picks an implementation from its config
+(``StripeGateway`` in production and integration tests, ``InMemoryGateway`` in unit tests)
+and keeps its own record of orders and payments in its database.
+
+Money is always an ``int`` number of fen (1 CNY = 100 fen); the currency is ``"cny"``.
+
+**The success signal is the signed webhook, never the API response.** ``create_payment``
+and ``confirm_payment`` only start a payment; the app must mark an order paid when
+``parse_webhook`` accepts a ``payment_intent.succeeded`` event whose amount matches the
+order. In tests the provider is stripe-mock, which validates requests against Stripe's
+OpenAPI and answers with fixture objects echoing what was sent, keeps no state between
+calls (a confirmed intent may come back in any status) and never sends webhooks: tests and
+a dev-only relay build signed events themselves with ``build_event`` and
+``sign_webhook_payload``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "PaymentIntent",
+    "Refund",
+    "WebhookEvent",
+    "PaymentGatewayError",
+    "WebhookError",
+    "WebhookSignatureError",
+    "WebhookPayloadError",
+    "PaymentGateway",
+    "StripeGateway",
+    "InMemoryGateway",
+    "sign_webhook_payload",
+    "build_event",
+]
+
+DEFAULT_CURRENCY = "cny"
+DEFAULT_TOLERANCE_S = 300
+# Stripe accepts only these values in a refund's ``reason``; other text goes to metadata.
+STRIPE_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    amount_fen: int
+    currency: str
+    status: str
+    client_secret: str | None
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    intent_id: str
+    amount_fen: int
+    status: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified provider event.
+
+    ``object_id`` and ``amount_fen`` come from ``data.object`` (``None`` when absent);
+    ``data`` is the event's whole ``data`` member as plain dicts and lists.
+    """
+
+    id: str
+    type: str
+    object_id: str | None
+    amount_fen: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class PaymentGatewayError(Exception):
+    """The provider refused a request or could not be reached."""
+
+
+class WebhookError(ValueError):
+    """Base of the webhook errors: answer the sender 400 and do nothing else."""
+
+
+class WebhookSignatureError(WebhookError):
+    """Missing, malformed, forged or out-of-tolerance ``Stripe-Signature`` header."""
+
+
+class WebhookPayloadError(WebhookError):
+    """Correctly signed but not a usable event (not UTF-8, not JSON, wrong shape)."""
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+@runtime_checkable
+class PaymentGateway(Protocol):
+    def create_payment(
+        self,
+        *,
+        amount_fen: int,
+        currency: str = DEFAULT_CURRENCY,
+        reference: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentIntent:
+        """Start a payment of ``amount_fen``; ``reference`` is the app's order reference.
+
+        Retrying with the same ``idempotency_key`` must not create a second payment.
+        """
+        ...
+
+    def confirm_payment(
+        self, intent_id: str, *, payment_method: str = "pm_card_visa"
+    ) -> PaymentIntent:
+        """Ask the provider to charge. Not proof of payment: wait for the webhook."""
+        ...
+
+    def refund(
+        self,
+        *,
+        intent_id: str,
+        amount_fen: int,
+        idempotency_key: str,
+        reason: str | None = None,
+    ) -> Refund:
+        ...
+
+    def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent:
+        """Verify and parse a webhook body; raise a ``WebhookError`` subclass otherwise."""
+        ...
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_amount(amount_fen: int) -> None:
+    # bool is an int subclass: refuse it explicitly.
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise ValueError(f"amount_fen must be a positive int, got {amount_fen!r}")
+
+
+def _check_key(idempotency_key: str) -> None:
+    if not idempotency_key or not isinstance(idempotency_key, str):
+        raise ValueError("idempotency_key is required")
+    if len(idempotency_key) > 255:
+        raise ValueError("idempotency_key is longer than 255 characters")
+
+
+def sign_webhook_payload(secret: str, payload: bytes, timestamp: int) -> str:
+    """Return the ``Stripe-Signature`` header value for ``payload`` signed at ``timestamp``.
+
+    ``t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<payload>")>`` — the scheme
+    Stripe uses, so ``StripeGateway.parse_webhook`` accepts it.
+    """
+    signed = str(int(timestamp)).encode("ascii") + b"." + payload
+    digest = hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+    return f"t={int(timestamp)},v1={digest}"
+
+
+def build_event(
+    event_id: str,
+    type: str,  # noqa: A002 - mirrors Stripe's field name
+    intent: PaymentIntent | Refund,
+    *,
+    created: int | None = None,
+) -> bytes:
+    """A Stripe-shaped event body (JSON bytes) about ``intent``.
+
+    For tests and a dev-only webhook relay (stripe-mock never sends webhooks). A
+    ``PaymentIntent`` becomes ``data.object`` of object ``payment_intent``; a ``Refund``
+    one of object ``refund`` with ``payment_intent`` set.
+    """
+    if isinstance(intent, PaymentIntent):
+        obj: dict[str, Any] = {
+            "id": intent.id,
+            "object": "payment_intent",
+            "amount": intent.amount_fen,
+            "amount_received": intent.amount_fen if intent.status == "succeeded" else 0,
+            "currency": intent.currency,
+            "status": intent.status,
+            "client_secret": intent.client_secret,
+        }
+    elif isinstance(intent, Refund):
+        obj = {
+            "id": intent.id,
+            "object": "refund",
+            "amount": intent.amount_fen,
+            "currency": DEFAULT_CURRENCY,
+            "payment_intent": intent.intent_id,
+            "status": intent.status,
+        }
+    else:  # pragma: no cover - guarded by the type hint
+        raise TypeError(f"cannot build an event about {intent!r}")
+    event = {
+        "id": event_id,
+        "object": "event",
+        "api_version": "2025-01-27",
+        "created": int(time.time()) if created is None else int(created),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "type": type,
+        "data": {"object": obj},
+    }
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _parse_event_body(payload: bytes) -> WebhookEvent:
+    """Parse an already-verified body into a ``WebhookEvent``."""
+    try:
+        text = payload.decode("utf-8")
+        body = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WebhookPayloadError(f"webhook body is not UTF-8 JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise WebhookPayloadError("webhook body is not a JSON object")
+    event_id, event_type, data = body.get("id"), body.get("type"), body.get("data")
+    if not isinstance(event_id, str) or not event_id:
+        raise WebhookPayloadError("webhook event has no id")
+    if not isinstance(event_type, str) or not event_type:
+        raise WebhookPayloadError("webhook event has no type")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookPayloadError("webhook event has no data.object")
+    obj = data["object"]
+    object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+    amount = obj.get("amount")
+    amount_fen = amount if isinstance(amount, int) and not isinstance(amount, bool) else None
+    return WebhookEvent(
+        id=event_id, type=event_type, object_id=object_id, amount_fen=amount_fen, data=data
+    )
+
+
+def _verify_signature(
+    payload: bytes, signature_header: str, secret: str, tolerance_s: int, now: float
+) -> None:
+    """Stripe's scheme, checked by hand: constant-time compare, bounded timestamp.
+
+    Accepts any of several ``v1=`` signatures (Stripe sends two while a secret is being
+    rolled). Rejects timestamps older than ``tolerance_s`` and ones more than
+    ``tolerance_s`` in the future.
+    """
+    if not secret:
+        raise WebhookSignatureError("no webhook secret configured")
+    if not signature_header or not isinstance(signature_header, str):
+        raise WebhookSignatureError("missing Stripe-Signature header")
+    if not isinstance(payload, (bytes, bytearray)):
+        raise WebhookPayloadError("webhook payload must be bytes (the raw request body)")
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for item in signature_header.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            raise WebhookSignatureError("malformed Stripe-Signature header")
+        if key == "t":
+            if not value.isdigit() or timestamp is not None:
+                raise WebhookSignatureError("malformed timestamp in Stripe-Signature header")
+            timestamp = int(value)
+        elif key == "v1":
+            signatures.append(value)
+    if timestamp is None:
+        raise WebhookSignatureError("no timestamp in Stripe-Signature header")
+    if not signatures:
+        raise WebhookSignatureError("no v1 signature in Stripe-Signature header")
+    expected = sign_webhook_payload(secret, bytes(payload), timestamp).split("v1=", 1)[1]
+    # Compare against every candidate (no early exit on the first match).
+    matched = False
+    for candidate in signatures:
+        matched |= hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
+    if not matched:
+        raise WebhookSignatureError("signature does not match the payload")
+    if timestamp < now - tolerance_s:
+        raise WebhookSignatureError(f"timestamp {timestamp} is older than {tolerance_s} s")
+    if timestamp > now + tolerance_s:
+        raise WebhookSignatureError(f"timestamp {timestamp} is too far in the future")
+
+
+# --------------------------------------------------------------------------- Stripe
+
+
+class StripeGateway:
+    """``PaymentGateway`` backed by the Stripe API (stripe-python 16 ``StripeClient``).
+
+    ``api_base`` points at stripe-mock in tests (``STRIPE_API_BASE``) and at
+    ``https://api.stripe.com`` in production. The client object is per gateway: nothing is
+    set on the ``stripe`` module's globals. Each mutating call sends the caller's
+    idempotency key, so a retry after a timeout cannot charge or refund twice.
+
+    Webhooks are verified first with stripe's own ``WebhookSignature.verify_header`` and
+    then again by this module's constant-time check, which also rejects timestamps too far
+    in the future; only then is the body parsed.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None,
+        webhook_secret: str,
+        tolerance_s: int = DEFAULT_TOLERANCE_S,
+        *,
+        max_network_retries: int = 2,
+        http_client: Any = None,
+    ) -> None:
+        import stripe  # imported here so unit tests of InMemoryGateway need no stripe
+
+        self._stripe = stripe
+        base_addresses = {"api": api_base.rstrip("/")} if api_base else None
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses=base_addresses,  # type: ignore[arg-type]
+            max_network_retries=max_network_retries,
+            http_client=http_client,
+        )
+        self._webhook_secret = webhook_secret
+        self._tolerance_s = int(tolerance_s)
+
+    # -- payments
+
+    def create_payment(
+        self,
+        *,
+        amount_fen: int,
+        currency: str = DEFAULT_CURRENCY,
+        reference: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentIntent:
+        _check_amount(amount_fen)
+        _check_key(idempotency_key)
+        meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+        meta["reference"] = reference
+        params = {
+            "amount": amount_fen,
+            "currency": currency.lower(),
+            "metadata": meta,
+            "description": reference,
+            "payment_method_types": ["card"],
+        }
+        intent = self._call(
+            self._client.v1.payment_intents.create,
+            params,
+            {"idempotency_key": idempotency_key},
+        )
+        return self._to_intent(intent)
+
+    def confirm_payment(
+        self, intent_id: str, *, payment_method: str = "pm_card_visa"
+    ) -> PaymentIntent:
+        if not intent_id:
+            raise ValueError("intent_id is required")
+        intent = self._call(
+            lambda params: self._client.v1.payment_intents.confirm(intent_id, params),
+            {"payment_method": payment_method},
+        )
+        return self._to_intent(intent)
+
+    def refund(
+        self,
+        *,
+        intent_id: str,
+        amount_fen: int,
+        idempotency_key: str,
+        reason: str | None = None,
+    ) -> Refund:
+        _check_amount(amount_fen)
+        _check_key(idempotency_key)
+        if not intent_id:
+            raise ValueError("intent_id is required")
+        params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount_fen}
+        if reason in STRIPE_REFUND_REASONS:
+            params["reason"] = reason
+        elif reason:
+            params["metadata"] = {"reason": reason[:500]}
+        refund = self._call(
+            self._client.v1.refunds.create, params, {"idempotency_key": idempotency_key}
+        )
+        data = refund.to_dict()
+        pi = data.get("payment_intent")
+        pi_id = pi if isinstance(pi, str) else (pi or {}).get("id") or intent_id
+        return Refund(
+            id=data["id"],
+            intent_id=pi_id,
+            amount_fen=int(data["amount"]),
+            status=str(data.get("status") or "pending"),
+        )
+
+    # -- webhooks
+
+    def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent:
+        if isinstance(payload, str):
+            raise WebhookPayloadError("webhook payload must be bytes (the raw request body)")
+        try:
+            self._stripe.WebhookSignature.verify_header(
+                payload, signature_header, self._webhook_secret, self._tolerance_s
+            )
+        except self._stripe.SignatureVerificationError as exc:
+            raise WebhookSignatureError(str(exc.user_message or exc)) from None
+        except UnicodeDecodeError:
+            raise WebhookPayloadError("webhook body is not UTF-8") from None
+        _verify_signature(
+            payload, signature_header, self._webhook_secret, self._tolerance_s, time.time()
+        )
+        return _parse_event_body(bytes(payload))
+
+    # -- internals
+
+    def _call(self, method: Any, params: dict[str, Any], options: Any = None) -> Any:
+        try:
+            return method(params, options) if options is not None else method(params)
+        except self._stripe.StripeError as exc:
+            raise PaymentGatewayError(
+                f"{type(exc).__name__}: {exc.user_message or exc} "
+                f"(http_status={exc.http_status}, code={exc.code})"
+            ) from exc
+
+    @staticmethod
+    def _to_intent(intent: Any) -> PaymentIntent:
+        data = intent.to_dict()  # stripe 16 objects are not dicts (no .get)
+        return PaymentIntent(
+            id=data["id"],
+            amount_fen=int(data["amount"]),
+            currency=str(data["currency"]),
+            status=str(data["status"]),
+            client_secret=data.get("client_secret"),
+        )
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+class InMemoryGateway:
+    """Deterministic fake for unit tests; never use it outside tests.
+
+    Ids are ``pi_mem_0001``, ``re_mem_0001``… in call order. Every call is appended to
+    ``calls`` as ``(method_name, kwargs)``. Repeating ``create_payment``/``refund`` with an
+    idempotency key already used returns the first result (as Stripe does). Confirming
+    moves an intent to ``succeeded`` here, but the app must still wait for the webhook,
+    which tests produce with ``make_webhook``. Refunds over the amount left are refused
+    with ``PaymentGatewayError``.
+    """
+
+    def __init__(self, webhook_secret: str = "whsec_test_in_memory",
+                 tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:
+        self.webhook_secret = webhook_secret
+        self.tolerance_s = tolerance_s
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.intents: dict[str, PaymentIntent] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.metadata: dict[str, dict[str, str]] = {}
+        self._by_key: dict[tuple[str, str], Any] = {}
+        self._seq = 0
+
+    def _next(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}_mem_{self._seq:04d}"
+
+    def create_payment(
+        self,
+        *,
+        amount_fen: int,
+        currency: str = DEFAULT_CURRENCY,
+        reference: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentIntent:
+        self.calls.append(("create_payment", dict(
+            amount_fen=amount_fen, currency=currency, reference=reference,
+            idempotency_key=idempotency_key, metadata=dict(metadata or {}))))
+        _check_amount(amount_fen)
+        _check_key(idempotency_key)
+        if ("create", idempotency_key) in self._by_key:
+            return self.intents[self._by_key[("create", idempotency_key)]]
+        intent_id = self._next("pi")
+        intent = PaymentIntent(
+            id=intent_id, amount_fen=amount_fen, currency=currency.lower(),
+            status="requires_payment_method", client_secret=f"{intent_id}_secret_mem",
+        )
+        self.intents[intent_id] = intent
+        self.metadata[intent_id] = {**(metadata or {}), "reference": reference}
+        self._by_key[("create", idempotency_key)] = intent_id
+        return intent
+
+    def confirm_payment(
+        self, intent_id: str, *, payment_method: str = "pm_card_visa"
+    ) -> PaymentIntent:
+        self.calls.append(("confirm_payment", dict(
+            intent_id=intent_id, payment_method=payment_method)))
+        intent = self._intent(intent_id)
+        status = "requires_payment_method" if payment_method.startswith(
+            "pm_card_chargeDeclined") else "succeeded"
+        intent = PaymentIntent(intent.id, intent.amount_fen, intent.currency, status,
+                               intent.client_secret)
+        self.intents[intent_id] = intent
+        return intent
+
+    def refund(
+        self,
+        *,
+        intent_id: str,
+        amount_fen: int,
+        idempotency_key: str,
+        reason: str | None = None,
+    ) -> Refund:
+        self.calls.append(("refund", dict(
+            intent_id=intent_id, amount_fen=amount_fen,
+            idempotency_key=idempotency_key, reason=reason)))
+        _check_amount(amount_fen)
+        _check_key(idempotency_key)
+        if ("refund", idempotency_key) in self._by_key:
+            return self.refunds[self._by_key[("refund", idempotency_key)]]
+        intent = self._intent(intent_id)
+        if intent.status != "succeeded":
+            raise PaymentGatewayError(f"payment {intent_id} has not succeeded")
+        refunded = sum(r.amount_fen for r in self.refunds.values() if r.intent_id == intent_id)
+        if refunded + amount_fen > intent.amount_fen:
+            raise PaymentGatewayError(
+                f"refund of {amount_fen} fen exceeds the {intent.amount_fen - refunded} left")
+        refund = Refund(id=self._next("re"), intent_id=intent_id, amount_fen=amount_fen,
+                        status="succeeded")
+        self.refunds[refund.id] = refund
+        self._by_key[("refund", idempotency_key)] = refund.id
+        return refund
+
+    def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent:
+        self.calls.append(("parse_webhook", dict(signature_header=signature_header)))
+        _verify_signature(payload, signature_header, self.webhook_secret, self.tolerance_s,
+                          time.time())
+        return _parse_event_body(bytes(payload))
+
+    def make_webhook(self, event_id: str, type: str,  # noqa: A002
+                     obj: PaymentIntent | Refund, *, timestamp: int | None = None
+                     ) -> tuple[bytes, str]:
+        """A signed ``(payload, Stripe-Signature)`` pair this gateway accepts."""
+        ts = int(time.time()) if timestamp is None else timestamp
+        payload = build_event(event_id, type, obj, created=ts)
+        return payload, sign_webhook_payload(self.webhook_secret, payload, ts)
+
+    def _intent(self, intent_id: str) -> PaymentIntent:
+        try:
+            return self.intents[intent_id]
+        except KeyError:
+            raise PaymentGatewayError(f"no such payment intent: {intent_id}") from None
