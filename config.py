@@ -49,7 +49,7 @@ class Config:
     # Payments: "stripe" (stripe-python against Stripe or stripe-mock) or "memory" (unit tests).
     PAYMENT_GATEWAY = "stripe"
     STRIPE_API_BASE = "http://127.0.0.1:12111"
-    STRIPE_SECRET_KEY = "sk_test_liaocheng_demo"
+    STRIPE_SECRET_KEY = "sk_test_liaochengDemoKey2024"
     STRIPE_WEBHOOK_SECRET = "whsec_liaocheng_demo"
     # stripe-mock sends no webhooks; in development the platform relays the signed event
     # to its own webhook endpoint, as `stripe listen --forward-to` would.
@@ -57,7 +57,6 @@ class Config:
 
     # Subsidy claims: days an approved claim stays on public notice (公示).
     PUBLIC_NOTICE_DAYS = 7
-    DEMO_YEAR = 2024
 
 
 class DevelopmentConfig(Config):

@@ -18,15 +18,25 @@ BLUEPRINTS = (
     "marketplace.home.views",
     "marketplace.accounts.views",
     "marketplace.admin.views",
+    "marketplace.listings.views",
+    "marketplace.orders.views",
+    "marketplace.payments.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
     "marketplace.accounts.models",
     "marketplace.audit.models",
     "marketplace.notifications.models",
+    "marketplace.ledger.models",
+    "marketplace.outbox",
+    "marketplace.listings.models",
+    "marketplace.orders.models",
+    "marketplace.payments.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
+    "marketplace.ledger.cli",
+    "marketplace.ledger.scenario_cli",
 )
 
 
@@ -101,7 +111,7 @@ def create_app(config=None) -> Flask:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.path.startswith(("/api/", "/payments/webhook")) or request.accept_mimetypes.best == "application/json"
 
 
 def _register_error_handlers(app: Flask) -> None:

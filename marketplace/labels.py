@@ -34,7 +34,49 @@ GROUPS = {
     },
     "notice": {
         "notice.organization_verified": _l("Your organisation has been verified: you can now trade."),
+        "notice.new_order": _l("A new order for one of your listings."),
+        "notice.new_enquiry": _l("A new enquiry for one of your listings."),
+        "notice.quoted": _l("Your enquiry has a quote."),
+        "notice.paid": _l("Your payment was received."),
+        "notice.refunded": _l("Your order was refunded."),
     },
+    "listing_kind": {
+        "achievement": _l("Achievement"),
+        "instrument": _l("Instrument"),
+        "service": _l("Service"),
+        "demand": _l("Demand"),
+    },
+    "listing_status": {
+        "draft": _l("Draft"), "published": _l("Published"), "withdrawn": _l("Withdrawn"), "rejected": _l("Rejected"),
+    },
+    "ip_kind": {
+        "invention_patent": _l("Invention patent"), "utility_model": _l("Utility model"),
+        "software_copyright": _l("Software copyright"), "new_variety": _l("New plant variety"),
+        "know_how": _l("Know-how"),
+    },
+    "maturity": {"lab": _l("Laboratory"), "pilot": _l("Pilot"), "industrial": _l("Industrial")},
+    "transfer_mode": {
+        "assignment": _l("Assignment"), "exclusive_licence": _l("Exclusive licence"),
+        "non_exclusive_licence": _l("Non-exclusive licence"), "co_development": _l("Co-development"),
+        "equity": _l("Equity investment"),
+    },
+    "price_unit": {"hour": _l("hour"), "sample": _l("sample")},
+    "contract_type": {
+        "development": _l("Technology development"), "transfer": _l("Technology transfer"),
+        "consulting": _l("Technology consulting"), "service": _l("Technology service"),
+    },
+    "order_status": {
+        "pending_payment": _l("Waiting for payment"), "paid": _l("Paid"), "delivered": _l("Delivered"),
+        "refunded": _l("Refunded"), "cancelled": _l("Cancelled"),
+    },
+    "payment_status": {
+        "processing": _l("Processing"), "succeeded": _l("Succeeded"), "failed": _l("Failed"),
+        "refunded": _l("Refunded"),
+    },
+    "payer": {"province": _l("Province"), "city": _l("City")},
+    "receivable_status": {"owed": _l("Owed"), "settled": _l("Settled"), "void": _l("Void")},
+    "enquiry_status": {"open": _l("Open"), "quoted": _l("Quoted"), "ordered": _l("Ordered"), "closed": _l("Closed")},
+    "booking_status": {"booked": _l("Booked"), "completed": _l("Completed"), "cancelled": _l("Cancelled")},
 }
 
 

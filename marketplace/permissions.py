@@ -45,6 +45,11 @@ PAY_CLAIMS = "claims.pay"
 VIEW_AUDIT = "audit.view"
 VIEW_MAIL = "mail.view"
 VIEW_DASHBOARD = "dashboard.view"
+EDIT_LISTING = "listing.edit"  # target: the listing
+SELL = "order.sell"  # target: an order or enquiry: act as its seller (quote, deliver, register)
+BUY = "order.buy"  # target: an order: act as its buyer (pay, confirm delivery)
+VIEW_ORDER = "order.view"  # target: an order: its parties and the city
+REFUND = "order.refund"  # target: an order: its seller, or an administrator
 
 
 def _role(actor) -> str | None:
@@ -56,6 +61,11 @@ def _role(actor) -> str | None:
 def _verified_member(actor, roles) -> bool:
     org = actor.organization if _role(actor) else None
     return _role(actor) in roles and org is not None and org.verified
+
+
+def _member_of(actor, org_id) -> bool:
+    m = actor.membership if _role(actor) else None
+    return m is not None and org_id is not None and m.organization_id == org_id
 
 
 def _owner_of(actor, org) -> bool:
@@ -76,6 +86,11 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     VIEW_AUDIT: lambda a, t: _role(a) == ADMIN,
     VIEW_MAIL: lambda a, t: _role(a) == ADMIN,
     VIEW_DASHBOARD: lambda a, t: _role(a) in CITY_ROLES,
+    EDIT_LISTING: lambda a, t: _role(a) == ADMIN or (_member_of(a, t.organization_id) and _verified_member(a, MARKET_ROLES)),
+    SELL: lambda a, t: _member_of(a, t.seller_org_id) and _verified_member(a, MARKET_ROLES),
+    BUY: lambda a, t: _member_of(a, t.buyer_org_id) and _verified_member(a, MARKET_ROLES),
+    VIEW_ORDER: lambda a, t: _role(a) in CITY_ROLES or _member_of(a, t.buyer_org_id) or _member_of(a, t.seller_org_id),
+    REFUND: lambda a, t: _role(a) == ADMIN or (_member_of(a, t.seller_org_id) and _verified_member(a, MARKET_ROLES)),
 }
 
 

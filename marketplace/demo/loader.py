@@ -55,7 +55,12 @@ def load_organizations(city: dict) -> dict:
     return {"organizations": orgs, "users": users, "password": city["password"]}
 
 
+def _register_steps() -> None:
+    import marketplace.demo.year  # noqa: F401 - registers the city-year step
+
+
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:
+    _register_steps()
     city = read_city()
     context = load_organizations(city)
     context["city"] = city

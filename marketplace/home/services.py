@@ -30,15 +30,35 @@ class Home:
 
 ROLE_ACTIONS = {
     perm.ENTERPRISE: [
+        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
+        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
+        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
+        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
+        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
         Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
     ],
     perm.UNIVERSITY: [
+        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
+        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
+        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
+        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
+        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
         Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
     ],
     perm.PROVIDER: [
+        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
+        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
+        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
+        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
+        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
         Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
     ],
     perm.AGENCY: [
+        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
+        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
+        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
+        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
+        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
         Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
     ],
     perm.REVIEWER: [
@@ -49,6 +69,7 @@ ROLE_ACTIONS = {
     ],
     perm.ADMIN: [
         Action(_l("Verify organisations"), "admin.organizations", _l("Check and verify new organisations.")),
+        Action(_l("Moderate listings"), "listings.moderation", _l("Reject listings that break the rules.")),
         Action(_l("Audit log"), "admin.audit", _l("Every privileged action, who and when.")),
         Action(_l("Outgoing mail"), "admin.mail", _l("Messages the platform has sent.")),
     ],

@@ -1,0 +1,34 @@
+"""``flask ledger verify`` and ``flask ledger list``."""
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from marketplace.ledger import services
+from marketplace.money import fen_to_str
+
+cli = AppGroup("ledger", help="The tamper-evident ledger.")
+
+
+@cli.command("verify")
+def verify():
+    """Recompute every hash and link; exit 1 naming the first broken entry."""
+    result = services.verify()
+    if result.ok:
+        click.echo(f"ledger intact: {result.checked} entries")
+        return
+    click.echo(f"ledger broken at entry {result.first_broken_seq}: {result.reason}", err=True)
+    sys.exit(1)
+
+
+@cli.command("list")
+@click.option("--ref", help="Only entries of this transaction (e.g. ORD-12).")
+@click.option("--kind", help="Only entries of this kind.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="The newest N entries.")
+def list_entries(ref, kind, limit):
+    """The newest entries, oldest first."""
+    for e in reversed(services.entries(ref=ref, kind=kind, limit=limit, newest_first=True)):
+        corrects = f" corrects={e.corrects_seq}" if e.corrects_seq is not None else ""
+        click.echo(f"{e.seq:>8} {e.occurred_on.isoformat()} {e.kind:<19} {e.ref:<12} "
+                   f"{fen_to_str(e.amount_fen):>15}{corrects} {e.hash[:12]} {e.payload}")

@@ -1,0 +1,184 @@
+"""The subsidy scenario of one year (``/work/shared/policy/SCENARIO.md``), built from the ledger.
+
+Mapping (transaction ``id`` = the entry's ``ref``):
+
+* ``contract_registered`` → ``tech_contract``. Listed once a ``payment`` with the same ref
+  exists (status ``paid``), or once refunded / cancelled; a registered contract nobody has
+  paid for yet is left out (the format has no "unpaid" status).
+* ``voucher_redemption`` → ``voucher_service``; ``booking_completed`` → ``instrument_service``:
+  status ``paid`` unless refunded / cancelled.
+* ``lease_fee`` → ``instrument_lease`` (no status unless refunded / cancelled).
+
+A ``refund`` or ``cancellation`` applies to the transaction of the entry it corrects (or of
+the payment it corrects, by that payment's ref); the latest correction decides the status.
+The year is the year of the entry's ``occurred_on`` (for contracts: the registration date).
+Contracts of earlier years that share a ``project`` with this year's contracts come along
+as history. Organisations are read from ``organizations`` by credit code.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import select
+
+from marketplace.accounts.models import Organization
+from marketplace.extensions import db
+from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
+from marketplace.money import fen_to_str
+
+SUBJECT_TYPES = {"contract_registered": "tech_contract", "voucher_redemption": "voucher_service",
+                 "booking_completed": "instrument_service", "lease_fee": "instrument_lease"}
+_ORG_FIELDS = {"tech_contract": ("seller", "buyer", "broker"), "voucher_service": ("buyer", "provider"),
+               "instrument_service": ("provider", "customer"), "instrument_lease": ("lessee",)}
+_STATUS = {"refund": "refunded", "cancellation": "cancelled"}
+_BATCH = 1000
+
+
+class ScenarioExportError(ValueError):
+    pass
+
+
+_COLUMNS = (LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.ref, LedgerEntry.occurred_on, LedgerEntry.amount_fen,
+            LedgerEntry.payload, LedgerEntry.corrects_seq)
+
+
+def _stream(session, stmt):
+    return session.execute(stmt.order_by(LedgerEntry.seq).execution_options(yield_per=_BATCH))
+
+
+def _transaction(row) -> dict:
+    p = json.loads(row.payload)
+    ttype = SUBJECT_TYPES[row.kind]
+    t = {"id": row.ref, "type": ttype}
+    amount = fen_to_str(row.amount_fen)
+    day = row.occurred_on.isoformat()
+    if ttype == "tech_contract":
+        t.update(contract_type=p["contract_type"], seller=p["seller"], buyer=p["buyer"], amount=amount,
+                 registration_no=p["registration_no"], registered_on=p.get("registered_on") or day)
+        for key in ("project", "broker"):
+            if p.get(key) is not None:
+                t[key] = p[key]
+        t["transformed_in_city"] = bool(p.get("transformed_in_city", False))
+    elif ttype == "voucher_service":
+        t.update(buyer=p["buyer"], provider=p["provider"], amount=amount, date=day)
+    elif ttype == "instrument_service":
+        t.update(provider=p["provider"], customer=p["customer"], instrument=p["instrument"], amount=amount,
+                 date=day)
+    else:
+        t.update(lessee=p["lessee"], instrument=p["instrument"], amount=amount, date=day,
+                 financing_lease=bool(p.get("financing_lease", False)),
+                 on_sharing_platform=bool(p.get("on_sharing_platform", False)))
+    return t
+
+
+def _organization(org: Organization) -> dict:
+    d = {"id": org.credit_code, "name": org.name, "kind": org.kind}
+    if org.size is not None:
+        d["size"] = org.size
+    d["in_city"] = bool(org.in_city)
+    if org.transfer_agency_level is not None:
+        d["transfer_agency_level"] = org.transfer_agency_level
+    if org.service_agency:
+        d["service_agency"] = True
+    reward = getattr(org, "provincial_service_reward", None)  # not a column yet
+    if reward is not None:
+        d["provincial_service_reward"] = fen_to_str(reward) if isinstance(reward, int) else str(reward)
+    if org.host_level is not None:
+        d["host_level"] = org.host_level
+    return d
+
+
+def build_scenario(session=None, year: int = None) -> dict:
+    """The scenario of ``year`` in SCENARIO.md format, from the ledger (streamed)."""
+    session = session or db.session
+    if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 9999:
+        raise ScenarioExportError(f"year must be a four-digit integer, not {year!r}")
+    start, end = date(year, 1, 1), date(year, 12, 31)
+
+    # 1. The year's transactions, and the projects of its contracts.
+    txns: dict[int, dict] = {}  # subject seq → transaction (scenario order: by seq)
+    projects: set[str] = set()
+    rows = _stream(session, select(*_COLUMNS).where(LedgerEntry.kind.in_(SUBJECT_TYPES),
+                                                    LedgerEntry.occurred_on.between(start, end)))
+    aliases: dict[str, list[int]] = {}  # a voucher's order ref → its redemption: refunds of the order
+    for row in rows:
+        t = _transaction(row)
+        txns[row.seq] = t
+        if t["type"] == "tech_contract" and t.get("project"):
+            projects.add(t["project"])
+        elif row.kind == "voucher_redemption":
+            order_ref = json.loads(row.payload).get("order_ref")
+            if order_ref and order_ref != row.ref:
+                aliases.setdefault(order_ref, []).append(row.seq)
+
+    # 2. History: earlier contracts of the same projects.
+    if projects:
+        rows = _stream(session, select(*_COLUMNS).where(LedgerEntry.kind == "contract_registered",
+                                                        LedgerEntry.occurred_on < start))
+        for row in rows:
+            if json.loads(row.payload).get("project") in projects:
+                txns[row.seq] = _transaction(row)
+
+    # 3. Status, from payments and corrections of any date (in seq order).
+    by_ref: dict[str, list[int]] = {}
+    for seq, t in txns.items():
+        by_ref.setdefault(t["id"], []).append(seq)
+    for ref, seqs in aliases.items():
+        by_ref.setdefault(ref, []).extend(seqs)
+    paid_refs: set[str] = set()
+    payment_ref: dict[int, str] = {}  # payment seq → ref, for corrections that point at a payment
+    status: dict[int, str] = {}
+    rows = _stream(session, select(*_COLUMNS).where(LedgerEntry.kind.in_(("payment",) + CORRECTION_KINDS)))
+    for row in rows:
+        if row.kind == "payment":
+            if row.ref in by_ref:
+                paid_refs.add(row.ref)
+                payment_ref[row.seq] = row.ref
+            continue
+        if row.corrects_seq in txns:
+            targets = [row.corrects_seq]
+        else:
+            ref = payment_ref.get(row.corrects_seq)
+            targets = by_ref.get(ref, []) if ref is not None else []
+        for seq in targets:
+            status[seq] = _STATUS[row.kind]
+
+    # 4. Keep what the format can say; collect the organisations.
+    transactions: list[dict] = []
+    org_ids: set[str] = set()
+    for seq in sorted(txns):
+        t = txns[seq]
+        if seq in status:
+            t["status"] = status[seq]
+        elif t["type"] == "tech_contract":
+            if t["id"] not in paid_refs:
+                continue  # registered, not paid yet
+            t["status"] = "paid"
+        elif t["type"] != "instrument_lease":
+            t["status"] = "paid"
+        transactions.append(t)
+        org_ids.update(t[f] for f in _ORG_FIELDS[t["type"]] if t.get(f))
+
+    # Same ref on several entries (e.g. monthly lease fees): keep ids unique.
+    seen: set[str] = set()
+    for t in transactions:
+        if t["id"] in seen:
+            base, n = t["id"], 2
+            while f"{base}#{n}" in seen:
+                n += 1
+            t["id"] = f"{base}#{n}"
+        seen.add(t["id"])
+
+    organizations = []
+    wanted = sorted(org_ids)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        organizations.extend(_organization(o) for o in session.scalars(
+            select(Organization).where(Organization.credit_code.in_(chunk))))
+    found = {o["id"] for o in organizations}
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise ScenarioExportError(f"organisations not found by credit code: {', '.join(missing)}")
+    organizations.sort(key=lambda o: o["id"])
+    return {"year": year, "organizations": organizations, "transactions": transactions}

@@ -1,0 +1,234 @@
+"""Append to the ledger, verify its chain, list its entries.
+
+``append`` adds an entry to the caller's unit of work and flushes it; it never commits —
+the trade service that records the payment, refund or registration commits once, so the
+business change and its ledger entry land together or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterator
+
+from sqlalchemy import select, text
+
+from marketplace.extensions import db
+from marketplace.ledger.models import (CORRECTION_KINDS, GENESIS_HASH, KINDS, LedgerEntry, canonical_json,
+                                       entry_hash)
+from marketplace.money import FEN, MoneyError, yuan_to_fen
+
+# pg_advisory_xact_lock key that serialises appends ("Ledger" in ASCII).
+ADVISORY_LOCK_KEY = 0x4C6564676572
+
+CONTRACT_TYPES = ("development", "transfer", "consulting", "service")
+PAYMENT_METHODS = ("card", "voucher_share")
+# The kinds a refund or cancellation may correct.
+CORRECTABLE_KINDS = ("payment", "contract_registered", "voucher_redemption", "booking_completed", "lease_fee")
+
+# Keys each kind's payload must carry (more are allowed). Amounts are decimal yuan strings,
+# organisations are credit codes (统一社会信用代码 = the scenario organisation id), dates ISO.
+REQUIRED_KEYS = {
+    "contract_registered": ("contract_type", "seller", "buyer", "amount", "registration_no", "registered_on",
+                            "project", "broker", "transformed_in_city"),
+    "payment": ("payer", "payee", "amount", "method", "gateway_id"),
+    "refund": ("reason", "amount"),
+    "cancellation": ("reason", "amount"),
+    "voucher_redemption": ("buyer", "provider", "amount", "province", "city", "enterprise", "order_ref"),
+    "booking_completed": ("provider", "customer", "instrument", "amount"),
+    "lease_fee": ("lessee", "instrument", "amount", "financing_lease", "on_sharing_platform"),
+}
+_BOOL_KEYS = {"contract_registered": ("transformed_in_city",),
+              "lease_fee": ("financing_lease", "on_sharing_platform")}
+_ORG_KEYS = {"contract_registered": ("seller", "buyer"), "payment": ("payer", "payee"),
+             "voucher_redemption": ("buyer", "provider"), "booking_completed": ("provider", "customer"),
+             "lease_fee": ("lessee",)}
+
+
+class LedgerError(ValueError):
+    """An entry the ledger refuses (a programming error in the caller, not user input)."""
+
+
+def _plain(value):
+    """Decimals become two-decimal strings and dates ISO strings; everything else is kept."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.quantize(FEN):
+            raise LedgerError(f"amount {value!r} is not a whole number of fen")
+        return str(value.quantize(FEN))
+    if isinstance(value, datetime):
+        raise LedgerError(f"use a date, not a datetime: {value!r}")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _fen(payload: dict, key: str, kind: str) -> int:
+    value = payload.get(key)
+    if not isinstance(value, str):
+        raise LedgerError(f"{kind}: payload {key} must be a decimal yuan string, not {value!r}")
+    try:
+        return yuan_to_fen(value)
+    except MoneyError as exc:
+        raise LedgerError(f"{kind}: payload {key}: {exc}") from None
+
+
+def validate(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dict,
+             corrects_seq: int | None) -> None:
+    if kind not in KINDS:
+        raise LedgerError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
+    if not isinstance(ref, str) or not ref or len(ref) > 40:
+        raise LedgerError(f"ref must be a non-empty string of at most 40 characters, not {ref!r}")
+    if not isinstance(occurred_on, date) or isinstance(occurred_on, datetime):
+        raise LedgerError(f"occurred_on must be a date, not {occurred_on!r}")
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
+        raise LedgerError(f"amount_fen must be a non-negative integer (fen), not {amount_fen!r}")
+    if not isinstance(payload, dict):
+        raise LedgerError("payload must be a dict")
+    missing = [k for k in REQUIRED_KEYS[kind] if k not in payload]
+    if missing:
+        raise LedgerError(f"{kind}: payload is missing {', '.join(missing)}")
+    if _fen(payload, "amount", kind) != amount_fen:
+        raise LedgerError(f"{kind}: payload amount {payload['amount']} differs from amount_fen {amount_fen}")
+    for key in _BOOL_KEYS.get(kind, ()):
+        if not isinstance(payload[key], bool):
+            raise LedgerError(f"{kind}: payload {key} must be true or false, not {payload[key]!r}")
+    for key in _ORG_KEYS.get(kind, ()):
+        if not isinstance(payload[key], str) or not payload[key]:
+            raise LedgerError(f"{kind}: payload {key} must be an organisation credit code, not {payload[key]!r}")
+    if kind == "contract_registered":
+        if payload["contract_type"] not in CONTRACT_TYPES:
+            raise LedgerError(f"contract_registered: unknown contract_type {payload['contract_type']!r}")
+        if payload["registered_on"] != occurred_on.isoformat():
+            raise LedgerError("contract_registered: occurred_on must be the registration date (registered_on)")
+        if not payload["registration_no"]:
+            raise LedgerError("contract_registered: registration_no is required")
+    elif kind == "payment":
+        if payload["method"] not in PAYMENT_METHODS:
+            raise LedgerError(f"payment: unknown method {payload['method']!r} (card or voucher_share)")
+    elif kind == "voucher_redemption":
+        shares = sum(_fen(payload, k, kind) for k in ("province", "city", "enterprise"))
+        if shares != amount_fen:
+            raise LedgerError("voucher_redemption: province + city + enterprise shares must equal the amount")
+    if kind in CORRECTION_KINDS:
+        if corrects_seq is None:
+            raise LedgerError(f"{kind}: corrects_seq (the entry corrected) is required")
+    elif corrects_seq is not None:
+        raise LedgerError(f"{kind}: only refunds and cancellations correct an entry")
+
+
+def _lock_head(session) -> None:
+    """Serialise appenders. PostgreSQL: a transaction-level advisory lock, released at commit
+    or rollback. SQLite serialises writers itself; the unique ``seq`` is the backstop."""
+    if session.get_bind(mapper=LedgerEntry).dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def head(session=None) -> tuple[int, str]:
+    """(seq, hash) of the last entry; (0, genesis) for an empty ledger."""
+    session = session or db.session
+    row = session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
+                          .order_by(LedgerEntry.seq.desc()).limit(1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+
+def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dict,
+           corrects_seq: int | None = None, *, session=None) -> LedgerEntry:
+    """Append one entry to the caller's unit of work (flushed, not committed) and return it."""
+    session = session or db.session
+    payload = _plain(payload)
+    validate(kind, ref, occurred_on, amount_fen, payload, corrects_seq)
+    stored = canonical_json(payload)
+
+    _lock_head(session)
+    seq, prev_hash = head(session)  # autoflush puts earlier entries of this unit of work first
+    # Entries of this unit of work not flushed yet (autoflush off): chain after them.
+    pending = [o for o in session.new if isinstance(o, LedgerEntry) and o.seq is not None]
+    if pending:
+        last = max(pending, key=lambda o: o.seq)
+        if last.seq > seq:
+            seq, prev_hash = last.seq, last.hash
+
+    if corrects_seq is not None:
+        corrected = session.execute(select(LedgerEntry.kind).where(LedgerEntry.seq == corrects_seq)).scalar()
+        if corrected is None:
+            raise LedgerError(f"{kind}: corrects_seq {corrects_seq} is not an entry")
+        if corrected not in CORRECTABLE_KINDS:
+            raise LedgerError(f"{kind}: entry {corrects_seq} ({corrected}) cannot be corrected")
+
+    entry = LedgerEntry(seq=seq + 1, kind=kind, ref=ref, occurred_on=occurred_on, amount_fen=amount_fen,
+                        payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash)
+    entry.hash = entry.compute_hash()
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+
+_COLUMNS = (LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.ref, LedgerEntry.occurred_on, LedgerEntry.amount_fen,
+            LedgerEntry.payload, LedgerEntry.corrects_seq, LedgerEntry.prev_hash, LedgerEntry.hash)
+
+
+def verify(session=None, *, batch: int = 1000) -> VerifyResult:
+    """Walk the ledger in seq order, recomputing every hash and checking every link.
+
+    Streams rows (``yield_per``) and reads columns, not ORM objects, so that what is checked
+    is what the database holds now. A missing entry is named by its seq; an altered one by
+    its own seq when its hash no longer matches, or by the next seq when the hash was
+    recomputed too (the next entry's ``prev_hash`` no longer matches).
+    """
+    session = session or db.session
+    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    rows = session.execute(select(*_COLUMNS).order_by(LedgerEntry.seq).execution_options(yield_per=batch))
+    try:
+        for row in rows:
+            if row.seq != expected_seq:
+                if row.seq > expected_seq:
+                    gap = (f"entry {expected_seq} is missing" if row.seq == expected_seq + 1
+                           else f"entries {expected_seq}..{row.seq - 1} are missing")
+                    return VerifyResult(False, checked, expected_seq, f"{gap} (seq jumps to {row.seq})")
+                return VerifyResult(False, checked, row.seq, f"seq {row.seq} out of order")
+            if row.prev_hash != prev_hash:
+                return VerifyResult(False, checked, row.seq,
+                                    f"prev_hash does not match the hash of entry {row.seq - 1}")
+            computed = entry_hash(row.seq, row.kind, row.ref, row.occurred_on, row.amount_fen, row.payload,
+                                  row.corrects_seq, row.prev_hash)
+            if computed != row.hash:
+                return VerifyResult(False, checked, row.seq, "hash mismatch: the entry was altered")
+            checked += 1
+            expected_seq, prev_hash = row.seq + 1, row.hash
+    finally:
+        rows.close()
+    return VerifyResult(True, checked)
+
+
+def entries(session=None, *, ref: str | None = None, kind: str | None = None, limit: int | None = None,
+            newest_first: bool = False) -> list[LedgerEntry]:
+    """Entries in seq order (newest first on request), filtered by ref and/or kind."""
+    session = session or db.session
+    stmt = select(LedgerEntry)
+    if ref is not None:
+        stmt = stmt.where(LedgerEntry.ref == ref)
+    if kind is not None:
+        stmt = stmt.where(LedgerEntry.kind == kind)
+    stmt = stmt.order_by(LedgerEntry.seq.desc() if newest_first else LedgerEntry.seq)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def iter_entries(session=None, *, batch: int = 1000) -> Iterator[LedgerEntry]:
+    """Every entry in seq order, streamed."""
+    session = session or db.session
+    yield from session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)
+                               .execution_options(yield_per=batch))

@@ -1,0 +1,168 @@
+"""Listings: create, edit, publish, withdraw, moderate, browse."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from marketplace import permissions as perm
+from marketplace.audit.models import record
+from marketplace.errors import NotFound, ServiceError
+from marketplace.extensions import db
+from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
+                                         Listing)
+from marketplace.outbox import enqueue
+from marketplace.timeutil import utcnow
+
+COMMON = ("title", "description", "field", "county", "price_fen", "negotiable")
+KIND_FIELDS = {
+    "achievement": ("ip_kind", "ip_number", "maturity", "transfer_modes"),
+    "instrument": ("category", "model", "location", "price_unit", "internal_price_fen", "financing_lease",
+                   "on_sharing_platform", "open_from_hour", "open_to_hour"),
+    "service": (),
+    "demand": (),
+}
+
+
+def _clean(kind: str, data: dict) -> dict:
+    if kind not in KINDS:
+        raise ServiceError(_("Choose what you are listing."), "kind")
+    values = {k: data.get(k) for k in COMMON + KIND_FIELDS[kind] if k in data}
+    title = (values.get("title") or "").strip()
+    if not title:
+        raise ServiceError(_("This field is required."), "title")
+    values["title"] = title
+    if values.get("field") and values["field"] not in FIELDS:
+        raise ServiceError(_("Choose a field from the list."), "field")
+    for money in ("price_fen", "internal_price_fen"):
+        if values.get(money) is not None and values[money] < 0:
+            raise ServiceError(_("An amount cannot be negative."), money)
+    if kind in ("service", "instrument") and values.get("price_fen") is None and not values.get("negotiable"):
+        raise ServiceError(_("Give a price or mark it negotiable."), "price_fen")
+    if kind == "achievement":
+        if values.get("ip_kind") not in IP_KINDS:
+            raise ServiceError(_("Choose the kind of achievement."), "ip_kind")
+        if values.get("maturity") and values["maturity"] not in MATURITIES:
+            raise ServiceError(_("Choose a maturity."), "maturity")
+        modes = values.get("transfer_modes") or []
+        if isinstance(modes, str):
+            modes = [m for m in modes.split(",") if m]
+        if not modes or any(m not in TRANSFER_MODES for m in modes):
+            raise ServiceError(_("Choose at least one way to transfer it."), "transfer_modes")
+        values["transfer_modes"] = ",".join(modes)
+    if kind == "instrument":
+        if values.get("price_unit") not in PRICE_UNITS:
+            raise ServiceError(_("Choose how the instrument is charged."), "price_unit")
+        start, end = values.get("open_from_hour"), values.get("open_to_hour")
+        start = 8 if start is None else start
+        end = 18 if end is None else end
+        if not (0 <= start < end <= 24):
+            raise ServiceError(_("Opening hours must run from an earlier to a later hour of one day."), "open_to_hour")
+        values["open_from_hour"], values["open_to_hour"] = start, end
+    return values
+
+
+def create_listing(actor, kind: str, data: dict) -> Listing:
+    perm.require(actor, perm.POST_DEMAND if kind == "demand" else perm.LIST_OFFER)
+    values = _clean(kind, data)
+    org = actor.organization
+    listing = Listing(kind=kind, organization_id=org.id, created_by_id=actor.id, status="draft", **values)
+    if not listing.county:
+        listing.county = org.county
+    db.session.add(listing)
+    db.session.commit()
+    return listing
+
+
+def _get(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound(_("This listing does not exist."))
+    return listing
+
+
+def update_listing(actor, listing_id: int, data: dict) -> Listing:
+    listing = _get(listing_id)
+    perm.require(actor, perm.EDIT_LISTING, listing)
+    for key, value in _clean(listing.kind, data).items():
+        setattr(listing, key, value)
+    if listing.status == "published":
+        enqueue("search", listing.ref)
+    db.session.commit()
+    return listing
+
+
+def publish(actor, listing_id: int) -> Listing:
+    listing = _get(listing_id)
+    perm.require(actor, perm.EDIT_LISTING, listing)
+    if listing.status == "rejected":
+        raise ServiceError(_("A moderator rejected this listing: %(note)s", note=listing.moderation_note or ""))
+    listing.status = "published"
+    listing.published_at = listing.published_at or utcnow()
+    enqueue("search", listing.ref)
+    db.session.commit()
+    return listing
+
+
+def withdraw(actor, listing_id: int) -> Listing:
+    listing = _get(listing_id)
+    perm.require(actor, perm.EDIT_LISTING, listing)
+    listing.status = "withdrawn"
+    enqueue("search", listing.ref)
+    db.session.commit()
+    return listing
+
+
+def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
+    perm.require(actor, perm.MODERATE_LISTING)
+    listing = _get(listing_id)
+    before = {"status": listing.status}
+    if decision == "reject":
+        if not note.strip():
+            raise ServiceError(_("Give the reason for rejecting."), "note")
+        listing.status, listing.moderation_note = "rejected", note.strip()
+    elif decision == "restore":
+        listing.status, listing.moderation_note = "draft", None
+    else:
+        raise ServiceError(_("Unknown decision."))
+    record(actor, "listing." + decision, "listing", listing.id, before=before,
+           after={"status": listing.status, "note": listing.moderation_note})
+    enqueue("search", listing.ref)
+    db.session.commit()
+    return listing
+
+
+def visible_to(viewer, listing: Listing) -> bool:
+    if listing.status == "published":
+        return True
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    return perm.can(viewer, perm.MODERATE_LISTING) or (
+        viewer.organization is not None and viewer.organization.id == listing.organization_id)
+
+
+def get_listing(viewer, listing_id: int) -> Listing:
+    listing = _get(listing_id)
+    if not visible_to(viewer, listing):
+        raise NotFound(_("This listing does not exist."))
+    return listing
+
+
+def browse(viewer, kind: str | None = None, limit: int = 50, offset: int = 0) -> list[Listing]:
+    query = select(Listing).where(Listing.status == "published")
+    if kind in KINDS:
+        query = query.where(Listing.kind == kind)
+    query = query.order_by(Listing.published_at.desc(), Listing.id.desc()).limit(limit).offset(offset)
+    return list(db.session.scalars(query))
+
+
+def my_listings(actor) -> list[Listing]:
+    if actor.organization is None:
+        return []
+    return list(db.session.scalars(select(Listing).where(Listing.organization_id == actor.organization.id)
+                                   .order_by(Listing.id.desc())))
+
+
+def moderation_queue(actor) -> list[Listing]:
+    perm.require(actor, perm.MODERATE_LISTING)
+    return list(db.session.scalars(select(Listing).where(Listing.status.in_(("published", "rejected")))
+                                   .order_by(Listing.id.desc()).limit(200)))

@@ -1,0 +1,129 @@
+"""Listing pages: browse, detail (with the voucher what-if), create, edit, publish, withdraw, moderate."""
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.errors import ServiceError
+from marketplace.forms import attach_error
+from marketplace.listings import services
+from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
+from marketplace.listings.models import KINDS
+from marketplace.orders import services as orders
+from marketplace.orders.forms import BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm
+from marketplace.timeutil import utcnow
+
+bp = Blueprint("listings", __name__)
+
+
+@bp.route("/listings")
+def browse():
+    kind = request.args.get("kind")
+    return render_template("listings/browse.html", kind=kind, kinds=KINDS,
+                           listings=services.browse(current_user, kind))
+
+
+@bp.route("/listings/<int:listing_id>")
+def detail(listing_id):
+    listing = services.get_listing(current_user, listing_id)
+    buyer = current_user.organization if current_user.is_authenticated else None
+    preview = orders.price_preview(buyer, listing, listing.price_fen) if listing.price_fen else None
+    start = utcnow().date() + timedelta(days=1)
+    taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
+    return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
+                           days=[start + timedelta(days=i) for i in range(7)],
+                           enquiry_form=EnquiryForm(), pay_form=PayOptionsForm(), buy_form=BuyAchievementForm(),
+                           booking_form=BookingForm(day=start.isoformat()), lease_form=LeaseForm())
+
+
+@bp.route("/listings/new/<kind>", methods=["GET", "POST"])
+@login_required
+def create(kind):
+    if kind not in FORMS:
+        abort(404)
+    form = FORMS[kind]()
+    if form.validate_on_submit():
+        try:
+            listing = services.create_listing(current_user, kind, form.data_for_service())
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            flash(_("Saved as a draft. Publish it when it is ready."), "success")
+            return redirect(url_for("listings.detail", listing_id=listing.id))
+    return render_template("listings/edit.html", form=form, kind=kind, listing=None), 200 if not form.errors else 400
+
+
+@bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(listing_id):
+    listing = services.get_listing(current_user, listing_id)
+    form = FORMS[listing.kind](obj=listing)
+    if request.method == "GET":
+        form.price.data = str(listing.price_fen / 100) if listing.price_fen is not None else ""
+        if listing.kind == "achievement":
+            form.transfer_modes.data = listing.modes
+    if form.validate_on_submit():
+        try:
+            services.update_listing(current_user, listing.id, form.data_for_service())
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("listings.detail", listing_id=listing.id))
+    return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), \
+        200 if not form.errors else 400
+
+
+@bp.route("/listings/<int:listing_id>/publish", methods=["POST"])
+@login_required
+def publish(listing_id):
+    services.publish(current_user, listing_id)
+    flash(_("Published."), "success")
+    return redirect(url_for("listings.detail", listing_id=listing_id))
+
+
+@bp.route("/listings/<int:listing_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(listing_id):
+    services.withdraw(current_user, listing_id)
+    flash(_("Withdrawn: it no longer appears in the market."), "success")
+    return redirect(url_for("listings.mine"))
+
+
+@bp.route("/my/listings")
+@login_required
+def mine():
+    return render_template("listings/mine.html", listings=services.my_listings(current_user), kinds=KINDS)
+
+
+@bp.route("/listings/<int:listing_id>/lease", methods=["POST"])
+@login_required
+def record_lease(listing_id):
+    form = LeaseForm()
+    if form.validate_on_submit():
+        orders.record_lease_payment(current_user, listing_id, form.amount.fen, form.paid_on_date)
+        flash(_("Lease fee recorded."), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+    return redirect(url_for("listings.detail", listing_id=listing_id))
+
+
+@bp.route("/admin/listings")
+@login_required
+def moderation():
+    return render_template("listings/moderation.html", listings=services.moderation_queue(current_user),
+                           form=ModerateForm())
+
+
+@bp.route("/admin/listings/<int:listing_id>/moderate", methods=["POST"])
+@login_required
+def moderate(listing_id):
+    form = ModerateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.moderate(current_user, listing_id, form.decision.data, form.note.data or "")
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("listings.moderation"))

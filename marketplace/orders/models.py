@@ -1,0 +1,169 @@
+"""Enquiries, orders, technology contracts, instrument bookings and lease fees."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts.models import Organization
+from marketplace.extensions import db
+from marketplace.listings.models import Listing
+from marketplace.timeutil import utcnow
+
+ORDER_STATUSES = ("pending_payment", "paid", "delivered", "refunded", "cancelled")
+CONTRACT_TYPES = ("development", "transfer", "consulting", "service")  # 技术开发/转让/咨询/服务
+
+
+class Enquiry(db.Model):
+    """An enterprise asks; the seller answers with a quote; the buyer accepts it as an order."""
+
+    __tablename__ = "enquiries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    buyer_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open, quoted, ordered, closed
+    quote_fen: Mapped[int | None] = mapped_column(BigInteger)
+    quote_note: Mapped[str | None] = mapped_column(Text)
+    transfer_mode: Mapped[str | None] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    quoted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    listing: Mapped[Listing] = relationship()
+    buyer: Mapped[Organization] = relationship()
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount"),
+        CheckConstraint("status IN ('pending_payment', 'paid', 'delivered', 'refunded', 'cancelled')", name="status"),
+        CheckConstraint("province_fen + city_fen + enterprise_fen = amount_fen", name="split"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    seller_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("enquiries.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # service, licence, booking
+    transfer_mode: Mapped[str | None] = mapped_column(String(24))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # Who pays the fee: with an innovation voucher the province and city owe their shares (A3).
+    with_voucher: Mapped[bool] = mapped_column(Boolean, default=False)
+    province_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    city_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    enterprise_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending_payment", index=True)
+    related_party: Mapped[bool] = mapped_column(Boolean, default=False)  # buyer and seller share a member
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    listing: Mapped[Listing] = relationship()
+    buyer: Mapped[Organization] = relationship(foreign_keys=[buyer_org_id])
+    seller: Mapped[Organization] = relationship(foreign_keys=[seller_org_id])
+    contract: Mapped["TechContract | None"] = relationship(back_populates="order", uselist=False)
+    booking: Mapped["Booking | None"] = relationship(back_populates="order", uselist=False)
+
+    @property
+    def ref(self) -> str:
+        return f"ORD-{self.id}"
+
+
+class TechContract(db.Model):
+    """A technology contract (技术合同); it counts for subsidies once registered (认定登记)."""
+
+    __tablename__ = "tech_contracts"
+    __table_args__ = (
+        CheckConstraint("contract_type IN ('development', 'transfer', 'consulting', 'service')", name="type"),
+        CheckConstraint("amount_fen > 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
+    contract_type: Mapped[str] = mapped_column(String(12))
+    seller_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    broker_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str | None] = mapped_column(String(60))  # the achievement it transfers, e.g. ACH-3
+    transformed_in_city: Mapped[bool] = mapped_column(Boolean, default=True)
+    registration_no: Mapped[str | None] = mapped_column(String(40), unique=True)  # 认定登记编号
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    signed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    order: Mapped[Order | None] = relationship(back_populates="contract")
+    seller: Mapped[Organization] = relationship(foreign_keys=[seller_org_id])
+    buyer: Mapped[Organization] = relationship(foreign_keys=[buyer_org_id])
+    broker: Mapped[Organization | None] = relationship(foreign_keys=[broker_org_id])
+
+    @property
+    def ref(self) -> str:
+        return f"CTR-{self.id}"
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    customer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    end_at: Mapped[datetime] = mapped_column(DateTime)
+    samples: Mapped[int | None] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    self_use: Mapped[bool] = mapped_column(Boolean, default=False)  # the owner's own use
+    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked, completed, cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    instrument: Mapped[Listing] = relationship()
+    customer: Mapped[Organization] = relationship()
+    order: Mapped[Order | None] = relationship(back_populates="booking")
+
+    @property
+    def ref(self) -> str:
+        return f"BKG-{self.id}"
+
+
+class BookingSlot(db.Model):
+    """One hour of one instrument held by a booking. The unique key is what makes double
+    booking impossible on every database, whatever the concurrency: the second insert of
+    the same hour fails inside the database."""
+
+    __tablename__ = "booking_slots"
+    __table_args__ = (UniqueConstraint("instrument_id", "slot_start", name="uq_booking_slots_instrument_hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
+    slot_start: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LeasePayment(db.Model):
+    """A lease fee paid for a financially leased instrument (A5)."""
+
+    __tablename__ = "lease_payments"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    lessee_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    instrument: Mapped[Listing] = relationship()
+
+    @property
+    def ref(self) -> str:
+        return f"LSE-{self.id}"

@@ -1,0 +1,420 @@
+"""Buying: enquiries and quotes, orders, technology contracts, bookings and lease fees.
+
+Each function takes the acting user first, checks permission, and commits once.
+Money events reach the ledger in the same transaction as the change they record.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import permissions as perm
+from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.extensions import db
+from marketplace.ledger.services import append as ledger_append
+from marketplace.listings.models import Listing
+from marketplace.money import fen_to_str, yuan_to_fen
+from marketplace.notifications.models import notify
+from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
+                                       TechContract)
+from marketplace.timeutil import utcnow
+
+# Which technology contract a purchase of an achievement creates.
+CONTRACT_FOR_MODE = {"assignment": "transfer", "exclusive_licence": "transfer", "non_exclusive_licence": "transfer",
+                     "equity": "transfer", "co_development": "development"}
+MAX_BOOKING_HOURS = 12
+
+
+def _listing_for_sale(listing_id: int, kinds) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.status != "published" or listing.kind not in kinds:
+        raise NotFound(_("This listing does not exist."))
+    return listing
+
+
+def _members(org_id: int) -> list[int]:
+    from marketplace.accounts.models import Membership
+
+    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
+
+
+def voucher_eligible(buyer_org, listing: Listing) -> tuple[bool, str]:
+    """May this buyer pay this listing with an innovation voucher (A3)? And if not, why."""
+    if not listing.voucher_eligible:
+        return False, _("The provider is not a registered service agency of the city.")
+    if buyer_org.kind == "enterprise" and buyer_org.size in ("medium", "small", "micro") and buyer_org.in_city:
+        return True, ""
+    if buyer_org.kind == "maker_team" and buyer_org.host_level in ("provincial", "national") and buyer_org.in_city:
+        return True, ""
+    if buyer_org.kind == "enterprise" and buyer_org.size == "large":
+        return False, _("Large enterprises cannot use innovation vouchers.")
+    return False, _("Only small, medium and micro enterprises and maker teams of provincial incubators of the city can use innovation vouchers.")
+
+
+def price_preview(buyer_org, listing: Listing, amount_fen: int, on: date | None = None) -> dict:
+    """What the buyer pays and what the province and city pay, before buying (the what-if)."""
+    ok, why = voucher_eligible(buyer_org, listing) if buyer_org is not None else (False, "")
+    if not ok:
+        return {"eligible": False, "reason": why, "amount_fen": amount_fen, "enterprise_fen": amount_fen,
+                "province_fen": 0, "city_fen": 0}
+    province, city, enterprise = _split(amount_fen, on or utcnow().date())
+    return {"eligible": True, "reason": "", "amount_fen": amount_fen, "enterprise_fen": enterprise,
+            "province_fen": province, "city_fen": city}
+
+
+def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
+    """The voucher split, from the rules engine (the only implementation of it)."""
+    from marketplace.subsidies import voucher_split
+
+    split = voucher_split(Decimal(amount_fen) / 100, on)
+    province, city, enterprise = (yuan_to_fen(split.province), yuan_to_fen(split.city), yuan_to_fen(split.enterprise))
+    assert province + city + enterprise == amount_fen
+    return province, city, enterprise
+
+
+def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher: bool,
+               transfer_mode: str | None = None, enquiry: Enquiry | None = None) -> Order:
+    buyer = actor.organization
+    if buyer.id == listing.organization_id:
+        raise ServiceError(_("You cannot buy from your own organisation."))
+    if amount_fen <= 0:
+        raise ServiceError(_("The amount must be more than zero."), "amount")
+    province = city = 0
+    enterprise = amount_fen
+    if with_voucher:
+        ok, why = voucher_eligible(buyer, listing)
+        if not ok:
+            raise ServiceError(why, "with_voucher")
+        province, city, enterprise = _split(amount_fen, utcnow().date())
+    related = bool(set(_members(buyer.id)) & set(_members(listing.organization_id)))
+    order = Order(listing_id=listing.id, buyer_org_id=buyer.id, seller_org_id=listing.organization_id,
+                  created_by_id=actor.id, kind=kind, transfer_mode=transfer_mode, amount_fen=amount_fen,
+                  with_voucher=with_voucher, province_fen=province, city_fen=city, enterprise_fen=enterprise,
+                  related_party=related, enquiry_id=enquiry.id if enquiry else None)
+    db.session.add(order)
+    db.session.flush()
+    if listing.kind == "achievement":
+        contract = TechContract(order_id=order.id, contract_type=CONTRACT_FOR_MODE.get(transfer_mode, "transfer"),
+                                seller_org_id=listing.organization_id, buyer_org_id=buyer.id,
+                                amount_fen=amount_fen, project=listing.ref, signed_on=utcnow().date(),
+                                transformed_in_city=buyer.in_city)
+        db.session.add(contract)
+    for user_id in _members(listing.organization_id):
+        notify(user_id, "notice.new_order", f"/orders/{order.id}")
+    return order
+
+
+def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = None) -> Enquiry:
+    perm.require(actor, perm.TRADE)
+    listing = _listing_for_sale(listing_id, ("achievement", "service", "instrument", "demand"))
+    if actor.organization.id == listing.organization_id:
+        raise ServiceError(_("You cannot buy from your own organisation."))
+    if not (message or "").strip():
+        raise ServiceError(_("This field is required."), "message")
+    if transfer_mode and transfer_mode not in listing.modes:
+        raise ServiceError(_("This achievement is not offered that way."), "transfer_mode")
+    enquiry = Enquiry(listing_id=listing.id, buyer_org_id=actor.organization.id, buyer_user_id=actor.id,
+                      message=message.strip(), transfer_mode=transfer_mode)
+    db.session.add(enquiry)
+    db.session.flush()
+    for user_id in _members(listing.organization_id):
+        notify(user_id, "notice.new_enquiry", f"/enquiries/{enquiry.id}")
+    db.session.commit()
+    return enquiry
+
+
+def _enquiry(enquiry_id: int) -> Enquiry:
+    enquiry = db.session.get(Enquiry, enquiry_id)
+    if enquiry is None:
+        raise NotFound(_("This enquiry does not exist."))
+    return enquiry
+
+
+def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
+    enquiry = _enquiry(enquiry_id)
+    if not perm.can(actor, perm.SELL, _Parties(enquiry.listing.organization_id, enquiry.buyer_org_id)):
+        raise perm.PermissionDenied(_("You are not allowed to do this."))
+    if enquiry.status not in ("open", "quoted"):
+        raise ServiceError(_("This enquiry is closed."))
+    if amount_fen <= 0:
+        raise ServiceError(_("The amount must be more than zero."), "amount")
+    enquiry.quote_fen, enquiry.quote_note, enquiry.status, enquiry.quoted_at = amount_fen, note, "quoted", utcnow()
+    notify(enquiry.buyer_user_id, "notice.quoted", f"/enquiries/{enquiry.id}")
+    db.session.commit()
+    return enquiry
+
+
+class _Parties:
+    def __init__(self, seller_org_id, buyer_org_id):
+        self.seller_org_id, self.buyer_org_id = seller_org_id, buyer_org_id
+
+
+def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order:
+    enquiry = _enquiry(enquiry_id)
+    perm.require(actor, perm.BUY, _Parties(enquiry.listing.organization_id, enquiry.buyer_org_id))
+    if enquiry.status != "quoted":
+        raise ServiceError(_("There is no quote to accept."))
+    kind = "licence" if enquiry.listing.kind == "achievement" else "service"
+    order = _new_order(actor, enquiry.listing, kind, enquiry.quote_fen, with_voucher,
+                       transfer_mode=enquiry.transfer_mode, enquiry=enquiry)
+    enquiry.status = "ordered"
+    db.session.commit()
+    return order
+
+
+def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
+    """Buy a service at its listed price."""
+    perm.require(actor, perm.TRADE)
+    listing = _listing_for_sale(listing_id, ("service",))
+    if listing.price_fen is None:
+        raise ServiceError(_("This service is priced on request: send an enquiry."))
+    order = _new_order(actor, listing, "service", listing.price_fen, with_voucher)
+    db.session.commit()
+    return order
+
+
+def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
+    """Buy a licence or assignment at the asking price; creates the technology contract."""
+    perm.require(actor, perm.TRADE)
+    listing = _listing_for_sale(listing_id, ("achievement",))
+    if transfer_mode not in listing.modes:
+        raise ServiceError(_("This achievement is not offered that way."), "transfer_mode")
+    if listing.price_fen is None or listing.negotiable:
+        raise ServiceError(_("The price is negotiable: send an enquiry."))
+    order = _new_order(actor, listing, "licence", listing.price_fen, False, transfer_mode=transfer_mode)
+    db.session.commit()
+    return order
+
+
+def get_order(actor, order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None or not perm.can(actor, perm.VIEW_ORDER, order):
+        raise NotFound(_("This order does not exist."))
+    return order
+
+
+def orders_of(actor) -> list[Order]:
+    org = actor.organization
+    if org is None:
+        return []
+    return list(db.session.scalars(select(Order).where(or_(Order.buyer_org_id == org.id, Order.seller_org_id == org.id))
+                                   .order_by(Order.id.desc()).limit(200)))
+
+
+def enquiries_of(actor) -> list[Enquiry]:
+    org = actor.organization
+    if org is None:
+        return []
+    return list(db.session.scalars(select(Enquiry).join(Listing).where(
+        or_(Enquiry.buyer_org_id == org.id, Listing.organization_id == org.id)).order_by(Enquiry.id.desc()).limit(200)))
+
+
+def confirm_delivery(actor, order_id: int) -> Order:
+    order = get_order(actor, order_id)
+    perm.require(actor, perm.BUY, order)
+    if order.status != "paid":
+        raise ServiceError(_("Only a paid order can be confirmed as delivered."))
+    order.status, order.delivered_at = "delivered", utcnow()
+    db.session.commit()
+    return order
+
+
+def business_ref(order: Order) -> str:
+    """The id under which an order's money events stand in the ledger and the scenario."""
+    if order.contract is not None:
+        return order.contract.ref
+    if order.booking is not None:
+        return order.booking.ref
+    if order.with_voucher:
+        return f"VCH-{order.id}"
+    return order.ref
+
+
+# --- technology contracts ------------------------------------------------------------
+
+def register_contract(actor, contract_id: int, registration_no: str, registered_on: date,
+                      contract_type: str | None = None, broker_org_id: int | None = None) -> TechContract:
+    """The seller (or its broker) records the 认定登记 registration; the ledger records it."""
+    contract = db.session.get(TechContract, contract_id)
+    if contract is None:
+        raise NotFound(_("This contract does not exist."))
+    member_of = actor.organization.id if actor.organization else None
+    if member_of not in (contract.seller_org_id, contract.broker_org_id) or not perm.can(actor, perm.TRADE):
+        raise perm.PermissionDenied(_("You are not allowed to do this."))
+    if contract.registration_no:
+        raise Conflict(_("This contract is already registered."))
+    registration_no = (registration_no or "").strip()
+    if not registration_no or len(registration_no) > 40:
+        raise ServiceError(_("Give the registration number."), "registration_no")
+    if registered_on is None or registered_on > utcnow().date():
+        raise ServiceError(_("The registration date cannot be in the future."), "registered_on")
+    if registered_on < contract.signed_on:
+        raise ServiceError(_("A contract is registered after it is signed."), "registered_on")
+    if contract_type:
+        if contract_type not in CONTRACT_TYPES:
+            raise ServiceError(_("Choose a contract type."), "contract_type")
+        contract.contract_type = contract_type
+    if broker_org_id is not None:
+        contract.broker_org_id = broker_org_id
+    if db.session.scalar(select(TechContract.id).where(TechContract.registration_no == registration_no)):
+        raise Conflict(_("Another contract has this registration number."), "registration_no")
+    contract.registration_no, contract.registered_on = registration_no, registered_on
+    ledger_append("contract_registered", contract.ref, registered_on, contract.amount_fen, {
+        "contract_type": contract.contract_type, "seller": contract.seller.credit_code,
+        "buyer": contract.buyer.credit_code, "amount": fen_to_str(contract.amount_fen),
+        "registration_no": registration_no, "registered_on": registered_on.isoformat(),
+        "project": contract.project, "broker": contract.broker.credit_code if contract.broker else None,
+        "transformed_in_city": contract.transformed_in_city,
+    })
+    db.session.commit()
+    return contract
+
+
+# --- instrument bookings ----------------------------------------------------------
+
+def booking_price(instrument: Listing, hours: int, samples: int | None, self_use: bool) -> int:
+    unit_price = instrument.internal_price_fen if self_use and instrument.internal_price_fen is not None \
+        else instrument.price_fen
+    if unit_price is None:
+        raise ServiceError(_("This instrument has no price yet."))
+    quantity = hours if instrument.price_unit == "hour" else (samples or 0)
+    if quantity <= 0:
+        raise ServiceError(_("Give the number of samples."), "samples")
+    return unit_price * quantity
+
+
+def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, samples: int | None = None,
+                    with_voucher: bool = False) -> Booking:
+    """Book whole hours of an instrument. Overlaps are impossible: each hour is a unique row."""
+    perm.require(actor, perm.TRADE)
+    instrument = _listing_for_sale(instrument_id, ("instrument",))
+    if start_at.minute or start_at.second or start_at.microsecond:
+        raise ServiceError(_("Bookings start on the hour."), "start_at")
+    if not 1 <= hours <= MAX_BOOKING_HOURS:
+        raise ServiceError(_("Book between 1 and %(n)d hours.", n=MAX_BOOKING_HOURS), "hours")
+    if start_at < utcnow() - timedelta(minutes=1):
+        raise ServiceError(_("This time has passed."), "start_at")
+    end_at = start_at + timedelta(hours=hours)
+    if start_at.hour < instrument.open_from_hour or start_at.hour + hours > instrument.open_to_hour:
+        raise ServiceError(_("The instrument is open from %(a)d:00 to %(b)d:00.",
+                             a=instrument.open_from_hour, b=instrument.open_to_hour), "start_at")
+    self_use = actor.organization.id == instrument.organization_id
+    amount = booking_price(instrument, hours, samples, self_use)
+    booking = Booking(instrument_id=instrument.id, customer_org_id=actor.organization.id, start_at=start_at,
+                      end_at=end_at, samples=samples, amount_fen=amount, self_use=self_use)
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+            db.session.flush()
+            db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
+                                            slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
+            db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("This time is already booked. Choose another."), "start_at")
+    if not self_use:
+        order = _new_order(actor, instrument, "booking", amount, with_voucher)
+        booking.order_id = order.id
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent booking of the same hour won the race
+        db.session.rollback()
+        raise Conflict(_("This time is already booked. Choose another."), "start_at")
+    return booking
+
+
+def calendar(instrument_id: int, day: date, days: int = 7) -> dict:
+    """Booked hours of an instrument over a week: {date: set(hours)}."""
+    start = datetime.combine(day, datetime.min.time())
+    rows = db.session.scalars(select(BookingSlot.slot_start).where(
+        BookingSlot.instrument_id == instrument_id, BookingSlot.slot_start >= start,
+        BookingSlot.slot_start < start + timedelta(days=days)))
+    taken: dict = {}
+    for slot in rows:
+        taken.setdefault(slot.date(), set()).add(slot.hour)
+    return taken
+
+
+def _booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(_("This booking does not exist."))
+    return booking
+
+
+def complete_booking(actor, booking_id: int) -> Booking:
+    """The provider marks the service done; the ledger records the instrument service."""
+    booking = _booking(booking_id)
+    if not perm.can(actor, perm.SELL, _Parties(booking.instrument.organization_id, booking.customer_org_id)):
+        raise perm.PermissionDenied(_("You are not allowed to do this."))
+    if booking.status != "booked":
+        raise ServiceError(_("This booking is not open."))
+    if booking.order is not None and booking.order.status not in ("paid", "delivered"):
+        raise ServiceError(_("The booking is not paid yet."))
+    booking.status = "completed"
+    provider = booking.instrument.organization
+    ledger_append("booking_completed", booking.ref, booking.end_at.date(), booking.amount_fen, {
+        "provider": provider.credit_code, "customer": booking.customer.credit_code,
+        "instrument": booking.instrument.ref, "amount": fen_to_str(booking.amount_fen),
+    })
+    if booking.order is not None and booking.order.status == "paid":
+        booking.order.status, booking.order.delivered_at = "delivered", utcnow()
+    db.session.commit()
+    return booking
+
+
+def cancel_booking(actor, booking_id: int) -> Booking:
+    booking = _booking(booking_id)
+    parties = _Parties(booking.instrument.organization_id, booking.customer_org_id)
+    if not (perm.can(actor, perm.BUY, parties) or perm.can(actor, perm.SELL, parties)):
+        raise perm.PermissionDenied(_("You are not allowed to do this."))
+    if booking.status != "booked":
+        raise ServiceError(_("This booking is not open."))
+    if booking.order is not None and booking.order.status != "pending_payment":
+        raise ServiceError(_("A paid booking is cancelled by a refund."))
+    booking.status = "cancelled"
+    if booking.order is not None:
+        booking.order.status = "cancelled"
+    for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == booking.id)):
+        db.session.delete(slot)  # the hours are free again
+    db.session.commit()
+    return booking
+
+
+def bookings_of(actor) -> list[Booking]:
+    org = actor.organization
+    if org is None:
+        return []
+    return list(db.session.scalars(select(Booking).join(Listing, Booking.instrument_id == Listing.id).where(
+        or_(Booking.customer_org_id == org.id, Listing.organization_id == org.id)).order_by(Booking.start_at.desc())
+        .limit(200)))
+
+
+# --- lease fees (A5) -------------------------------------------------------------
+
+def record_lease_payment(actor, instrument_id: int, amount_fen: int, paid_on: date) -> LeasePayment:
+    instrument = db.session.get(Listing, instrument_id)
+    if instrument is None or instrument.kind != "instrument":
+        raise NotFound(_("This listing does not exist."))
+    perm.require(actor, perm.EDIT_LISTING, instrument)
+    if not instrument.financing_lease:
+        raise ServiceError(_("Only financially leased instruments have lease fees."))
+    if amount_fen <= 0:
+        raise ServiceError(_("The amount must be more than zero."), "amount")
+    if paid_on > utcnow().date():
+        raise ServiceError(_("The payment date cannot be in the future."), "paid_on")
+    lease = LeasePayment(instrument_id=instrument.id, lessee_org_id=instrument.organization_id,
+                         amount_fen=amount_fen, paid_on=paid_on, recorded_by_id=actor.id)
+    db.session.add(lease)
+    db.session.flush()
+    ledger_append("lease_fee", lease.ref, paid_on, amount_fen, {
+        "lessee": instrument.organization.credit_code, "instrument": instrument.ref,
+        "amount": fen_to_str(amount_fen), "financing_lease": instrument.financing_lease,
+        "on_sharing_platform": instrument.on_sharing_platform,
+    })
+    db.session.commit()
+    return lease
