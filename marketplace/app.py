@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "marketplace.listings.views",
     "marketplace.orders.views",
     "marketplace.payments.views",
+    "marketplace.search_views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -37,6 +38,7 @@ CLI_MODULES = (
     "marketplace.demo.cli",
     "marketplace.ledger.cli",
     "marketplace.ledger.scenario_cli",
+    "marketplace.search_index",
 )
 
 
@@ -95,6 +97,10 @@ def create_app(config=None) -> Flask:
 
     _register_error_handlers(app)
     _register_template_helpers(app)
+
+    from marketplace.search_index import drain_after_request
+
+    app.after_request(drain_after_request)
 
     @app.after_request
     def security_headers(response):

@@ -76,6 +76,14 @@ GROUPS = {
     "payer": {"province": _l("Province"), "city": _l("City")},
     "receivable_status": {"owed": _l("Owed"), "settled": _l("Settled"), "void": _l("Void")},
     "enquiry_status": {"open": _l("Open"), "quoted": _l("Quoted"), "ordered": _l("Ordered"), "closed": _l("Closed")},
+    "sort": {"relevance": _l("Relevance"), "price_asc": _l("Price, low to high"),
+             "price_desc": _l("Price, high to low"), "newest": _l("Newest")},
+    "facet": {"kind": _l("Kind"), "field": _l("Field"), "county": _l("County or district"),
+              "transfer_mode": _l("Ways to transfer"), "voucher_eligible": _l("Innovation voucher"),
+              "price_range": _l("Price")},
+    "price_range": {"lt_1w": _l("Under 10,000 yuan"), "1w_10w": _l("10,000–100,000 yuan"),
+                    "10w_100w": _l("100,000–1,000,000 yuan"), "gte_100w": _l("1,000,000 yuan and more"),
+                    "negotiable": _l("Negotiable")},
     "booking_status": {"booked": _l("Booked"), "completed": _l("Completed"), "cancelled": _l("Cancelled")},
 }
 

@@ -27,3 +27,7 @@ class OutboxEntry(db.Model):
 
 def enqueue(topic: str, key: str) -> None:
     db.session.add(OutboxEntry(topic=topic, key=key))
+    if topic == "search":
+        from marketplace.search_index import mark_dirty
+
+        mark_dirty()

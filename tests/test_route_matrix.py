@@ -56,6 +56,7 @@ ACCESS = {
     "orders.bookings": ("GET", ANY),
     "orders.complete_booking": None,
     "orders.cancel_booking": None,
+    "search.search": ("GET", PUBLIC),
     "payments.webhook": None,  # signature, not session: tests/trade
 }
 

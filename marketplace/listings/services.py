@@ -86,7 +86,7 @@ def update_listing(actor, listing_id: int, data: dict) -> Listing:
     for key, value in _clean(listing.kind, data).items():
         setattr(listing, key, value)
     if listing.status == "published":
-        enqueue("search", listing.ref)
+        enqueue("search", str(listing.id))
     db.session.commit()
     return listing
 
@@ -98,7 +98,7 @@ def publish(actor, listing_id: int) -> Listing:
         raise ServiceError(_("A moderator rejected this listing: %(note)s", note=listing.moderation_note or ""))
     listing.status = "published"
     listing.published_at = listing.published_at or utcnow()
-    enqueue("search", listing.ref)
+    enqueue("search", str(listing.id))
     db.session.commit()
     return listing
 
@@ -107,7 +107,7 @@ def withdraw(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
     listing.status = "withdrawn"
-    enqueue("search", listing.ref)
+    enqueue("search", str(listing.id))
     db.session.commit()
     return listing
 
@@ -126,7 +126,7 @@ def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
         raise ServiceError(_("Unknown decision."))
     record(actor, "listing." + decision, "listing", listing.id, before=before,
            after={"status": listing.status, "note": listing.moderation_note})
-    enqueue("search", listing.ref)
+    enqueue("search", str(listing.id))
     db.session.commit()
     return listing
 

@@ -1,0 +1,277 @@
+"""Search benchmark: embedded (SQLite FTS5) vs Elasticsearch vs a plain LIKE scan.
+
+    .venv/bin/python bench/search.py [--n 100000] [--es-url http://127.0.0.1:9200] [--rounds 15]
+
+Builds N synthetic Chinese/English listings (fixed seed), reindexes them into each
+backend (timed), then runs a fixed mix of queries (1-, 2-, 3+-character Chinese,
+English, with and without filters) round after round and prints JSON: p50/p95 latency
+per backend (with facets, and without), per query class, and the ratio
+LIKE p95 / embedded p95. The LIKE baseline is the same rows in a plain SQLite table,
+every term as ``(title LIKE '%t%' OR body LIKE '%t%' OR org_name LIKE '%t%')``,
+returning the total and the newest 20 (no facets, no score — it is the cheaper job).
+
+Elasticsearch runs when --es-url is given or ELASTICSEARCH_URL is set.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from search import Document, SearchQuery  # noqa: E402
+from search.documents import TRANSFER_MODES, to_epoch_ms  # noqa: E402
+from search.elastic import ElasticsearchBackend  # noqa: E402
+from search.fts5 import EmbeddedBackend  # noqa: E402
+
+SEED = 20261125
+GOALS = {"embedded_p95_ms": 20, "like_over_embedded_p95": 20, "es_p95_ms": 30, "reindex_s": 60}
+
+COUNTIES = ["东昌府区", "临清市", "茌平区", "阳谷县", "莘县", "东阿县", "冠县", "高唐县",
+            "聊城高新区", "聊城经济技术开发区"]
+FIELDS = ["新材料", "生物医药", "高端装备", "电子信息", "现代农业", "节能环保", "新能源", "化工"]
+INSTRUMENTS = ["高效液相色谱仪", "气相色谱仪", "扫描电镜", "透射电镜", "X射线衍射仪", "核磁共振波谱仪",
+               "原子吸收光谱仪", "紫外分光光度计", "万能材料试验机", "三坐标测量机", "红外光谱仪",
+               "激光粒度仪", "热重分析仪", "电感耦合等离子体质谱仪", "疲劳试验机", "盐雾试验箱"]
+MATERIALS = ["聚丙烯", "聚乙烯", "复合材料", "铝合金", "不锈钢", "陶瓷膜", "碳纤维", "石墨烯", "纳米二氧化钛",
+             "生物降解膜", "阻燃材料", "涂料", "橡胶", "玻璃纤维", "催化剂", "阿胶", "中药提取物", "药用辅料",
+             "轴承钢", "磁性材料"]
+PROCESSES = ["制备方法", "合成工艺", "检测方法", "回收利用技术", "改性技术", "热处理工艺", "精密磨削",
+             "低压铸造", "发酵工艺", "提纯技术", "表面处理", "智能控制系统", "节能改造", "废水处理"]
+SERVICES = ["检测服务", "分析测试", "质量检验", "方法开发", "技术咨询", "专利代理", "成果评价", "认证辅导",
+            "样品前处理", "失效分析", "计量校准", "环境监测", "药品检验", "农残检测", "培训服务"]
+DEMAND_VERBS = ["寻求", "求购", "需要", "征集", "寻找合作："]
+PHRASES = ["服务临清轴承产业集群", "出具CMA检测报告", "可开展方法开发与验证", "欢迎企业合作", "价格面议",
+           "适用于汽车零部件", "已在莘县推广应用", "拥有发明专利三项", "支持创新券抵扣", "提供上门取样",
+           "周期五个工作日", "可作价入股", "寻求产业化合作", "节能减排效果显著", "成品率提高", "降低生产成本",
+           "依据国家标准开展", "服务鲁西化工园区", "用于医药中间体结构鉴定", "重金属与微生物检测",
+           "高校团队技术支撑", "东阿阿胶产业配套", "聊城大学合作项目", "提高产品附加值", "长期稳定合作"]
+EN_ADJ = ["HPLC", "SEM", "GC-MS", "XRD", "Bearing", "Polymer", "Battery", "Coating", "Pharmaceutical",
+          "Environmental", "Precision", "Thermal", "Biodegradable", "Semiconductor", "Food"]
+EN_NOUN = ["testing", "analysis", "method development", "failure analysis", "inspection", "calibration",
+           "licensing", "composite film", "management system", "process", "consulting", "validation"]
+EN_FILL = ["Fast turnaround.", "CNAS accredited lab.", "Patent pending.", "ISO 9001 certified.",
+           "Samples shipped from Liaocheng.", "Voucher accepted.", "Joint development welcome.",
+           "Results within five working days.", "Suitable for QC labs.", "Field-emission microscope with EDS."]
+ORGS = ["聊城大学材料科学与工程学院", "聊城大学化学化工学院", "聊城大学药学院", "聊城大学分析测试中心",
+        "聊城市检验检测中心", "临清市轴承产品质量检验中心", "茌平区产品质量检验所", "东阿阿胶股份有限公司",
+        "鲁西化工集团", "信发集团技术中心", "中通客车股份有限公司", "时风集团技术中心", "莘县蔬菜研究所",
+        "Liaocheng University Testing Center", "Zhongtong Bus R&D"]
+COMMON = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处府去"
+
+
+def synthetic(n: int, seed: int = SEED):
+    rnd = random.Random(seed)
+    base = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    for i in range(n):
+        english = rnd.random() < 0.15
+        kind = rnd.choice(("achievement", "instrument", "service", "demand"))
+        if english:
+            title = f"{rnd.choice(EN_ADJ)} {rnd.choice(EN_NOUN)}"
+            body = " ".join(rnd.choices(EN_FILL, k=rnd.randint(6, 14))) + f" Ref {rnd.randrange(10_000)}."
+        else:
+            if kind == "instrument":
+                title = rnd.choice(INSTRUMENTS) + rnd.choice(SERVICES)
+            elif kind == "achievement":
+                title = "一种" + rnd.choice(MATERIALS) + rnd.choice(PROCESSES)
+            elif kind == "service":
+                title = rnd.choice(MATERIALS + INSTRUMENTS) + rnd.choice(SERVICES)
+            else:
+                title = rnd.choice(DEMAND_VERBS) + rnd.choice(MATERIALS) + rnd.choice(PROCESSES)
+            parts = rnd.sample(PHRASES, 3) + [rnd.choice(INSTRUMENTS), rnd.choice(MATERIALS)]
+            # a listing's description runs to a few hundred characters (技术简介、指标、应用)
+            filler = "".join(rnd.choices(COMMON, k=rnd.randint(120, 360)))
+            rnd.shuffle(parts)
+            cut = rnd.randint(0, len(filler))
+            body = "，".join(parts[:3]) + "。" + filler[:cut] + "，" + "，".join(parts[3:]) + "。" + filler[cut:] + "。"
+        modes = [m for m in TRANSFER_MODES if rnd.random() < 0.3] if kind in ("achievement", "demand") else []
+        price = None if rnd.random() < 0.15 else rnd.choice((1, 10, 100, 1000)) * rnd.randint(100, 99_999)
+        yield Document(
+            id=f"{kind}:{i + 1}", kind=kind, title=title, body=body, org_name=rnd.choice(ORGS),
+            field=rnd.choice(FIELDS) if rnd.random() < 0.9 else None, county=rnd.choice(COUNTIES),
+            transfer_modes=modes, voucher_eligible=rnd.random() < 0.6, price_fen=price,
+            published_at=base - timedelta(minutes=rnd.randrange(2_000_000)),
+        )
+
+
+# (class, text, filters)
+MIX = [
+    ("cjk1", "药", {}),
+    ("cjk1", "膜", {}),
+    ("cjk1", "镜", {}),
+    ("cjk2", "检测", {}),
+    ("cjk2", "专利", {}),
+    ("cjk2", "轴承", {}),
+    ("cjk2", "阿胶", {}),
+    ("cjk3+", "色谱仪", {}),
+    ("cjk3+", "液相色谱", {}),
+    ("cjk3+", "扫描电镜", {}),
+    ("cjk3+", "复合材料制备方法", {}),
+    ("english", "hplc", {}),
+    ("english", "SEM", {}),
+    ("english", "testing", {}),
+    ("english", "thermal management", {}),
+    ("mixed", "检测 轴承", {}),
+    ("mixed", "hplc 检测", {}),
+    ("filtered", "检测", {"county": "临清市"}),
+    ("filtered", "专利", {"kind": "achievement", "voucher_eligible": True}),
+    ("filtered", "药", {"price_min_fen": 1_000_000, "price_max_fen": 10_000_000}),
+    ("filtered", "hplc", {"field": "生物医药", "sort": "price_asc"}),
+    ("filtered", "色谱仪", {"transfer_mode": "assignment"}),
+    ("browse", "", {"county": "东昌府区"}),
+    ("browse", "", {"kind": "instrument", "sort": "price_desc"}),
+]
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * len(values) + 0.5) - 1))
+    return values[k]
+
+
+def summarize(samples: dict[str, list[float]]) -> dict:
+    everything = [x for xs in samples.values() for x in xs]
+    return {
+        "p50_ms": round(statistics.median(everything), 2),
+        "p95_ms": round(pct(everything, 95), 2),
+        "max_ms": round(max(everything), 2),
+        "by_class_p95_ms": {k: round(pct(v, 95), 2) for k, v in samples.items()},
+    }
+
+
+def run_mix(fn, rounds: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {}
+    for _ in range(2):  # warm caches
+        for cls, text, filters in MIX:
+            fn(text, filters)
+    for _ in range(rounds):
+        for cls, text, filters in MIX:
+            t = time.perf_counter()
+            fn(text, filters)
+            samples.setdefault(cls, []).append((time.perf_counter() - t) * 1000)
+    return samples
+
+
+def backend_fn(backend, facets: bool):
+    def fn(text, filters):
+        return backend.query(SearchQuery(text=text, facets=facets, **filters))
+    return fn
+
+
+def build_like(path: str, docs: list[Document]) -> float:
+    t = time.perf_counter()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE listings (id TEXT PRIMARY KEY, kind TEXT, title TEXT, body TEXT, org_name TEXT,"
+                 " field TEXT, county TEXT, modes TEXT, voucher INTEGER, price_fen INTEGER, published_ms INTEGER)")
+    conn.executemany("INSERT INTO listings VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
+        (d.id, d.kind, d.title, d.body, d.org_name, d.field, d.county, ",".join(d.transfer_modes),
+         int(d.voucher_eligible), d.price_fen, to_epoch_ms(d.published_at)) for d in docs])
+    conn.execute("CREATE INDEX listings_newest ON listings (published_ms DESC)")
+    conn.commit()
+    conn.close()
+    return time.perf_counter() - t
+
+
+def like_fn(path: str):
+    conn = sqlite3.connect(path)
+
+    def fn(text, filters):
+        where, params = [], []
+        for term in text.split():
+            where.append("(title LIKE ? OR body LIKE ? OR org_name LIKE ?)")
+            params += [f"%{term}%"] * 3
+        for name in ("kind", "field", "county"):
+            if name in filters:
+                where.append(f"{name} = ?")
+                params.append(filters[name])
+        if "voucher_eligible" in filters:
+            where.append("voucher = ?")
+            params.append(int(filters["voucher_eligible"]))
+        if "transfer_mode" in filters:
+            where.append("(',' || modes || ',') LIKE ?")
+            params.append(f"%,{filters['transfer_mode']},%")
+        if "price_min_fen" in filters:
+            where.append("price_fen >= ?")
+            params.append(filters["price_min_fen"])
+        if "price_max_fen" in filters:
+            where.append("price_fen <= ?")
+            params.append(filters["price_max_fen"])
+        sql = " FROM listings" + (" WHERE " + " AND ".join(where) if where else "")
+        conn.execute("SELECT count(*)" + sql, params).fetchone()
+        return conn.execute("SELECT id" + sql + " ORDER BY published_ms DESC LIMIT 20", params).fetchall()
+
+    return fn
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--es-url", default=os.environ.get("ELASTICSEARCH_URL"))
+    ap.add_argument("--es-index", default=f"bench-search-{os.getpid()}")
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    docs = list(synthetic(args.n))
+    out: dict = {"n": args.n, "seed": SEED, "rounds": args.rounds, "queries_per_round": len(MIX),
+                 "generate_s": round(time.perf_counter() - t, 2), "goals": GOALS,
+                 "sqlite": sqlite3.sqlite_version}
+
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+        emb = EmbeddedBackend(os.path.join(tmp, "search.sqlite3"))
+        emb.ensure_index()
+        t = time.perf_counter()
+        emb.reindex(iter(docs))
+        out["embedded_reindex_s"] = round(time.perf_counter() - t, 2)
+        out["embedded_file_mb"] = round(os.path.getsize(emb.path) / 2**20, 1)
+        out["match_counts"] = {f"{text} {filters or ''}".strip(): emb.query(
+            SearchQuery(text=text, facets=False, **filters)).total for _, text, filters in MIX}
+        out["avg_body_chars"] = round(sum(len(d.body) for d in docs) / len(docs))
+        out["embedded"] = summarize(run_mix(backend_fn(emb, True), args.rounds))
+        out["embedded_no_facets"] = summarize(run_mix(backend_fn(emb, False), args.rounds))
+        emb.close()
+
+        like_path = os.path.join(tmp, "like.sqlite3")
+        out["like_build_s"] = round(build_like(like_path, docs), 2)
+        out["like"] = summarize(run_mix(like_fn(like_path), max(3, args.rounds // 3)))
+
+    out["ratio_like_p95_over_embedded_p95"] = round(out["like"]["p95_ms"] / out["embedded"]["p95_ms"], 1)
+    out["ratio_like_p95_over_embedded_no_facets_p95"] = round(
+        out["like"]["p95_ms"] / out["embedded_no_facets"]["p95_ms"], 1)
+
+    if args.es_url:
+        es = ElasticsearchBackend(url=args.es_url, index=args.es_index, request_timeout=120)
+        try:
+            es.ensure_index()
+            t = time.perf_counter()
+            es.reindex(iter(docs))
+            out["es_reindex_s"] = round(time.perf_counter() - t, 2)
+            out["es"] = summarize(run_mix(backend_fn(es, True), args.rounds))
+            out["es_no_facets"] = summarize(run_mix(backend_fn(es, False), args.rounds))
+        finally:
+            es.drop()
+            es.close()
+
+    met = {
+        "embedded_p95": out["embedded"]["p95_ms"] <= GOALS["embedded_p95_ms"],
+        "like_ratio": out["ratio_like_p95_over_embedded_p95"] >= GOALS["like_over_embedded_p95"],
+        "embedded_reindex": out["embedded_reindex_s"] <= GOALS["reindex_s"],
+    }
+    if "es" in out:
+        met["es_p95"] = out["es"]["p95_ms"] <= GOALS["es_p95_ms"]
+        met["es_reindex"] = out["es_reindex_s"] <= GOALS["reindex_s"]
+    out["goals_met"] = met
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

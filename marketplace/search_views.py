@@ -1,0 +1,37 @@
+"""The search page: text, facets, highlights, sort and paging."""
+from flask import Blueprint, render_template, request
+
+from marketplace.listings.models import KINDS
+from marketplace.search_index import query
+from search.documents import PRICE_BUCKETS, SORTS, SearchQuery
+
+bp = Blueprint("search", __name__)
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def parse_query(args) -> SearchQuery:
+    kind = args.get("kind") if args.get("kind") in KINDS else None
+    voucher = {"1": True, "0": False}.get(args.get("voucher", ""))
+    price_min = price_max = None
+    for key, lo, hi, _ in PRICE_BUCKETS:
+        if args.get("price") == key:
+            price_min, price_max = lo, (hi - 1 if hi else None)
+    sort = args.get("sort") if args.get("sort") in SORTS else "relevance"
+    return SearchQuery(text=(args.get("q") or "")[:200], kind=kind, field=args.get("field") or None,
+                       county=args.get("county") or None, transfer_mode=args.get("mode") or None,
+                       voucher_eligible=voucher, price_min_fen=price_min, price_max_fen=price_max, sort=sort,
+                       page=max(1, min(_int(args.get("page"), 1), 500)), per_page=20)
+
+
+@bp.route("/search")
+def search():
+    q = parse_query(request.args)
+    results = query(q)
+    return render_template("search/search.html", q=q, results=results, args=request.args,
+                           buckets=PRICE_BUCKETS, sorts=SORTS)

@@ -1,0 +1,269 @@
+"""Elasticsearch backend (official client 9.x, a real 9.x server).
+
+Works on the *minimal* distribution (no analysis-common, no mapper-extras):
+
+* text is indexed as our own token string (``search.text.token_string``) with the
+  built-in ``whitespace`` analyzer, so matching is decided by ``search.text`` exactly as
+  in the embedded backend; a term is a ``match_phrase`` of its tokens;
+* the tier score is ``constant_score`` clauses (title 3, org 2, body 1) summed by
+  ``bool`` queries — small integers, exact in floating point;
+* prices are ``long`` fen (no scaled_float); ``published_ms`` is a ``long``;
+* one shard (exact facet counts, deterministic order), no replicas (a single node stays
+  green); readiness via ``cluster.health`` (``GET /`` answers 405 there).
+
+The name given as ``index`` is an alias; each reindex builds a new concrete index
+``<index>-<ms>``, switches the alias atomically and deletes the old one.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Iterator
+
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+
+from .backend import WEIGHT_BODY, WEIGHT_ORG, WEIGHT_TITLE, ProgressCallback, finish_facets, make_hit
+from .documents import (
+    FACET_LIMIT,
+    PRICE_BUCKETS,
+    Document,
+    SearchQuery,
+    SearchResults,
+    price_bucket,
+    to_epoch_ms,
+)
+from .text import Term, parse_terms, token_string
+
+_TOKENS = {"type": "text", "analyzer": "whitespace", "norms": False, "index_options": "positions"}
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "_source": {"excludes": ["title_t", "body_t", "org_t"]},
+    "properties": {
+        "id": {"type": "keyword"},
+        "kind": {"type": "keyword"},
+        "field": {"type": "keyword"},
+        "county": {"type": "keyword"},
+        "transfer_modes": {"type": "keyword"},
+        "voucher_eligible": {"type": "boolean"},
+        "price_fen": {"type": "long"},
+        "price_bucket": {"type": "keyword"},
+        "published_ms": {"type": "long"},
+        "title": _STORED_ONLY,
+        "body": {"type": "text", "index": False},
+        "org_name": _STORED_ONLY,
+        "title_t": _TOKENS,
+        "body_t": _TOKENS,
+        "org_t": _TOKENS,
+    },
+}
+SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
+
+_SORT = {
+    "newest": [{"published_ms": "desc"}, {"id": "asc"}],
+    "price_asc": [{"price_fen": {"order": "asc", "missing": "_last"}}, {"published_ms": "desc"}, {"id": "asc"}],
+    "price_desc": [{"price_fen": {"order": "desc", "missing": "_last"}}, {"published_ms": "desc"}, {"id": "asc"}],
+}
+_SORT["relevance"] = [{"_score": "desc"}] + _SORT["newest"]
+
+
+def to_source(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "kind": doc.kind,
+        "field": doc.field,
+        "county": doc.county,
+        "transfer_modes": doc.transfer_modes,
+        "voucher_eligible": doc.voucher_eligible,
+        "price_fen": doc.price_fen,
+        "price_bucket": price_bucket(doc.price_fen),
+        "published_ms": to_epoch_ms(doc.published_at),
+        "title": doc.title,
+        "body": doc.body,
+        "org_name": doc.org_name,
+        "title_t": token_string(doc.title),
+        "body_t": token_string(doc.body),
+        "org_t": token_string(doc.org_name),
+    }
+
+
+def _term_clause(term: Term) -> dict[str, Any]:
+    def tier(field: str, weight: int) -> dict[str, Any]:
+        return {"constant_score": {"filter": {"match_phrase": {field: term.phrase}}, "boost": weight}}
+
+    return {"bool": {"should": [tier("title_t", WEIGHT_TITLE), tier("org_t", WEIGHT_ORG),
+                                tier("body_t", WEIGHT_BODY)], "minimum_should_match": 1}}
+
+
+class ElasticsearchBackend:
+    def __init__(self, url: str = "http://127.0.0.1:9200", index: str = "listings",
+                 client: Elasticsearch | None = None, refresh: bool | str = "wait_for",
+                 request_timeout: float = 30.0) -> None:
+        self.url = url
+        self.alias = index
+        self.refresh = refresh  # "wait_for": a write is visible to queries when it returns
+        self.es = client or Elasticsearch(url, request_timeout=request_timeout,
+                                          retry_on_timeout=True, max_retries=2)
+
+    # ---------------------------------------------------------------- index ----
+
+    def _wait_ready(self) -> None:
+        self.es.cluster.health(wait_for_status="yellow", timeout="30s")
+
+    def _new_index(self) -> str:
+        name = f"{self.alias}-{time.time_ns() // 1_000_000}"
+        self.es.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS)
+        return name
+
+    def _concrete(self) -> list[str]:
+        try:
+            return sorted(self.es.indices.get_alias(name=self.alias).body)
+        except NotFoundError:
+            return []
+
+    def ensure_index(self) -> None:
+        self._wait_ready()
+        if self.es.indices.exists_alias(name=self.alias):
+            return
+        if self.es.indices.exists(index=self.alias):
+            raise RuntimeError(f"{self.alias!r} is a concrete index, expected an alias; delete it and reindex")
+        name = self._new_index()
+        self.es.indices.put_alias(index=name, name=self.alias)
+
+    # --------------------------------------------------------------- writes ----
+
+    def _bulk(self, actions: list[dict[str, Any]]) -> None:
+        if not actions:
+            return
+        _, errors = helpers.bulk(self.es, actions, refresh=self.refresh, raise_on_error=False,
+                                 chunk_size=500)
+        real = [e for e in errors if not ("delete" in e and e["delete"].get("status") == 404)]
+        if real:
+            raise RuntimeError(f"{len(real)} bulk errors, first: {real[0]}")
+
+    def index(self, docs: Iterable[Document]) -> None:
+        self._bulk([{"_op_type": "index", "_index": self.alias, "_id": d.id, "_source": to_source(d)}
+                    for d in docs])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self._bulk([{"_op_type": "delete", "_index": self.alias, "_id": i} for i in dict.fromkeys(ids)])
+
+    def reindex(self, docs: Iterable[Document], progress: ProgressCallback | None = None) -> int:
+        """Bulk-load a new index, then move the alias to it in one atomic step.
+
+        Writes sent through ``index``/``delete`` while this runs go to the old index and
+        are lost at the swap: replay the outbox rows newer than the reindex start."""
+        self._wait_ready()
+        old = self._concrete()
+        name = self._new_index()
+        try:
+            self.es.indices.put_settings(index=name, settings={"refresh_interval": "-1"})
+            n = 0
+            seen: set[str] = set()
+
+            def actions() -> Iterator[dict[str, Any]]:
+                nonlocal n
+                for doc in docs:
+                    if doc.id in seen:
+                        raise ValueError(f"duplicate document id in reindex: {doc.id}")
+                    seen.add(doc.id)
+                    n += 1
+                    if progress and n % 2000 == 0:
+                        progress(n)
+                    yield {"_op_type": "create", "_index": name, "_id": doc.id, "_source": to_source(doc)}
+
+            for ok, item in helpers.streaming_bulk(self.es, actions(), chunk_size=2000,
+                                                   max_chunk_bytes=20 * 1024 * 1024,
+                                                   raise_on_error=True):
+                pass
+            self.es.indices.put_settings(index=name, settings={"refresh_interval": None})
+            self.es.indices.refresh(index=name)
+            swap = [{"add": {"index": name, "alias": self.alias}}]
+            swap += [{"remove": {"index": o, "alias": self.alias}} for o in old]
+            if self.es.indices.exists(index=self.alias) and not old:
+                raise RuntimeError(f"{self.alias!r} is a concrete index, expected an alias")
+            self.es.indices.update_aliases(actions=swap)
+        except BaseException:
+            self.es.indices.delete(index=name, ignore_unavailable=True)
+            raise
+        for o in old:
+            self.es.indices.delete(index=o, ignore_unavailable=True)
+        if progress:
+            progress(n)
+        return n
+
+    # ---------------------------------------------------------------- reads ----
+
+    def count(self) -> int:
+        return int(self.es.count(index=self.alias)["count"])
+
+    def _filters(self, q: SearchQuery) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for name, es_field in (("kind", "kind"), ("field", "field"), ("county", "county"),
+                               ("transfer_mode", "transfer_modes"), ("voucher_eligible", "voucher_eligible")):
+            value = getattr(q, name)
+            if value is not None:
+                out.append({"term": {es_field: value}})
+        if q.price_min_fen is not None or q.price_max_fen is not None:
+            rng: dict[str, int] = {}
+            if q.price_min_fen is not None:
+                rng["gte"] = q.price_min_fen
+            if q.price_max_fen is not None:
+                rng["lte"] = q.price_max_fen
+            out.append({"range": {"price_fen": rng}})
+        return out
+
+    def query(self, q: SearchQuery) -> SearchResults:
+        terms = parse_terms(q.text)
+        # filter-only clauses score 0 (an empty bool would score every listing 1.0)
+        filters = self._filters(q) or [{"match_all": {}}]
+        query = {"bool": {"must": [_term_clause(t) for t in terms], "filter": filters}}
+        offset, limit = q.window
+        body: dict[str, Any] = {
+            "query": query,
+            "sort": _SORT[q.sort],
+            "track_scores": True,
+            "track_total_hits": True,
+            "from": min(offset, 10_000 - limit) if limit else 0,
+            "size": limit,
+            "_source": ["id", "kind", "field", "county", "transfer_modes", "voucher_eligible",
+                        "price_fen", "published_ms", "title", "body", "org_name"],
+        }
+        if q.facets:
+            terms_agg = {"size": FACET_LIMIT, "order": [{"_count": "desc"}, {"_key": "asc"}]}
+            body["aggs"] = {
+                "kind": {"terms": {"field": "kind", **terms_agg}},
+                "field": {"terms": {"field": "field", **terms_agg}},
+                "county": {"terms": {"field": "county", **terms_agg}},
+                "transfer_mode": {"terms": {"field": "transfer_modes", **terms_agg}},
+                "voucher_eligible": {"terms": {"field": "voucher_eligible", **terms_agg}},
+                "price_range": {"terms": {"field": "price_bucket", "size": len(PRICE_BUCKETS) + 1}},
+            }
+        resp = self.es.search(index=self.alias, **body).body
+        total = resp["hits"]["total"]["value"]
+        hits = [make_hit(h["_source"], h.get("_score") or 0.0, terms) for h in resp["hits"]["hits"]]
+        if not limit:
+            hits = []
+        facets: dict[str, list[tuple[Any, int]]] = {}
+        if q.facets:
+            raw: dict[str, dict[Any, int]] = {}
+            for name, agg in resp["aggregations"].items():
+                counts: dict[Any, int] = {}
+                for b in agg["buckets"]:
+                    key = b["key"]
+                    if name == "voucher_eligible":
+                        key = b.get("key_as_string") == "true"
+                    counts[key] = b["doc_count"]
+                raw[name] = counts
+            facets = finish_facets(raw)
+        return SearchResults(total=total, hits=hits, facets=facets)
+
+    # ----------------------------------------------------------------- misc ----
+
+    def drop(self) -> None:
+        """Delete the alias's indexes (tests)."""
+        for name in self._concrete():
+            self.es.indices.delete(index=name, ignore_unavailable=True)
+
+    def close(self) -> None:
+        self.es.close()

@@ -1,0 +1,212 @@
+"""Text rules shared by both backends: normalisation, tokens, query terms, highlights.
+
+Both backends index and query *our* token stream, not their own analyzers' idea of one,
+so the matching rules are written once, here, and are identical by construction:
+
+* Text is NFKC-normalised and case-folded (全角 ＨＰＬＣ → hplc).
+* A token is either one CJK character (汉字, kana, hangul) or a run of other letters and
+  digits (at most ``MAX_WORD`` characters; longer runs are split into chunks). Everything
+  else (spaces, punctuation, ``* " ( ' - =``) only separates tokens.
+* A query is split on whitespace into terms; every term must match (AND). A term matches
+  a field when the term's tokens occur contiguously in the field's tokens — for Chinese
+  that is a substring match (检测 finds 液相色谱仪检测服务), for Latin words and numbers a
+  whole-word match (hplc finds "HPLC", not "hplcx").
+
+Embedded (SQLite) representation — the *canonical string* of a field: tokens joined by a
+single space, except that two adjacent CJK tokens are joined with nothing, padded with one
+space on each side (" 液相色谱仪 hplc 检测 "). A term's canonical form is built the same
+way but padded only next to a Latin token (" hplc 检测"). Then "term matches field" is
+exactly "term's canonical form is a substring of the field's canonical string", which a
+trigram FTS5 index answers for forms of three or more characters; the remaining forms
+(one or two CJK characters) are looked up in a unigram/bigram index.
+
+Elasticsearch representation: the tokens joined by single spaces, indexed with the
+built-in ``whitespace`` analyzer; a term is a ``match_phrase`` of its tokens.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_WORD = 64  # longer letter/digit runs are split into chunks of this length
+MAX_TERMS = 10  # further query terms are ignored
+
+_CJK = (
+    "\u3041-\u3096\u309d-\u309f"  # hiragana
+    "\u30a1-\u30fa\u30fc-\u30ff"  # katakana
+    "\u3400-\u4dbf\u4e00-\u9fff"  # CJK unified ideographs (+ extension A)
+    "\uac00-\ud7a3"  # hangul syllables
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\U00020000-\U0003ffff"  # extensions B.. and the supplementary ideographic planes
+)
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]{{1,{MAX_WORD}}}")
+_CJK_ONE = re.compile(rf"[{_CJK}]")
+_CJK_RUN = re.compile(rf"[{_CJK}]{{2,}}")
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def tokens(text: str) -> list[str]:
+    """The token stream of ``text`` (normalised)."""
+    return _TOKEN.findall(normalize(text))
+
+
+def is_cjk(token: str) -> bool:
+    return len(token) == 1 and _CJK_ONE.match(token) is not None
+
+
+def _join(toks: list[str]) -> str:
+    # tokens joined by one space; then the spaces between two CJK characters removed
+    return _CJK_GAP.sub("", " ".join(toks))
+
+
+def canonical(text: str) -> str:
+    """The canonical string of a field for the embedded backend (see module docstring)."""
+    return f" {_join(tokens(text))} "
+
+
+def token_string(text: str) -> str:
+    """The whitespace-separated token string of a field for Elasticsearch."""
+    return " ".join(tokens(text))
+
+
+def grams(*canonical_strings: str) -> str:
+    """CJK unigrams and bigrams of canonical strings, deduplicated, space separated.
+
+    Bigrams are taken only inside runs of adjacent CJK characters (as the canonical
+    string writes them), so a bigram token present ⇔ that two-character term matches.
+    """
+    out: set[str] = set()
+    for s in canonical_strings:
+        out.update(_CJK_ONE.findall(s))
+        for run in _CJK_RUN.findall(s):
+            out.update(map(str.__add__, run[:-1], run[1:]))
+    return " ".join(sorted(out))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One whitespace-separated query term, as tokens and in each backend's form."""
+
+    tokens: tuple[str, ...]
+
+    @property
+    def phrase(self) -> str:
+        """Elasticsearch ``match_phrase`` text."""
+        return " ".join(self.tokens)
+
+    @property
+    def pattern(self) -> str:
+        """Substring of a canonical string (embedded backend)."""
+        body = _join(list(self.tokens))
+        if not is_cjk(self.tokens[0]):
+            body = " " + body
+        if not is_cjk(self.tokens[-1]):
+            body = body + " "
+        return body
+
+    @property
+    def short_cjk(self) -> str | None:
+        """The 1–2 character CJK string when this term needs the gram index, else None."""
+        if len(self.tokens) <= 2 and all(is_cjk(t) for t in self.tokens):
+            return "".join(self.tokens)
+        return None
+
+
+def parse_terms(text: str) -> list[Term]:
+    """Split query text on whitespace into terms; drop terms without any token
+    (pure punctuation such as ``*``, ``--``, ``'``); drop repeats; keep MAX_TERMS."""
+    seen: list[Term] = []
+    for raw in normalize(text or "").split():
+        toks = tuple(_TOKEN.findall(raw))
+        if toks:
+            term = Term(toks)
+            if term not in seen:
+                seen.append(term)
+        if len(seen) >= MAX_TERMS:
+            break
+    return seen
+
+
+# ---------------------------------------------------------------- highlighting ----
+
+
+def _spans(text: str) -> list[tuple[str, int, int]]:
+    """(token, start, end) with start/end offsets into the original ``text``.
+
+    Normalises character by character to keep an offset map; this differs from
+    whole-string normalisation only for combining sequences, and only affects where
+    <mark> goes, never what matches.
+    """
+    norm: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        n = normalize(ch) if not ch.isascii() else ch.lower()
+        norm.append(n)
+        origin.extend([i] * len(n))
+    s = "".join(norm)
+    out = []
+    for m in _TOKEN.finditer(s):
+        out.append((m.group(), origin[m.start()], origin[m.end() - 1] + 1))
+    return out
+
+
+def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
+    """Merged, sorted character ranges of ``text`` covered by matches of any term."""
+    if not text or not terms:
+        return []
+    spans = _spans(text)
+    toks = [t for t, _, _ in spans]
+    ranges = []
+    for term in terms:
+        n = len(term.tokens)
+        first = term.tokens[0]
+        for i in range(len(toks) - n + 1):
+            if toks[i] == first and tuple(toks[i : i + n]) == term.tokens:
+                ranges.append((spans[i][1], spans[i + n - 1][2]))
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _render(text: str, ranges: list[tuple[int, int]], lo: int, hi: int) -> str:
+    out = []
+    pos = lo
+    for a, b in ranges:
+        a, b = max(a, lo), min(b, hi)
+        if a >= b:
+            continue
+        out.append(html.escape(text[pos:a]))
+        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+        pos = b
+    out.append(html.escape(text[pos:hi]))
+    return "".join(out)
+
+
+def highlight(text: str, terms: list[Term]) -> str:
+    """All of ``text``, HTML-escaped, with matches wrapped in <mark>."""
+    return _render(text or "", match_ranges(text or "", terms), 0, len(text or ""))
+
+
+def snippet(text: str, terms: list[Term], width: int = 120, before: int = 30) -> str:
+    """About ``width`` characters of ``text`` around the first match, escaped, marked."""
+    text = text or ""
+    ranges = match_ranges(text, terms)
+    lo = max(0, ranges[0][0] - before) if ranges else 0
+    hi = min(len(text), lo + width)
+    if ranges:  # never cut a mark in half
+        for a, b in ranges:
+            if a < hi < b:
+                hi = b
+    body = _render(text, ranges, lo, hi)
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")

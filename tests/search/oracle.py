@@ -1,0 +1,81 @@
+"""The search rules written the slow, obvious way, to check both backends against."""
+from __future__ import annotations
+
+from search import Document, SearchQuery
+from search.documents import price_bucket, to_epoch_ms
+from search.text import parse_terms, tokens
+
+
+def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    return any(tuple(haystack[i : i + n]) == needle for i in range(len(haystack) - n + 1))
+
+
+def score(doc: Document, text: str) -> int | None:
+    """Tier score, or None when some term does not match."""
+    title, body, org = tokens(doc.title), tokens(doc.body), tokens(doc.org_name)
+    total = 0
+    for term in parse_terms(text):
+        s = 3 * _contains(title, term.tokens) + 2 * _contains(org, term.tokens) + _contains(body, term.tokens)
+        if not s:
+            return None
+        total += s
+    return total
+
+
+def passes_filters(doc: Document, q: SearchQuery) -> bool:
+    if q.kind is not None and doc.kind != q.kind:
+        return False
+    if q.field is not None and doc.field != q.field:
+        return False
+    if q.county is not None and doc.county != q.county:
+        return False
+    if q.transfer_mode is not None and q.transfer_mode not in doc.transfer_modes:
+        return False
+    if q.voucher_eligible is not None and doc.voucher_eligible != q.voucher_eligible:
+        return False
+    if q.price_min_fen is not None and (doc.price_fen is None or doc.price_fen < q.price_min_fen):
+        return False
+    if q.price_max_fen is not None and (doc.price_fen is None or doc.price_fen > q.price_max_fen):
+        return False
+    return True
+
+
+def search(docs: list[Document], q: SearchQuery) -> tuple[list[tuple[str, int]], int]:
+    """([(id, score)] of the requested page, total)."""
+    matched = []
+    for d in docs:
+        s = score(d, q.text)
+        if s is not None and passes_filters(d, q):
+            matched.append((d, s))
+
+    def newest(ds):
+        return (-to_epoch_ms(ds[0].published_at), ds[0].id)
+
+    if q.sort in ("relevance",):
+        key = lambda ds: (-ds[1],) + newest(ds)  # noqa: E731
+    elif q.sort == "newest":
+        key = newest
+    elif q.sort == "price_asc":
+        key = lambda ds: (ds[0].price_fen is None, ds[0].price_fen or 0) + newest(ds)  # noqa: E731
+    else:
+        key = lambda ds: (ds[0].price_fen is None, -(ds[0].price_fen or 0)) + newest(ds)  # noqa: E731
+    matched.sort(key=key)
+    start = (q.page - 1) * q.per_page
+    return [(d.id, s) for d, s in matched[start : start + q.per_page]], len(matched)
+
+
+def facets(docs: list[Document], q: SearchQuery) -> dict[str, dict]:
+    out: dict[str, dict] = {k: {} for k in ("kind", "field", "county", "transfer_mode",
+                                             "voucher_eligible", "price_range")}
+    for d in docs:
+        if score(d, q.text) is None or not passes_filters(d, q):
+            continue
+        values = {"kind": [d.kind], "field": [d.field], "county": [d.county],
+                  "transfer_mode": d.transfer_modes, "voucher_eligible": [d.voucher_eligible],
+                  "price_range": [price_bucket(d.price_fen)]}
+        for name, vs in values.items():
+            for v in vs:
+                if v is not None:
+                    out[name][v] = out[name].get(v, 0) + 1
+    return out

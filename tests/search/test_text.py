@@ -1,0 +1,60 @@
+"""The text rules both backends rely on (no server needed)."""
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from search.text import canonical, grams, highlight, parse_terms, snippet, token_string, tokens
+
+from .oracle import _contains
+
+_alphabet = st.sampled_from(list("检测服务液相色谱仪药专利ab AB1-（）,.<>&\"'ＨＰ　\u3000é"))
+_texts = st.text(_alphabet, max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(doc=_texts, query=_texts)
+def test_canonical_substring_is_token_containment(doc, query):
+    """The embedded backend's substring test equals the phrase match Elasticsearch does."""
+    toks = tokens(doc)
+    for term in parse_terms(query):
+        assert (term.pattern in canonical(doc)) == _contains(toks, term.tokens)
+        assert token_string(doc).split() == toks
+        short = term.short_cjk
+        if short is not None:  # the gram index holds exactly the short CJK terms that match
+            assert (short in grams(canonical(doc)).split()) == _contains(toks, term.tokens)
+        else:
+            assert len(term.pattern) >= 3  # long enough for the trigram index
+
+
+def test_tokens():
+    assert tokens("高端液相色谱仪（HPLC）检测") == list("高端液相色谱仪") + ["hplc"] + list("检测")
+    assert tokens("ＧＣ-ＭＳ, 3D打印") == ["gc", "ms", "3d", "打", "印"]
+    assert tokens("' OR 1=1 --") == ["or", "1", "1"]
+    assert tokens("*\"()NEAR") == ["near"]
+    assert len(tokens("x" * 130)) == 3  # letter runs are cut into 64-character tokens
+
+
+def test_terms():
+    assert [t.tokens for t in parse_terms("检测  HPLC 检测 * --")] == [("检", "测"), ("hplc",)]
+    [t] = parse_terms("检测")
+    assert (t.pattern, t.short_cjk, t.phrase) == ("检测", "检测", "检 测")
+    [t] = parse_terms("HPLC检测")
+    assert (t.pattern, t.short_cjk, t.phrase) == (" hplc 检测", None, "hplc 检 测")
+    assert len(parse_terms(" ".join(f"w{i}" for i in range(50)))) == 10
+
+
+def test_highlight_escapes_everything():
+    terms = parse_terms("script 检测")
+    out = highlight('<script>alert("检测")</script>', terms)
+    assert out == "&lt;<mark>script</mark>&gt;alert(&quot;<mark>检测</mark>&quot;)&lt;/<mark>script</mark>&gt;"
+    assert highlight("<b>", []) == "&lt;b&gt;"
+    assert highlight("ＨＰＬＣ检测", parse_terms("hplc")) == "<mark>ＨＰＬＣ</mark>检测"
+    assert highlight("HPLCX hplc", parse_terms("hplc")) == "HPLCX <mark>hplc</mark>"
+
+
+def test_snippet_is_a_window_around_the_first_match():
+    text = "前言" * 100 + "检测服务" + "后记" * 100
+    out = snippet(text, parse_terms("检测"))
+    assert out.startswith("…") and out.endswith("…")
+    assert "<mark>检测</mark>" in out and len(out) < 200
+    assert snippet("短文本", []) == "短文本"
