@@ -61,6 +61,7 @@ def app(database_url, tmp_path_factory):
         "UPLOAD_DIR": str(instance / "uploads"),
         "SEARCH_SQLITE_PATH": str(instance / "search.sqlite"),
         "SERVER_NAME": "marketplace.test",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     })
     with application.app_context():
         db.drop_all()
@@ -86,6 +87,11 @@ def app_ctx(app):
 
         tables = db.metadata.sorted_tables
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # A session a test left open in another thread would block DROP TRIGGER.
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")
             remove_guards(conn)
             if conn.dialect.name == "postgresql":
                 names = ", ".join(f'"{t.name}"' for t in tables)
