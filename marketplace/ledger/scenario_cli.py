@@ -31,5 +31,5 @@ def scenario(year, output):
     else:
         click.echo(text, nl=False)
     click.echo(f"scenario {year}: {len(data['transactions'])} transactions, "
-               f"{len(data['organizations'])} organisations, from ledger entries 1..{seq} "
-               f"(head hash {head_hash})", err=True)
+               f"{len(data['organizations'])} organisations; ledger head: entry {seq} "
+               f"({head_hash})", err=True)

@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 
 from marketplace.extensions import db
@@ -81,6 +81,7 @@ def test_database_refuses_truncate_on_postgresql(three, dialect):
 
 def _as_attacker(sql: str):
     """Someone with database access drops the guard, rewrites, and puts the guard back."""
+    db.session.rollback()  # end the test's own transaction: DROP TRIGGER waits for its locks
     with db.engine.begin() as conn:
         remove_guards(conn)
         conn.execute(text(sql))

@@ -141,7 +141,7 @@ def test_cli_writes_the_scenario(city, app, tmp_path):
     out = app.test_cli_runner().invoke(args=["subsidies", "scenario", "--year", "2024"])
     assert out.exit_code == 0
     assert json.loads(out.stdout) == data  # the summary line goes to stderr
-    assert "scenario 2024: 4 transactions, 3 organisations, from ledger entries 1..6" in out.stderr
+    assert "scenario 2024: 4 transactions, 3 organisations; ledger head: entry 6" in out.stderr
 
 
 @pytest.mark.skipif(not ENGINE_CLI.exists(), reason="the rules engine CLI (marketplace/subsidies/__main__.py) "
