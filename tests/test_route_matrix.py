@@ -58,6 +58,9 @@ ACCESS = {
     "orders.cancel_booking": None,
     "search.search": ("GET", PUBLIC),
     "payments.webhook": None,  # signature, not session: tests/trade
+    # --- api (add API endpoints below this line) ---
+    # --- claims and review (add below this line) ---
+    # --- dashboards and exports (add below this line) ---
 }
 
 
