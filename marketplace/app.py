@@ -88,7 +88,10 @@ def create_app(config=None) -> Flask:
     def load_user(user_id: str):
         from marketplace.accounts.models import User
 
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        if user is not None:
+            user.active_organization_id = session.get("active_org")
+        return user
 
     for name in BLUEPRINTS:
         app.register_blueprint(_import(name).bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -80,12 +80,25 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    membership: Mapped["Membership | None"] = relationship(
-        back_populates="user", uselist=False, foreign_keys="Membership.user_id")
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="user", foreign_keys="Membership.user_id", order_by="Membership.id")
+
+    # The organisation the user acts for in this request (set from the session at login
+    # load); a person may belong to several organisations, e.g. a professor who also
+    # sits on a company's board.
+    active_organization_id = None  # not a column
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    @property
+    def membership(self) -> "Membership | None":
+        chosen = self.active_organization_id
+        for m in self.memberships:
+            if m.organization_id == chosen:
+                return m
+        return self.memberships[0] if self.memberships else None
 
     @property
     def role(self) -> str | None:
@@ -103,14 +116,15 @@ class Membership(db.Model):
     """A user's place in one organisation, with the role they act in."""
 
     __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organization_id", name="uq_memberships_user_org"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    user: Mapped[User] = relationship(back_populates="membership", foreign_keys=[user_id])
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
     organization: Mapped[Organization] = relationship(back_populates="memberships")

@@ -58,6 +58,10 @@ def _normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def email_has_account(email: str) -> bool:
+    return _email_taken(_normalise_email(email))
+
+
 def _email_taken(email: str) -> bool:
     return db.session.scalar(select(func.count()).select_from(User).where(User.email == email)) > 0
 
@@ -173,8 +177,9 @@ def invite_member(actor: User, email: str, role: str | None = None) -> str:
     if role not in perm.ROLES or org.kind not in perm.ROLE_ORG_KINDS[role]:
         raise ServiceError(_("This kind of organisation cannot take part in that role."), "role")
     email = _normalise_email(email)
-    if _email_taken(email):
-        raise ServiceError(_("This e-mail address already has an account."), "email")
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None and any(m.organization_id == org.id for m in existing.memberships):
+        raise ServiceError(_("This person is already a member of your organisation."), "email")
     token = _serializer("invitation").dumps({"o": org.id, "e": email, "r": role, "by": actor.id})
     link = url_for("accounts.accept_invitation", token=token, _external=True)
     queue_mail(email, _("Invitation to join %(org)s", org=org.name),
@@ -239,6 +244,29 @@ def verify_organization(actor: User, organization_id: int) -> Organization:
         notify(membership.user_id, "notice.organization_verified")
     db.session.commit()
     return org
+
+
+def join_organization(actor: User, token: str) -> Membership:
+    """An existing user accepts an invitation into a further organisation."""
+    invitation = read_invitation(token)
+    if actor.email != invitation["email"]:
+        raise ServiceError(_("This invitation is for %(email)s. Log in with that address.", email=invitation["email"]))
+    org = invitation["organization"]
+    if any(m.organization_id == org.id for m in actor.memberships):
+        raise ServiceError(_("This person is already a member of your organisation."))
+    membership = Membership(user_id=actor.id, organization_id=org.id, role=invitation["role"],
+                            invited_by_id=invitation["invited_by"])
+    db.session.add(membership)
+    db.session.commit()
+    return membership
+
+
+def switch_organization(actor: User, organization_id: int) -> Organization:
+    """Choose which of the user's organisations they act for."""
+    for m in actor.memberships:
+        if m.organization_id == organization_id:
+            return m.organization
+    raise NotFound(_("No such organisation."))
 
 
 def members_of(actor: User) -> list[Membership]:

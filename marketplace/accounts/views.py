@@ -100,6 +100,17 @@ def members():
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token):
     invitation = services.read_invitation(token)
+    if services.email_has_account(invitation["email"]):
+        # An existing user joins a further organisation once logged in as themselves.
+        if not current_user.is_authenticated:
+            flash(_("Log in as %(email)s to accept the invitation.", email=invitation["email"]), "info")
+            return redirect(url_for("accounts.login", next=request.path))
+        if request.method == "POST":
+            membership = services.join_organization(current_user, token)
+            session["active_org"] = membership.organization_id
+            flash(_("You are now a member of %(org)s.", org=membership.organization.name), "success")
+            return redirect(url_for("home.dashboard"))
+        return render_template("accounts/join.html", invitation=invitation)
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
@@ -119,3 +130,12 @@ def set_language(code):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/account/organization/<int:organization_id>", methods=["POST"])
+@login_required
+def switch_organization(organization_id):
+    org = services.switch_organization(current_user, organization_id)
+    session["active_org"] = org.id
+    flash(_("You now act for %(org)s.", org=org.name), "success")
+    return redirect(url_for("home.dashboard"))

@@ -160,3 +160,36 @@ def test_only_admin_may_verify(client, factory):
     assert client.post(f"/admin/organizations/{member.organization.id}/verify").status_code == 403
     db.session.expire_all()
     assert db.session.get(Organization, member.organization.id).verified is False
+
+
+def test_an_existing_user_joins_a_second_organisation_and_switches(client, factory):
+    owner = factory.user("provider", kind="agency")
+    professor = factory.user("university", kind="university")
+    login(client, owner)
+    client.post("/members", data={"email": professor.email, "role": "provider"})
+    client.post("/logout")
+    link = _last_link(professor.email)
+    assert "/login" in client.get(link).headers["Location"]  # must log in as themselves first
+    login(client, professor)
+    assert client.post(link).status_code == 302
+    db.session.expire_all()
+    user = db.session.get(User, professor.id)
+    assert {m.organization_id for m in user.memberships} == {professor.organization.id, owner.organization.id}
+    assert client.post(f"/account/organization/{owner.organization.id}").status_code == 302
+    assert owner.organization.name in client.get("/home").get_data(as_text=True)
+    other = factory.organization()
+    assert client.post(f"/account/organization/{other.id}").status_code == 404
+
+
+def test_an_invitation_for_someone_else_is_refused(client, factory):
+    owner = factory.user("enterprise")
+    outsider = factory.user("enterprise")
+    invited = factory.user("enterprise")
+    login(client, owner)
+    client.post("/members", data={"email": invited.email, "role": "enterprise"})
+    client.post("/logout")
+    link = _last_link(invited.email)
+    login(client, outsider)
+    assert client.post(link).status_code == 400
+    db.session.expire_all()
+    assert len(db.session.get(User, outsider.id).memberships) == 1

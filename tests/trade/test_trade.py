@@ -304,3 +304,25 @@ def test_bad_listing_form_shows_error_and_writes_nothing(client, provider):
     response = client.post("/listings/new/service", data={"title": "", "price": "12.345"})
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Listing)) == 0
+
+
+def test_a_purchase_between_organisations_sharing_a_member_is_flagged(client, factory, provider, small_enterprise):
+    from marketplace.accounts.models import Membership
+
+    service = _published(provider, "service")
+    # The enterprise's owner also sits in the provider's organisation.
+    db.session.add(Membership(user_id=small_enterprise.id, organization_id=provider.organization.id, role="provider"))
+    db.session.commit()
+    login(client, small_enterprise)
+    response = client.post(f"/listings/{service.id}/order", data={})
+    order = db.session.get(Order, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert order.related_party is True
+    client.post("/lang/en")
+    assert "flagged for the city" in client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
+def test_an_unrelated_purchase_is_not_flagged(client, provider, small_enterprise):
+    service = _published(provider, "service")
+    login(client, small_enterprise)
+    response = client.post(f"/listings/{service.id}/order", data={})
+    assert db.session.get(Order, int(response.headers["Location"].rsplit("/", 1)[1])).related_party is False
