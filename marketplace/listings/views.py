@@ -29,12 +29,14 @@ def detail(listing_id):
     listing = services.get_listing(current_user, listing_id)
     buyer = current_user.organization if current_user.is_authenticated else None
     preview = orders.price_preview(buyer, listing, listing.price_fen) if listing.price_fen else None
+    eligible = bool(preview and preview["eligible"])
     start = utcnow().date() + timedelta(days=1)
     taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
     return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
                            days=[start + timedelta(days=i) for i in range(7)],
-                           enquiry_form=EnquiryForm(), pay_form=PayOptionsForm(), buy_form=BuyAchievementForm(),
-                           booking_form=BookingForm(day=start.isoformat()), lease_form=LeaseForm())
+                           enquiry_form=EnquiryForm(), pay_form=PayOptionsForm(with_voucher=eligible),
+                           buy_form=BuyAchievementForm(),
+                           booking_form=BookingForm(day=start.isoformat(), with_voucher=eligible), lease_form=LeaseForm())
 
 
 @bp.route("/listings/new/<kind>", methods=["GET", "POST"])
