@@ -25,6 +25,7 @@ ACCESS = {
     "accounts.accept_invitation": None,
     "accounts.set_language": ("POST", PUBLIC),
     "accounts.members": ("GET", ANY),
+    "accounts.switch_organization": None,  # own memberships only: tests/accounts
     "admin.organizations": ("GET", perm.CITY_ROLES),
     "admin.verify": ("POST", (perm.ADMIN,)),
     "admin.audit": ("GET", (perm.ADMIN,)),
