@@ -22,6 +22,8 @@ BLUEPRINTS = (
     "marketplace.orders.views",
     "marketplace.payments.views",
     "marketplace.search_views",
+    "marketplace.api.views",
+    "marketplace.api.token_views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -33,6 +35,7 @@ MODEL_MODULES = (
     "marketplace.listings.models",
     "marketplace.orders.models",
     "marketplace.payments.models",
+    "marketplace.api.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",

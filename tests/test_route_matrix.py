@@ -60,6 +60,26 @@ ACCESS = {
     "search.search": ("GET", PUBLIC),
     "payments.webhook": None,  # signature, not session: tests/trade
     # --- api (add API endpoints below this line) ---
+    "api_tokens.tokens": ("GET", ANY),  # any user may hold tokens; they act with that user's permissions
+    "api_tokens.revoke": None,  # own tokens only (others' are 404): tests/api/test_tokens.py
+    "api.openapi": ("GET", PUBLIC),
+    "api.me": None,  # bearer auth, never the session: tests/api (anonymous -> 401 for every /api/v1 route)
+    "api.listing_index": None,  # bearer auth: tests/api
+    "api.listing_detail": None,  # bearer auth: tests/api
+    "api.listing_create": None,  # bearer auth: tests/api
+    "api.listing_update": None,  # bearer auth: tests/api
+    "api.listing_publish": None,  # bearer auth: tests/api
+    "api.listing_withdraw": None,  # bearer auth: tests/api
+    "api.order_index": None,  # bearer auth: tests/api
+    "api.order_detail": None,  # bearer auth: tests/api
+    "api.order_create": None,  # bearer auth: tests/api
+    "api.order_pay": None,  # bearer auth: tests/api
+    "api.order_confirm": None,  # bearer auth: tests/api
+    "api.order_refund": None,  # bearer auth: tests/api
+    "api.booking_index": None,  # bearer auth: tests/api
+    "api.booking_create": None,  # bearer auth: tests/api
+    "api.instrument_calendar": None,  # bearer auth: tests/api
+    "api.contract_register": None,  # bearer auth: tests/api
     # --- claims and review (add below this line) ---
     # --- dashboards and exports (add below this line) ---
 }

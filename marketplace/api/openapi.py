@@ -1,0 +1,359 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand as data.
+
+tests/api/test_openapi.py checks that it names exactly the routes the app serves, and a
+schemathesis run checks that the app answers as it says.
+"""
+from __future__ import annotations
+
+import copy
+
+from marketplace.accounts.models import COUNTIES
+from marketplace.api.validation import MAX_INT, YUAN_PATTERN
+from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
+from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
+
+API_VERSION = "1.0.0"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(properties: dict, required=(), additional=False) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": additional}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+STRING = {"type": "string"}
+BOOL = {"type": "boolean"}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$",
+         "description": "Decimal yuan as a string with two decimals, e.g. \"50000.00\"."}
+MONEY_IN = {"type": "string", "pattern": YUAN_PATTERN,
+            "description": "Decimal yuan as a string, at most two decimals, e.g. \"50000\" or \"50000.00\". "
+                           "JSON numbers are refused."}
+TIMESTAMP = {"type": "string", "format": "date-time", "description": "UTC, e.g. 2025-03-01T08:30:00Z."}
+WALL_CLOCK = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$",
+              "description": "The instrument's wall-clock time, without offset, e.g. 2025-03-01T09:00:00."}
+DATE = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+ORG_REF = obj({"id": ID, "name": STRING}, ("id", "name"))
+
+COMMON_IN = {
+    "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"},
+    "description": {"type": "string", "maxLength": 5000},
+    "field": nullable({"enum": list(FIELDS)}),
+    "county": nullable({"enum": list(COUNTIES)}),
+    "price": nullable(MONEY_IN),
+    "negotiable": BOOL,
+}
+KIND_IN = {
+    "achievement": {
+        "ip_kind": {"enum": list(IP_KINDS)},
+        "ip_number": nullable({"type": "string", "maxLength": 40}),
+        "maturity": nullable({"enum": list(MATURITIES)}),
+        "transfer_modes": {"type": "array", "items": {"enum": list(TRANSFER_MODES)}, "minItems": 1,
+                           "maxItems": len(TRANSFER_MODES)},
+    },
+    "instrument": {
+        "category": nullable({"type": "string", "maxLength": 60}),
+        "model": nullable({"type": "string", "maxLength": 80}),
+        "location": nullable({"type": "string", "maxLength": 120}),
+        "price_unit": {"enum": list(PRICE_UNITS)},
+        "internal_price": nullable(MONEY_IN),
+        "financing_lease": BOOL,
+        "on_sharing_platform": BOOL,
+        "open_from_hour": {"type": "integer", "minimum": 0, "maximum": 24},
+        "open_to_hour": {"type": "integer", "minimum": 0, "maximum": 24},
+    },
+    "service": {},
+    "demand": {},
+}
+KIND_REQUIRED = {"achievement": ("ip_kind", "transfer_modes"), "instrument": ("price_unit",),
+                 "service": (), "demand": ()}
+
+
+def _listing_create(kind: str) -> dict:
+    return obj({"kind": {"const": kind}, **COMMON_IN, **KIND_IN[kind]},
+               ("kind", "title") + KIND_REQUIRED[kind])
+
+
+def _listing_patch() -> dict:
+    merged = dict(COMMON_IN)
+    for fields in KIND_IN.values():
+        merged.update(fields)
+    return obj(merged)
+
+
+LISTING = obj({
+    "id": ID, "ref": STRING, "kind": {"enum": list(KINDS)},
+    "status": {"enum": ["draft", "published", "withdrawn", "rejected"]},
+    "title": STRING, "description": STRING, "field": nullable(STRING), "county": nullable(STRING),
+    "price": nullable(MONEY), "negotiable": BOOL, "voucher_eligible": BOOL, "organization": ORG_REF,
+    "created_at": TIMESTAMP, "published_at": nullable(TIMESTAMP),
+    # achievements
+    "ip_kind": nullable(STRING), "ip_number": nullable(STRING), "maturity": nullable(STRING),
+    "transfer_modes": {"type": "array", "items": STRING},
+    # instruments
+    "category": nullable(STRING), "model": nullable(STRING), "location": nullable(STRING),
+    "price_unit": nullable(STRING),
+    "internal_price": {**nullable(MONEY), "description": "Shown to the owning organisation only."},
+    "financing_lease": BOOL, "on_sharing_platform": BOOL,
+    "open_from_hour": nullable({"type": "integer"}), "open_to_hour": nullable({"type": "integer"}),
+}, ("id", "ref", "kind", "status", "title", "description", "field", "county", "price", "negotiable",
+    "voucher_eligible", "organization", "created_at", "published_at"))
+
+CONTRACT = obj({
+    "id": ID, "ref": STRING, "contract_type": {"enum": list(CONTRACT_TYPES)}, "amount": MONEY,
+    "project": nullable(STRING), "signed_on": DATE, "registration_no": nullable(STRING),
+    "registered_on": nullable(DATE), "seller": ORG_REF, "buyer": ORG_REF, "order_id": nullable(ID),
+}, ("id", "ref", "contract_type", "amount", "signed_on", "registration_no", "registered_on", "seller", "buyer"))
+
+ORDER_PROPERTIES = {
+    "id": ID, "ref": STRING, "kind": {"enum": ["service", "licence", "booking"]},
+    "status": {"enum": list(ORDER_STATUSES)},
+    "listing": obj({"id": ID, "kind": {"enum": list(KINDS)}, "title": STRING}, ("id", "kind", "title")),
+    "buyer": ORG_REF, "seller": ORG_REF, "transfer_mode": nullable({"enum": list(TRANSFER_MODES)}),
+    "amount": MONEY, "with_voucher": BOOL,
+    "shares": {**obj({"buyer": MONEY, "province": MONEY, "city": MONEY}, ("buyer", "province", "city")),
+               "description": "Who pays the amount: the buyer through the gateway; with an innovation voucher "
+                              "the province and the city owe the rest to the seller (clause A3)."},
+    "related_party": BOOL, "created_at": TIMESTAMP, "paid_at": nullable(TIMESTAMP),
+    "delivered_at": nullable(TIMESTAMP), "contract": nullable(ref("Contract")), "booking_id": nullable(ID),
+}
+ORDER_REQUIRED = ("id", "ref", "kind", "status", "listing", "buyer", "seller", "amount", "with_voucher", "shares",
+                  "created_at", "contract", "booking_id")
+ORDER_DETAIL = obj({
+    **ORDER_PROPERTIES,
+    "payments": {"type": "array", "items": obj({
+        "id": ID, "amount": MONEY, "currency": STRING,
+        "status": {"enum": ["processing", "succeeded", "failed", "refunded"]},
+        "created_at": TIMESTAMP, "succeeded_at": nullable(TIMESTAMP)}, ("id", "amount", "status"))},
+    "voucher_receivables": {"type": "array", "items": obj({
+        "payer": {"enum": ["province", "city"]}, "amount": MONEY,
+        "status": {"enum": ["owed", "settled", "void"]}}, ("payer", "amount", "status"))},
+}, ORDER_REQUIRED + ("payments", "voucher_receivables"))
+
+BOOKING = obj({
+    "id": ID, "ref": STRING, "status": {"enum": ["booked", "completed", "cancelled"]},
+    "instrument": obj({"id": ID, "title": STRING}, ("id", "title")), "customer": ORG_REF,
+    "start_at": WALL_CLOCK, "end_at": WALL_CLOCK, "hours": {"type": "integer", "minimum": 1},
+    "samples": nullable({"type": "integer"}), "amount": MONEY, "self_use": BOOL, "order_id": nullable(ID),
+    "created_at": TIMESTAMP,
+}, ("id", "ref", "status", "instrument", "customer", "start_at", "end_at", "hours", "amount", "order_id"))
+
+CALENDAR = obj({
+    "instrument_id": ID, "open_from_hour": {"type": "integer"}, "open_to_hour": {"type": "integer"},
+    "days": {"type": "array", "items": obj({
+        "date": DATE, "booked_hours": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 23}},
+    }, ("date", "booked_hours"))},
+}, ("instrument_id", "open_from_hour", "open_to_hour", "days"))
+
+ME = obj({
+    "user": obj({"id": ID, "name": STRING, "email": STRING, "locale": nullable(STRING)}, ("id", "name", "email")),
+    "role": nullable(STRING),
+    "organization": nullable(obj({
+        "id": ID, "name": STRING, "kind": STRING, "size": nullable(STRING), "county": nullable(STRING),
+        "credit_code": STRING, "in_city": BOOL, "service_agency": BOOL}, ("id", "name", "kind", "credit_code"))),
+    "verified": BOOL,
+}, ("user", "role", "organization", "verified"))
+
+ERROR = obj({"error": {"type": "string", "description": "What went wrong, in the user's language."},
+             "field": {**nullable(STRING), "description": "The request member or parameter at fault, if one is."}},
+            ("error",))
+
+SCHEMAS = {
+    "Error": ERROR,
+    "OrganizationRef": ORG_REF,
+    "Listing": LISTING,
+    "ListingPage": obj({"items": {"type": "array", "items": ref("Listing")}, "total": {"type": "integer", "minimum": 0},
+                        "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1}},
+                       ("items", "total", "page", "per_page")),
+    "AchievementCreate": _listing_create("achievement"),
+    "InstrumentCreate": _listing_create("instrument"),
+    "ServiceCreate": _listing_create("service"),
+    "DemandCreate": _listing_create("demand"),
+    "ListingCreate": {"oneOf": [ref("AchievementCreate"), ref("InstrumentCreate"), ref("ServiceCreate"),
+                                ref("DemandCreate")],
+                      "discriminator": {"propertyName": "kind", "mapping": {
+                          k: f"#/components/schemas/{k.capitalize()}Create" for k in KINDS}}},
+    "ListingPatch": {**_listing_patch(), "description": "Only the members given change. The kind-specific members "
+                                                         "are accepted for listings of that kind only (else 400)."},
+    "Contract": CONTRACT,
+    "Order": obj(ORDER_PROPERTIES, ORDER_REQUIRED),
+    "OrderDetail": ORDER_DETAIL,
+    "OrderList": obj({"items": {"type": "array", "items": ref("Order")}}, ("items",)),
+    "OrderCreate": obj({"listing_id": ID, "with_voucher": {**BOOL, "description": "Services: pay with an innovation voucher."},
+                        "transfer_mode": {"enum": list(TRANSFER_MODES),
+                                          "description": "Achievements: required; one of the listing's modes."}},
+                       ("listing_id",)),
+    "Refund": obj({"reason": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\S"}}, ("reason",)),
+    "Booking": BOOKING,
+    "BookingList": obj({"items": {"type": "array", "items": ref("Booking")}}, ("items",)),
+    "BookingCreate": obj({
+        "instrument_id": ID,
+        "start_at": {**WALL_CLOCK, "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00(:00)?$",
+                     "description": "On the hour, the instrument's wall-clock time, no offset: 2025-03-01T09:00:00."},
+        "hours": {"type": "integer", "minimum": 1, "maximum": 12},
+        "samples": nullable({"type": "integer", "minimum": 1, "maximum": 10000}),
+        "with_voucher": BOOL}, ("instrument_id", "start_at", "hours")),
+    "Calendar": CALENDAR,
+    "ContractRegistration": obj({
+        "registration_no": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"\S",
+                            "description": "认定登记编号"},
+        "registered_on": DATE, "contract_type": nullable({"enum": list(CONTRACT_TYPES)})},
+        ("registration_no", "registered_on")),
+    "Me": ME,
+}
+
+_ERROR_TEXT = {
+    "400": "The request is malformed or refused: malformed JSON, an unknown member, a wrong type or a value "
+           "the service refuses. `field` names the member at fault. Nothing was written.",
+    "401": "No valid API token: missing, unknown or revoked.",
+    "403": "The token's user may not do this (another organisation's object, an unverified organisation, "
+           "a role that may not).",
+    "404": "It does not exist, or the token's user may not see it.",
+    "409": "It conflicts with the current state (already booked, already registered, not payable now).",
+}
+RESPONSES = {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+             for code, text in _ERROR_TEXT.items()}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}
+
+
+def _errors(*codes) -> dict:
+    return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+def _path_id(name: str, what: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": f"The {what}'s id.", "schema": ID}
+
+
+def _op(op_id: str, summary: str, tag: str, ok: tuple, errors=(), parameters=(), body: str | None = None) -> dict:
+    status, schema_name, description = ok
+    op = {"operationId": op_id, "summary": summary, "tags": [tag],
+          "responses": {str(status): _json(schema_name, description), **_errors(401, *errors)}}
+    if parameters:
+        op["parameters"] = list(parameters)
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    return op
+
+
+LISTING_ID = _path_id("listing_id", "listing")
+ORDER_ID = _path_id("order_id", "order")
+
+
+def _query(name, schema, description):
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+PATHS = {
+    "/api/v1/openapi.json": {"get": {
+        "operationId": "openapi", "summary": "This document.", "tags": ["meta"], "security": [],
+        "responses": {"200": {"description": "The OpenAPI document.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/api/v1/me": {"get": _op("me", "The token's user, role and organisation.", "meta", (200, "Me", "Who you are."))},
+    "/api/v1/listings": {
+        "get": _op("listListings", "Published listings, searched and filtered.", "listings",
+                   (200, "ListingPage", "A page of published listings."), (400,), parameters=(
+                       _query("kind", {"enum": list(KINDS)}, "Only this kind."),
+                       _query("q", {"type": "string", "maxLength": 200}, "Search text (title, description, organisation)."),
+                       _query("county", {"type": "string", "maxLength": 40}, "Only this county, e.g. 东昌府区."),
+                       _query("field", {"type": "string", "maxLength": 40}, "Only this technology field, e.g. 新材料."),
+                       _query("page", {"type": "integer", "minimum": 1, "maximum": 500, "default": 1}, "Page number."),
+                       _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                              "Listings per page."))),
+        "post": _op("createListing", "Create a draft listing of your organisation.", "listings",
+                    (201, "Listing", "The draft."), (400, 403), body="ListingCreate"),
+    },
+    "/api/v1/listings/{listing_id}": {
+        "get": _op("getListing", "A listing: published ones, or your organisation's drafts.", "listings",
+                   (200, "Listing", "The listing."), (404,), parameters=(LISTING_ID,)),
+        "patch": _op("updateListing", "Change some members of your organisation's listing.", "listings",
+                     (200, "Listing", "The listing as changed."), (400, 403, 404), parameters=(LISTING_ID,),
+                     body="ListingPatch"),
+    },
+    "/api/v1/listings/{listing_id}/publish": {"post": _op(
+        "publishListing", "Publish your organisation's listing.", "listings", (200, "Listing", "Published."),
+        (400, 403, 404), parameters=(LISTING_ID,))},
+    "/api/v1/listings/{listing_id}/withdraw": {"post": _op(
+        "withdrawListing", "Withdraw your organisation's listing from the market.", "listings",
+        (200, "Listing", "Withdrawn."), (400, 403, 404), parameters=(LISTING_ID,))},
+    "/api/v1/orders": {
+        "get": _op("listOrders", "Orders your organisation bought or sold.", "orders",
+                   (200, "OrderList", "Newest first, at most 200."), (400,)),
+        "post": _op("createOrder", "Buy a service (optionally with a voucher) or an achievement (with a transfer mode) "
+                                   "at its listed price.", "orders", (201, "OrderDetail", "The order, waiting for payment."),
+                    (400, 403, 404), body="OrderCreate"),
+    },
+    "/api/v1/orders/{order_id}": {"get": _op(
+        "getOrder", "An order with its payments and voucher shares.", "orders",
+        (200, "OrderDetail", "The order."), (404,), parameters=(ORDER_ID,))},
+    "/api/v1/orders/{order_id}/pay": {"post": _op(
+        "payOrder", "Pay the buyer's share through the payment gateway.", "orders",
+        (200, "OrderDetail", "The order; `paid` once the gateway confirms."), (400, 403, 404, 409),
+        parameters=(ORDER_ID,))},
+    "/api/v1/orders/{order_id}/confirm": {"post": _op(
+        "confirmOrder", "The buyer confirms delivery of a paid order.", "orders", (200, "OrderDetail", "Delivered."),
+        (400, 403, 404), parameters=(ORDER_ID,))},
+    "/api/v1/orders/{order_id}/refund": {"post": _op(
+        "refundOrder", "The seller (or an administrator) refunds a paid order in full.", "orders",
+        (200, "OrderDetail", "Refunded."), (400, 403, 404, 409), parameters=(ORDER_ID,), body="Refund")},
+    "/api/v1/bookings": {
+        "get": _op("listBookings", "Bookings your organisation made or received.", "bookings",
+                   (200, "BookingList", "Latest start first, at most 200."), (400,)),
+        "post": _op("createBooking", "Book whole hours of a published instrument.", "bookings",
+                    (201, "Booking", "Booked; `order_id` is the order to pay (none for your own instrument)."),
+                    (400, 403, 404, 409), body="BookingCreate"),
+    },
+    "/api/v1/instruments/{instrument_id}/calendar": {"get": _op(
+        "instrumentCalendar", "Booked hours of an instrument, day by day.", "bookings",
+        (200, "Calendar", "One entry per day."), (400, 404), parameters=(
+            _path_id("instrument_id", "instrument"),
+            _query("from", {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                   "First day, YYYY-MM-DD (default today)."),
+            _query("days", {"type": "integer", "minimum": 1, "maximum": 31, "default": 7}, "Number of days.")))},
+    "/api/v1/contracts/{contract_id}/register": {"post": _op(
+        "registerContract", "The seller records the contract's 认定登记 registration.", "contracts",
+        (200, "Contract", "Registered."), (400, 403, 404, 409), parameters=(_path_id("contract_id", "contract"),),
+        body="ContractRegistration")},
+}
+
+DESCRIPTION = """\
+The Liaocheng innovation marketplace for programs. A token acts as the user who created it
+(account page: /account/tokens) with exactly that user's permissions.
+
+* Authentication: `Authorization: Bearer <token>` on every call except this document. No cookies.
+* Money: decimal **yuan as strings** with two decimals (`"50000.00"`), in requests and responses;
+  JSON numbers are refused for amounts.
+* Times: timestamps are UTC ISO 8601 with `Z`; booking times are the instrument's wall-clock time
+  without offset (`2025-03-01T09:00:00`), on the hour; dates are `YYYY-MM-DD`.
+* Bodies are JSON objects, parsed strictly: an unknown member, a wrong type or malformed JSON is
+  a 400. Errors are `{"error": "...", "field": "..."}`; nothing is written when a call fails.
+"""
+
+
+def document() -> dict:
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {"title": "Liaocheng innovation marketplace API", "version": API_VERSION, "description": DESCRIPTION},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "contracts")],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "An API token from /account/tokens, e.g. lcm_…"}},
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+        },
+    })

@@ -1,0 +1,288 @@
+"""/api/v1: thin JSON views over the same services as the web pages.
+
+Authentication is ``Authorization: Bearer <token>`` only — no session cookie is read for
+identity — so the blueprint is exempt from CSRF. Every view parses its input strictly
+(marketplace.api.validation), calls one service with the token's user as the actor, and
+answers JSON. Refusals are ServiceErrors, which the app renders as {"error", "field"}.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
+
+from marketplace import search_index
+from marketplace.accounts.models import COUNTIES
+from marketplace.api import serialize
+from marketplace.api import services as tokens
+from marketplace.api.openapi import document
+from marketplace.api.validation import (Field, Invalid, body, boolean, integer, iso_date, json_object,
+                                        local_datetime, parse, query, query_integer, string, string_list, yuan)
+from marketplace.errors import NotFound, ServiceError
+from marketplace.extensions import csrf, db
+from marketplace.listings import services as listings
+from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES, Listing
+from marketplace.orders import services as orders
+from marketplace.orders.models import CONTRACT_TYPES
+from marketplace.payments import services as payments
+from marketplace.timeutil import utcnow
+from search.documents import SearchQuery
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+MAX_ID = 2**31 - 1
+
+
+class Unauthorized(ServiceError):
+    status = 401
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, secret = header.partition(" ")
+    user = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise Unauthorized(_("Send a valid API token: Authorization: Bearer <token>."))
+    g.api_user = user
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound(_("This does not exist."))
+    return None
+
+
+@bp.after_request
+def challenge(response):
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _user():
+    return g.api_user
+
+
+# --- the document --------------------------------------------------------------------------
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.route("/me")
+def me():
+    return jsonify(serialize.me(_user()))
+
+
+# --- listings ------------------------------------------------------------------------------
+
+COMMON_FIELDS = {
+    "title": Field(string(200), required=True),
+    "description": Field(string(5000)),
+    "field": Field(string(40, FIELDS), nullable=True),
+    "county": Field(string(40, COUNTIES), nullable=True),
+    "price": Field(yuan, nullable=True),
+    "negotiable": Field(boolean),
+}
+KIND_FIELDS = {
+    "achievement": {
+        "ip_kind": Field(string(20, IP_KINDS)),
+        "ip_number": Field(string(40), nullable=True),
+        "maturity": Field(string(12, MATURITIES), nullable=True),
+        "transfer_modes": Field(string_list(len(TRANSFER_MODES), TRANSFER_MODES)),
+    },
+    "instrument": {
+        "category": Field(string(60), nullable=True),
+        "model": Field(string(80), nullable=True),
+        "location": Field(string(120), nullable=True),
+        "price_unit": Field(string(8, PRICE_UNITS)),
+        "internal_price": Field(yuan, nullable=True),
+        "financing_lease": Field(boolean),
+        "on_sharing_platform": Field(boolean),
+        "open_from_hour": Field(integer(0, 24)),
+        "open_to_hour": Field(integer(0, 24)),
+    },
+    "service": {},
+    "demand": {},
+}
+RENAMED = {"price": "price_fen", "internal_price": "internal_price_fen"}
+
+
+def _for_service(values: dict) -> dict:
+    return {RENAMED.get(k, k): v for k, v in values.items()}
+
+
+def _current(listing: Listing) -> dict:
+    """What a listing holds now, as the service takes it (the base a PATCH is applied to)."""
+    names = ["title", "description", "field", "county", "price_fen", "negotiable"]
+    names += [RENAMED.get(k, k) for k in KIND_FIELDS[listing.kind]]
+    data = {name: getattr(listing, name) for name in names}
+    if listing.kind == "achievement":
+        data["transfer_modes"] = listing.modes
+    return data
+
+
+@bp.route("/listings")
+def listing_index():
+    args = query({"kind": Field(string(12, KINDS)), "q": Field(string(200)), "county": Field(string(40)),
+                  "field": Field(string(40)), "page": Field(query_integer(1, 500)),
+                  "per_page": Field(query_integer(1, 100))})
+    text = args.get("q", "")
+    search = SearchQuery(text=text, kind=args.get("kind"), county=args.get("county") or None,
+                         field=args.get("field") or None, sort="relevance" if text else "newest",
+                         page=args.get("page", 1), per_page=args.get("per_page", 20), facets=False)
+    results = search_index.query(search)
+    ids = [int(hit.id.split(":", 1)[1]) for hit in results.hits]
+    found = {l.id: l for l in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids)))} if ids else {}
+    # The index follows the database after commit; a hit whose listing is no longer published is left out.
+    items = [found[i] for i, hit in zip(ids, results.hits)
+             if i in found and found[i].status == "published" and found[i].kind == hit.kind]
+    return jsonify(items=[serialize.listing(l, _user()) for l in items], total=results.total,
+                   page=search.page, per_page=search.per_page)
+
+
+@bp.route("/listings/<int:listing_id>")
+def listing_detail(listing_id):
+    return jsonify(serialize.listing(listings.get_listing(_user(), listing_id), _user()))
+
+
+@bp.route("/listings", methods=["POST"])
+def listing_create():
+    data = json_object()
+    kind = parse({"kind": data.get("kind")} if "kind" in data else {},
+                 {"kind": Field(string(12, KINDS), required=True)})["kind"]
+    values = parse(data, {"kind": Field(string(12, KINDS), required=True), **COMMON_FIELDS, **KIND_FIELDS[kind]})
+    values.pop("kind")
+    listing = listings.create_listing(_user(), kind, _for_service(values))
+    return jsonify(serialize.listing(listing, _user())), 201
+
+
+@bp.route("/listings/<int:listing_id>", methods=["PATCH"])
+def listing_update(listing_id):
+    listing = listings.get_listing(_user(), listing_id)
+    spec = {name: Field(f.parse, required=False, nullable=f.nullable) for name, f in COMMON_FIELDS.items()}
+    values = body({**spec, **KIND_FIELDS[listing.kind]})
+    merged = _current(listing)
+    merged.update(_for_service(values))
+    listing = listings.update_listing(_user(), listing.id, merged)
+    return jsonify(serialize.listing(listing, _user()))
+
+
+@bp.route("/listings/<int:listing_id>/publish", methods=["POST"])
+def listing_publish(listing_id):
+    body({})
+    return jsonify(serialize.listing(listings.publish(_user(), listing_id), _user()))
+
+
+@bp.route("/listings/<int:listing_id>/withdraw", methods=["POST"])
+def listing_withdraw(listing_id):
+    body({})
+    return jsonify(serialize.listing(listings.withdraw(_user(), listing_id), _user()))
+
+
+# --- orders --------------------------------------------------------------------------------
+
+def _order_detail(order):
+    return serialize.order(order, payments.payments_of(order), payments.receivables_of(order))
+
+
+@bp.route("/orders")
+def order_index():
+    query({})
+    return jsonify(items=[serialize.order(o) for o in orders.orders_of(_user())])
+
+
+@bp.route("/orders/<int:order_id>")
+def order_detail(order_id):
+    return jsonify(_order_detail(orders.get_order(_user(), order_id)))
+
+
+@bp.route("/orders", methods=["POST"])
+def order_create():
+    values = body({"listing_id": Field(integer(1), required=True), "with_voucher": Field(boolean),
+                   "transfer_mode": Field(string(24, TRANSFER_MODES))})
+    listing = listings.get_listing(_user(), values["listing_id"])
+    if listing.kind == "service":
+        if "transfer_mode" in values:
+            raise Invalid(_("Only achievements are bought with a transfer mode."), "transfer_mode")
+        order = orders.order_service(_user(), listing.id, values.get("with_voucher", False))
+    elif listing.kind == "achievement":
+        if values.get("with_voucher"):
+            raise Invalid(_("Innovation vouchers pay for services and instrument time only."), "with_voucher")
+        if "transfer_mode" not in values:
+            raise Invalid(_("Choose how you take the achievement (transfer_mode)."), "transfer_mode")
+        order = orders.buy_achievement(_user(), listing.id, values["transfer_mode"])
+    elif listing.kind == "instrument":
+        raise Invalid(_("Instrument time is booked: use POST /api/v1/bookings."), "listing_id")
+    else:
+        raise Invalid(_("A demand cannot be ordered: answer it with an enquiry."), "listing_id")
+    return jsonify(_order_detail(order)), 201
+
+
+@bp.route("/orders/<int:order_id>/pay", methods=["POST"])
+def order_pay(order_id):
+    body({})
+    payments.checkout(_user(), order_id)
+    return jsonify(_order_detail(orders.get_order(_user(), order_id)))
+
+
+@bp.route("/orders/<int:order_id>/confirm", methods=["POST"])
+def order_confirm(order_id):
+    body({})
+    return jsonify(_order_detail(orders.confirm_delivery(_user(), order_id)))
+
+
+@bp.route("/orders/<int:order_id>/refund", methods=["POST"])
+def order_refund(order_id):
+    values = body({"reason": Field(string(300), required=True)})
+    payments.refund(_user(), order_id, values["reason"])
+    return jsonify(_order_detail(orders.get_order(_user(), order_id)))
+
+
+# --- bookings ------------------------------------------------------------------------------
+
+@bp.route("/bookings")
+def booking_index():
+    query({})
+    return jsonify(items=[serialize.booking(b) for b in orders.bookings_of(_user())])
+
+
+@bp.route("/bookings", methods=["POST"])
+def booking_create():
+    values = body({"instrument_id": Field(integer(1), required=True), "start_at": Field(local_datetime, required=True),
+                   "hours": Field(integer(1, 24), required=True), "samples": Field(integer(1, 10_000), nullable=True),
+                   "with_voucher": Field(boolean)})
+    booking = orders.book_instrument(_user(), values["instrument_id"], values["start_at"], values["hours"],
+                                     values.get("samples"), values.get("with_voucher", False))
+    return jsonify(serialize.booking(booking)), 201
+
+
+@bp.route("/instruments/<int:instrument_id>/calendar")
+def instrument_calendar(instrument_id):
+    args = query({"from": Field(iso_date), "days": Field(query_integer(1, 31))})
+    instrument = listings.get_listing(_user(), instrument_id)
+    if instrument.kind != "instrument":
+        raise NotFound(_("This listing does not exist."))
+    start, days = args.get("from") or utcnow().date(), args.get("days", 7)
+    taken = orders.calendar(instrument.id, start, days)
+    calendar = [{"date": (start + timedelta(days=i)).isoformat(),
+                 "booked_hours": sorted(taken.get(start + timedelta(days=i), ()))} for i in range(days)]
+    return jsonify(instrument_id=instrument.id, open_from_hour=instrument.open_from_hour,
+                   open_to_hour=instrument.open_to_hour, days=calendar)
+
+
+# --- contracts -----------------------------------------------------------------------------
+
+@bp.route("/contracts/<int:contract_id>/register", methods=["POST"])
+def contract_register(contract_id):
+    values = body({"registration_no": Field(string(40), required=True), "registered_on": Field(iso_date, required=True),
+                   "contract_type": Field(string(12, CONTRACT_TYPES), nullable=True)})
+    contract = orders.register_contract(_user(), contract_id, values["registration_no"], values["registered_on"],
+                                        values.get("contract_type"))
+    return jsonify(serialize.contract(contract))
