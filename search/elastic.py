@@ -13,6 +13,15 @@ Works on the *minimal* distribution (no analysis-common, no mapper-extras):
 
 The name given as ``index`` is an alias; each reindex builds a new concrete index
 ``<index>-<ms>``, switches the alias atomically and deletes the old one.
+
+Writes during a reindex are not lost. While the new index is loading it also carries the
+alias ``<index>-reindexing``; ``index`` / ``delete`` (in any process) look that alias up
+and send their change to the new index as well, with external version 2 (a delete leaves a
+tombstone, kept for ``index.gc_deletes``). The bulk load writes with external version 1
+and ``external_gte``, so it never overwrites or resurrects what a live write did; its
+version conflicts are expected and skipped. The reindex must read its documents *after*
+it starts (pass a generator, as ``marketplace.search_index.reindex`` does): a listing
+committed before that is in the stream, one committed later arrives as a live write.
 """
 from __future__ import annotations
 
@@ -58,6 +67,10 @@ MAPPINGS: dict[str, Any] = {
     },
 }
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
+PENDING_SUFFIX = "-reindexing"  # alias of the index a reindex is loading
+LOAD_VERSION = 1  # external version of documents written by the bulk load
+LIVE_VERSION = 2  # external version of live writes reaching the loading index
+TOMBSTONE_TTL = "12h"  # index.gc_deletes while loading: a reindex must finish within it
 
 _SORT = {
     "newest": [{"published_ms": "desc"}, {"id": "asc"}],
@@ -105,15 +118,26 @@ class ElasticsearchBackend:
         self.es = client or Elasticsearch(url, request_timeout=request_timeout,
                                           retry_on_timeout=True, max_retries=2)
 
+    @property
+    def pending_alias(self) -> str:
+        return self.alias + PENDING_SUFFIX
+
     # ---------------------------------------------------------------- index ----
 
     def _wait_ready(self) -> None:
         self.es.cluster.health(wait_for_status="yellow", timeout="30s")
 
-    def _new_index(self) -> str:
+    def _new_index(self, **settings: Any) -> str:
         name = f"{self.alias}-{time.time_ns() // 1_000_000}"
-        self.es.indices.create(index=name, settings=SETTINGS, mappings=MAPPINGS)
+        self.es.indices.create(index=name, settings={**SETTINGS, **settings}, mappings=MAPPINGS)
         return name
+
+    def _loading(self) -> list[str]:
+        """Concrete indexes a reindex is loading right now (normally none or one)."""
+        try:
+            return sorted(self.es.indices.get_alias(name=self.pending_alias).body)
+        except NotFoundError:
+            return []
 
     def _concrete(self) -> list[str]:
         try:
@@ -132,32 +156,59 @@ class ElasticsearchBackend:
 
     # --------------------------------------------------------------- writes ----
 
-    def _bulk(self, actions: list[dict[str, Any]]) -> None:
+    def _bulk(self, actions: list[dict[str, Any]], refresh: bool | str | None = None,
+              ignore_conflicts: bool = False) -> None:
         if not actions:
             return
-        _, errors = helpers.bulk(self.es, actions, refresh=self.refresh, raise_on_error=False,
-                                 chunk_size=500)
-        real = [e for e in errors if not ("delete" in e and e["delete"].get("status") == 404)]
+        _, errors = helpers.bulk(self.es, actions, refresh=self.refresh if refresh is None else refresh,
+                                 raise_on_error=False, chunk_size=500)
+        real = []
+        for e in errors:
+            (op, info), = e.items()
+            if op == "delete" and info.get("status") == 404:
+                continue  # unknown ids are ignored (with external versions: a tombstone is kept)
+            if ignore_conflicts and info.get("status") == 409:
+                continue  # a newer write got there first
+            real.append(e)
         if real:
             raise RuntimeError(f"{len(real)} bulk errors, first: {real[0]}")
 
+    def _write(self, make: Any, items: list[Any]) -> None:
+        """Send ``make(target, item)`` actions to the alias and to any index being loaded."""
+        if not items:
+            return
+        self._bulk([make(self.alias, item) for item in items])
+        for name in self._loading():
+            # no refresh=wait_for: the loading index does not refresh until the swap
+            self._bulk([{**make(name, item), "version": LIVE_VERSION, "version_type": "external_gte"}
+                        for item in items], refresh=False, ignore_conflicts=True)
+
     def index(self, docs: Iterable[Document]) -> None:
-        self._bulk([{"_op_type": "index", "_index": self.alias, "_id": d.id, "_source": to_source(d)}
-                    for d in docs])
+        latest = {d.id: d for d in docs}  # the last version of an id wins
+        self._write(lambda target, d: {"_op_type": "index", "_index": target, "_id": d.id,
+                                       "_source": to_source(d)}, list(latest.values()))
 
     def delete(self, ids: Iterable[str]) -> None:
-        self._bulk([{"_op_type": "delete", "_index": self.alias, "_id": i} for i in dict.fromkeys(ids)])
+        self._write(lambda target, i: {"_op_type": "delete", "_index": target, "_id": i},
+                    list(dict.fromkeys(ids)))
 
     def reindex(self, docs: Iterable[Document], progress: ProgressCallback | None = None) -> int:
         """Bulk-load a new index, then move the alias to it in one atomic step.
 
-        Writes sent through ``index``/``delete`` while this runs go to the old index and
-        are lost at the swap: replay the outbox rows newer than the reindex start."""
+        ``index``/``delete`` calls made meanwhile (here or in other processes) reach the
+        new index too (see the module docstring), so nothing written during a reindex is
+        lost at the swap. Start reading ``docs`` lazily: this method marks the new index
+        as loading before it takes the first document."""
         self._wait_ready()
         old = self._concrete()
-        name = self._new_index()
+        if self.es.indices.exists(index=self.alias) and not old:
+            raise RuntimeError(f"{self.alias!r} is a concrete index, expected an alias")
+        stale = [s for s in self._loading() if s not in old]  # left by a crashed reindex
+        name = self._new_index(refresh_interval="-1", gc_deletes=TOMBSTONE_TTL)
         try:
-            self.es.indices.put_settings(index=name, settings={"refresh_interval": "-1"})
+            self.es.indices.update_aliases(actions=[{"add": {"index": name, "alias": self.pending_alias}}]
+                                           + [{"remove": {"index": s, "alias": self.pending_alias}}
+                                              for s in stale])
             n = 0
             seen: set[str] = set()
 
@@ -170,23 +221,25 @@ class ElasticsearchBackend:
                     n += 1
                     if progress and n % 2000 == 0:
                         progress(n)
-                    yield {"_op_type": "create", "_index": name, "_id": doc.id, "_source": to_source(doc)}
+                    yield {"_op_type": "index", "_index": name, "_id": doc.id, "_source": to_source(doc),
+                           "version": LOAD_VERSION, "version_type": "external_gte"}
 
             for ok, item in helpers.streaming_bulk(self.es, actions(), chunk_size=2000,
                                                    max_chunk_bytes=20 * 1024 * 1024,
-                                                   raise_on_error=True):
-                pass
+                                                   raise_on_error=False):
+                if not ok and item.get("index", {}).get("status") != 409:  # 409: a live write won
+                    raise RuntimeError(f"bulk error during reindex: {item}")
             self.es.indices.put_settings(index=name, settings={"refresh_interval": None})
             self.es.indices.refresh(index=name)
-            swap = [{"add": {"index": name, "alias": self.alias}}]
+            swap = [{"add": {"index": name, "alias": self.alias}},
+                    {"remove": {"index": name, "alias": self.pending_alias}}]
             swap += [{"remove": {"index": o, "alias": self.alias}} for o in old]
-            if self.es.indices.exists(index=self.alias) and not old:
-                raise RuntimeError(f"{self.alias!r} is a concrete index, expected an alias")
             self.es.indices.update_aliases(actions=swap)
         except BaseException:
             self.es.indices.delete(index=name, ignore_unavailable=True)
             raise
-        for o in old:
+        self.es.indices.put_settings(index=name, settings={"gc_deletes": None})
+        for o in old + stale:
             self.es.indices.delete(index=o, ignore_unavailable=True)
         if progress:
             progress(n)
@@ -262,7 +315,7 @@ class ElasticsearchBackend:
 
     def drop(self) -> None:
         """Delete the alias's indexes (tests)."""
-        for name in self._concrete():
+        for name in self._concrete() + self._loading():
             self.es.indices.delete(index=name, ignore_unavailable=True)
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import html
 import re
+from itertools import islice
 import unicodedata
 from dataclasses import dataclass
 
@@ -136,6 +137,20 @@ def parse_terms(text: str) -> list[Term]:
 # ---------------------------------------------------------------- highlighting ----
 
 
+class _CharNorm(dict):
+    """char -> its normalised form (``normalize`` for non-ASCII, ``lower`` for ASCII),
+    filled on demand: a dict lookup per character instead of a normalize() call."""
+
+    def __missing__(self, ch: str) -> str:
+        n = normalize(ch) if not ch.isascii() else ch.lower()
+        if len(self) < 100_000:  # bounded: hostile text cannot grow it without limit
+            self[ch] = n
+        return n
+
+
+_CHAR_NORM = _CharNorm()
+
+
 def _spans(text: str) -> list[tuple[str, int, int]]:
     """(token, start, end) with start/end offsets into the original ``text``.
 
@@ -143,13 +158,13 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
     whole-string normalisation only for combining sequences, and only affects where
     <mark> goes, never what matches.
     """
-    norm: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        n = normalize(ch) if not ch.isascii() else ch.lower()
-        norm.append(n)
-        origin.extend([i] * len(n))
+    norm = list(map(_CHAR_NORM.__getitem__, text))
     s = "".join(norm)
+    if len(s) == len(text):  # every character normalised to one: offsets are unchanged
+        return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(s)]
+    origin: list[int] = []
+    for i, n in enumerate(norm):
+        origin.extend([i] * len(n))
     out = []
     for m in _TOKEN.finditer(s):
         out.append((m.group(), origin[m.start()], origin[m.end() - 1] + 1))
@@ -160,15 +175,40 @@ def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
     """Merged, sorted character ranges of ``text`` covered by matches of any term."""
     if not text or not terms:
         return []
-    spans = _spans(text)
-    toks = [t for t, _, _ in spans]
-    ranges = []
+    s = "".join(map(_CHAR_NORM.__getitem__, text))
+    if len(s) != len(text):  # some character normalised to several: map offsets back
+        spans = _spans(text)
+        toks = [t for t, _, _ in spans]
+    else:
+        spans = None
+        toks = _TOKEN.findall(s)
+    found: list[tuple[int, int]] = []  # (first token index, last token index)
     for term in terms:
         n = len(term.tokens)
         first = term.tokens[0]
-        for i in range(len(toks) - n + 1):
-            if toks[i] == first and tuple(toks[i : i + n]) == term.tokens:
-                ranges.append((spans[i][1], spans[i + n - 1][2]))
+        last_start = len(toks) - n
+        i = -1
+        while True:
+            try:
+                i = toks.index(first, i + 1, last_start + 1)  # jump in C to the next candidate
+            except ValueError:
+                break
+            if n == 1 or tuple(toks[i : i + n]) == term.tokens:
+                found.append((i, i + n - 1))
+    if not found:
+        return []
+    if spans is None:  # offsets only of the tokens that start or end a match
+        wanted = sorted({k for pair in found for k in pair})
+        where: dict[int, tuple[int, int]] = {}
+        matches = _TOKEN.finditer(s)
+        at = 0
+        for k in wanted:
+            m = next(islice(matches, k - at, None))
+            at = k + 1
+            where[k] = m.span()
+        ranges = [(where[a][0], where[b][1]) for a, b in found]
+    else:
+        ranges = [(spans[a][1], spans[b][2]) for a, b in found]
     ranges.sort()
     merged: list[tuple[int, int]] = []
     for a, b in ranges:

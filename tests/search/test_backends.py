@@ -382,3 +382,55 @@ def test_big_prices_are_exact(backend):
     assert hit.price_fen == big
     assert ids(search(backend, price_min_fen=big)) == ["service:1"]
     assert search(backend, price_min_fen=big + 1).total == 0
+
+
+def test_writes_during_a_reindex_are_not_lost(backend):
+    """Another process edits, withdraws and publishes listings while a reindex streams
+    older versions of them: after the reindex the live writes win.
+
+    Elasticsearch applies them at once (to the old index and, through the
+    ``-reindexing`` alias, to the one being loaded); the embedded backend makes the
+    writer wait for the reindex transaction and applies them after it."""
+    import threading
+
+    from search.elastic import ElasticsearchBackend
+    from search.fts5 import EmbeddedBackend
+
+    if isinstance(backend, ElasticsearchBackend):
+        other = ElasticsearchBackend(url=backend.url, index=backend.alias)  # "another process"
+    else:
+        other = EmbeddedBackend(backend.path)
+    stale_a = doc("service:901", "旧的检测服务")
+    stale_b = doc("service:902", "将被撤下的电镜")
+    backend.index([stale_a, stale_b])
+
+    def live_writes():
+        other.index([doc("service:901", "新的检测服务")])  # an edit
+        other.delete(["service:902"])  # a withdrawal
+        other.index([doc("service:903", "新发布的色谱")])  # a new listing
+
+    writer = threading.Thread(target=live_writes)
+
+    def stream():
+        yield from DOCS[:10]
+        writer.start()
+        writer.join(timeout=3)  # Elasticsearch: done now; embedded: waits for our COMMIT
+        if isinstance(backend, ElasticsearchBackend):
+            assert not writer.is_alive()
+        yield stale_a  # read from the app database before the edit / withdrawal
+        yield stale_b
+        yield from DOCS[10:20]
+
+    try:
+        assert backend.reindex(stream()) == 22
+    finally:
+        writer.join(timeout=60)
+        other.close()
+    assert not writer.is_alive()
+    assert ids(search(backend, "新的")) == ["service:901"]
+    assert search(backend, "旧的").total == 0
+    assert search(backend, "撤下").total == 0
+    assert ids(search(backend, "新发布")) == ["service:903"]
+    assert backend.count() == 22  # 20 from the corpus + service:901 + service:903
+    backend.index([doc("service:902", "重新发布的电镜")])  # writable as usual afterwards
+    assert ids(search(backend, "重新发布")) == ["service:902"]
