@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from marketplace.errors import ServiceError
@@ -43,6 +44,15 @@ CLI_MODULES = (
     "marketplace.ledger.scenario_cli",
     "marketplace.search_index",
 )
+
+
+class _DatabaseInt(IntegerConverter):
+    """``<int:...>`` ids that fit the database's INTEGER column (PostgreSQL's is 32-bit):
+    a larger number is a 404, not an overflow error (500) inside the query."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _import(name: str):
@@ -96,6 +106,7 @@ def create_app(config=None) -> Flask:
             user.active_organization_id = session.get("active_org")
         return user
 
+    app.url_map.converters["int"] = _DatabaseInt  # before the blueprints add their rules
     for name in BLUEPRINTS:
         app.register_blueprint(_import(name).bp)
     for name in CLI_MODULES:

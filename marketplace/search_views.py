@@ -26,7 +26,13 @@ def parse_query(args) -> SearchQuery:
     return SearchQuery(text=(args.get("q") or "")[:200], kind=kind, field=args.get("field") or None,
                        county=args.get("county") or None, transfer_mode=args.get("mode") or None,
                        voucher_eligible=voucher, price_min_fen=price_min, price_max_fen=price_max, sort=sort,
-                       page=max(1, min(_int(args.get("page"), 1), 500)), per_page=20)
+                       page=_page(args.get("page")), per_page=20)
+
+
+def _page(raw) -> int:
+    """A page number from 1 to 500; anything else (text, 0, -1, huge) means the first page."""
+    page = _int(raw, 1)
+    return page if 1 <= page <= 500 else 1
 
 
 @bp.route("/search")

@@ -99,6 +99,10 @@ def app_ctx(app):
                 for table in reversed(tables):
                     conn.execute(table.delete())
                 install_guards(conn)
+        # The search index lives outside the database: empty it too.
+        backend = app.extensions.get("search_backend")
+        if backend is not None:
+            backend.reindex([])
 
 
 class IsolatedClient(FlaskClient):

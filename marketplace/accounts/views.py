@@ -13,7 +13,10 @@ bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    # A local path only. Browsers read a backslash as a slash and drop tabs and newlines,
+    # so "/\\evil.example" or "/\t/evil.example" would leave the site: refuse them too.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
         return target
     return url_for("home.dashboard")
 

@@ -9,7 +9,7 @@ import uuid
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
@@ -49,10 +49,14 @@ def checkout(actor, order_id: int) -> Payment:
     if existing is not None:
         payment = existing
     else:
+        # One idempotency key per attempt: a retry after a failed payment is a new payment,
+        # while a repeated click within one attempt reuses the first one.
+        attempt = db.session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order.id)) + 1
         try:
             intent = gateway().create_payment(
                 amount_fen=order.enterprise_fen, currency="cny", reference=order.ref,
-                idempotency_key=f"order-{order.id}-pay", metadata={"order": order.ref, "ref": business_ref(order)})
+                idempotency_key=f"order-{order.id}-pay-{attempt}",
+                metadata={"order": order.ref, "ref": business_ref(order)})
         except gw.PaymentGatewayError as exc:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
         payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=order.enterprise_fen)

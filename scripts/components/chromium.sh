@@ -13,6 +13,10 @@ start() {
     apt_install chromium
     path=$(command -v chromium) || die "no chromium after apt-get install chromium"
   fi
+  # Chinese pages need a CJK font, or screenshots show empty boxes.
+  if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    apt_install fonts-wqy-zenhei
+  fi
   # Sanity check: the binary runs (its wrapper script may print noise on stderr).
   "$path" --version >/dev/null 2>&1 || die "$path --version failed"
   write_env chromium "CHROMIUM_PATH=$path"
