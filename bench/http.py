@@ -1,0 +1,375 @@
+"""HTTP benchmark: the platform under gunicorn against a bare Flask app under gunicorn, same run.
+
+    .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60]
+
+Serves the platform (gunicorn, 2 sync workers, 127.0.0.1, demo city loaded into a temporary
+SQLite database, development configuration: CSRF on, payments through stripe-mock with the
+signed webhook relayed) and a bare "hello" Flask app (gunicorn, 2 workers). A bounded load
+generator (threads + http.client, loopback only, fixed request counts, a time cap per phase)
+measures requests/s and latency for
+
+  - hello            GET /            (the baseline)
+  - listings         GET /listings
+  - search           GET /search?q=检测
+  - checkout         one real checkout = POST /listings/<service>/order + POST /orders/<id>/pay,
+                     by many enterprise accounts, each a fresh order paid through stripe-mock
+
+and prints JSON with the pages' ratio to the bare app. Then a burst of concurrent bookings of
+the same instrument hours checks that no hour was booked twice.
+
+stripe-mock: uses STRIPE_API_BASE if set; otherwise starts scripts/components/stripe-mock.sh
+with a temporary MARKETPLACE_RUN_DIR and stops it at the end. Goals are reported, not asserted.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named http.py: keep its own folder off the path so that the standard
+# library's http package is the one imported.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import sqlite3  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+from datetime import date, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv" / "bin"
+GOALS = {"page_over_bare_rps": 0.3, "checkouts_per_s": 100}
+HELLO = '''from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def hello():
+    return "hello"
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- servers -------------------------------------------------------------------------------------
+
+class Gunicorn:
+    def __init__(self, app: str, env: dict, cwd: Path, log: Path, workers: int = 2):
+        self.port = free_port()
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [str(VENV / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
+             "--backlog", "2048", app], cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _, _ = request("GET", self.port, "/listings" if app == "wsgi:app" else "/")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"gunicorn {app} did not start; see {log}")
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def request(method, port, path, body=None, cookies=None, timeout=30):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Host": f"127.0.0.1:{port}"}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if body is not None:
+        body = urllib.parse.urlencode(body, doseq=True)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if cookies is not None:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                value = rest.split(";", 1)[0]
+                if "Expires=Thu, 01 Jan 1970" in header:
+                    cookies.pop(name, None)
+                else:
+                    cookies[name] = value
+        return response.status, response.headers, data
+    finally:
+        conn.close()
+
+
+# --- a person with a session ----------------------------------------------------------------------
+
+class Session:
+    def __init__(self, port: int, email: str, password: str):
+        self.port, self.cookies = port, {}
+        _, _, html = request("GET", port, "/login", cookies=self.cookies)
+        self.token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html).group(1).decode()
+        status, headers, _ = self.post("/login", {"email": email, "password": password})
+        if status != 302:
+            raise RuntimeError(f"login of {email} failed ({status})")
+        # The session is renewed at login; a token of the new session serves every form.
+        _, _, html = request("GET", port, "/home", cookies=self.cookies)
+        self.token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html).group(1).decode()
+
+    def post(self, path, data=None):
+        return request("POST", self.port, path, body={**(data or {}), "csrf_token": self.token}, cookies=self.cookies)
+
+
+# --- load ----------------------------------------------------------------------------------------------
+
+def drive(job, count: int, concurrency: int, cap_s: float) -> dict:
+    """Run ``job(i)`` ``count`` times on ``concurrency`` threads, stopping at ``cap_s`` seconds.
+    ``job`` returns True when the request did what it should."""
+    latencies, errors, lock = [], [], threading.Lock()
+    next_i = iter(range(count))
+    start = time.perf_counter()
+
+    def worker():
+        while True:
+            with lock:
+                i = next(next_i, None)
+            if i is None or time.perf_counter() - start > cap_s:
+                return
+            t0 = time.perf_counter()
+            try:
+                ok = job(i)
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                ok, err = False, f"{type(exc).__name__}: {exc}"
+            else:
+                err = None if ok else "unexpected answer"
+            t1 = time.perf_counter()
+            with lock:
+                (latencies if ok else errors).append((t1 - t0) if ok else err)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "requests": len(latencies), "errors": len(errors), "first_error": errors[0] if errors else None,
+        "seconds": round(elapsed, 3), "per_s": round(len(latencies) / elapsed, 1) if elapsed else 0,
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000, 1) if latencies else None,
+        "capped": len(latencies) + len(errors) < count,
+    }
+
+
+def get_job(port, path, min_bytes=200):
+    def job(_):
+        status, _, body = request("GET", port, path)
+        return status == 200 and len(body) >= min_bytes
+    return job
+
+
+# --- the platform's data ---------------------------------------------------------------------------------
+
+def setup_platform(tmp: Path, env: dict, accounts: int) -> dict:
+    def flask(*args):
+        subprocess.run([str(VENV / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    flask("db", "upgrade")
+    flask("demo", "load")
+    flask("search", "reindex")
+    # Many enterprise accounts (verified, small, in the city) so that each checkout is a fresh
+    # order by a real buyer; one password hash shared, as hashing is not what we measure.
+    script = f'''
+import json
+from marketplace import create_app
+from marketplace.accounts import credit_code
+from marketplace.accounts.models import Membership, Organization, User
+from marketplace.accounts.services import hash_password
+from marketplace.extensions import db
+from marketplace.listings.models import Listing
+from marketplace.timeutil import utcnow
+from sqlalchemy import select
+app = create_app()
+with app.app_context():
+    pw = hash_password("bench-password-1")
+    emails = []
+    for n in range({accounts}):
+        org = Organization(kind="enterprise", name=f"压测企业{{n}}", county="东昌府区", in_city=True, size="small",
+                           credit_code=credit_code.make(f"91371502MB{{n:07d}}"), verified_at=utcnow())
+        db.session.add(org); db.session.flush()
+        user = User(email=f"bench{{n}}@bench.liaocheng.demo", name=f"压测{{n}}", password_hash=pw)
+        db.session.add(user); db.session.flush()
+        db.session.add(Membership(user_id=user.id, organization_id=org.id, role="enterprise", is_owner=True))
+        emails.append(user.email)
+    db.session.commit()
+    service = db.session.scalars(select(Listing).where(Listing.kind == "service", Listing.status == "published",
+                                 Listing.negotiable.is_(False), Listing.price_fen > 0).order_by(Listing.id)).first()
+    instrument = db.session.scalars(select(Listing).where(Listing.kind == "instrument",
+                                    Listing.status == "published").order_by(Listing.id)).first()
+    print(json.dumps({{"emails": emails, "service": service.id, "instrument": instrument.id,
+                      "open_from": instrument.open_from_hour, "open_to": instrument.open_to_hour}}))
+'''
+    out = subprocess.run([str(VENV / "python"), "-c", script], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def checkout_job(sessions, service_id):
+    def job(i):
+        s = sessions[i % len(sessions)]
+        status, headers, _ = s.post(f"/listings/{service_id}/order")
+        if status != 302 or "/orders/" not in headers.get("Location", ""):
+            return False
+        order_path = urllib.parse.urlsplit(headers["Location"]).path
+        status, headers, _ = s.post(order_path + "/pay")
+        return status == 302
+    return job
+
+
+def booking_burst(sessions, port, data, db_path: Path, rounds: int) -> dict:
+    """``len(sessions)`` enterprises book the same hours of one instrument at once, ``rounds`` times."""
+    instrument = data["instrument"]
+    day = date.today() + timedelta(days=3)
+    hours = list(range(data["open_from"], data["open_to"] - 1))[:rounds]
+    outcome = {"rounds": len(hours), "attempts": 0, "booked": 0, "refused_409": 0, "other": 0}
+    for hour in hours:
+        barrier = threading.Barrier(len(sessions))
+        results = []
+
+        def attempt(s):
+            barrier.wait()
+            status, _, _ = s.post(f"/listings/{instrument}/book", {"day": day.isoformat(), "hour": hour, "hours": 2})
+            results.append(status)
+
+        threads = [threading.Thread(target=attempt, args=(s,)) for s in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        outcome["attempts"] += len(results)
+        outcome["booked"] += results.count(302)
+        outcome["refused_409"] += results.count(409)
+        outcome["other"] += len(results) - results.count(302) - results.count(409)
+    with sqlite3.connect(db_path) as conn:
+        doubles = conn.execute("SELECT count(*) FROM (SELECT instrument_id, slot_start FROM booking_slots "
+                               "GROUP BY instrument_id, slot_start HAVING count(*) > 1)").fetchone()[0]
+        slots = conn.execute("SELECT count(*) FROM booking_slots WHERE instrument_id = ? AND date(slot_start) = ?",
+                             (instrument, day.isoformat())).fetchone()[0]
+    # Overlapping 2-hour requests at consecutive hours: at most every other round can win.
+    outcome.update(double_booked_hours=doubles, booked_hours=slots, no_double_booking=doubles == 0
+                   and slots == 2 * outcome["booked"])
+    return outcome
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=600, help="requests per page phase")
+    parser.add_argument("--checkouts", type=int, default=300, help="checkouts (order + pay) in the checkout phase")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--accounts", type=int, default=40, help="enterprise accounts that check out")
+    parser.add_argument("--burst", type=int, default=20, help="enterprises booking the same hours at once")
+    parser.add_argument("--cap", type=float, default=60.0, help="seconds at most per phase")
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    started_stripe = None
+    servers = []
+    try:
+        stripe_base = os.environ.get("STRIPE_API_BASE")
+        if not stripe_base:
+            run_dir = tmp / "run"
+            run_dir.mkdir()
+            started_stripe = {**os.environ, "MARKETPLACE_RUN_DIR": str(run_dir)}
+            subprocess.run([str(ROOT / "scripts" / "components" / "stripe-mock.sh"), "start"], env=started_stripe,
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stripe_base = re.search(r"STRIPE_API_BASE=(\S+)", (run_dir / "stripe-mock.env").read_text()).group(1)
+        db_path = tmp / "bench.sqlite"
+        env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "FLASK_APP")}
+        env.update(DATABASE_URL=f"sqlite:///{db_path}", MARKETPLACE_CONFIG="development",
+                   STRIPE_API_BASE=stripe_base, SEARCH_SQLITE_PATH=str(tmp / "search.sqlite"),
+                   UPLOAD_DIR=str(tmp / "uploads"), SECRET_KEY="bench-secret", FLASK_DEBUG="0")
+        t0 = time.perf_counter()
+        data = setup_platform(tmp, env, max(args.accounts, args.burst))
+        setup_s = time.perf_counter() - t0
+
+        (tmp / "hello").mkdir()
+        (tmp / "hello" / "hello.py").write_text(HELLO)
+        hello = Gunicorn("hello:app", env, tmp / "hello", tmp / "hello.log")
+        servers.append(hello)
+        platform = Gunicorn("wsgi:app", env, ROOT, tmp / "platform.log")
+        servers.append(platform)
+
+        c, n, cap = args.concurrency, args.requests, args.cap
+        for port, path in ((hello.port, "/"), (platform.port, "/listings"), (platform.port, "/search?q=%E6%A3%80%E6%B5%8B")):
+            drive(get_job(port, path, 5), 30, 4, cap)  # warm-up
+        results = {
+            "hello": drive(get_job(hello.port, "/", 5), n, c, cap),
+            "listings": drive(get_job(platform.port, "/listings"), n, c, cap),
+            "search": drive(get_job(platform.port, "/search?q=%E6%A3%80%E6%B5%8B"), n, c, cap),
+        }
+        _, _, page = request("GET", platform.port, "/search?q=%E6%A3%80%E6%B5%8B")
+        results["search"]["hits_on_page"] = page.count(b'<article class="hit">')
+        sessions = [Session(platform.port, email, "bench-password-1") for email in data["emails"][:args.accounts]]
+        results["checkout"] = drive(checkout_job(sessions, data["service"]), args.checkouts, c, cap)
+        with sqlite3.connect(db_path) as conn:
+            paid = conn.execute("SELECT count(*) FROM orders o JOIN users u ON u.id = o.created_by_id "
+                                "WHERE u.email LIKE 'bench%' AND o.status = 'paid'").fetchone()[0]
+        results["checkout"]["orders_paid_in_db"] = paid
+        burst_sessions = [Session(platform.port, email, "bench-password-1") for email in data["emails"][:args.burst]]
+        bookings = booking_burst(burst_sessions, platform.port, data, db_path, rounds=5)
+
+        bare = results["hello"]["per_s"] or 1
+        report = {
+            "bench": "http",
+            "setup_s": round(setup_s, 1),
+            "config": {"workers": 2, "concurrency": c, "requests": n, "checkouts": args.checkouts,
+                       "accounts": args.accounts, "database": "sqlite", "payments": f"stripe-mock {stripe_base}",
+                       "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]},
+            "results": results,
+            "ratio_to_bare": {name: round(results[name]["per_s"] / bare, 3) for name in ("listings", "search")},
+            "bookings_burst": bookings,
+            "goals": GOALS,
+            "met": {
+                "listings_ge_0.3x_bare": results["listings"]["per_s"] / bare >= GOALS["page_over_bare_rps"],
+                "search_ge_0.3x_bare": results["search"]["per_s"] / bare >= GOALS["page_over_bare_rps"],
+                "checkouts_ge_100_per_s": results["checkout"]["per_s"] >= GOALS["checkouts_per_s"],
+                "no_double_booking": bookings["no_double_booking"],
+            },
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        if started_stripe:
+            subprocess.run([str(ROOT / "scripts" / "components" / "stripe-mock.sh"), "stop"], env=started_stripe,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    main()
