@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.audit.models import record
@@ -148,7 +149,7 @@ def get_listing(viewer, listing_id: int) -> Listing:
 
 
 def browse(viewer, kind: str | None = None, limit: int = 50, offset: int = 0) -> list[Listing]:
-    query = select(Listing).where(Listing.status == "published")
+    query = select(Listing).options(joinedload(Listing.organization)).where(Listing.status == "published")
     if kind in KINDS:
         query = query.where(Listing.kind == kind)
     query = query.order_by(Listing.published_at.desc(), Listing.id.desc()).limit(limit).offset(offset)
@@ -164,5 +165,6 @@ def my_listings(actor) -> list[Listing]:
 
 def moderation_queue(actor) -> list[Listing]:
     perm.require(actor, perm.MODERATE_LISTING)
-    return list(db.session.scalars(select(Listing).where(Listing.status.in_(("published", "rejected")))
+    return list(db.session.scalars(select(Listing).options(joinedload(Listing.organization))
+                                   .where(Listing.status.in_(("published", "rejected")))
                                    .order_by(Listing.id.desc()).limit(200)))
