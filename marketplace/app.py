@@ -23,8 +23,11 @@ BLUEPRINTS = (
     "marketplace.orders.views",
     "marketplace.payments.views",
     "marketplace.search_views",
+    "marketplace.claims.views",
+    "marketplace.review.views",
     "marketplace.api.views",
     "marketplace.api.token_views",
+    "marketplace.dashboards.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -36,14 +39,23 @@ MODEL_MODULES = (
     "marketplace.listings.models",
     "marketplace.orders.models",
     "marketplace.payments.models",
+    "marketplace.claims.models",
     "marketplace.api.models",
+    "marketplace.dashboards.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
     "marketplace.ledger.cli",
     "marketplace.ledger.scenario_cli",
     "marketplace.search_index",
+    "marketplace.claims.cli",
 )
+
+
+def _import(name: str):
+    import importlib
+
+    return importlib.import_module(name)
 
 
 class _DatabaseInt(IntegerConverter):
@@ -53,12 +65,6 @@ class _DatabaseInt(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
-
-
-def _import(name: str):
-    import importlib
-
-    return importlib.import_module(name)
 
 
 def select_locale() -> str:

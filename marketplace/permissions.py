@@ -42,14 +42,31 @@ POST_DEMAND = "listing.demand"
 MODERATE_LISTING = "listing.moderate"
 REVIEW_CLAIMS = "claims.review"
 PAY_CLAIMS = "claims.pay"
+CLAIM_VIEW = "claims.view"  # target: a claim: members of its beneficiary and the city
+CLAIM_SUBMIT = "claims.submit"  # target: a claim: verified members of its beneficiary
+CLAIM_FILE = "claims.file"  # target: an organisation: its verified members, or the city on its behalf (any)
+BUDGET_EDIT = "claims.budget"  # the yearly budget per clause: admin and finance
+VIEW_LEDGER = "ledger.view"  # ledger entries by ref: the city
 VIEW_AUDIT = "audit.view"
 VIEW_MAIL = "mail.view"
 VIEW_DASHBOARD = "dashboard.view"
+EDIT_COUNTY_RD = "indicator.edit"  # enter a county's R&D spending and GDP (C indicator)
 EDIT_LISTING = "listing.edit"  # target: the listing
 SELL = "order.sell"  # target: an order or enquiry: act as its seller (quote, deliver, register)
 BUY = "order.buy"  # target: an order: act as its buyer (pay, confirm delivery)
 VIEW_ORDER = "order.view"  # target: an order: its parties and the city
 REFUND = "order.refund"  # target: an order: its seller, or an administrator
+# Programmes beyond the market (marketplace.programmes)
+MANAGE_PROGRAMMES = "programmes.manage"  # keep the registries: pool, IP, commissioners, projects
+VIEW_PROGRAMMES = "programmes.view"  # the registries, the zero-patent view, the targets page
+ENTER_HTE_FIGURES = "hte.figures"  # target: an organisation: its own enterprise members
+VIEW_HTE = "hte.view"  # target: an organisation: its members and the city
+REGISTER_IP = "ip.register"  # target: an organisation: its verified members, or the city
+SEARCH_IP = "ip.search"
+PROPOSE_PROJECT = "project.propose"  # target: the lead organisation
+VIEW_PROJECT = "project.view"  # target: a project: its lead organisation and the city
+EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
+CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 
 
 def _role(actor) -> str | None:
@@ -83,14 +100,33 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     MODERATE_LISTING: lambda a, t: _role(a) == ADMIN,
     REVIEW_CLAIMS: lambda a, t: _role(a) in (REVIEWER, ADMIN),
     PAY_CLAIMS: lambda a, t: _role(a) == FINANCE,
+    CLAIM_VIEW: lambda a, t: _role(a) in CITY_ROLES or _member_of(a, t.organization_id),
+    CLAIM_SUBMIT: lambda a, t: _member_of(a, t.organization_id) and _verified_member(a, MARKET_ROLES),
+    CLAIM_FILE: lambda a, t: _role(a) in CITY_ROLES or (t is not None and _member_of(a, t.id)
+                                                         and _verified_member(a, MARKET_ROLES)),
+    BUDGET_EDIT: lambda a, t: _role(a) in (FINANCE, ADMIN),
+    VIEW_LEDGER: lambda a, t: _role(a) in CITY_ROLES,
     VIEW_AUDIT: lambda a, t: _role(a) == ADMIN,
     VIEW_MAIL: lambda a, t: _role(a) == ADMIN,
     VIEW_DASHBOARD: lambda a, t: _role(a) in CITY_ROLES,
+    EDIT_COUNTY_RD: lambda a, t: _role(a) in (REVIEWER, ADMIN),
     EDIT_LISTING: lambda a, t: _role(a) == ADMIN or (_member_of(a, t.organization_id) and _verified_member(a, MARKET_ROLES)),
     SELL: lambda a, t: _member_of(a, t.seller_org_id) and _verified_member(a, MARKET_ROLES),
     BUY: lambda a, t: _member_of(a, t.buyer_org_id) and _verified_member(a, MARKET_ROLES),
     VIEW_ORDER: lambda a, t: _role(a) in CITY_ROLES or _member_of(a, t.buyer_org_id) or _member_of(a, t.seller_org_id),
     REFUND: lambda a, t: _role(a) == ADMIN or (_member_of(a, t.seller_org_id) and _verified_member(a, MARKET_ROLES)),
+    MANAGE_PROGRAMMES: lambda a, t: _role(a) in (REVIEWER, ADMIN),
+    VIEW_PROGRAMMES: lambda a, t: _role(a) in CITY_ROLES,
+    ENTER_HTE_FIGURES: lambda a, t: _role(a) == ENTERPRISE and t is not None and t.kind == "enterprise"
+    and _member_of(a, t.id),
+    VIEW_HTE: lambda a, t: _role(a) in CITY_ROLES or (t is not None and _member_of(a, t.id)),
+    REGISTER_IP: lambda a, t: _role(a) in (REVIEWER, ADMIN)
+    or (t is not None and _member_of(a, t.id) and _verified_member(a, MARKET_ROLES)),
+    SEARCH_IP: lambda a, t: _role(a) is not None,
+    PROPOSE_PROJECT: lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (ENTERPRISE, UNIVERSITY)),
+    VIEW_PROJECT: lambda a, t: _role(a) in CITY_ROLES or _member_of(a, t.organization_id),
+    EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
+    CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
 }
 
 

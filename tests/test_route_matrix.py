@@ -81,7 +81,31 @@ ACCESS = {
     "api.instrument_calendar": None,  # bearer auth: tests/api
     "api.contract_register": None,  # bearer auth: tests/api
     # --- claims and review (add below this line) ---
+    "claims.mine": ("GET", ANY),
+    "claims.new": ("GET", ANY),  # the forms; filing is checked by the service (tests/claims/test_filing.py)
+    "claims.detail": None,  # the beneficiary's members and the city: tests/claims
+    "claims.submit": None,  # the beneficiary's verified members: tests/claims/test_drafting.py
+    "claims.respond": None,  # tests/claims/test_filing.py
+    "claims.download": None,  # applicant and city only: tests/claims/test_filing.py
+    "review.queue": ("GET", (perm.REVIEWER, perm.ADMIN)),
+    "review.detail": None,  # the city: tests/review
+    "review.approve": None,  # reviewer and admin only, every other role 403: tests/review
+    "review.reject": None,
+    "review.request_evidence": None,
+    "review.ledger": ("GET", perm.CITY_ROLES),
+    "review.payouts": ("GET", (perm.FINANCE, perm.ADMIN)),
+    "review.pay": None,  # finance only, after the notice: tests/review
+    "review.set_budget": None,  # finance and admin: tests/review
+    "review.notice": ("GET", PUBLIC),
+    "review.object_to": None,  # public, validated: tests/review
     # --- dashboards and exports (add below this line) ---
+    "dashboards.overview": ("GET", perm.CITY_ROLES),
+    "dashboards.indicator": ("GET", perm.CITY_ROLES),
+    "dashboards.edit_county_rd": ("GET", (perm.REVIEWER, perm.ADMIN)),  # the POST: tests/dashboards
+    "dashboards.exports": ("GET", perm.CITY_ROLES),
+    "dashboards.export_ledger": ("GET", perm.CITY_ROLES),
+    "dashboards.export_awards": ("GET", perm.CITY_ROLES),
+    "dashboards.claim_notice": None,  # needs a claim: tests/dashboards (403/404/login there)
 }
 
 

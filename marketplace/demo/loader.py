@@ -57,6 +57,8 @@ def load_organizations(city: dict) -> dict:
 
 def _register_steps() -> None:
     import marketplace.demo.year  # noqa: F401 - registers the city-year step
+    import marketplace.claims.demo  # noqa: F401 - registers the claims step (after the year)
+    import marketplace.dashboards.demo  # noqa: F401 - registers the county R&D figures step
 
 
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:

@@ -17,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.ledger.models import (CORRECTION_KINDS, GENESIS_HASH, KINDS, LedgerEntry, canonical_json,
                                        entry_hash)
 from marketplace.money import FEN, MoneyError, yuan_to_fen
+from marketplace.outbox import enqueue
 
 # pg_advisory_xact_lock key that serialises appends ("Ledger" in ASCII).
 ADVISORY_LOCK_KEY = 0x4C6564676572
@@ -163,6 +164,7 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
                         payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash)
     entry.hash = entry.compute_hash()
     session.add(entry)
+    enqueue("claims", str(occurred_on.year))  # recompute the year's claims after commit
     session.flush()
     return entry
 

@@ -1,0 +1,89 @@
+"""Demo step: the demo year's claims drafted from the ledger, budgets entered by city finance,
+and a few claims walked through review by the real services so that every state shows:
+paid, approved and on notice, submitted, rejected with a reason, waiting for evidence, an
+award claim filed with evidence, and drafted ones. Dates are relative to today, so the notice
+periods make sense whenever the demo is loaded. Idempotent: once budgets exist, it stops."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from marketplace.claims import drafting, models as m, services as claims
+from marketplace.demo import loader
+from marketplace.demo.year import demo_year
+from marketplace.extensions import db
+from marketplace.review import services as review
+from marketplace.timeutil import frozen_at, utcnow
+
+BUDGETS = {  # yuan
+    "A1.DT": 1_000_000, "A1.CS": 200_000, "A2.city": 500_000, "A3": 300_000, "A4": 200_000, "A5": 500_000,
+    "B2": 2_000_000,
+}
+# A tiny, valid PDF: the evidence of the demo's award claim.
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _claim(year: int, clause: str, org) -> m.Claim | None:
+    return db.session.scalar(select(m.Claim).where(m.Claim.year == year, m.Claim.clause == clause,
+                                                   m.Claim.organization_id == org.id, m.Claim.source == m.ENGINE))
+
+
+def load_claims(context: dict) -> None:
+    year = demo_year()
+    if db.session.scalar(select(m.ClaimBudget.id).where(m.ClaimBudget.year == year).limit(1)) is not None:
+        return  # already walked through review
+    u, o = context["users"], context["organizations"]
+    reviewer, finance = u["reviewer@kjj.liaocheng.demo"], u["finance@czj.liaocheng.demo"]
+    now = utcnow()
+
+    with frozen_at(now - timedelta(days=50)):
+        drafting.recompute_year(year)
+        drafting.clear_pending({year})
+    with frozen_at(now - timedelta(days=45)):
+        for clause, yuan in BUDGETS.items():
+            review.set_budget(finance, year, clause, yuan * 100)
+
+    def walk(clause, org_key, user_email, days_ago):
+        claim = _claim(year, clause, o[org_key])
+        if claim is None:
+            return None
+        with frozen_at(now - timedelta(days=days_ago)):
+            claims.submit(u[user_email], claim.id)
+        return claim
+
+    # Paid: A4 of the testing centre, approved and past its notice, paid by finance.
+    paid = walk("A4", "jck", "lab@jck.liaocheng.demo", 40)
+    if paid is not None:
+        with frozen_at(now - timedelta(days=39)):
+            review.approve(reviewer, paid.id)
+        with frozen_at(now - timedelta(days=30)):
+            review.pay(finance, paid.id)
+    # Approved and on public notice: A1.DT of Liaocheng University.
+    noticed = walk("A1.DT", "lcu", "tech-transfer@lcu.liaocheng.demo", 3)
+    if noticed is not None:
+        with frozen_at(now - timedelta(days=1)):
+            review.approve(reviewer, noticed.id, note="合同均经认定登记，成交额与账本一致。")
+    # Submitted, waiting for the reviewer: an enterprise's innovation-voucher subsidy.
+    walk("A3", "jx", "boss@jx.liaocheng.demo", 2)
+    # Rejected with a reason: the agency's A2.city claim overlaps the sellers' A1 claims.
+    rejected = walk("A2.city", "zyzx", "broker@zyzx.liaocheng.demo", 10)
+    if rejected is not None:
+        with frozen_at(now - timedelta(days=8)):
+            review.reject(reviewer, rejected.id, "所列合同已按A1.DT补助技术输出方；同一项技术转移活动仅补助一次，"
+                                                 "请核减重复合同后重新申报。")
+    # Waiting for evidence: A5 needs the “服务成效良好” judgement.
+    asked = walk("A5", "jck", "lab@jck.liaocheng.demo", 6)
+    if asked is not None:
+        with frozen_at(now - timedelta(days=5)):
+            review.request_evidence(reviewer, asked.id, "请补充共享仪器对外服务成效材料（服务记录、用户评价），"
+                                                        "以便判断服务成效是否良好。")
+    # An award claim filed with evidence: a newly recognised provincial demonstration enterprise.
+    with frozen_at(now - timedelta(days=4)):
+        claims.file_claim(u["rd@zl.liaocheng.demo"], o["zl"].id, "B2",
+                          {"level": "provincial", "newly_recognised": True, "recognised_on": f"{year}-11-20"},
+                          year, files=[("省级技术创新示范企业认定文件.pdf", DEMO_PDF)])
+
+
+loader.STEPS.append(load_claims)

@@ -1,0 +1,354 @@
+"""Drafting: the claims of a year, recomputed from the ledger by the rules engine.
+
+There is one implementation of the rules, the engine: ``build_scenario`` exports the year
+from the ledger, ``evaluate`` computes the awards, and this module only files them as claims,
+one per (year, clause, beneficiary organisation). A3 gives one award per voucher; a claim
+holds them all, one trace part per award.
+
+Recompute rules (append, don't rewrite):
+
+* a drafted claim follows the engine (and one whose award disappeared is withdrawn; it comes
+  back as drafted if the award reappears);
+* a claim submitted, waiting for evidence, approved or on notice whose engine amount changes
+  goes back to review (status submitted), the change recorded as a decision;
+* a paid claim is never rewritten: when the engine's amount falls below what was paid (a refund
+  or cancellation), a ``Clawback`` of the difference not yet clawed back is recorded against
+  the beneficiary; the engine's latest figure and trace are kept beside the payout's own copy.
+
+The ledger enqueues ("claims", year) in the outbox with every entry; ``drain`` recomputes each
+named year once after the request commits (and ``flask claims drain`` catches up after a crash).
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from flask import request
+from sqlalchemy import extract, select, text
+
+from marketplace.accounts.models import Membership, Organization
+from marketplace.claims import models as m
+from marketplace.claims.traces import encode_award, encode_flag, encode_step
+from marketplace.extensions import db
+from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
+from marketplace.ledger.scenario import build_scenario
+from marketplace.money import yuan_to_fen
+from marketplace.notifications.models import notify
+from marketplace.outbox import OutboxEntry
+from marketplace.subsidies import evaluate
+from marketplace.subsidies.result import CLAUSE_ORDER
+
+log = logging.getLogger(__name__)
+TOPIC = "claims"
+# pg_advisory_xact_lock key that serialises recomputing claims ("Claims" in ASCII).
+ADVISORY_LOCK_KEY = 0x436C61696D73
+
+
+def draft_key(year: int, clause: str, organization_id: int) -> str:
+    return f"{year}|{clause}|{organization_id}"
+
+
+def _members(org_id: int) -> list[int]:
+    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
+
+
+def notify_members(org_id: int, message: str, claim_id: int) -> None:
+    for user_id in _members(org_id):
+        notify(user_id, message, f"/claims/{claim_id}")
+
+
+def decide(claim: m.Claim, action: str, to_status: str, actor=None, *, reason: str | None = None,
+           amount_after: int | None = None, good_service_results: bool | None = None,
+           engine_change: tuple[int | None, int] | None = None) -> m.ClaimDecision:
+    """Append a decision row and move the claim to ``to_status`` (and amount).
+
+    ``engine_change`` (old, new) records a change of the engine's figure that does not change
+    what the claim stands for (a paid or rejected claim)."""
+    before = claim.amount_fen
+    after = before if amount_after is None else amount_after
+    if engine_change is not None:
+        before, after = engine_change
+    row = m.ClaimDecision(claim=claim, actor_id=getattr(actor, "id", None), action=action,
+                          from_status=claim.status, to_status=to_status, amount_before_fen=before,
+                          amount_after_fen=after, reason=reason, good_service_results=good_service_results)
+    db.session.add(row)
+    claim.status = to_status
+    if amount_after is not None:
+        claim.amount_fen = amount_after
+    return row
+
+
+# --- the engine's awards, grouped per (clause, beneficiary) -------------------------------------
+
+class _Group:
+    def __init__(self, clause: str, beneficiary: str):
+        self.clause, self.beneficiary = clause, beneficiary
+        self.amount = Decimal("0.00")
+        self.transactions: list[str] = []
+        self.parts: list[dict] = []
+        self.flags: list[dict] = []
+
+    @property
+    def fen(self) -> int:
+        return yuan_to_fen(self.amount)
+
+
+def _order_refs_related(refs: set[str]) -> set[str]:
+    """The refs (ORD-/VCH-/CTR-/BKG-) whose order is flagged related-party (buyer and seller share a member)."""
+    from marketplace.orders.models import Booking, Order, TechContract
+
+    order_ids: dict[int, str] = {}
+    contracts, bookings = {}, {}
+    for ref in refs:
+        prefix, _, num = ref.partition("-")
+        if not num.isdigit():
+            continue
+        if prefix in ("ORD", "VCH"):
+            order_ids[int(num)] = ref
+        elif prefix == "CTR":
+            contracts[int(num)] = ref
+        elif prefix == "BKG":
+            bookings[int(num)] = ref
+    if contracts:
+        for cid, oid in db.session.execute(select(TechContract.id, TechContract.order_id)
+                                           .where(TechContract.id.in_(contracts))):
+            if oid is not None:
+                order_ids[oid] = contracts[cid]
+    if bookings:
+        for bid, oid in db.session.execute(select(Booking.id, Booking.order_id).where(Booking.id.in_(bookings))):
+            if oid is not None:
+                order_ids[oid] = bookings[bid]
+    if not order_ids:
+        return set()
+    related = db.session.scalars(select(Order.id).where(Order.id.in_(order_ids), Order.related_party.is_(True)))
+    return {order_ids[oid] for oid in related}
+
+
+def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
+    """Evaluate ``year`` from the ledger; the awards grouped per (clause, beneficiary credit code)."""
+    scenario = build_scenario(db.session, year)
+    result = evaluate(scenario)
+    groups: dict[tuple[str, str], _Group] = {}
+    for award in result.awards:
+        g = groups.get((award.clause, award.beneficiary))
+        if g is None:
+            g = groups[(award.clause, award.beneficiary)] = _Group(award.clause, award.beneficiary)
+        g.amount += award.amount
+        g.transactions.extend(award.transactions)
+        g.parts.append(encode_award(award))
+        for step in award.trace:  # repeated transfer of one project: only the value added counted
+            if step.key == "a1.value_added":
+                g.flags.append({"kind": "repeated_transfer", "transactions": [step.values["txn"]],
+                                "clauses": [award.clause], "step": encode_step(step)})
+    for flag in result.flags:
+        txns = set(flag.transactions)
+        for g in groups.values():
+            if g.clause in flag.clauses and txns & set(g.transactions):
+                g.flags.append(encode_flag(flag))
+    all_refs = {t.split("#", 1)[0] for g in groups.values() for t in g.transactions}
+    related = _order_refs_related(all_refs)
+    for g in groups.values():
+        hits = sorted({t for t in g.transactions if t.split("#", 1)[0] in related})
+        if hits:
+            g.flags.append({"kind": "related_party", "transactions": hits, "clauses": [g.clause], "step": None})
+    return groups, scenario
+
+
+# --- recompute ----------------------------------------------------------------------------------
+
+def _lock(session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def steps(year: int, groups: dict) -> int:
+    """How many claims ``recompute_year`` will visit (for a progress bar)."""
+    existing = db.session.execute(select(m.Claim.clause, Organization.credit_code)
+                                  .join(Organization, Organization.id == m.Claim.organization_id)
+                                  .where(m.Claim.year == year, m.Claim.source == m.ENGINE))
+    return len(groups) + sum(1 for key in existing if tuple(key) not in groups)
+
+
+def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict:
+    """Recompute every drafted claim of ``year`` from the ledger and commit once.
+    ``progress(n)`` is called after each claim; ``groups`` (from ``engine_groups``) saves
+    evaluating twice. Returns counts by what happened."""
+    from marketplace.review.services import promote_waiting
+
+    _lock(db.session)
+    if groups is None:
+        groups, _scenario = engine_groups(year)
+    codes = {b for _, b in groups}
+    orgs = {o.credit_code: o for o in db.session.scalars(select(Organization).where(Organization.credit_code.in_(codes)))}
+    existing = {(c.clause, c.organization_id): c for c in db.session.scalars(
+        select(m.Claim).where(m.Claim.year == year, m.Claim.source == m.ENGINE))}
+    counts: dict[str, int] = defaultdict(int)
+    touched_clauses: set[str] = set()
+    seen: set[tuple[str, int]] = set()
+
+    for (clause, code), g in sorted(groups.items(), key=lambda kv: _sort_key(kv[0])):
+        org = orgs[code]
+        key = (clause, org.id)
+        seen.add(key)
+        claim = existing.get(key)
+        if claim is None:
+            claim = m.Claim(year=year, clause=clause, source=m.ENGINE, organization_id=org.id,
+                            draft_key=draft_key(year, clause, org.id), status=m.DRAFTED, amount_fen=g.fen)
+            db.session.add(claim)
+            _apply_engine(claim, g)
+            db.session.flush()
+            decide(claim, "drafted", m.DRAFTED)
+            counts["drafted"] += 1
+        else:
+            counts[_update(claim, g.fen, g, touched_clauses)] += 1
+        if progress:
+            progress(1)
+
+    for key, claim in existing.items():
+        if key in seen:
+            continue
+        counts[_update(claim, 0, None, touched_clauses)] += 1
+        if progress:
+            progress(1)
+
+    for clause in touched_clauses:
+        promote_waiting(year, clause)
+    db.session.commit()
+    return dict(counts)
+
+
+def _sort_key(key: tuple[str, str]):
+    clause, beneficiary = key
+    order = CLAUSE_ORDER.index(clause) if clause in CLAUSE_ORDER else len(CLAUSE_ORDER)
+    return (order, clause, beneficiary)
+
+
+def _apply_engine(claim: m.Claim, g: _Group | None) -> None:
+    claim.engine_amount_fen = g.fen if g else 0
+    if g is not None:  # an award that disappeared keeps its last trace to show what it was
+        claim.transactions = list(g.transactions)
+        claim.trace = g.parts
+        claim.flags = g.flags
+    else:
+        claim.flags = []
+    claim.flagged = bool(claim.flags)
+
+
+def _update(claim: m.Claim, new_fen: int, g: _Group | None, touched_clauses: set[str]) -> str:
+    old_engine = claim.engine_amount_fen
+    changed = old_engine != new_fen
+    status = claim.status
+
+    if status == m.PAID:
+        removed = sorted(set(claim.transactions or []) - set(g.transactions if g else []))
+        _apply_engine(claim, g)
+        owed = claim.paid_fen - new_fen - claim.clawed_back_fen
+        if owed > 0:
+            db.session.add(m.Clawback(claim=claim, organization_id=claim.organization_id, amount_fen=owed,
+                                      engine_amount_fen=new_fen, transactions_removed=removed))
+            decide(claim, "clawback", m.PAID, engine_change=(old_engine, new_fen))
+            notify_members(claim.organization_id, "notice.claim_clawback", claim.id)
+            return "clawback"
+        if changed:
+            decide(claim, "recomputed", m.PAID, engine_change=(old_engine, new_fen))
+            return "recorded"
+        return "unchanged"
+
+    _apply_engine(claim, g)
+    if status == m.DRAFTED:
+        if new_fen == 0:
+            decide(claim, "withdrawn", m.WITHDRAWN, amount_after=0)
+            return "withdrawn"
+        if changed:
+            claim.amount_fen = new_fen
+            return "updated"
+        return "unchanged"
+    if status == m.WITHDRAWN:
+        if new_fen > 0:
+            decide(claim, "restored", m.DRAFTED, amount_after=new_fen)
+            return "restored"
+        return "unchanged"
+    if status == m.REJECTED:
+        if changed:  # the rejection stands; the new figure is on record for the reviewer
+            decide(claim, "recomputed", m.REJECTED, engine_change=(old_engine, new_fen))
+            return "recorded"
+        return "unchanged"
+    # submitted, evidence_requested, waiting_budget, on_notice: back to review with the change recorded
+    if not changed and claim.amount_fen == new_fen:
+        return "unchanged"
+    if status in (m.WAITING_BUDGET, m.ON_NOTICE):
+        touched_clauses.add(claim.clause)  # budget it held or waited for is free for others
+        claim.approved_at = None
+        claim.notice_from = claim.notice_until = None
+    decide(claim, "recomputed", m.SUBMITTED, amount_after=new_fen)
+    if status in (m.WAITING_BUDGET, m.ON_NOTICE, m.EVIDENCE_REQUESTED):
+        notify_members(claim.organization_id, "notice.claim_recomputed", claim.id)
+    return "returned"
+
+
+# --- the outbox ----------------------------------------------------------------------------------
+
+def _years_affected(years: set[int]) -> set[int]:
+    """The years named, plus the years of transactions corrected by refunds or cancellations
+    that happened in them (a refund in January corrects last December's voucher)."""
+    out = set(years)
+    if not years:
+        return out
+    corrected_refs = select(LedgerEntry.ref).where(
+        LedgerEntry.kind.in_(CORRECTION_KINDS),
+        extract("year", LedgerEntry.occurred_on).in_(sorted(years)))
+    for (day,) in db.session.execute(select(LedgerEntry.occurred_on).where(LedgerEntry.ref.in_(corrected_refs))
+                                     .distinct()):
+        out.add(day.year)
+    return out
+
+
+def pending_years(limit: int = 1000) -> tuple[list[OutboxEntry], set[int]]:
+    rows = list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == TOPIC)
+                                   .order_by(OutboxEntry.id).limit(limit)))
+    years = set()
+    for row in rows:
+        try:
+            years.add(int(row.key))
+        except ValueError:
+            log.warning("claims outbox row %s has a key that is not a year: %r", row.id, row.key)
+    return rows, years
+
+
+def drain(limit: int = 1000) -> int:
+    """Recompute each year named in pending outbox rows once; remove the rows. Returns rows done."""
+    rows, years = pending_years(limit)
+    if not rows:
+        return 0
+    ids = [r.id for r in rows]
+    for year in sorted(_years_affected(years)):
+        recompute_year(year)
+    db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
+    db.session.commit()
+    return len(rows)
+
+
+def has_pending() -> bool:
+    return db.session.scalar(select(OutboxEntry.id).where(OutboxEntry.topic == TOPIC).limit(1)) is not None
+
+
+def drain_after_request(response):
+    """After a request that may have written to the ledger (not GET/HEAD/OPTIONS), recompute."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return response
+    try:
+        if has_pending():
+            drain()
+    except Exception:  # noqa: BLE001 - the rows stay; the next drain catches up
+        db.session.rollback()
+        log.exception("claims drain failed; outbox rows kept for the next drain")
+    return response
+
+
+def clear_pending(years: set[int]) -> None:
+    """Drop outbox rows for years just recomputed by hand (CLI, demo)."""
+    db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == TOPIC,
+                                                            OutboxEntry.key.in_([str(y) for y in years])))
+    db.session.commit()
+

@@ -1,0 +1,233 @@
+"""Claims, the decisions on them, evidence files, public-notice objections, payouts,
+clawbacks and the yearly budgets per clause.
+
+A claim's history is append-only: every change of status or amount is a new
+``ClaimDecision`` row (a ``before_flush`` hook refuses to update or delete one), a payout
+is a ``Payout`` row that keeps the trace it paid for, and money taken back after a payout
+is a ``Clawback`` row — the paid claim itself is never rewritten.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String,
+                        Text, UniqueConstraint, event)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from marketplace.accounts.models import Organization
+from marketplace.extensions import db
+from marketplace.timeutil import utcnow
+
+# Statuses of a claim.
+DRAFTED = "drafted"  # computed by the rules engine, not yet submitted by the beneficiary
+SUBMITTED = "submitted"  # waiting for the reviewer
+EVIDENCE_REQUESTED = "evidence_requested"  # the reviewer asked the applicant for more
+WAITING_BUDGET = "waiting_budget"  # approved; waits (in approval order) for budget of its clause
+ON_NOTICE = "on_notice"  # approved and budgeted; on public notice (公示), then payable
+PAID = "paid"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"  # a drafted claim whose award disappeared
+STATUSES = (DRAFTED, SUBMITTED, EVIDENCE_REQUESTED, WAITING_BUDGET, ON_NOTICE, PAID, REJECTED, WITHDRAWN)
+OPEN_STATUSES = (DRAFTED, SUBMITTED, EVIDENCE_REQUESTED)  # not decided yet
+APPROVED_STATUSES = (WAITING_BUDGET, ON_NOTICE, PAID)
+
+ENGINE, FILED = "engine", "filed"  # drafted from the ledger / filed with evidence
+
+# What a decision row records.
+ACTIONS = ("drafted", "filed", "submitted", "recomputed", "withdrawn", "restored", "evidence_requested",
+           "evidence_provided", "approved", "rejected", "notice", "objection", "paid", "clawback")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Claim(db.Model):
+    __tablename__ = "claims"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("source", (ENGINE, FILED)), name="source"),
+        CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    clause: Mapped[str] = mapped_column(String(20), index=True)  # A1.DT … A5, A2.national, B1 … B6.project
+    source: Mapped[str] = mapped_column(String(10))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  # the beneficiary
+    # "year|clause|organisation id" for drafted claims: one per (year, clause, beneficiary); NULL for filed ones.
+    draft_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # what the claim stands for (what is, or was, paid)
+    engine_amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # the engine's latest figure (drafted claims)
+    transactions: Mapped[list] = mapped_column(JSON, default=list)  # scenario transaction ids (ledger refs)
+    # The engine's structured trace: [{"amount", "transactions", "steps": [{"key", "values"}]}], one part per award.
+    trace: Mapped[list] = mapped_column(JSON, default=list)
+    flags: Mapped[list] = mapped_column(JSON, default=list)  # [{"kind", "transactions", "clauses", "step"}]
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    evidence: Mapped[dict | None] = mapped_column(JSON)  # filed claims: the evidence fields as given
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)  # orders the budget queue
+    notice_from: Mapped[date | None] = mapped_column(Date)  # public notice: from this day …
+    notice_until: Mapped[date | None] = mapped_column(Date)  # … up to (excluding) this day; payable from it
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    decisions: Mapped[list["ClaimDecision"]] = relationship(back_populates="claim", order_by="ClaimDecision.id")
+    files: Mapped[list["ClaimFile"]] = relationship(back_populates="claim", order_by="ClaimFile.id")
+    objections: Mapped[list["ClaimObjection"]] = relationship(back_populates="claim", order_by="ClaimObjection.id")
+    payouts: Mapped[list["Payout"]] = relationship(back_populates="claim", order_by="Payout.id")
+    clawbacks: Mapped[list["Clawback"]] = relationship(back_populates="claim", order_by="Clawback.id")
+
+    @property
+    def paid_fen(self) -> int:
+        return sum(p.amount_fen for p in self.payouts)
+
+    @property
+    def clawed_back_fen(self) -> int:
+        return sum(c.amount_fen for c in self.clawbacks)
+
+    @property
+    def open_objections(self) -> list["ClaimObjection"]:
+        return [o for o in self.objections if o.status == "open"]
+
+    @property
+    def refs(self) -> list[str]:
+        """The ledger refs behind the claim (scenario ids ``LSE-3#2`` stand for ref ``LSE-3``)."""
+        return sorted({t.split("#", 1)[0] for t in self.transactions or []})
+
+    def __repr__(self) -> str:
+        return f"<Claim {self.id} {self.year} {self.clause} org={self.organization_id} {self.status} {self.amount_fen}>"
+
+
+class ClaimDecision(db.Model):
+    """One step of a claim's history: who (nobody for the engine or the public), what, why."""
+
+    __tablename__ = "claim_decisions"
+    __table_args__ = (CheckConstraint(_in("action", ACTIONS), name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    amount_before_fen: Mapped[int | None] = mapped_column(BigInteger)
+    amount_after_fen: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)  # rejection reason, message to the applicant, …
+    good_service_results: Mapped[bool | None] = mapped_column(Boolean)  # A5: “服务成效良好”
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    claim: Mapped[Claim] = relationship(back_populates="decisions")
+    actor = relationship("User")
+
+
+class ClaimFile(db.Model):
+    """An evidence file, stored under UPLOAD_DIR by a random name, served only to the applicant
+    and the city."""
+
+    __tablename__ = "claim_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="files")
+
+
+class ClaimObjection(db.Model):
+    """An objection filed by anyone during the public notice (异议); open until the reviewer decides."""
+
+    __tablename__ = "claim_objections"
+    __table_args__ = (CheckConstraint("status IN ('open', 'resolved')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    claim: Mapped[Claim] = relationship(back_populates="objections")
+
+
+class Payout(db.Model):
+    """City finance paid a claim: date, amount, and the trace that was paid for."""
+
+    __tablename__ = "claim_payouts"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    trace: Mapped[list] = mapped_column(JSON, default=list)
+    transactions: Mapped[list] = mapped_column(JSON, default=list)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="payouts")
+
+
+class Clawback(db.Model):
+    """Money a beneficiary owes back: the engine's amount fell after the claim was paid
+    (a refund or cancellation). ``engine_amount_fen`` is the engine's new figure."""
+
+    __tablename__ = "claim_clawbacks"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    engine_amount_fen: Mapped[int] = mapped_column(BigInteger)
+    transactions_removed: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="clawbacks")
+    organization: Mapped[Organization] = relationship()
+
+
+class ClaimBudget(db.Model):
+    """The city's budget for one clause in one year (entered by admin or finance)."""
+
+    __tablename__ = "claim_budgets"
+    __table_args__ = (
+        UniqueConstraint("year", "clause", name="uq_claim_budgets_year_clause"),
+        CheckConstraint("amount_fen >= 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    clause: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ClaimHistoryImmutableError(RuntimeError):
+    pass
+
+
+_APPEND_ONLY = (ClaimDecision, Payout, Clawback)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_history_changes(session, flush_context, instances):
+    for obj in session.deleted:
+        if isinstance(obj, _APPEND_ONLY):
+            raise ClaimHistoryImmutableError(f"claim history is append-only: refusing to delete {obj!r}")
+    for obj in session.dirty:
+        if isinstance(obj, _APPEND_ONLY) and session.is_modified(obj, include_collections=False):
+            raise ClaimHistoryImmutableError(f"claim history is append-only: refusing to update {obj!r}")

@@ -1,0 +1,96 @@
+"""The engine's structured trace, kept as JSON and rendered in Chinese or English on display.
+
+A trace step is ``Step(key, values)``; values hold Decimals (amounts, rates), strings, numbers,
+booleans and lists. Stored, a Decimal becomes ``{"$dec": "1200000.00"}`` so that rendering
+after a round trip through the database gives exactly the engine's sentence.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import gettext as _
+
+from marketplace.money import yuan_to_fen
+from marketplace.subsidies import default_parameters
+from marketplace.subsidies.result import Award, Flag
+from marketplace.subsidies.trace import Step, render
+
+
+def _enc(value):
+    if isinstance(value, Decimal):
+        return {"$dec": str(value)}
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, (list, tuple)):
+        return [_enc(v) for v in value]
+    if isinstance(value, dict):
+        return {"$map": {str(k): _enc(v) for k, v in value.items()}}
+    return str(value)
+
+
+def _dec(value):
+    if isinstance(value, dict):
+        if "$dec" in value:
+            return Decimal(value["$dec"])
+        if "$date" in value:
+            return date.fromisoformat(value["$date"])
+        if "$map" in value:
+            return {k: _dec(v) for k, v in value["$map"].items()}
+    if isinstance(value, list):
+        return [_dec(v) for v in value]
+    return value
+
+
+def encode_step(step: Step) -> dict:
+    return {"key": step.key, "values": {k: _enc(v) for k, v in step.values.items()}}
+
+
+def decode_step(data: dict) -> Step:
+    return Step(data["key"], {k: _dec(v) for k, v in data["values"].items()})
+
+
+def encode_award(award: Award) -> dict:
+    """One part of a claim's trace: the award's amount, transactions and steps."""
+    return {"amount": str(award.amount), "transactions": list(award.transactions),
+            "steps": [encode_step(s) for s in award.trace]}
+
+
+def encode_flag(flag: Flag) -> dict:
+    return {"kind": flag.kind, "transactions": list(flag.transactions), "clauses": list(flag.clauses),
+            "step": encode_step(flag.step)}
+
+
+def part_fen(part: dict) -> int:
+    return yuan_to_fen(part["amount"])
+
+
+def render_trace(trace: list, lang: str) -> list[dict]:
+    """Each part of a trace as {amount_fen, transactions, lines} in ``lang`` ("zh" or "en")."""
+    return [{"amount_fen": part_fen(p), "transactions": list(p.get("transactions", [])),
+             "lines": [render(decode_step(s), lang) for s in p.get("steps", [])]} for p in trace or []]
+
+
+def render_flags(flags: list, lang: str) -> list[dict]:
+    out = []
+    for f in flags or []:
+        if f.get("step"):
+            note = render(decode_step(f["step"]), lang)
+        elif f["kind"] == "related_party":
+            note = _("Buyer and seller of %(refs)s share a member (a related-party order).",
+                     refs=", ".join(f["transactions"]))
+        else:
+            note = ""
+        out.append({"kind": f["kind"], "transactions": f["transactions"], "clauses": f.get("clauses", []),
+                    "note": note})
+    return out
+
+
+def clause_title(clause: str, lang: str) -> str:
+    try:
+        c = default_parameters().clause(clause)
+    except Exception:  # noqa: BLE001 - a clause without text shows its id only
+        return clause
+    return c.title_zh if lang == "zh" else c.title_en

@@ -1,0 +1,40 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from marketplace.listings.forms import YuanField
+
+REQUIRED = _l("This field is required.")
+
+
+class ApproveForm(FlaskForm):
+    good_service_results = BooleanField(_l("The service results are good (服务成效良好)"),
+                                        description=_l("Required to approve an A5 claim."))
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the rejection"), validators=[DataRequired(REQUIRED), Length(max=2000)])
+
+
+class EvidenceRequestForm(FlaskForm):
+    message = TextAreaField(_l("What the applicant should provide"),
+                            validators=[DataRequired(REQUIRED), Length(max=2000)])
+
+
+class ObjectionForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    contact = StringField(_l("Telephone or e-mail"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    reason = TextAreaField(_l("What is wrong with this claim"), validators=[DataRequired(REQUIRED), Length(max=3000)])
+
+
+class PayForm(FlaskForm):
+    paid_on = StringField(_l("Paid on"), validators=[Optional()], render_kw={"type": "date"},
+                          description=_l("Empty: today."))
+
+
+class BudgetForm(FlaskForm):
+    year = IntegerField(_l("Year"), validators=[DataRequired(REQUIRED), NumberRange(2000, 9999)])
+    clause = SelectField(_l("Clause"), validators=[DataRequired(REQUIRED)])
+    amount = YuanField(_l("Budget (yuan)"), validators=[DataRequired(REQUIRED)])

@@ -1,0 +1,339 @@
+"""Review, public notice, budgets and payouts.
+
+* Reviewers (role reviewer; admin too) approve, reject with a reason, or ask the applicant for
+  more evidence. An A5 approval needs the reviewer's “服务成效良好” judgement. Every decision
+  is a ``ClaimDecision`` row, an audit event and a notification to the beneficiary's members.
+* An approved claim takes budget of its clause and year if there is enough left, in approval
+  order; otherwise it waits. Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS``
+  days (naive UTC dates): from ``notice_from`` up to, not including, ``notice_until``.
+* During the notice anyone may object; the claim returns to review and its budget is freed.
+* From ``notice_until`` on, with no objection open, city finance records the payout.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from marketplace import permissions as perm
+from marketplace.accounts.models import Organization
+from marketplace.audit.models import record
+from marketplace.claims import models as m
+from marketplace.claims.drafting import decide, notify_members
+from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
+from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.extensions import db
+from marketplace.ledger import services as ledger
+from marketplace.money import format_yuan
+from marketplace.timeutil import utcnow
+
+A5_JUDGEMENT_CLAUSES = ("A5",)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{6,19}$")
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def notice_days() -> int:
+    return int(current_app.config["PUBLIC_NOTICE_DAYS"])
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+def queue(actor, *, year: int | None = None, clause: str | None = None, status: str | None = None,
+          county: str | None = None, flagged: bool | None = None, limit: int = 500) -> list[m.Claim]:
+    perm.require(actor, perm.REVIEW_CLAIMS)
+    stmt = (select(m.Claim).join(Organization, Organization.id == m.Claim.organization_id)
+            .options(selectinload(m.Claim.organization)))
+    if year is not None:
+        stmt = stmt.where(m.Claim.year == year)
+    if clause:
+        stmt = stmt.where(m.Claim.clause == clause)
+    if status:
+        stmt = stmt.where(m.Claim.status == status)
+    if county:
+        stmt = stmt.where(Organization.county == county)
+    if flagged is not None:
+        stmt = stmt.where(m.Claim.flagged.is_(flagged))
+    stmt = stmt.order_by(m.Claim.submitted_at.is_(None), m.Claim.submitted_at, m.Claim.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def review_claim(actor, claim_id: int) -> m.Claim:
+    """A claim as the city sees it (reviewers, finance, admin)."""
+    perm.require(actor, perm.VIEW_LEDGER)
+    return load_claim(claim_id)
+
+
+def ledger_entries(actor, ref: str) -> list:
+    perm.require(actor, perm.VIEW_LEDGER)
+    ref = (ref or "").strip()[:40]
+    return ledger.entries(ref=ref) if ref else []
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+def _resolve_objections(claim: m.Claim, actor) -> None:
+    for o in claim.open_objections:
+        o.status, o.resolved_at, o.resolved_by_id = "resolved", utcnow(), actor.id
+
+
+def approve(actor, claim_id: int, good_service_results: bool = False, note: str = "") -> m.Claim:
+    perm.require(actor, perm.REVIEW_CLAIMS)
+    claim = load_claim(claim_id)
+    if claim.status != m.SUBMITTED:
+        raise Conflict(_("Only a submitted claim can be approved."))
+    if claim.amount_fen <= 0:
+        raise Conflict(_("A claim of nothing cannot be approved; reject it."))
+    judged = bool(good_service_results)
+    if claim.clause in A5_JUDGEMENT_CLAUSES and not judged:
+        raise ServiceError(_("An A5 claim is approved only with the judgement that the service results are "
+                             "good (服务成效良好)."), "good_service_results")
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise ServiceError(_("Write at most %(n)d characters.", n=2000), "note")
+    decide(claim, "approved", m.WAITING_BUDGET, actor, reason=note or None,
+           good_service_results=judged if claim.clause in A5_JUDGEMENT_CLAUSES else None)
+    claim.approved_at = utcnow()
+    _resolve_objections(claim, actor)
+    record(actor, "claim.approve", "claim", claim.id, before={"status": m.SUBMITTED},
+           after={"status": m.WAITING_BUDGET, "amount_fen": claim.amount_fen,
+                  "good_service_results": judged if claim.clause in A5_JUDGEMENT_CLAUSES else None})
+    notify_members(claim.organization_id, "notice.claim_approved", claim.id)
+    promote_waiting(claim.year, claim.clause, actor)
+    db.session.commit()
+    return claim
+
+
+def reject(actor, claim_id: int, reason: str) -> m.Claim:
+    perm.require(actor, perm.REVIEW_CLAIMS)
+    claim = load_claim(claim_id)
+    if claim.status not in (m.SUBMITTED, m.EVIDENCE_REQUESTED):
+        raise Conflict(_("Only a claim under review can be rejected."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Give the reason for the rejection."), "reason")
+    if len(reason) > 2000:
+        raise ServiceError(_("Write at most %(n)d characters.", n=2000), "reason")
+    before = claim.status
+    decide(claim, "rejected", m.REJECTED, actor, reason=reason)
+    _resolve_objections(claim, actor)
+    record(actor, "claim.reject", "claim", claim.id, before={"status": before},
+           after={"status": m.REJECTED, "reason": reason})
+    notify_members(claim.organization_id, "notice.claim_rejected", claim.id)
+    db.session.commit()
+    return claim
+
+
+def request_evidence(actor, claim_id: int, message: str) -> m.Claim:
+    perm.require(actor, perm.REVIEW_CLAIMS)
+    claim = load_claim(claim_id)
+    if claim.status != m.SUBMITTED:
+        raise Conflict(_("Evidence can be asked for only on a submitted claim."))
+    message = (message or "").strip()
+    if not message:
+        raise ServiceError(_("Write what the applicant should provide."), "message")
+    if len(message) > 2000:
+        raise ServiceError(_("Write at most %(n)d characters.", n=2000), "message")
+    decide(claim, "evidence_requested", m.EVIDENCE_REQUESTED, actor, reason=message)
+    record(actor, "claim.request_evidence", "claim", claim.id, before={"status": m.SUBMITTED},
+           after={"status": m.EVIDENCE_REQUESTED, "message": message})
+    notify_members(claim.organization_id, "notice.claim_evidence_requested", claim.id)
+    db.session.commit()
+    return claim
+
+
+# --- budgets and the waiting queue ------------------------------------------------------------
+
+def _budget(year: int, clause: str, lock: bool = False) -> m.ClaimBudget | None:
+    stmt = select(m.ClaimBudget).where(m.ClaimBudget.year == year, m.ClaimBudget.clause == clause)
+    if lock:
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
+def _committed(year: int, clause: str) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(m.Claim.amount_fen), 0)).where(
+        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status.in_((m.ON_NOTICE, m.PAID)))) or 0)
+
+
+def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
+    """Put waiting claims of (year, clause) on notice, in approval order, while the budget
+    lasts; the first that does not fit stops the queue (no overtaking). Does not commit."""
+    db.session.flush()
+    budget = _budget(year, clause, lock=True)
+    if budget is None:
+        return []
+    remaining = budget.amount_fen - _committed(year, clause)
+    waiting = db.session.scalars(select(m.Claim).where(
+        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status == m.WAITING_BUDGET)
+        .order_by(m.Claim.approved_at, m.Claim.id))
+    promoted = []
+    start = today()
+    for claim in waiting:
+        if claim.amount_fen > remaining:
+            break
+        remaining -= claim.amount_fen
+        decide(claim, "notice", m.ON_NOTICE, actor)
+        claim.notice_from, claim.notice_until = start, start + timedelta(days=notice_days())
+        notify_members(claim.organization_id, "notice.claim_on_notice", claim.id)
+        promoted.append(claim)
+    return promoted
+
+
+def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
+    perm.require(actor, perm.BUDGET_EDIT)
+    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= today().year + 1:
+        raise ServiceError(_("Choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=today().year + 1),
+                           "year")
+    if clause not in ALL_CLAUSES:
+        raise ServiceError(_("Choose a clause."), "clause")
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
+        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), "amount")
+    committed = _committed(year, clause)
+    if amount_fen < committed:
+        raise ServiceError(_("The budget cannot be less than what is already committed (%(amount)s).",
+                             amount=format_yuan(committed)), "amount")
+    budget = _budget(year, clause, lock=True)
+    before = budget.amount_fen if budget else None
+    if budget is None:
+        budget = m.ClaimBudget(year=year, clause=clause, amount_fen=amount_fen, updated_by_id=actor.id)
+        db.session.add(budget)
+    else:
+        budget.amount_fen, budget.updated_by_id = amount_fen, actor.id
+    record(actor, "claim.budget", "claim_budget", f"{year}/{clause}", before={"amount_fen": before},
+           after={"amount_fen": amount_fen})
+    promote_waiting(year, clause, actor)
+    db.session.commit()
+    return budget
+
+
+def budget_status(year: int) -> list[dict]:
+    """Per clause of ``year`` with a budget or claims: ``budget_fen`` (0 when none is set:
+    approved claims then wait), ``committed_fen`` (on notice and paid), ``paid_fen``,
+    ``remaining_fen``, ``waiting`` (number of approved claims waiting for budget) and
+    ``waiting_fen``; ``has_budget`` says whether the city entered one."""
+    budgets = {b.clause: b.amount_fen for b in db.session.scalars(select(m.ClaimBudget).where(m.ClaimBudget.year == year))}
+    rows: dict[str, dict] = {}
+
+    def row(clause):
+        if clause not in rows:
+            rows[clause] = {"clause": clause, "budget_fen": budgets.get(clause, 0), "committed_fen": 0, "paid_fen": 0,
+                            "remaining_fen": 0, "waiting": 0, "waiting_fen": 0, "has_budget": clause in budgets}
+        return rows[clause]
+
+    for clause in budgets:
+        row(clause)
+    for clause, status, amount, n in db.session.execute(
+            select(m.Claim.clause, m.Claim.status, func.sum(m.Claim.amount_fen), func.count())
+            .where(m.Claim.year == year, m.Claim.status.in_((m.WAITING_BUDGET, m.ON_NOTICE, m.PAID)))
+            .group_by(m.Claim.clause, m.Claim.status)):
+        r = row(clause)
+        if status == m.WAITING_BUDGET:
+            r["waiting"] += n
+            r["waiting_fen"] += int(amount or 0)
+        else:
+            r["committed_fen"] += int(amount or 0)
+    for clause, amount in db.session.execute(select(m.Claim.clause, func.sum(m.Payout.amount_fen))
+                                             .join(m.Payout, m.Payout.claim_id == m.Claim.id)
+                                             .where(m.Claim.year == year).group_by(m.Claim.clause)):
+        row(clause)["paid_fen"] = int(amount or 0)
+    for r in rows.values():
+        r["remaining_fen"] = r["budget_fen"] - r["committed_fen"]
+    order = {c: i for i, c in enumerate(ALL_CLAUSES)}
+    return [rows[c] for c in sorted(rows, key=lambda c: (order.get(c, len(order)), c))]
+
+
+# --- public notice and objections --------------------------------------------------------------
+
+def on_notice() -> list[m.Claim]:
+    """Claims on public notice today (no login needed to see them)."""
+    day = today()
+    return list(db.session.scalars(
+        select(m.Claim).where(m.Claim.status == m.ON_NOTICE, m.Claim.notice_from <= day, m.Claim.notice_until > day)
+        .options(selectinload(m.Claim.organization)).order_by(m.Claim.notice_from, m.Claim.clause, m.Claim.id)))
+
+
+def object_to(claim_id: int, name: str, contact: str, reason: str) -> m.ClaimObjection:
+    """Anyone objects to a claim on notice; it returns to review and frees its budget."""
+    name, contact, reason = (name or "").strip(), (contact or "").strip(), (reason or "").strip()
+    if not name:
+        raise ServiceError(_("Give your name."), "name")
+    if len(name) > 100:
+        raise ServiceError(_("Write at most %(n)d characters.", n=100), "name")
+    if not (_EMAIL.match(contact) or _PHONE.match(contact)) or len(contact) > 200:
+        raise ServiceError(_("Give a telephone number or an e-mail address."), "contact")
+    if len(reason) < 5:
+        raise ServiceError(_("Say what is wrong with this claim."), "reason")
+    if len(reason) > 3000:
+        raise ServiceError(_("Write at most %(n)d characters.", n=3000), "reason")
+    claim = db.session.get(m.Claim, claim_id) if isinstance(claim_id, int) else None
+    day = today()
+    if claim is None or claim.status != m.ON_NOTICE or not (claim.notice_from <= day < claim.notice_until):
+        raise NotFound(_("This claim is not on public notice."))
+    objection = m.ClaimObjection(claim=claim, name=name, contact=contact, reason=reason)
+    db.session.add(objection)
+    db.session.flush()
+    decide(claim, "objection", m.SUBMITTED, None)  # who objected stays with the objection, not in the history
+    claim.approved_at = None
+    claim.notice_from = claim.notice_until = None
+    record(None, "claim.objection", "claim", claim.id, before={"status": m.ON_NOTICE},
+           after={"status": m.SUBMITTED, "objection_id": objection.id})
+    notify_members(claim.organization_id, "notice.claim_objection", claim.id)
+    promote_waiting(claim.year, claim.clause)
+    db.session.commit()
+    return objection
+
+
+# --- payouts -----------------------------------------------------------------------------------
+
+def payable(actor) -> list[m.Claim]:
+    """Claims on notice (payable once their notice ends), for finance and admin."""
+    perm.require(actor, perm.BUDGET_EDIT)
+    return list(db.session.scalars(select(m.Claim).where(m.Claim.status == m.ON_NOTICE)
+                                   .options(selectinload(m.Claim.organization), selectinload(m.Claim.objections))
+                                   .order_by(m.Claim.notice_until, m.Claim.id)))
+
+
+def recent_payouts(actor, limit: int = 50) -> list[m.Payout]:
+    perm.require(actor, perm.BUDGET_EDIT)
+    return list(db.session.scalars(select(m.Payout).options(selectinload(m.Payout.claim))
+                                   .order_by(m.Payout.id.desc()).limit(limit)))
+
+
+def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
+    """City finance records the payout of a claim whose public notice has ended.
+    ``paid_on``: a date or ISO string; today when not given."""
+    perm.require(actor, perm.PAY_CLAIMS)
+    claim = load_claim(claim_id)
+    day = today()
+    if isinstance(paid_on, str):
+        try:
+            paid_on = date.fromisoformat(paid_on.strip())
+        except ValueError:
+            raise ServiceError(_("Enter a date like 2024-03-01."), "paid_on") from None
+    paid_on = paid_on or day
+    if claim.status != m.ON_NOTICE:
+        raise Conflict(_("Only an approved claim whose public notice has ended can be paid."))
+    if claim.open_objections:
+        raise Conflict(_("An objection to this claim is open; the reviewer must decide first."))
+    if day < claim.notice_until:
+        raise Conflict(_("This claim is on public notice until %(day)s; it can be paid from then.",
+                         day=claim.notice_until.isoformat()))
+    if not isinstance(paid_on, date) or paid_on > day or paid_on < claim.notice_until:
+        raise ServiceError(_("The payment date must be between the end of the public notice and today."), "paid_on")
+    payout = m.Payout(claim=claim, amount_fen=claim.amount_fen, paid_on=paid_on, trace=claim.trace,
+                      transactions=claim.transactions, recorded_by_id=actor.id)
+    db.session.add(payout)
+    decide(claim, "paid", m.PAID, actor)
+    record(actor, "claim.pay", "claim", claim.id, before={"status": m.ON_NOTICE},
+           after={"status": m.PAID, "amount_fen": claim.amount_fen, "paid_on": paid_on.isoformat()})
+    notify_members(claim.organization_id, "notice.claim_paid", claim.id)
+    db.session.commit()
+    return payout

@@ -1,0 +1,161 @@
+"""The city's claim pages: review queue and decisions, ledger entries by ref, payouts and
+budgets, and the public notice (公示) with its objection form."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace import permissions as perm
+from marketplace.accounts.models import COUNTIES
+from marketplace.claims import models as m
+from marketplace.claims import services as claims
+from marketplace.claims.traces import clause_title
+from marketplace.claims.views import claim_context
+from marketplace.errors import ServiceError
+from marketplace.forms import attach_error
+from marketplace.review import services
+from marketplace.review.forms import ApproveForm, BudgetForm, EvidenceRequestForm, ObjectionForm, PayForm, RejectForm
+from marketplace.timeutil import utcnow
+
+bp = Blueprint("review", __name__)
+
+
+def _int_arg(name):
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _detail(claim, status=200, **forms):
+    forms.setdefault("approve_form", ApproveForm())
+    forms.setdefault("reject_form", RejectForm())
+    forms.setdefault("evidence_form", EvidenceRequestForm())
+    return render_template("review/detail.html", can_review=perm.can(current_user, perm.REVIEW_CLAIMS),
+                           can_pay=perm.can(current_user, perm.PAY_CLAIMS), pay_form=PayForm(),
+                           **forms, **claim_context(claim)), status
+
+
+@bp.route("/review")
+@login_required
+def queue():
+    flagged = {"yes": True, "no": False}.get(request.args.get("flagged", ""))
+    status = request.args.get("status", m.SUBMITTED)
+    filters = {"year": _int_arg("year"), "clause": request.args.get("clause") or None,
+               "status": status if status in m.STATUSES else None,
+               "county": request.args.get("county") or None, "flagged": flagged}
+    items = services.queue(current_user, **filters)
+    lang = claims.lang()
+    return render_template("review/queue.html", claims=items, filters=filters, statuses=m.STATUSES,
+                           clauses=claims.ALL_CLAUSES, counties=COUNTIES, flagged_arg=request.args.get("flagged", ""),
+                           status_arg=status, titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
+
+
+@bp.route("/review/claims/<int:claim_id>")
+@login_required
+def detail(claim_id):
+    return _detail(services.review_claim(current_user, claim_id))
+
+
+@bp.route("/review/claims/<int:claim_id>/approve", methods=["POST"])
+@login_required
+def approve(claim_id):
+    form = ApproveForm()
+    try:
+        claim = services.approve(current_user, claim_id, form.good_service_results.data, form.note.data or "")
+    except ServiceError as exc:
+        attach_error(form, exc)
+        return _detail(services.review_claim(current_user, claim_id), 400, approve_form=form)
+    flash(_("Approved: the claim is on public notice.") if claim.status == m.ON_NOTICE
+          else _("Approved: the claim waits for budget of its clause."), "success")
+    return redirect(url_for("review.detail", claim_id=claim_id))
+
+
+@bp.route("/review/claims/<int:claim_id>/reject", methods=["POST"])
+@login_required
+def reject(claim_id):
+    form = RejectForm()
+    try:
+        services.reject(current_user, claim_id, form.reason.data)
+    except ServiceError as exc:
+        attach_error(form, exc)
+        return _detail(services.review_claim(current_user, claim_id), 400, reject_form=form)
+    flash(_("Rejected."), "success")
+    return redirect(url_for("review.detail", claim_id=claim_id))
+
+
+@bp.route("/review/claims/<int:claim_id>/request-evidence", methods=["POST"])
+@login_required
+def request_evidence(claim_id):
+    form = EvidenceRequestForm()
+    try:
+        services.request_evidence(current_user, claim_id, form.message.data)
+    except ServiceError as exc:
+        attach_error(form, exc)
+        return _detail(services.review_claim(current_user, claim_id), 400, evidence_form=form)
+    flash(_("The applicant was asked for more evidence."), "success")
+    return redirect(url_for("review.detail", claim_id=claim_id))
+
+
+@bp.route("/review/ledger/<ref>")
+@login_required
+def ledger(ref):
+    return render_template("review/ledger.html", ref=ref, entries=services.ledger_entries(current_user, ref))
+
+
+@bp.route("/review/payouts")
+@login_required
+def payouts():
+    year = _int_arg("year") or utcnow().year - 1
+    payable = services.payable(current_user)
+    form = BudgetForm(year=year)
+    form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
+    lang = claims.lang()
+    return render_template("review/payouts.html", year=year, payable=payable, budgets=services.budget_status(year),
+                           payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
+                           today=services.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
+                           titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
+
+
+@bp.route("/review/claims/<int:claim_id>/pay", methods=["POST"])
+@login_required
+def pay(claim_id):
+    form = PayForm()
+    services.pay(current_user, claim_id, (form.paid_on.data or "").strip() or None)
+    flash(_("Payout recorded."), "success")
+    return redirect(url_for("review.payouts"))
+
+
+@bp.route("/review/budgets", methods=["POST"])
+@login_required
+def set_budget():
+    form = BudgetForm()
+    year = form.year.data
+    services.set_budget(current_user, year, form.clause.data, getattr(form.amount, "fen", None))
+    flash(_("Budget saved."), "success")
+    return redirect(url_for("review.payouts", year=year))
+
+
+# --- public -------------------------------------------------------------------------------------
+
+@bp.route("/notice")
+def notice():
+    lang = claims.lang()
+    items = services.on_notice()
+    return render_template("review/notice.html", claims=items, form=ObjectionForm(),
+                           titles={c.clause: clause_title(c.clause, lang) for c in items})
+
+
+@bp.route("/notice/<int:claim_id>/object", methods=["POST"])
+def object_to(claim_id):
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        try:
+            services.object_to(claim_id, form.name.data, form.contact.data, form.reason.data)
+            flash(_("Your objection was received; the city will review the claim again."), "success")
+            return redirect(url_for("review.notice"))
+        except ServiceError as exc:
+            attach_error(form, exc)
+    lang = claims.lang()
+    items = services.on_notice()
+    return render_template("review/notice.html", claims=items, form=form, objecting=claim_id,
+                           titles={c.clause: clause_title(c.clause, lang) for c in items}), 400

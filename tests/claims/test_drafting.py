@@ -1,0 +1,220 @@
+"""Drafted claims are the rules engine's awards, filed per (year, clause, beneficiary), and
+follow the ledger: a purchase recomputes them, a refund withdraws them, a refund after payout
+records a clawback and rewrites nothing."""
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.claims import models as m
+from marketplace.demo import loader
+from marketplace.demo.year import demo_year
+from marketplace.extensions import db
+from marketplace.ledger.scenario import build_scenario
+from marketplace.money import yuan_to_fen
+from marketplace.outbox import OutboxEntry
+from marketplace.review import services as review
+from marketplace.subsidies import evaluate
+from marketplace.timeutil import frozen_at, utcnow
+from tests.claims.helpers import as_user, buy_with_voucher, claim_of, published_service
+from tests.factories import login
+
+ROOT = Path(__file__).resolve().parents[2]
+A_CLAUSES = ("A1.DT", "A1.CS", "A2.city", "A3", "A4", "A4.match", "A5")
+
+
+@pytest.fixture()
+def provider(factory):
+    return factory.user("provider", kind="agency", service_agency=True, name="聊城检测中心")
+
+
+@pytest.fixture()
+def enterprise(factory):
+    return factory.user("enterprise", size="small")
+
+
+def test_drafting_equals_the_engine_on_the_exported_scenario_and_the_cli(app_ctx, tmp_path):
+    loader.load_all()
+    year = demo_year()
+    runner = app_ctx.test_cli_runner()
+    out = runner.invoke(args=["claims", "draft", "--year", str(year)])
+    assert out.exit_code == 0, out.output
+    assert f"claims {year}:" in out.output and "unchanged" in out.output  # the demo step drafted them already
+
+    target = tmp_path / "year.json"
+    out = runner.invoke(args=["subsidies", "scenario", "--year", str(year), "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    run = subprocess.run([sys.executable, "-m", "marketplace.subsidies", "evaluate", str(target)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    engine = [{k: a[k] for k in ("clause", "beneficiary", "amount")} for a in json.loads(run.stdout)["awards"]]
+    assert engine, "the demo year has awards"
+
+    out = runner.invoke(args=["claims", "list", "--year", str(year), "--json"])
+    assert out.exit_code == 0, out.output
+    listed = json.loads(out.output)
+    assert set(listed) == {"awards"}
+    assert all(set(a) == {"clause", "beneficiary", "amount"} for a in listed["awards"])
+    assert [a for a in listed["awards"] if a["clause"] in A_CLAUSES] == engine
+
+    # One claim per (clause, beneficiary), its amount the sum of the engine's awards (A3: per voucher).
+    totals: dict = {}
+    for a in engine:
+        totals[(a["clause"], a["beneficiary"])] = totals.get((a["clause"], a["beneficiary"]), 0) + yuan_to_fen(a["amount"])
+    claims = db.session.scalars(select(m.Claim).where(m.Claim.year == year, m.Claim.source == m.ENGINE)).all()
+    assert {(c.clause, c.organization.credit_code): c.engine_amount_fen for c in claims} == totals
+    for c in claims:
+        if c.status not in (m.PAID, m.REJECTED):
+            assert c.amount_fen == c.engine_amount_fen
+
+
+def test_a_purchase_recomputes_the_drafted_claim(client, provider, enterprise):
+    service = published_service(provider)
+    buy_with_voucher(client, enterprise, service)
+    a3 = claim_of(enterprise.organization, "A3")
+    assert (a3.status, a3.amount_fen) == (m.DRAFTED, 4_500_000)  # province 30,000 + city 15,000
+    a4 = claim_of(provider.organization, "A4")
+    assert a4.amount_fen == 250_000  # 5% of the 50,000 voucher service
+    assert db.session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.topic == "claims")) == 0
+
+    buy_with_voucher(client, enterprise, service)  # a new ledger event, through a real purchase
+    again = claim_of(enterprise.organization, "A3")
+    assert again.id == a3.id and again.amount_fen == 9_000_000
+    assert len(again.trace) == 2 and len(again.transactions) == 2  # one trace part per voucher award
+    assert claim_of(provider.organization, "A4").amount_fen == 500_000
+    # Still exactly the engine, never a second implementation.
+    result = evaluate(build_scenario(db.session, utcnow().year))
+    assert Decimal(again.amount_fen) / 100 == result.total("A3")
+
+
+def test_trace_renders_in_chinese_and_english(client, provider, enterprise):
+    service = published_service(provider)
+    buy_with_voucher(client, enterprise, service)
+    claim = claim_of(enterprise.organization, "A3")
+    login(client, enterprise)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert "创新券服务" in page and "补助合计（省+市）：45,000.00" in page
+    client.post("/lang/en")
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert "voucher service" in page and "subsidy, province + city: 45,000.00" in page
+
+
+def test_the_beneficiary_submits_and_others_may_not(client, factory, provider, enterprise):
+    service = published_service(provider)
+    buy_with_voucher(client, enterprise, service)
+    claim = claim_of(enterprise.organization, "A3")
+    as_user(client, factory.user("enterprise"))
+    assert client.get(f"/claims/{claim.id}").status_code == 403
+    assert client.post(f"/claims/{claim.id}/submit").status_code == 403
+    as_user(client, provider)  # a party to the trade, but not the beneficiary
+    assert client.post(f"/claims/{claim.id}/submit").status_code == 403
+    as_user(client, enterprise)
+    client.post("/lang/en")
+    assert "My subsidy claims" in client.get("/home").get_data(as_text=True)
+    assert f"/claims/{claim.id}" in client.get("/claims").get_data(as_text=True)
+    assert client.post(f"/claims/{claim.id}/submit").status_code == 302
+    claim = claim_of(enterprise.organization, "A3")
+    assert claim.status == m.SUBMITTED and claim.submitted_at is not None
+    assert [d.action for d in claim.decisions] == ["drafted", "submitted"]
+    assert client.post(f"/claims/{claim.id}/submit").status_code == 409  # only once
+
+
+def test_a_refund_before_submission_withdraws_the_drafted_claim(client, provider, enterprise):
+    service = published_service(provider)
+    order_id = buy_with_voucher(client, enterprise, service)
+    as_user(client, provider)
+    assert client.post(f"/orders/{order_id}/refund", data={"reason": "客户撤回送检"}).status_code == 302
+    claim = claim_of(enterprise.organization, "A3")
+    assert (claim.status, claim.amount_fen) == (m.WITHDRAWN, 0)
+    buy_with_voucher(client, enterprise, service)  # the award comes back: drafted again
+    claim = claim_of(enterprise.organization, "A3")
+    assert (claim.status, claim.amount_fen) == (m.DRAFTED, 4_500_000)
+
+
+def test_an_approved_claim_whose_amount_changes_goes_back_to_review(client, factory, provider, enterprise):
+    finance, reviewer = factory.user("finance"), factory.user("reviewer")
+    service = published_service(provider)
+    buy_with_voucher(client, enterprise, service)
+    claim = claim_of(enterprise.organization, "A3")
+    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
+    review.approve(reviewer, claim.id)
+    assert claim_of(enterprise.organization, "A3").status == m.ON_NOTICE
+    client.post("/logout")
+    buy_with_voucher(client, enterprise, service)
+    claim = claim_of(enterprise.organization, "A3")
+    assert (claim.status, claim.amount_fen, claim.notice_from) == (m.SUBMITTED, 9_000_000, None)
+    last = claim.decisions[-1]
+    assert (last.action, last.from_status, last.amount_before_fen, last.amount_after_fen) == \
+        ("recomputed", m.ON_NOTICE, 4_500_000, 9_000_000)
+
+
+def test_a_refund_after_payout_records_a_clawback_and_keeps_history(client, factory, provider, enterprise):
+    finance, reviewer = factory.user("finance"), factory.user("reviewer")
+    service = published_service(provider)
+    order_id = buy_with_voucher(client, enterprise, service)
+    claim = claim_of(enterprise.organization, "A3")
+    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
+    as_user(client, reviewer)
+    assert client.post(f"/review/claims/{claim.id}/approve", data={}).status_code == 302
+    later = utcnow() + timedelta(days=8)
+    with frozen_at(later):
+        as_user(client, finance)
+        assert client.post(f"/review/claims/{claim.id}/pay", data={}).status_code == 302
+        claim = claim_of(enterprise.organization, "A3")
+        assert claim.status == m.PAID and claim.paid_fen == 4_500_000
+        decisions_before = [(d.id, d.action, d.to_status) for d in claim.decisions]
+        payout = claim.payouts[0]
+        paid_trace = json.dumps(payout.trace, sort_keys=True)
+
+        as_user(client, provider)
+        assert client.post(f"/orders/{order_id}/refund", data={"reason": "服务未完成"}).status_code == 302
+
+    claim = claim_of(enterprise.organization, "A3")
+    assert claim.status == m.PAID and claim.amount_fen == 4_500_000  # history is not rewritten
+    assert claim.engine_amount_fen == 0
+    assert [(c.amount_fen, c.engine_amount_fen, c.organization_id) for c in claim.clawbacks] == \
+        [(4_500_000, 0, enterprise.organization.id)]
+    assert claim.clawbacks[0].transactions_removed == [f"VCH-{order_id}"]
+    assert [(d.id, d.action, d.to_status) for d in claim.decisions][:len(decisions_before)] == decisions_before
+    assert claim.decisions[-1].action == "clawback"
+    assert len(claim.payouts) == 1 and claim.payouts[0].amount_fen == 4_500_000
+    assert json.dumps(claim.payouts[0].trace, sort_keys=True) == paid_trace
+    # Recomputing again claws back nothing more.
+    out = client.application.test_cli_runner().invoke(args=["claims", "draft", "--year", str(claim.year)])
+    assert out.exit_code == 0, out.output
+    assert len(claim_of(enterprise.organization, "A3").clawbacks) == 1
+    as_user(client, enterprise)
+    client.post("/lang/en")
+    assert "Clawback" in client.get(f"/claims/{claim.id}").get_data(as_text=True)
+
+
+def test_related_party_purchases_are_flagged_on_the_claim(client, factory, provider, enterprise):
+    from marketplace.accounts.models import Membership
+
+    db.session.add(Membership(user_id=enterprise.id, organization_id=provider.organization.id, role="provider"))
+    db.session.commit()
+    service = published_service(provider)
+    order_id = buy_with_voucher(client, enterprise, service)
+    claim = claim_of(enterprise.organization, "A3")
+    assert claim.flagged and [f["kind"] for f in claim.flags] == ["related_party"]
+    assert claim.flags[0]["transactions"] == [f"VCH-{order_id}"]
+
+
+def test_a_crash_before_the_drain_is_caught_up_by_the_cli(app_ctx, factory, provider, enterprise):
+    from marketplace.orders import services as orders
+    from marketplace.payments import services as payments
+
+    service = published_service(provider)
+    order = orders.order_service(enterprise, service.id, with_voucher=True)
+    payments.checkout(enterprise, order.id)  # committed; no request, so no drain ran
+    assert claim_of(enterprise.organization, "A3") is None
+    out = app_ctx.test_cli_runner().invoke(args=["claims", "drain"])
+    assert "applied" in out.output and out.exit_code == 0
+    assert claim_of(enterprise.organization, "A3").amount_fen == 4_500_000
+    assert db.session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.topic == "claims")) == 0
