@@ -1,0 +1,386 @@
+"""The city's dashboards: turnover from the ledger, awards and budgets by clause, and the
+county R&D indicator (C, section 6.2).
+
+Every function takes the acting user first and checks ``VIEW_DASHBOARD`` (or
+``EDIT_COUNTY_RD``). Turnover is aggregated in SQL (``GROUP BY``), amounts stay integer fen.
+Claims, budgets and payouts come from ``marketplace.claims.services`` when that module is
+installed; until then the awards are the ones the rules engine computes from the ledger,
+which is exactly what drafted claims will equal.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import JSON, case, cast, extract, func, select, type_coerce
+
+from marketplace import permissions as perm
+from marketplace.accounts.models import Organization
+from marketplace.audit.models import record
+from marketplace.dashboards.models import INDICATOR_COUNTIES, CountyRD
+from marketplace.errors import NotFound, ServiceError
+from marketplace.extensions import db
+from marketplace.ledger.models import LedgerEntry
+from marketplace.money import fen_to_yuan, yuan_to_fen
+from marketplace.timeutil import utcnow
+
+# The ledger kinds that make up turnover (交易额), and the party each one is counted for:
+# the organisation that earns the money or, for lease fees, the institution that pays them.
+TURNOVER_KINDS = ("payment", "contract_registered", "booking_completed", "lease_fee", "voucher_redemption")
+PARTY_KEY = {"payment": "payee", "contract_registered": "seller", "booking_completed": "provider",
+             "lease_fee": "lessee", "voucher_redemption": "provider"}
+COUNTERPARTY_KEY = {"payment": "payer", "contract_registered": "buyer", "booking_completed": "customer",
+                    "voucher_redemption": "buyer"}
+OUTSIDE = "outside"  # county bucket: an organisation outside the city, or none on record
+MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_FEN = 10 ** 17  # far beyond any county's GDP; keeps BIGINT safe
+
+
+def _view(actor) -> None:
+    perm.require(actor, perm.VIEW_DASHBOARD)
+
+
+def default_year() -> int:
+    """The last complete calendar year (the demo city-year)."""
+    from marketplace.demo.year import demo_year
+
+    return demo_year()
+
+
+def parse_year(value) -> int:
+    """The year a request asks for; the last complete year when it asks for none."""
+    if value is None or str(value).strip() == "":
+        return default_year()
+    text = str(value).strip()
+    if not text.isdigit() or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        raise ServiceError(_("Enter a year between %(low)d and %(high)d.", low=MIN_YEAR, high=MAX_YEAR), "year")
+    return int(text)
+
+
+def year_for(actor, value, action: str = perm.VIEW_DASHBOARD) -> int:
+    """The year a request asks for, once the actor may see (or edit) the dashboards: a
+    market user gets 403, not a complaint about the year."""
+    perm.require(actor, action)
+    return parse_year(value)
+
+
+def _bounds(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _json_text(key: str):
+    """``payload ->> key`` in the dialect of the session (the payload column is JSON text)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(LedgerEntry.payload, JSON)[key].as_string()
+    return type_coerce(LedgerEntry.payload, JSON)[key].as_string()
+
+
+def _party_expr():
+    return case(*[(LedgerEntry.kind == kind, _json_text(key)) for kind, key in PARTY_KEY.items()])
+
+
+# --- turnover -----------------------------------------------------------------------------
+
+@dataclass
+class TurnoverRow:
+    key: object  # month number, or county name / OUTSIDE
+    by_kind: dict[str, int] = field(default_factory=dict)
+    count: int = 0
+
+    @property
+    def total_fen(self) -> int:
+        return sum(self.by_kind.values())
+
+
+@dataclass
+class Turnover:
+    year: int
+    by_month: list[TurnoverRow]
+    by_county: list[TurnoverRow]
+    by_kind: dict[str, int]
+    corrections_fen: dict[str, int]  # refunds and cancellations in the year (shown, not subtracted)
+
+    @property
+    def total_fen(self) -> int:
+        return sum(self.by_kind.values())
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.by_month)
+
+
+def turnover(actor, year: int) -> Turnover:
+    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen)."""
+    _view(actor)
+    start, end = _bounds(year)
+    in_year = LedgerEntry.occurred_on.between(start, end)
+    month = extract("month", LedgerEntry.occurred_on)
+    rows = db.session.execute(
+        select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen), func.count())
+        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS + ("refund", "cancellation")))
+        .group_by(LedgerEntry.kind, month)).all()
+    by_month = {m: TurnoverRow(m) for m in range(1, 13)}
+    by_kind = {k: 0 for k in TURNOVER_KINDS}
+    corrections = {"refund": 0, "cancellation": 0}
+    for kind, m, total, n in rows:
+        total = int(total or 0)
+        if kind in corrections:
+            corrections[kind] += total
+            continue
+        row = by_month[int(m)]
+        row.by_kind[kind] = row.by_kind.get(kind, 0) + total
+        row.count += n
+        by_kind[kind] += total
+
+    party = _party_expr()
+    org_county = case((Organization.in_city.is_(True), Organization.county), else_=None)
+    rows = db.session.execute(
+        select(LedgerEntry.kind, org_county.label("county"), func.sum(LedgerEntry.amount_fen), func.count())
+        .select_from(LedgerEntry)
+        .outerjoin(Organization, Organization.credit_code == party)
+        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS))
+        .group_by(LedgerEntry.kind, org_county)).all()
+    counties: dict[str, TurnoverRow] = {}
+    for kind, county, total, n in rows:
+        key = county or OUTSIDE
+        row = counties.setdefault(key, TurnoverRow(key))
+        row.by_kind[kind] = row.by_kind.get(kind, 0) + int(total or 0)
+        row.count += n
+    from marketplace.accounts.models import COUNTIES
+
+    order = {c: i for i, c in enumerate(COUNTIES)}
+    by_county = sorted(counties.values(), key=lambda r: (order.get(r.key, len(order)), str(r.key)))
+    return Turnover(year, [by_month[m] for m in range(1, 13)], by_county, by_kind, corrections)
+
+
+# --- awards, budgets (claims module when installed, else the engine) ----------------------
+
+CLAIMS_MODELS = "marketplace.claims.models"
+
+
+def _claims_installed() -> bool:
+    """Claims are used once the app registers their models (``marketplace.app.MODEL_MODULES``):
+    importing them earlier would add tables the database does not have."""
+    from marketplace import app as app_module
+
+    return CLAIMS_MODELS in app_module.MODEL_MODULES
+
+
+def _claims():
+    """``marketplace.claims.services`` when it is installed, else None."""
+    if not _claims_installed():
+        return None
+    try:
+        return importlib.import_module("marketplace.claims.services")
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == "marketplace.claims" or exc.name.startswith("marketplace.claims.")):
+            return None
+        raise
+
+
+def claims_available() -> bool:
+    module = _claims()
+    return module is not None and all(hasattr(module, f) for f in ("claims_for_export", "budget_status",
+                                                                      "awards_by_clause"))
+
+
+def engine_result(year: int):
+    """The engine's evaluation of the year's ledger scenario."""
+    from marketplace.ledger.scenario import build_scenario
+    from marketplace.subsidies import evaluate
+
+    return evaluate(build_scenario(db.session, year))
+
+
+def clause_title(cid: str, locale: str) -> str:
+    from marketplace.subsidies import ParameterError, default_parameters
+
+    try:
+        c = default_parameters().clause(cid)
+    except ParameterError:
+        return cid
+    return c.title_zh if locale == "zh" else c.title_en
+
+
+@dataclass
+class ClauseAwards:
+    clause: str
+    drafted_fen: int = 0
+    approved_fen: int | None = None  # None: not known (no claims module yet)
+    paid_fen: int | None = None
+    clawed_back_fen: int | None = None
+    count: int = 0
+
+
+@dataclass
+class Awards:
+    year: int
+    source: str  # "claims" or "engine"
+    rows: list[ClauseAwards]
+
+    @property
+    def drafted_fen(self) -> int:
+        return sum(r.drafted_fen for r in self.rows)
+
+    @property
+    def approved_fen(self) -> int | None:
+        return None if self.source != "claims" else sum(r.approved_fen or 0 for r in self.rows)
+
+    @property
+    def paid_fen(self) -> int | None:
+        return None if self.source != "claims" else sum(r.paid_fen or 0 for r in self.rows)
+
+
+def _clause_order(cid: str):
+    from marketplace.subsidies.result import CLAUSE_ORDER
+
+    return (CLAUSE_ORDER.index(cid) if cid in CLAUSE_ORDER else len(CLAUSE_ORDER), cid)
+
+
+def awards(actor, year: int) -> Awards:
+    _view(actor)
+    module = _claims()
+    if module is not None and hasattr(module, "awards_by_clause"):
+        data = module.awards_by_clause(year)
+        rows = [ClauseAwards(cid, int(d.get("drafted_fen") or 0), int(d.get("approved_fen") or 0),
+                             int(d.get("paid_fen") or 0), int(d.get("clawed_back_fen") or 0), int(d.get("count") or 0))
+                for cid, d in data.items()]
+        return Awards(year, "claims", sorted(rows, key=lambda r: _clause_order(r.clause)))
+    by_clause: dict[str, ClauseAwards] = {}
+    for award in engine_result(year).awards:
+        row = by_clause.setdefault(award.clause, ClauseAwards(award.clause))
+        row.drafted_fen += yuan_to_fen(award.amount)
+        row.count += 1
+    return Awards(year, "engine", sorted(by_clause.values(), key=lambda r: _clause_order(r.clause)))
+
+
+@dataclass
+class BudgetRow:
+    clause: str
+    budget_fen: int
+    committed_fen: int
+    paid_fen: int
+    remaining_fen: int
+    waiting: int
+
+    @property
+    def used_fen(self) -> int:
+        """What counts against the budget: committed (on notice and paid; paid is part of it)."""
+        return self.committed_fen
+
+
+def budgets(actor, year: int) -> list[BudgetRow] | None:
+    """Budget used against budget per clause; None while the claims module is not installed."""
+    _view(actor)
+    module = _claims()
+    if module is None or not hasattr(module, "budget_status"):
+        return None
+    rows = [BudgetRow(str(d["clause"]), int(d.get("budget_fen") or 0), int(d.get("committed_fen") or 0),
+                      int(d.get("paid_fen") or 0), int(d.get("remaining_fen") or 0), int(d.get("waiting") or 0))
+            for d in module.budget_status(year)]
+    return sorted(rows, key=lambda r: _clause_order(r.clause))
+
+
+# --- the C indicator ------------------------------------------------------------------------
+
+@dataclass
+class IndicatorView:
+    year: int
+    figures: dict[str, CountyRD]
+    missing: list[str]
+    result: object | None  # marketplace.subsidies.Indicator, None when no figures
+    error: str | None = None
+
+
+def county_figures(actor, year: int) -> dict[str, CountyRD]:
+    _view(actor)
+    rows = db.session.scalars(select(CountyRD).where(CountyRD.year == year))
+    return {r.county: r for r in rows}
+
+
+def county_indicator(actor, year: int) -> IndicatorView:
+    """Each county against 2.2 %, computed by the rules engine (``county_rd_indicator``)."""
+    from marketplace.subsidies import IndicatorError, ParameterError, county_rd_indicator
+
+    figures = county_figures(actor, year)
+    missing = [c for c in INDICATOR_COUNTIES if c not in figures]
+    view = IndicatorView(year, figures, missing, None)
+    if not figures:
+        return view
+    try:
+        view.result = county_rd_indicator(
+            [{"county": r.county, "rd_spending": fen_to_yuan(r.rd_spending_fen), "gdp": fen_to_yuan(r.gdp_fen)}
+             for r in figures.values()], year)
+    except ParameterError:
+        view.error = _("The indicator has no target in force in %(year)d.", year=year)
+    except IndicatorError as exc:  # cannot happen with checked figures; say so rather than fail
+        view.error = str(exc)
+    return view
+
+
+def require_edit(actor) -> None:
+    perm.require(actor, perm.EDIT_COUNTY_RD)
+
+
+def county_rd_for_edit(actor, year: int, county: str) -> CountyRD | None:
+    """The figures the edit form starts from (None: not entered yet)."""
+    require_edit(actor)
+    if county not in INDICATOR_COUNTIES:
+        raise NotFound(_("This county is not one of the counties of the indicator."))
+    return db.session.scalar(select(CountyRD).where(CountyRD.year == year, CountyRD.county == county))
+
+
+def save_county_rd(actor, year: int, county: str, rd_spending_fen: int, gdp_fen: int) -> CountyRD:
+    """Enter (or correct) one county's R&D spending and GDP for a year; audited."""
+    perm.require(actor, perm.EDIT_COUNTY_RD)
+    if not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise ServiceError(_("Enter a year between %(low)d and %(high)d.", low=MIN_YEAR, high=MAX_YEAR), "year")
+    if county not in INDICATOR_COUNTIES:
+        raise ServiceError(_("Choose one of the counties, districts and county-level cities."), "county")
+    for name, value in (("rd_spending", rd_spending_fen), ("gdp", gdp_fen)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ServiceError(_("Enter an amount greater than 0."), name)
+        if value >= MAX_FEN:
+            raise ServiceError(_("This amount is too large."), name)
+    if rd_spending_fen >= gdp_fen:
+        raise ServiceError(_("R&D spending must be less than the GDP."), "rd_spending")
+    row = db.session.scalar(select(CountyRD).where(CountyRD.year == year, CountyRD.county == county))
+    before = None
+    if row is None:
+        row = CountyRD(year=year, county=county)
+        db.session.add(row)
+    else:
+        before = {"rd_spending_fen": row.rd_spending_fen, "gdp_fen": row.gdp_fen}
+    row.rd_spending_fen, row.gdp_fen = rd_spending_fen, gdp_fen
+    row.entered_by_id, row.entered_at = actor.id, utcnow()
+    db.session.flush()
+    record(actor, "county_rd.save", "county_rd", row.id, before,
+           {"year": year, "county": county, "rd_spending_fen": rd_spending_fen, "gdp_fen": gdp_fen})
+    db.session.commit()
+    return row
+
+
+# --- organisations by credit code (exports and award tables) --------------------------------
+
+def organizations_by_code(codes) -> dict[str, Organization]:
+    codes = sorted({c for c in codes if c})
+    found: dict[str, Organization] = {}
+    for i in range(0, len(codes), 500):
+        for org in db.session.scalars(select(Organization).where(Organization.credit_code.in_(codes[i:i + 500]))):
+            found[org.credit_code] = org
+    return found
+
+
+def claim_for_notice(actor, claim_id: int):
+    """The claim a printable decision notice is about (city roles only)."""
+    _view(actor)
+    claim = None
+    if _claims_installed():
+        from marketplace.claims.models import Claim
+
+        claim = db.session.get(Claim, claim_id)
+    if claim is None:
+        raise NotFound(_("This claim does not exist."))
+    return claim
