@@ -40,6 +40,9 @@ ACCESS = {
     "listings.record_lease": None,
     "listings.moderation": ("GET", (perm.ADMIN,)),
     "listings.moderate": None,
+    "listings.attach": None,  # owner only: tests/trade/test_attachments.py
+    "listings.attachment": None,  # whoever sees the listing: tests/trade/test_attachments.py
+    "listings.delete_attachment": None,  # owner only: tests/trade/test_attachments.py
     "orders.enquire": None,  # parties only: tests/trade
     "orders.enquiries": ("GET", ANY),
     "orders.enquiry": None,

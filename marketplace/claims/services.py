@@ -20,7 +20,7 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
-from marketplace.claims import uploads
+from marketplace import uploads
 from marketplace.claims.drafting import decide
 from marketplace.claims.traces import encode_award
 from marketplace.errors import Conflict, NotFound, ServiceError
@@ -182,18 +182,9 @@ def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int
 
 
 def _commit_with_files(claim: m.Claim, checked, actor) -> None:
-    written = []
-    try:
-        written = uploads.store(checked)
-        for f, stored, _path in written:
-            db.session.add(m.ClaimFile(claim=claim, stored_name=stored, original_name=f.original_name,
-                                       content_type=f.content_type, size_bytes=len(f.data), sha256=f.sha256,
-                                       uploaded_by_id=actor.id))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        uploads.remove([p for _f, _s, p in written])
-        raise
+    uploads.commit_with_files(checked, "claims", lambda f, stored: m.ClaimFile(
+        claim=claim, stored_name=stored, original_name=f.original_name, content_type=f.content_type,
+        size_bytes=len(f.data), sha256=f.sha256, uploaded_by_id=actor.id))
 
 
 def respond(actor, claim_id: int, message: str, files=()) -> m.Claim:
@@ -220,7 +211,7 @@ def evidence_file(actor, file_id: int):
     if f is None:
         raise NotFound(_("This file does not exist."))
     perm.require(actor, perm.CLAIM_VIEW, f.claim)
-    path = uploads.path_of(f.stored_name)
+    path = uploads.path_of("claims", f.stored_name)
     if not path.is_file():
         raise NotFound(_("This file does not exist."))
     return f, path

@@ -66,6 +66,8 @@ class Listing(db.Model):
     open_to_hour: Mapped[int | None] = mapped_column()
 
     organization: Mapped[Organization] = relationship()
+    attachments: Mapped[list["ListingAttachment"]] = relationship(back_populates="listing",
+                                                                  order_by="ListingAttachment.id")
 
     @property
     def modes(self) -> list[str]:
@@ -80,3 +82,21 @@ class Listing(db.Model):
     @property
     def ref(self) -> str:
         return f"{self.kind[:3].upper()}-{self.id}"
+
+
+class ListingAttachment(db.Model):
+    """A file attached to a listing (a patent certificate, a test report template, ...)."""
+
+    __tablename__ = "listing_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="attachments")

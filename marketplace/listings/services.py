@@ -9,8 +9,9 @@ from marketplace import permissions as perm
 from marketplace.audit.models import record
 from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
+from marketplace import uploads
 from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
-                                         Listing)
+                                         Listing, ListingAttachment)
 from marketplace.outbox import enqueue
 from marketplace.timeutil import utcnow
 
@@ -168,3 +169,52 @@ def moderation_queue(actor) -> list[Listing]:
     return list(db.session.scalars(select(Listing).options(joinedload(Listing.organization))
                                    .where(Listing.status.in_(("published", "rejected")))
                                    .order_by(Listing.id.desc()).limit(200)))
+
+
+MAX_ATTACHMENTS = 10
+
+
+def attach_files(actor, listing_id: int, files) -> list[ListingAttachment]:
+    """Attach PDF, JPEG or PNG files to one's own listing (checked before anything is written)."""
+    listing = _get(listing_id)
+    perm.require(actor, perm.EDIT_LISTING, listing)
+    checked = uploads.check(files)
+    if not checked:
+        raise ServiceError(_("Choose a file to attach."), "files")
+    if len(listing.attachments) + len(checked) > MAX_ATTACHMENTS:
+        raise ServiceError(_("A listing has at most %(n)d attachments.", n=MAX_ATTACHMENTS), "files")
+    made: list[ListingAttachment] = []
+
+    def row(f, stored):
+        attachment = ListingAttachment(listing_id=listing.id, stored_name=stored, original_name=f.original_name,
+                                       content_type=f.content_type, size_bytes=len(f.data), sha256=f.sha256,
+                                       uploaded_by_id=actor.id)
+        made.append(attachment)
+        return attachment
+
+    uploads.commit_with_files(checked, "listings", row)
+    return made
+
+
+def remove_attachment(actor, attachment_id: int) -> Listing:
+    attachment = db.session.get(ListingAttachment, attachment_id)
+    if attachment is None:
+        raise NotFound(_("This file does not exist."))
+    listing = attachment.listing
+    perm.require(actor, perm.EDIT_LISTING, listing)
+    path = uploads.path_of("listings", attachment.stored_name)
+    db.session.delete(attachment)
+    db.session.commit()
+    uploads.remove([path])
+    return listing
+
+
+def attachment_file(viewer, attachment_id: int):
+    """(attachment, path) for download: whoever may see the listing."""
+    attachment = db.session.get(ListingAttachment, attachment_id)
+    if attachment is None or not visible_to(viewer, attachment.listing):
+        raise NotFound(_("This file does not exist."))
+    path = uploads.path_of("listings", attachment.stored_name)
+    if not path.is_file():
+        raise NotFound(_("This file does not exist."))
+    return attachment, path

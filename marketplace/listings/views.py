@@ -1,7 +1,7 @@
 """Listing pages: browse, detail (with the voucher what-if), create, edit, publish, withdraw, moderate."""
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -129,3 +129,26 @@ def moderate(listing_id):
     services.moderate(current_user, listing_id, form.decision.data, form.note.data or "")
     flash(_("Decision recorded."), "success")
     return redirect(url_for("listings.moderation"))
+
+
+@bp.route("/listings/<int:listing_id>/attachments", methods=["POST"])
+@login_required
+def attach(listing_id):
+    files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
+    services.attach_files(current_user, listing_id, files)
+    flash(_("Attached."), "success")
+    return redirect(url_for("listings.detail", listing_id=listing_id))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+def attachment(attachment_id):
+    item, path = services.attachment_file(current_user, attachment_id)
+    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.original_name)
+
+
+@bp.route("/attachments/<int:attachment_id>/delete", methods=["POST"])
+@login_required
+def delete_attachment(attachment_id):
+    listing = services.remove_attachment(current_user, attachment_id)
+    flash(_("Removed."), "success")
+    return redirect(url_for("listings.detail", listing_id=listing.id))

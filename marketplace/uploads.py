@@ -1,5 +1,6 @@
-"""Evidence files: PDF, JPEG or PNG (checked by their first bytes, not only the name), at most
-10 MB each, stored under ``UPLOAD_DIR/claims`` (outside the web root) by a random name.
+"""Uploaded files (claim evidence, listing attachments): PDF, JPEG or PNG, checked by their
+first bytes and not only the name, at most 10 MB each, stored under ``UPLOAD_DIR/<area>``
+(outside the web root) by a random name.
 
 ``check`` validates everything before anything is written; ``store`` writes the checked files
 and returns the paths so the caller can remove them if its transaction does not commit.
@@ -66,13 +67,18 @@ def check(files) -> list[CheckedFile]:
     return checked
 
 
-def upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "claims"
+AREAS = ("claims", "listings")
 
 
-def store(checked: list[CheckedFile]) -> list[tuple[CheckedFile, str, Path]]:
+def upload_dir(area: str) -> Path:
+    if area not in AREAS:
+        raise ValueError(f"unknown upload area {area!r}")
+    return Path(current_app.config["UPLOAD_DIR"]) / area
+
+
+def store(checked: list[CheckedFile], area: str) -> list[tuple[CheckedFile, str, Path]]:
     """Write each file under a new random name; returns (file, stored name, path) triples."""
-    directory = upload_dir()
+    directory = upload_dir(area)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[tuple[CheckedFile, str, Path]] = []
     try:
@@ -97,7 +103,25 @@ def remove(paths) -> None:
             pass
 
 
-def path_of(stored_name: str) -> Path:
+def path_of(area: str, stored_name: str) -> Path:
     if not stored_name or not all(c in "0123456789abcdef" for c in stored_name):
         raise ValueError("not a stored file name")
-    return upload_dir() / stored_name
+    return upload_dir(area) / stored_name
+
+
+def commit_with_files(checked: list[CheckedFile], area: str, make_row) -> None:
+    """Write the checked files, add one row per file (``make_row(file, stored_name)``) to the
+    session and commit. If anything fails the transaction rolls back and the written
+    files are removed, so no row points at a missing file and no file is orphaned."""
+    from marketplace.extensions import db
+
+    written = []
+    try:
+        written = store(checked, area)
+        for f, stored, _path in written:
+            db.session.add(make_row(f, stored))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        remove([p for _f, _s, p in written])
+        raise
