@@ -1,6 +1,6 @@
 """Demo step: the demo year's claims drafted from the ledger, budgets entered by city finance,
 and a few claims walked through review by the real services so that every state shows:
-paid, approved and on notice, submitted, rejected with a reason, waiting for evidence, an
+paid, approved and on notice, approved and payable, submitted, rejected with a reason, waiting for evidence, an
 award claim filed with evidence, and drafted ones. Dates are relative to today, so the notice
 periods make sense whenever the demo is loaded. Idempotent: once budgets exist, it stops."""
 from __future__ import annotations
@@ -65,6 +65,11 @@ def load_claims(context: dict) -> None:
     if noticed is not None:
         with frozen_at(now - timedelta(days=1)):
             review.approve(reviewer, noticed.id, note="合同均经认定登记，成交额与账本一致。")
+    # Approved, its notice period over: the academy's A1.DT claim waits for finance to pay.
+    payable = walk("A1.DT", "nky", "office@nky.liaocheng.demo", 14)
+    if payable is not None:
+        with frozen_at(now - timedelta(days=12)):
+            review.approve(reviewer, payable.id, note="认定登记合同与账本一致。")
     # Submitted, waiting for the reviewer: an enterprise's innovation-voucher subsidy.
     walk("A3", "jx", "boss@jx.liaocheng.demo", 2)
     # Rejected with a reason: the agency's A2.city claim overlaps the sellers' A1 claims.

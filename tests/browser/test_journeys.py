@@ -230,3 +230,52 @@ def test_the_same_booking_journey_in_english(journey):
     assert "This time is already booked. Choose another." in j.main_text()
     j.shot("already-booked-en")
     j.assert_clean((409, f"/listings/{listing_id}/book"))
+
+
+REVIEWER = "reviewer@kjj.liaocheng.demo"
+FINANCE = "finance@czj.liaocheng.demo"
+
+
+def test_city_reviews_a_claim_publishes_it_pays_and_exports(journey, tmp_path):
+    import openpyxl
+
+    j = journey("e-city-review-and-payout")
+    page = j.person(REVIEWER).page
+    j.goto("/review?status=submitted")
+    j.shot("queue")
+    row = page.locator("main tr", has_text="聊城鲁西精密机械有限公司").filter(has_text="A3").first
+    claim_link = row.locator("a").first
+    claim_id = claim_link.inner_text().strip().lstrip("#")
+    claim_link.click()
+    page.wait_for_load_state()
+    assert "省" in j.main_text()  # the trace shows the province's and the city's shares
+    j.shot("claim-with-trace")
+    page.locator("main form[action$='/approve'] button").click()
+    page.wait_for_load_state()
+    assert "公示" in j.flash()
+    j.shot("approved")
+    j.goto("/notice")  # the public notice page lists it
+    assert "聊城鲁西精密机械有限公司" in j.main_text()
+    j.shot("public-notice")
+    j.logout()
+
+    page = j.person(FINANCE).page
+    j.goto("/review/payouts")
+    j.shot("payouts")
+    payable = page.locator("main tr", has_text="聊城市农业科学研究院").filter(has=page.locator("form[action$='/pay']"))
+    payable.locator("button").click()
+    page.wait_for_load_state()
+    assert "拨付已登记" in j.flash()
+    recent = page.locator("main section", has_text="最近拨付").last.inner_text()
+    assert "A1.DT" in recent
+    j.shot("paid")
+    j.goto("/dashboards/exports")
+    with page.expect_download() as download:
+        page.locator("main a[href*='exports/awards'][href*='xlsx']").first.click()
+    path = tmp_path / "claims.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert len(rows) > 5 and any(claim_id in " ".join(str(v) for v in r) or "A3" in r for r in rows[1:])
+    j.shot("exports")
+    j.assert_clean()
