@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "marketplace.api.views",
     "marketplace.api.token_views",
     "marketplace.dashboards.views",
+    "marketplace.programmes.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -42,6 +43,7 @@ MODEL_MODULES = (
     "marketplace.claims.models",
     "marketplace.api.models",
     "marketplace.dashboards.models",
+    "marketplace.programmes.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",

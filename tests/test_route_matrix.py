@@ -109,6 +109,30 @@ ACCESS = {
     "dashboards.export_ledger": ("GET", perm.CITY_ROLES),
     "dashboards.export_awards": ("GET", perm.CITY_ROLES),
     "dashboards.claim_notice": None,  # needs a claim: tests/dashboards (403/404/login there)
+    # --- programmes (add below this line) ---
+    "programmes.index": ("GET", ANY),
+    "programmes.hte_figures": ("GET", (perm.ENTERPRISE,)),  # enterprises enter their own figures
+    "programmes.pool": ("GET", perm.CITY_ROLES),
+    "programmes.pool_entry": ("GET", perm.CITY_ROLES),  # members of the organisation too; the POST: tests/programmes
+    "programmes.ip_search": ("GET", ANY),
+    "programmes.ip_new": ("GET", (perm.ENTERPRISE, perm.UNIVERSITY, perm.PROVIDER, perm.AGENCY, perm.REVIEWER,
+                                  perm.ADMIN)),
+    "programmes.ip_link": None,  # holder's members or the city: tests/programmes/test_ipdb.py
+    "programmes.zero_patent": ("GET", perm.CITY_ROLES),
+    "programmes.profile": None,  # city managers: tests/programmes/test_ipdb.py
+    "programmes.commissioners": ("GET", perm.CITY_ROLES),
+    "programmes.commissioner_new": ("GET", (perm.REVIEWER, perm.ADMIN)),
+    "programmes.base_new": ("GET", (perm.REVIEWER, perm.ADMIN)),
+    "programmes.commissioner_project_new": ("GET", (perm.REVIEWER, perm.ADMIN)),
+    "programmes.selection_new": ("GET", (perm.REVIEWER, perm.ADMIN)),
+    "programmes.selection_claim": None,  # needs a selection: tests/programmes/test_commissioners.py
+    "programmes.project_list": ("GET", ANY),  # the city sees all projects, a member its own
+    "programmes.project_new": ("GET", (perm.ENTERPRISE, perm.UNIVERSITY)),
+    "programmes.project": None,  # needs a project: tests/programmes/test_projects.py
+    "programmes.project_step": None,  # needs a project: tests/programmes/test_projects.py
+    "programmes.targets_page": ("GET", perm.CITY_ROLES),
+    "programmes.my_data": ("GET", ANY),
+    "programmes.close_account": None,  # password-confirmed: tests/programmes/test_mydata.py
 }
 
 

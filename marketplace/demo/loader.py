@@ -59,6 +59,7 @@ def _register_steps() -> None:
     import marketplace.demo.year  # noqa: F401 - registers the city-year step
     import marketplace.claims.demo  # noqa: F401 - registers the claims step (after the year)
     import marketplace.dashboards.demo  # noqa: F401 - registers the county R&D figures step
+    import marketplace.programmes.demo  # noqa: F401 - registers the programmes step (pool, IP, commissioners, projects)
 
 
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:

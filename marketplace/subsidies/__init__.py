@@ -11,10 +11,12 @@ Public API::
     voucher_split(fee, on) -> VoucherSplit(province, city, enterprise)
     compute_claim(kind, evidence, on) -> Award ; CLAIM_KINDS ; claim_kinds()
     county_rd_indicator(figures, year) -> Indicator
+    hte_assessment(figures, on) -> HteAssessment      # high-tech enterprise criteria (1.3)
     Parameters.load(directory) / default_parameters()
 """
 from .clauses.claims import CLAIM_KINDS, ClaimError, ClaimKind, EvidenceField, claim_kinds, compute_claim
 from .clauses.indicator import CountyFigure, CountyResult, Indicator, IndicatorError, county_rd_indicator
+from .clauses.hte import HteAssessment, HteCriterion, HteError, HteFigures, hte_assessment
 from .clauses.vouchers import VoucherSplit, voucher_split
 from .engine import evaluate, evaluate_stream
 from .parameters import ParameterError, Parameters, default_parameters
@@ -26,4 +28,5 @@ __all__ = [
     "Exclusion", "Flag", "Indicator", "IndicatorError", "Organization", "ParameterError", "Parameters",
     "Result", "Scenario", "ScenarioError", "Transaction", "VoucherSplit", "claim_kinds", "compute_claim",
     "county_rd_indicator", "default_parameters", "evaluate", "evaluate_stream", "voucher_split",
+    "HteAssessment", "HteCriterion", "HteError", "HteFigures", "hte_assessment",
 ]
