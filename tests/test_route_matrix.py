@@ -83,6 +83,10 @@ ACCESS = {
     "api.booking_create": None,  # bearer auth: tests/api
     "api.instrument_calendar": None,  # bearer auth: tests/api
     "api.contract_register": None,  # bearer auth: tests/api
+    "api.programme_pool": None,  # bearer auth: tests/api/test_programmes_api.py
+    "api.programme_ip": None,  # bearer auth: tests/api/test_programmes_api.py
+    "api.programme_commissioners": None,  # bearer auth: tests/api/test_programmes_api.py
+    "api.programme_projects": None,  # bearer auth: tests/api/test_programmes_api.py
     # --- claims and review (add below this line) ---
     "claims.mine": ("GET", ANY),
     "claims.new": ("GET", ANY),  # the forms; filing is checked by the service (tests/claims/test_filing.py)

@@ -11,6 +11,10 @@ from marketplace.accounts.models import COUNTIES
 from marketplace.api.validation import MAX_INT, YUAN_PATTERN
 from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
 from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
+from marketplace.programmes.common import industries
+from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, IP_RIGHT_KINDS, IP_STATUSES, LEVELS,
+                                           POOL_STATUSES, PROJECT_STATUSES, SELECTION_CATEGORIES)
+from marketplace.subsidies.clauses.hte import CRITERIA as HTE_CRITERIA
 
 API_VERSION = "1.0.0"
 
@@ -163,6 +167,93 @@ ME = obj({
     "verified": BOOL,
 }, ("user", "role", "organization", "verified"))
 
+# --- programmes: the city's registries ------------------------------------------------------
+
+COUNT = {"type": "integer", "minimum": 0}
+YEAR = {"type": "integer", "minimum": 1900, "maximum": 2999}
+INDUSTRY = {"type": "string", "description": "A key of the industry list, e.g. new_materials, biomedicine."}
+_MONEY_CRITERIA = [c for c in HTE_CRITERIA if c not in ("age", "core_ip", "st_staff")]
+
+
+def _criterion(ids: list, unit: str, value: dict, shortfall: dict, description: str) -> dict:
+    return {**obj({
+        "criterion": {"enum": ids}, "met": BOOL, "required": value, "actual": value,
+        "shortfall": {**nullable(shortfall), "description": "null when met."}, "unit": {"const": unit},
+        "explain": {"type": "string", "description": "The check in words, with the numbers compared."},
+    }, ("criterion", "met", "required", "actual", "shortfall", "unit", "explain")), "description": description}
+
+
+HTE_CRITERION = {"oneOf": [
+    _criterion(["age"], "days", DATE, {"type": "integer", "minimum": 1},
+               "Registered at least a year: `required` is the anniversary, `actual` the founding date, "
+               "`shortfall` the days still to go."),
+    _criterion(["core_ip"], "items", COUNT, {"type": "integer", "minimum": 1},
+               "Core IP held: items required and held, items missing."),
+    _criterion(["st_staff"], "persons", COUNT, {"type": "integer", "minimum": 1},
+               "S&T staff: the least number of persons that reaches the share, those employed, persons missing."),
+    _criterion(_MONEY_CRITERIA, "cny", MONEY, MONEY,
+               "An amount criterion (R&D intensity, R&D in China, high-tech revenue): the least whole-fen amount "
+               "that meets it, the figure entered, and the yuan missing."),
+]}
+
+POOL_ENTRY = obj({
+    "organization": obj({"id": ID, "name": STRING, "credit_code": STRING, "county": nullable(STRING)},
+                        ("id", "name", "credit_code", "county")),
+    "status": {"enum": list(POOL_STATUSES)},
+    "reason": {"type": "string", "description": "The reason of the city's latest decision."},
+    "admitted_on": DATE, "reviewed_on": {**DATE, "description": "The day of the latest decision."},
+    "certificate_no": {**nullable(STRING), "description": "高新技术企业证书编号, once recognised."},
+    "figures_year": {**nullable(YEAR), "description": "The fiscal year of the latest figures entered, if any."},
+    "revenue_last_year": {**nullable(MONEY), "description": "Last year's revenue in those figures."},
+    "criteria": {"type": "array", "items": ref("HteCriterion"),
+                 "description": "Each national criterion checked against the latest figures (empty without figures)."},
+}, ("organization", "status", "reason", "admitted_on", "reviewed_on", "certificate_no", "figures_year",
+    "revenue_last_year", "criteria"))
+
+IP_RIGHT = obj({
+    "number": {"type": "string", "description": "专利号 or registration number, without spaces, upper case."},
+    "kind": {"enum": list(IP_RIGHT_KINDS)}, "title": STRING, "industry": INDUSTRY,
+    "status": {"enum": list(IP_STATUSES)}, "granted_on": nullable(DATE),
+    "organization": obj({"id": ID, "name": STRING, "credit_code": STRING}, ("id", "name", "credit_code")),
+    "achievement": {**nullable(STRING), "description": "The ref of the achievement listing it protects, if linked."},
+}, ("number", "kind", "title", "industry", "status", "granted_on", "organization", "achievement"))
+
+COMMISSIONER = obj({
+    "id": ID, "name": STRING, "kind": {"enum": list(COMMISSIONER_KINDS)}, "specialty": STRING,
+    "county": nullable(STRING),
+    "organization": {**nullable(ORG_REF), "description": "The sending unit, if on the platform."},
+    "bases": {"type": "array", "items": obj({
+        "id": ID, "kind": {"enum": list(BASE_KINDS)}, "name": STRING, "level": {"enum": list(LEVELS)},
+        "county": nullable(STRING)}, ("id", "kind", "name", "level", "county")),
+        "description": "Demonstration bases, 农科驿站 and 星创天地 the commissioner founded or leads."},
+    "projects": {"type": "array", "items": obj({
+        "id": ID, "title": STRING, "year": YEAR, "enterprise": {"type": "string", "description": "Its name."}},
+        ("id", "title", "year", "enterprise")), "description": "Projects the commissioner leads with enterprises."},
+    "selections": {"type": "array", "items": obj({
+        "year": YEAR, "category": {"enum": list(SELECTION_CATEGORIES)},
+        "claim_kind": {"enum": sorted(set(SELECTION_CATEGORIES.values()))},
+        "amount": {**MONEY, "description": "The award the rules engine computed on the day of selection."},
+        "claim_id": {**nullable(ID), "description": "The claim filed from it, once filed."}},
+        ("year", "category", "claim_kind", "amount", "claim_id")),
+        "description": "Selections of the commissioner, of its bases and of its projects."},
+}, ("id", "name", "kind", "specialty", "county", "organization", "bases", "projects", "selections"))
+
+PROJECT = obj({
+    "id": ID, "title": STRING, "status": {"enum": list(PROJECT_STATUSES)}, "county": STRING, "industry": INDUSTRY,
+    "organization": {**ORG_REF, "description": "The lead organisation."},
+    "requested_city": {**MONEY, "description": "The city share requested."},
+    "city_share": {**nullable(MONEY), "description": "The city share funded (at most the B1 cap)."},
+    "county_share": nullable(MONEY), "funded_on": nullable(DATE), "completed_on": nullable(DATE),
+    "breakthrough": {**BOOL, "description": "Whether the key technology was broken through."},
+    "claim_id": {**nullable(ID), "description": "The B1 claim filed from it, once filed."},
+}, ("id", "title", "status", "county", "industry", "organization", "requested_city", "city_share", "county_share",
+    "funded_on", "completed_on", "breakthrough", "claim_id"))
+
+
+def _items(item_schema: str) -> dict:
+    return obj({"items": {"type": "array", "items": ref(item_schema)}}, ("items",))
+
+
 ERROR = obj({"error": {"type": "string", "description": "What went wrong, in the user's language."},
              "field": {**nullable(STRING), "description": "The request member or parameter at fault, if one is."}},
             ("error",))
@@ -209,6 +300,15 @@ SCHEMAS = {
         "registered_on": DATE, "contract_type": nullable({"enum": list(CONTRACT_TYPES)})},
         ("registration_no", "registered_on")),
     "Me": ME,
+    "HteCriterion": HTE_CRITERION,
+    "PoolEntry": POOL_ENTRY,
+    "PoolList": _items("PoolEntry"),
+    "IpRight": IP_RIGHT,
+    "IpRightList": _items("IpRight"),
+    "Commissioner": COMMISSIONER,
+    "CommissionerList": _items("Commissioner"),
+    "Project": PROJECT,
+    "ProjectList": _items("Project"),
 }
 
 _ERROR_TEXT = {
@@ -216,7 +316,7 @@ _ERROR_TEXT = {
            "the service refuses. `field` names the member at fault. Nothing was written.",
     "401": "No valid API token: missing, unknown or revoked.",
     "403": "The token's user may not do this (another organisation's object, an unverified organisation, "
-           "a role that may not).",
+           "a role that may not; the programme registries: a role outside the city's).",
     "404": "It does not exist, or the token's user may not see it.",
     "409": "It conflicts with the current state (already booked, already registered, not payable now).",
 }
@@ -325,6 +425,30 @@ PATHS = {
         "registerContract", "The seller records the contract's 认定登记 registration.", "contracts",
         (200, "Contract", "Registered."), (400, 403, 404, 409), parameters=(_path_id("contract_id", "contract"),),
         body="ContractRegistration")},
+    "/api/v1/programmes/pool": {"get": _op(
+        "listPool", "The high-tech enterprise cultivation pool (高新技术企业培育库), each enterprise with the national "
+                    "criteria checked against its latest figures. The city's roles only.", "programmes",
+        (200, "PoolList", "By organisation name."), (400, 403), parameters=(
+            _query("status", {"enum": [*POOL_STATUSES, "all"], "default": "admitted"},
+                   "Enterprises in the pool now (`admitted`, the default), those removed from it, those recognised "
+                   "as high-tech enterprises, or `all`."),))},
+    "/api/v1/programmes/ip": {"get": _op(
+        "listIpRights", "The IP database by industry (知识产权数据库): patents and other registered IP of "
+                        "organisations. Any role.", "programmes",
+        (200, "IpRightList", "By industry, then number; at most 500."), (400,), parameters=(
+            _query("q", {"type": "string", "maxLength": 200, "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*$"},
+                   "Search text: in the title, the number (spaces and case ignored) or the holder's name."),
+            _query("industry", {"enum": list(industries())}, "Only this industry."),
+            _query("kind", {"enum": list(IP_RIGHT_KINDS)}, "Only this kind of IP.")))},
+    "/api/v1/programmes/commissioners": {"get": _op(
+        "listCommissioners", "Science and technology commissioners (科技特派员) with their bases, projects and "
+                             "selections. The city's roles only.", "programmes",
+        (200, "CommissionerList", "By name."), (400, 403))},
+    "/api/v1/programmes/projects": {"get": _op(
+        "listProjects", "The major S&T project reserve (科技项目库): the city's roles see every project, a member "
+                        "its organisation's.", "programmes",
+        (200, "ProjectList", "Newest first."), (400,), parameters=(
+            _query("status", {"enum": list(PROJECT_STATUSES)}, "Only projects in this state (default: all)."),))},
 }
 
 DESCRIPTION = """\
@@ -348,7 +472,8 @@ def document() -> dict:
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "contracts")],
+        "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "contracts",
+                                                  "programmes")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

@@ -49,6 +49,19 @@ def string(max_length: int, choices: tuple | None = None, strip: bool = True):
     return parse
 
 
+def search_text(max_length: int):
+    """Free search text: stripped, at most ``max_length`` characters, no control characters
+    (a NUL cannot even reach PostgreSQL)."""
+    inner = string(max_length)
+
+    def parse(name, value):
+        value = inner(name, value)
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+            raise Invalid(_("%(field)s contains a control character.", field=name), name)
+        return value
+    return parse
+
+
 def integer(minimum: int = 0, maximum: int = MAX_INT):
     def parse(name, value):
         if not isinstance(value, int) or isinstance(value, bool):

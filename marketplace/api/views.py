@@ -12,13 +12,14 @@ from datetime import timedelta
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
-from marketplace import search_index
+from marketplace import programmes, search_index
 from marketplace.accounts.models import COUNTIES
 from marketplace.api import serialize
 from marketplace.api import services as tokens
 from marketplace.api.openapi import document
 from marketplace.api.validation import (Field, Invalid, body, boolean, integer, iso_date, json_object,
-                                        local_datetime, parse, query, query_integer, string, string_list, yuan)
+                                        local_datetime, parse, query, query_integer, search_text, string, string_list,
+                                        yuan)
 from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import csrf, db
 from marketplace.listings import services as listings
@@ -26,6 +27,8 @@ from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRI
 from marketplace.orders import services as orders
 from marketplace.orders.models import CONTRACT_TYPES
 from marketplace.payments import services as payments
+from marketplace.programmes import common as programme_common
+from marketplace.programmes.models import IP_RIGHT_KINDS, POOL_STATUSES, PROJECT_STATUSES
 from marketplace.timeutil import utcnow
 from search.documents import SearchQuery
 
@@ -286,3 +289,35 @@ def contract_register(contract_id):
     contract = orders.register_contract(_user(), contract_id, values["registration_no"], values["registered_on"],
                                         values.get("contract_type"))
     return jsonify(serialize.contract(contract))
+
+
+# --- programmes: the city's registries (read-only) ------------------------------------------
+
+POOL_STATUS_CHOICES = POOL_STATUSES + ("all",)
+
+
+@bp.route("/programmes/pool")
+def programme_pool():
+    args = query({"status": Field(string(12, POOL_STATUS_CHOICES))})
+    status = args.get("status", "admitted")
+    return jsonify(items=programmes.list_pool(_user(), None if status == "all" else status))
+
+
+@bp.route("/programmes/ip")
+def programme_ip():
+    args = query({"q": Field(search_text(200)), "industry": Field(string(40, tuple(programme_common.industries()))),
+                  "kind": Field(string(30, IP_RIGHT_KINDS))})
+    return jsonify(items=programmes.list_ip(_user(), q=args.get("q") or None, industry=args.get("industry"),
+                                            kind=args.get("kind")))
+
+
+@bp.route("/programmes/commissioners")
+def programme_commissioners():
+    query({})
+    return jsonify(items=programmes.list_commissioners(_user()))
+
+
+@bp.route("/programmes/projects")
+def programme_projects():
+    args = query({"status": Field(string(12, PROJECT_STATUSES))})
+    return jsonify(items=programmes.list_projects(_user(), args.get("status")))

@@ -1,6 +1,8 @@
 """Property-based: schemathesis generates requests from the OpenAPI document for every
 operation and sends them to the app over WSGI, authenticated with a real token of a verified
-enterprise member on a small seeded database. No 5xx, and every answer matches the document."""
+enterprise member on a small seeded database (the market and the city's programmes); the
+programme registries are also called with a reviewer's token, so that their answers are not
+only refusals. No 5xx, and every answer matches the document."""
 import contextvars
 from datetime import datetime, timedelta
 
@@ -16,15 +18,17 @@ from marketplace import search_index
 from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.payments import services as payments
+from marketplace.programmes import projects
 from marketplace.timeutil import utcnow
-from tests.api.conftest import bearer, published
+from tests.api.conftest import bearer, programme_data, published
 
 MAX_EXAMPLES = 25
 
 
 @pytest.fixture()
 def seeded(factory):
-    """A small market: a provider's service and instrument, a university's patent, one paid order."""
+    """A small market: a provider's service and instrument, a university's patent, one paid order;
+    and the programmes: a cultivation pool, IP, commissioners and projects (one of them the enterprise's)."""
     provider = factory.user("provider", kind="agency", service_agency=True)
     university = factory.user("university", kind="university")
     enterprise = factory.user("enterprise", size="small")
@@ -36,23 +40,31 @@ def seeded(factory):
     tomorrow = datetime.combine(utcnow().date() + timedelta(days=1), datetime.min.time()).replace(hour=9)
     orders.book_instrument(enterprise, instrument.id, tomorrow, 2)
     draft = listings.create_listing(enterprise, "demand", {"title": "寻求轴承热处理技术"})
+    programmes = programme_data(factory)
+    projects.propose(enterprise, enterprise.organization.id, {
+        "title": "轴承热处理技术改造", "industry": "optomechatronics", "bottleneck": "热处理变形",
+        "requested_city": "500000.50"})
     search_index.reindex()
     # Ids that exist, so that generated calls reach the services and not only their 404s.
     ids = {"listing_id": [service.id, instrument.id, draft.id], "order_id": [order.id],
            "instrument_id": [instrument.id], "contract_id": [1]}
-    return enterprise, ids
+    return enterprise, programmes["reviewer"], ids
 
 
 def test_every_operation_answers_as_documented(app, client, seeded):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    user, ids = seeded
-    headers = bearer(user)
+    user, reviewer, ids = seeded
+    headers, city_headers = bearer(user), bearer(reviewer)
     checks = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
     operations = [result.ok() for result in schema.get_all_operations()]
     # The document's own operation is left out by schemathesis (it is where the schema came from).
-    assert len({op.label for op in operations} - {"GET /api/v1/openapi.json"}) == 17
+    assert len({op.label for op in operations} - {"GET /api/v1/openapi.json"}) == 21
+    registries = [op for op in operations if op.path.startswith("/api/v1/programmes/")]
+    assert len(registries) == 4
+    runs = [(op, headers) for op in operations] + [(op, city_headers) for op in registries]
+    answered = set()  # the registries that answered with data at least once
 
-    for operation in operations:
+    for operation, headers in runs:
         names = [p.name for p in operation.path_parameters]
         strategy = operation.as_strategy()
         if names:
@@ -66,5 +78,8 @@ def test_every_operation_answers_as_documented(app, client, seeded):
             # Each request runs in its own context with its own database session, as on a server.
             response = contextvars.Context().run(case.call, app=app, headers=headers)
             case.validate_response(response, checks=checks)
+            if operation in registries and response.status_code == 200 and response.json()["items"]:
+                answered.add(operation.path)
 
         run()
+    assert answered == {op.path for op in registries}
