@@ -3,10 +3,10 @@
     .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60]
 
 Serves the platform (gunicorn, 2 sync workers, 127.0.0.1, demo city loaded into a temporary
-SQLite database, development configuration: CSRF on, payments through stripe-mock with the
-signed webhook relayed) and a bare "hello" Flask app (gunicorn, 2 workers). A bounded load
-generator (threads + http.client, loopback only, fixed request counts, a time cap per phase)
-measures requests/s and latency for
+SQLite database, production configuration with cookies allowed over plain http: CSRF on,
+payments through stripe-mock with the signed webhook relayed) and a bare "hello" Flask app
+(gunicorn, 2 workers). A bounded load generator (threads + http.client, loopback only, fixed
+request counts, a time cap per phase) measures requests/s and latency for
 
   - hello            GET /            (the baseline)
   - listings         GET /listings
@@ -311,7 +311,11 @@ def main(argv=None):
             stripe_base = re.search(r"STRIPE_API_BASE=(\S+)", (run_dir / "stripe-mock.env").read_text()).group(1)
         db_path = tmp / "bench.sqlite"
         env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "FLASK_APP")}
-        env.update(DATABASE_URL=f"sqlite:///{db_path}", MARKETPLACE_CONFIG="development",
+        # The production configuration (no debug mode, templates compiled once), except what
+        # plain http on loopback and stripe-mock need: cookies without the Secure flag, and the
+        # signed webhook relayed by the platform itself (stripe-mock sends none).
+        env.update(DATABASE_URL=f"sqlite:///{db_path}", MARKETPLACE_CONFIG="production",
+                   SESSION_COOKIE_SECURE="0", REMEMBER_COOKIE_SECURE="0", STRIPE_RELAY_WEBHOOKS="1",
                    STRIPE_API_BASE=stripe_base, SEARCH_SQLITE_PATH=str(tmp / "search.sqlite"),
                    UPLOAD_DIR=str(tmp / "uploads"), SECRET_KEY="bench-secret", FLASK_DEBUG="0")
         t0 = time.perf_counter()
@@ -349,7 +353,9 @@ def main(argv=None):
             "bench": "http",
             "setup_s": round(setup_s, 1),
             "config": {"workers": 2, "concurrency": c, "requests": n, "checkouts": args.checkouts,
-                       "accounts": args.accounts, "database": "sqlite", "payments": f"stripe-mock {stripe_base}",
+                       "accounts": args.accounts, "database": "sqlite",
+                       "app_config": "production, cookies without Secure, webhook relayed",
+                       "payments": f"stripe-mock {stripe_base}",
                        "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]},
             "results": results,
             "ratio_to_bare": {name: round(results[name]["per_s"] / bare, 3) for name in ("listings", "search")},

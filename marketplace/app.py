@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from marketplace.errors import ServiceError
-from marketplace.extensions import babel, csrf, db, login_manager, migrate
+from marketplace.extensions import babel, csrf, db, login_manager, migrate, tune_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +96,8 @@ def create_app(config=None) -> Flask:
         _import(name)
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -107,9 +109,14 @@ def create_app(config=None) -> Flask:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from marketplace.accounts.models import User
+        from sqlalchemy.orm import joinedload
 
-        user = db.session.get(User, int(user_id))
+        from marketplace.accounts.models import Membership, User
+
+        # One query for the user, the memberships and their organisations (every page asks
+        # for the role and organisation; lazily that was three).
+        user = db.session.get(User, int(user_id),
+                              options=[joinedload(User.memberships).joinedload(Membership.organization)])
         if user is not None:
             user.active_organization_id = session.get("active_org")
         return user
@@ -187,7 +194,9 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from marketplace import labels, money
+    from marketplace import i18n, labels, money
+
+    i18n.install(app)
 
     @app.context_processor
     def inject():

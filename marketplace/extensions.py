@@ -4,7 +4,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations portable (SQLite batch mode needs names).
@@ -26,3 +26,25 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def tune_sqlite(engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000) -> None:
+    """SQLite only: every new connection writes ahead (WAL: readers and the one writer do not
+    block each other, so several server workers share the file), syncs to disk at checkpoints
+    rather than at every commit (``synchronous``, NORMAL: a power cut may lose the last commits
+    but never corrupts; FULL: a sync at every commit) and waits for a busy writer instead of
+    failing at once. Other databases are left alone."""
+    if engine.dialect.name != "sqlite":
+        return
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")  # stays "memory" for an in-memory database
+            cursor.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        finally:
+            cursor.close()

@@ -1,6 +1,8 @@
 """User-facing names of the codes the data model stores (kinds, sizes, roles, ...)."""
 from flask_babel import lazy_gettext as _l
 
+from marketplace.i18n import text_of
+
 GROUPS = {
     "kind": {
         "university": _l("University"),
@@ -152,7 +154,7 @@ GROUPS = {
 def label(value, group: str) -> str:
     if value is None:
         return "—"
-    return str(GROUPS.get(group, {}).get(value, value))
+    return text_of(GROUPS.get(group, {}).get(value, value))
 
 
 def choices(group: str, values=None) -> list[tuple[str, str]]:

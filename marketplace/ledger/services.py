@@ -164,9 +164,24 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
                         payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash)
     entry.hash = entry.compute_hash()
     session.add(entry)
-    enqueue("claims", str(occurred_on.year))  # recompute the year's claims after commit
+    years = _registration_years(session, ref) if kind == "payment" else {occurred_on.year}
+    for year in sorted(years):
+        enqueue("claims", str(year))  # recompute those years' claims after commit
     session.flush()
     return entry
+
+
+def _registration_years(session, ref: str) -> set[int]:
+    """The years whose claims a payment under ``ref`` can change. The scenario
+    (ledger/scenario.py) reads payments only to mark registered contracts paid, and a
+    contract counts in the year of its registration, which may be before the payment (a
+    contract registered in December and paid in January). A payment of anything else (a
+    service order, a voucher's share, a booking) changes no claim."""
+    dates = {o.occurred_on for o in session.new
+             if isinstance(o, LedgerEntry) and o.kind == "contract_registered" and o.ref == ref}
+    dates.update(session.scalars(select(LedgerEntry.occurred_on).where(
+        LedgerEntry.ref == ref, LedgerEntry.kind == "contract_registered")))
+    return {d.year for d in dates}
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,14 @@ def gateway() -> gw.PaymentGateway:
         if _memory_gateway is None or _memory_gateway.webhook_secret != config["STRIPE_WEBHOOK_SECRET"]:
             _memory_gateway = gw.InMemoryGateway(webhook_secret=config["STRIPE_WEBHOOK_SECRET"])
         return _memory_gateway
-    return gw.StripeGateway(api_key=config["STRIPE_SECRET_KEY"], api_base=config["STRIPE_API_BASE"],
-                            webhook_secret=config["STRIPE_WEBHOOK_SECRET"])
+    # One client per app and settings, so that its HTTP connections to the gateway are kept
+    # alive and reused (stripe's RequestsClient keeps one session per thread).
+    key = (config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"], config["STRIPE_WEBHOOK_SECRET"])
+    cache = current_app.extensions.setdefault("stripe_gateways", {})
+    existing = cache.get(key)
+    if existing is None:
+        existing = cache[key] = gw.StripeGateway(api_key=key[0], api_base=key[1], webhook_secret=key[2])
+    return existing
 
 
 def checkout(actor, order_id: int) -> Payment:
