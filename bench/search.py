@@ -16,6 +16,13 @@ cache emptied before every query (the cost of a term's first use after a write).
 latency block also gives the CPU time per query (``cpu_p50_ms``/``cpu_p95_ms``), which
 other processes on a busy machine do not inflate; ``loadavg`` records how busy it was.
 
+The embedded reindex is timed as ``flask search reindex`` runs it: documents from a
+generator, a progress callback, and — after a first load into the empty index — again
+over the full index (``embedded_reindex_again_s``: dropping the old tables is part of
+the work); the goal is checked against the slower of the two. ``embedded_reindex_cpu_s``
+gives the CPU seconds of each run in this process and in its text-preparation helper
+process (which uses the second CPU when there is one).
+
 Elasticsearch runs when --es-url is given or ELASTICSEARCH_URL is set.
 """
 from __future__ import annotations
@@ -33,6 +40,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+# the script's own directory (sys.path[0]) holds bench/http.py, which would shadow the
+# standard library's http package (imported by urllib3 / elasticsearch): use the repo root
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from search import Document, SearchQuery  # noqa: E402
@@ -189,6 +200,29 @@ def rss_mb() -> dict:
     return {"current": current, "peak": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def _cpu_s() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its waited-for children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def timed_reindex(backend, docs: list[Document]) -> tuple[float, dict]:
+    """Wall seconds and CPU seconds of one reindex, fed like the app feeds it."""
+    done = [0]
+
+    def progress(n: int) -> None:  # the CLI updates a progress bar
+        done[0] = n
+
+    cpu = _cpu_s()
+    t = time.perf_counter()
+    count = backend.reindex((d for d in docs), progress=progress)
+    wall = time.perf_counter() - t
+    after = _cpu_s()
+    assert count == len(docs) == done[0], (count, done[0])
+    return wall, {"main": round(after[0] - cpu[0], 2), "helper": round(after[1] - cpu[1], 2),
+                  "total": round(after[0] + after[1] - cpu[0] - cpu[1], 2)}
+
+
 def backend_fn(backend, facets: bool):
     def fn(text, filters):
         return backend.query(SearchQuery(text=text, facets=facets, **filters))
@@ -261,10 +295,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         emb = EmbeddedBackend(os.path.join(tmp, "search.sqlite3"))
         emb.ensure_index()
-        t = time.perf_counter()
-        emb.reindex(iter(docs))
-        out["embedded_reindex_s"] = round(time.perf_counter() - t, 2)
+        first, first_cpu = timed_reindex(emb, docs)
         out["embedded_file_mb"] = round(os.path.getsize(emb.path) / 2**20, 1)
+        again, again_cpu = timed_reindex(emb, docs)  # over the full index, as in production
+        out["embedded_reindex_s"] = round(max(first, again), 2)
+        out["embedded_reindex_first_s"] = round(first, 2)
+        out["embedded_reindex_again_s"] = round(again, 2)
+        out["embedded_reindex_cpu_s"] = {"first": first_cpu, "again": again_cpu}
+        out["embedded_file_mb_after_again"] = round(os.path.getsize(emb.path) / 2**20, 1)
         out["match_counts"] = {f"{text} {filters or ''}".strip(): emb.query(
             SearchQuery(text=text, facets=False, **filters)).total for _, text, filters in MIX}
         out["avg_body_chars"] = round(sum(len(d.body) for d in docs) / len(docs))

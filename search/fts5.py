@@ -10,9 +10,12 @@ Tables (one SQLite file, WAL mode):
   every term whose canonical form has three or more characters — all Latin terms (they
   are padded with spaces: " hplc ") and CJK terms of three or more characters.
 * ``gram``   — contentless FTS5 with the ``ascii`` tokenizer (every non-ASCII character is a token
-  character, whatever Unicode version SQLite knows) over the CJK unigrams and bigrams of
-  title / org / body. Answers the one- and two-character CJK terms (检测, 专利, 药) that
-  a trigram index silently cannot find.
+  character, whatever Unicode version SQLite knows) over the CJK *gram tokens* of title /
+  org / body (``search.text.grams``: the distinct bigrams of each CJK run, plus the run's
+  last character), each prefixed with its field's tag letter (t, o, b) and all in one
+  column, so ``detail = 'none'`` (rowids only) suffices. Answers the one- and
+  two-character CJK terms (检测, 专利, 药) that a trigram index silently cannot find: a
+  bigram by its token ("b检测"), a single character by a prefix query ("b药" *).
 * ``meta``   — a generation number, bumped by every write.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
@@ -54,10 +57,14 @@ from .documents import (
 )
 from .text import Term, canonical, grams, parse_terms
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 terms at 100,000 listings
 FTS_PGSZ = 8000  # FTS5 leaf page size: fewer, larger segments pages (faster bulk load)
+# the gram table's in-memory buffer before a segment is written (FTS5 default 1 MB):
+# its few distinct tokens (~tens of thousands) make a big buffer cheap and halve its load
+# time; the trigram table's millions of distinct tokens make it slower, so it keeps 1 MB
+GRAM_HASHSIZE = 64 * 2**20
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -80,23 +87,35 @@ CREATE TABLE IF NOT EXISTS stored (
     modes_json TEXT NOT NULL
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(
-    ct, cb, co, tokenize = 'trigram case_sensitive 1', content = ''
+    ct, cb, co, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS gram USING fts5(
-    gt, gb, go, tokenize = 'ascii', detail = 'column', content = ''
+    g, tokenize = 'ascii', detail = 'none', content = '', columnsize = 0
 );
 INSERT INTO tri (tri, rank) VALUES ('pgsz', %(pgsz)d);
 INSERT INTO gram (gram, rank) VALUES ('pgsz', %(pgsz)d);
-INSERT INTO tri (tri, rank) VALUES ('automerge', 16);
-INSERT INTO gram (gram, rank) VALUES ('automerge', 16);
-INSERT INTO tri (tri, rank) VALUES ('crisismerge', 64);
-INSERT INTO gram (gram, rank) VALUES ('crisismerge', 64);
+INSERT INTO gram (gram, rank) VALUES ('hashsize', %(gram_hashsize)d);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
-""".replace("%(pgsz)d", str(FTS_PGSZ))
+""".replace("%(pgsz)d", str(FTS_PGSZ)).replace("%(gram_hashsize)d", str(GRAM_HASHSIZE))
+# FTS5 merge settings for everyday writes, and for the bulk load of a reindex (merging
+# 64 segments at a time instead of 16: ~15% less CPU, the segments are merged
+# by later writes); see bench/search.py
+_STEADY = """
+INSERT INTO tri (tri, rank) VALUES ('automerge', 16);
+INSERT INTO gram (gram, rank) VALUES ('automerge', 16);
+INSERT INTO tri (tri, rank) VALUES ('crisismerge', 64);
+INSERT INTO gram (gram, rank) VALUES ('crisismerge', 64);
+"""
+_BULK_LOAD = """
+INSERT INTO tri (tri, rank) VALUES ('automerge', %(merge)d);
+INSERT INTO gram (gram, rank) VALUES ('automerge', %(merge)d);
+INSERT INTO tri (tri, rank) VALUES ('crisismerge', %(crisis)d);
+INSERT INTO gram (gram, rank) VALUES ('crisismerge', %(crisis)d);
+""".replace("%(merge)d", "64").replace("%(crisis)d", "128")
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS docs_newest ON docs (published_ms DESC, id);
 """
@@ -128,8 +147,8 @@ def _modes_mask(modes: list[str]) -> int:
     return mask
 
 
-def _rows(doc: Document, rowid: int) -> tuple[tuple, tuple, tuple, tuple]:
-    ct, cb, co = canonical(doc.title), canonical(doc.body), canonical(doc.org_name)
+def _small_rows(doc: Document, rowid: int) -> tuple[tuple, tuple]:
+    """The ``docs`` and ``stored`` rows of ``doc``."""
     return (
         (
             rowid,
@@ -144,41 +163,51 @@ def _rows(doc: Document, rowid: int) -> tuple[tuple, tuple, tuple, tuple]:
             to_epoch_ms(doc.published_at),
         ),
         (rowid, doc.title, doc.body, doc.org_name, json.dumps(doc.transfer_modes)),
-        (rowid, ct, cb, co),
-        (rowid, grams(ct), grams(cb), grams(co)),
     )
+
+
+def _rows(doc: Document, rowid: int) -> tuple[tuple, tuple, tuple, tuple]:
+    return _small_rows(doc, rowid) + _fts_rows(rowid, doc.title, doc.body, doc.org_name)
 
 
 _INSERTS = (
     "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?)",
     "INSERT INTO stored VALUES (?,?,?,?,?)",
     "INSERT INTO tri (rowid, ct, cb, co) VALUES (?,?,?,?)",
-    "INSERT INTO gram (rowid, gt, gb, go) VALUES (?,?,?,?)",
+    "INSERT INTO gram (rowid, g) VALUES (?,?)",
 )
 # contentless FTS5: a row is removed by repeating the values it was inserted with
 _FTS_DELETES = (
     "INSERT INTO tri (tri, rowid, ct, cb, co) VALUES ('delete', ?,?,?,?)",
-    "INSERT INTO gram (gram, rowid, gt, gb, go) VALUES ('delete', ?,?,?,?)",
+    "INSERT INTO gram (gram, rowid, g) VALUES ('delete', ?,?)",
 )
 
 
-def _prepare(docs: list[Document], first_rowid: int) -> list[list[tuple]]:
-    """The rows of ``docs`` for the four tables (rowids from ``first_rowid``); the CPU-heavy
-    half of a reindex, run in a helper process for big ones."""
-    batches: list[list[tuple]] = [[], [], [], []]
-    for i, doc in enumerate(docs, start=first_rowid):
-        for batch, row in zip(batches, _rows(doc, i)):
-            batch.append(row)
-    return batches
+def _prepare(texts: list[tuple[str, str, str]], first_rowid: int) -> tuple[list[tuple], list[tuple]]:
+    """The ``tri`` and ``gram`` rows of (title, body, org_name) texts, rowids from
+    ``first_rowid``: the text work of a reindex, run in a helper process for big ones."""
+    rows = [_fts_rows(i, *t) for i, t in enumerate(texts, start=first_rowid)]
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+_GRAM_TAGS = {"ct": "t", "cb": "b", "co": "o"}  # tri column -> tag of its gram tokens
+
+
+def _gram_text(ct: str, cb: str, co: str) -> str:
+    """The ``gram`` column: the tagged gram tokens of the three canonical strings. Their
+    order varies between processes (set order); with ``detail = 'none'`` no position is
+    stored, so the FTS5 'delete' of a row sees the same (token, rowid) pairs whatever
+    the order — a 'delete' in one process undoes an insert prepared in another."""
+    return " ".join(filter(None, (grams(ct, "t"), grams(cb, "b"), grams(co, "o"))))
 
 
 def _fts_rows(rowid: int, title: str, body: str, org: str) -> tuple[tuple, tuple]:
     ct, cb, co = canonical(title), canonical(body), canonical(org)
-    return (rowid, ct, cb, co), (rowid, grams(ct), grams(cb), grams(co))
+    return (rowid, ct, cb, co), (rowid, _gram_text(ct, cb, co))
 
 
 def _worker_main() -> None:  # pragma: no cover - runs in the helper process
-    """Helper process loop: read pickled (docs, first_rowid) frames from stdin, write the
+    """Helper process loop: read pickled (texts, first_rowid) frames from stdin, write the
     pickled ``_prepare`` result for each to stdout; stop at end of input."""
     import pickle
     import struct
@@ -188,8 +217,8 @@ def _worker_main() -> None:  # pragma: no cover - runs in the helper process
         head = src.read(8)
         if len(head) < 8:
             return
-        docs, first = pickle.loads(src.read(struct.unpack("<Q", head)[0]))
-        out = pickle.dumps(_prepare(docs, first), protocol=pickle.HIGHEST_PROTOCOL)
+        texts, first = pickle.loads(src.read(struct.unpack("<Q", head)[0]))
+        out = pickle.dumps(_prepare(texts, first), protocol=pickle.HIGHEST_PROTOCOL)
         dst.write(struct.pack("<Q", len(out)) + out)
         dst.flush()
 
@@ -244,16 +273,16 @@ class _Preparer:
             except OSError:
                 pass
 
-    def submit(self, docs: list[Document], first_rowid: int, more_coming: bool) -> None:
+    def submit(self, texts: list[tuple[str, str, str]], first_rowid: int, more_coming: bool) -> None:
         if more_coming and not self._tried:
             self._start()
         if self._proc is not None:
-            self._jobs.put((docs, first_rowid))
+            self._jobs.put((texts, first_rowid))
             self._pending.append(None)
         else:
-            self._pending.append(_prepare(docs, first_rowid))
+            self._pending.append(_prepare(texts, first_rowid))
 
-    def _receive(self) -> list[list[tuple]]:
+    def _receive(self) -> tuple[list[tuple], list[tuple]]:
         import pickle
         import struct
 
@@ -263,7 +292,7 @@ class _Preparer:
             raise RuntimeError(f"reindex helper process died (exit code {self._proc.poll()})")
         return pickle.loads(out.read(struct.unpack("<Q", head)[0]))
 
-    def ready(self, wait_all: bool = False) -> Iterator[list[list[tuple]]]:
+    def ready(self, wait_all: bool = False) -> Iterator[tuple[list[tuple], list[tuple]]]:
         """Finished batches, oldest first: all of them if ``wait_all``, else all but the
         ``depth`` newest the child may still be working on."""
         while self._pending and (wait_all or len(self._pending) > self.depth
@@ -337,7 +366,7 @@ class EmbeddedBackend:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 _script(conn, _DROP)  # a derived index: rebuild it by reindexing
-            _script(conn, _TABLES + _INDEXES)
+            _script(conn, _TABLES + _STEADY + _INDEXES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute(_BUMP)
             conn.execute("COMMIT")
@@ -420,12 +449,19 @@ class EmbeddedBackend:
         try:
             _script(conn, _DROP + _TABLES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _script(conn, _BULK_LOAD)
             n = 0
             seen: set[str] = set()
-            chunk: list[Document] = []
+            chunk: list[tuple[str, str, str]] = []
+            small: tuple[list[tuple], list[tuple]] = ([], [])
 
-            def insert(batches: list[list[tuple]]) -> None:
-                for sql, batch in zip(_INSERTS, batches):
+            def insert_small() -> None:
+                for sql, batch in zip(_INSERTS[:2], small):
+                    conn.executemany(sql, batch)
+                    batch.clear()
+
+            def insert_fts(batches: tuple[list[tuple], list[tuple]]) -> None:
+                for sql, batch in zip(_INSERTS[2:], batches):
                     conn.executemany(sql, batch)
 
             for doc in docs:
@@ -435,17 +471,21 @@ class EmbeddedBackend:
                 if len(chunk) >= CHUNK:
                     preparer.submit(chunk, n - len(chunk) + 1, more_coming=True)
                     chunk = []
+                    insert_small()
                     for batches in preparer.ready():
-                        insert(batches)
+                        insert_fts(batches)
                         if progress:
                             progress(batches[0][-1][0])
-                chunk.append(doc)
                 n += 1
+                for batch, row in zip(small, _small_rows(doc, n)):
+                    batch.append(row)
+                chunk.append((doc.title, doc.body, doc.org_name))
             if chunk:
                 preparer.submit(chunk, n - len(chunk) + 1, more_coming=False)
+            insert_small()
             for batches in preparer.ready(wait_all=True):
-                insert(batches)
-            _script(conn, _INDEXES)
+                insert_fts(batches)
+            _script(conn, _STEADY + _INDEXES)
             conn.execute(_BUMP)
             conn.execute("COMMIT")
         except BaseException:
@@ -476,12 +516,14 @@ class EmbeddedBackend:
 
     def _rowids(self, conn: sqlite3.Connection, term: Term, column: str) -> list[int]:
         """Rowids matching ``term`` in one FTS column (ct, co or cb)."""
-        if term.short_cjk is not None:
-            table, phrase, col = "gram", _fts_phrase(term.short_cjk), "g" + column[1]
+        short = term.short_cjk
+        if short is not None:  # a bigram token, or any token a single character starts
+            table = "gram"
+            match = _fts_phrase(_GRAM_TAGS[column] + short) + (" *" if len(short) == 1 else "")
         else:
-            table, phrase, col = "tri", _fts_phrase(term.pattern), column
+            table, match = "tri", f"{{{column}}} : {_fts_phrase(term.pattern)}"
         found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
-                             (f"{{{col}}} : {phrase}",)).fetchone()[0]
+                             (match,)).fetchone()[0]
         return json.loads(f"[{found}]") if found else []  # C-speed parse
 
     def _term_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", term: Term) -> tuple[int, int, int]:

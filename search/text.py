@@ -18,7 +18,8 @@ space on each side (" 液相色谱仪 hplc 检测 "). A term's canonical form is
 way but padded only next to a Latin token (" hplc 检测"). Then "term matches field" is
 exactly "term's canonical form is a substring of the field's canonical string", which a
 trigram FTS5 index answers for forms of three or more characters; the remaining forms
-(one or two CJK characters) are looked up in a unigram/bigram index.
+(one or two CJK characters) are looked up in a gram index (see ``grams``): a two-character
+form is a token of it, a one-character form is the first character of a token of it.
 
 Elasticsearch representation: the tokens joined by single spaces, indexed with the
 built-in ``whitespace`` analyzer; a term is a ``match_phrase`` of its tokens.
@@ -44,12 +45,21 @@ _CJK = (
 )
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]{{1,{MAX_WORD}}}")
 _CJK_ONE = re.compile(rf"[{_CJK}]")
-_CJK_RUN = re.compile(rf"[{_CJK}]{{2,}}")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
 
+# full-width ASCII forms and the ideographic space -> their compatibility decompositions
+# (plain ASCII). NFKC(s) = NFC(NFKD(s)), and NFKD decomposes character by character, so
+# replacing a character by its own full decomposition first never changes the result; it
+# only lets Chinese text whose one compatibility character is "，" pass NFKC's quick
+# check instead of being decomposed and recomposed whole (half the cost of a reindex's
+# normalisation)
+_FULL_WIDTH = {cp: unicodedata.normalize("NFKD", chr(cp)) for cp in [*range(0xFF01, 0xFF5F), 0x3000]}
+
+
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    return unicodedata.normalize("NFKC", text.translate(_FULL_WIDTH)).casefold()
 
 
 def tokens(text: str) -> list[str]:
@@ -76,18 +86,22 @@ def token_string(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def grams(*canonical_strings: str) -> str:
-    """CJK unigrams and bigrams of canonical strings, deduplicated, space separated.
+def grams(canonical_string: str, tag: str = "") -> str:
+    """The gram tokens of a canonical string, deduplicated, space separated, each one
+    prefixed with ``tag``: every bigram inside a run of adjacent CJK characters (as the
+    canonical string writes them), and the last character of every run on its own.
 
-    Bigrams are taken only inside runs of adjacent CJK characters (as the canonical
-    string writes them), so a bigram token present ⇔ that two-character term matches.
+    So a two-character CJK term matches ⇔ it is a token, and a one-character term c
+    matches ⇔ some token starts with c (every c in the text starts a bigram, or ends its
+    run) — a prefix query. That is about half the tokens of separate unigrams + bigrams.
     """
     out: set[str] = set()
-    for s in canonical_strings:
-        out.update(_CJK_ONE.findall(s))
-        for run in _CJK_RUN.findall(s):
-            out.update(map(str.__add__, run[:-1], run[1:]))
-    return " ".join(sorted(out))
+    for run in _CJK_RUN.findall(canonical_string):
+        out.update(map(str.__add__, run[:-1], run[1:]))
+        out.add(run[-1])
+    if not out:
+        return ""
+    return tag + f" {tag}".join(out) if tag else " ".join(out)
 
 
 @dataclass(frozen=True)

@@ -338,6 +338,46 @@ def test_reindex_replaces_everything(backend):
     assert ids(search(backend, "新的")) == ["service:3"]
 
 
+def test_short_chinese_terms_at_run_ends_and_per_field(backend):
+    """One character alone, at the end of a run, in each field; two characters only when adjacent."""
+    docs = [
+        doc("service:1", title="HPLC 药 检", body="中 x 药"),  # 药 a run of its own, in the title
+        doc("service:2", title="标题", body="西洋中药。"),  # at the end of a run, in the body
+        doc("service:3", title="标题", body="无", org_name="聊城制药"),  # in the org name
+        doc("service:4", title="标题", body="约定"),  # neither
+    ]
+    backend.index(docs)
+    for text in ("药", "中药", "检", "标题", "题", "洋", "聊城制药"):
+        q = SearchQuery(text=text, per_page=100)
+        r = backend.query(q)
+        assert ids(r) == [i for i, _ in oracle.search(docs, q)[0]], text
+    assert ids(search(backend, "药")) == ["service:1", "service:3", "service:2"]  # title, org, body
+    assert ids(search(backend, "中药")) == ["service:2"]  # "中 x 药" is not adjacent
+    backend.index([doc("service:2", title="标题", body="西洋参")])  # replaced: its old tokens go
+    backend.delete(["service:1"])
+    assert ids(search(backend, "药")) == ["service:3"]
+    assert search(backend, "中药").total == 0 and search(backend, "检").total == 0
+    assert ids(search(backend, "洋参")) == ["service:2"]
+
+
+def test_big_reindex_then_edits(backend):
+    """A reindex big enough to be prepared in chunks (by a helper process, embedded) is
+    edited afterwards by this process: the removed rows leave nothing behind."""
+    docs = [doc(f"service:{i}", title=f"标题{i}号", body="罕见" if i == 3001 else "常见",
+                published_at=datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i))
+            for i in range(1, 4502)]
+    assert backend.reindex(iter(docs)) == len(docs)
+    assert ids(search(backend, "罕")) == ["service:3001"]
+    assert search(backend, "号").total == len(docs)
+    backend.delete(["service:3001", "service:4500", "service:1"])
+    backend.index([doc("service:2", title="改了", body="常见")])
+    assert search(backend, "罕").total == 0 and search(backend, "罕见").total == 0
+    assert search(backend, "号").total == len(docs) - 4
+    assert search(backend, "题").total == len(docs) - 4
+    assert search(backend, "常见").total == len(docs) - 3  # not 3001 (罕见), 4500, 1
+    assert ids(search(backend, "改")) == ["service:2"]
+
+
 def test_reindex_rejects_duplicate_ids_and_keeps_the_old_index(backend):
     backend.index([doc("service:1", "旧的检测服务")])
     with pytest.raises(ValueError):
