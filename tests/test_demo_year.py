@@ -27,7 +27,7 @@ def test_demo_year_ledger_is_intact_and_evaluates(demo):
     scenario = build_scenario(db.session, demo_year())
     result = evaluate(Scenario.from_dict(scenario)).to_dict()
     clauses = {a["clause"] for a in result["awards"]}
-    assert {"A1.DT", "A1.CS", "A2.city", "A3", "A4", "A5"} <= clauses
+    assert {"A1.DT", "A1.CS", "A2.city", "A3", "A4", "A4.match", "A5"} <= clauses
     reasons = " ".join(e["reason"] for e in result["excluded"])
     assert "refunded" in reasons and "self-use" in reasons
     assert any(f["kind"] == "overlap" for f in result["flags"])

@@ -88,6 +88,7 @@ ACCESS = {
     "api.programme_commissioners": None,  # bearer auth: tests/api/test_programmes_api.py
     "api.programme_projects": None,  # bearer auth: tests/api/test_programmes_api.py
     # --- claims and review (add below this line) ---
+    "review.set_provincial_reward": None,  # city finance and admin: tests/review/test_provincial_reward.py
     "claims.mine": ("GET", ANY),
     "claims.new": ("GET", ANY),  # the forms; filing is checked by the service (tests/claims/test_filing.py)
     "claims.detail": None,  # the beneficiary's members and the city: tests/claims

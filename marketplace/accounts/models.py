@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -128,3 +128,21 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
     organization: Mapped[Organization] = relationship(back_populates="memberships")
+
+
+class ProvincialServiceReward(db.Model):
+    """The provincial service-performance reward an in-city service agency received in a year
+    (省服务绩效奖励), entered by the city from the province's notice: the evidence of A4.match."""
+
+    __tablename__ = "provincial_service_rewards"
+    __table_args__ = (UniqueConstraint("organization_id", "year", name="uq_provincial_service_rewards_org_year"),
+                      CheckConstraint("amount_fen >= 0", name="amount"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()

@@ -38,6 +38,8 @@ def load_claims(context: dict) -> None:
     reviewer, finance = u["reviewer@kjj.liaocheng.demo"], u["finance@czj.liaocheng.demo"]
     now = utcnow()
 
+    with frozen_at(now - timedelta(days=55)):  # the province's notice of its service-performance rewards
+        review.record_provincial_reward(finance, o["jck"].id, year, 8_000_000)
     with frozen_at(now - timedelta(days=50)):
         drafting.recompute_year(year)
         drafting.clear_pending({year})

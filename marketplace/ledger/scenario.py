@@ -22,7 +22,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from marketplace.accounts.models import Organization
+from marketplace.accounts.models import Organization, ProvincialServiceReward
 from marketplace.extensions import db
 from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
 from marketplace.money import fen_to_str
@@ -72,7 +72,7 @@ def _transaction(row) -> dict:
     return t
 
 
-def _organization(org: Organization) -> dict:
+def _organization(org: Organization, rewards: dict[int, int] | None = None) -> dict:
     d = {"id": org.credit_code, "name": org.name, "kind": org.kind}
     if org.size is not None:
         d["size"] = org.size
@@ -81,9 +81,9 @@ def _organization(org: Organization) -> dict:
         d["transfer_agency_level"] = org.transfer_agency_level
     if org.service_agency:
         d["service_agency"] = True
-    reward = getattr(org, "provincial_service_reward", None)  # not a column yet
+    reward = (rewards or {}).get(org.id)  # the provincial service-performance reward of the year
     if reward is not None:
-        d["provincial_service_reward"] = fen_to_str(reward) if isinstance(reward, int) else str(reward)
+        d["provincial_service_reward"] = fen_to_str(reward)
     if org.host_level is not None:
         d["host_level"] = org.host_level
     return d
@@ -170,11 +170,18 @@ def build_scenario(session=None, year: int = None) -> dict:
             t["id"] = f"{base}#{n}"
         seen.add(t["id"])
 
+    # Agencies with a provincial reward in the year are in the scenario even without trade:
+    # A4.match needs no voucher sales (the reward is the evidence).
+    rewards = {r.organization_id: r.amount_fen for r in session.scalars(
+        select(ProvincialServiceReward).where(ProvincialServiceReward.year == year))}
+    if rewards:
+        org_ids.update(session.scalars(select(Organization.credit_code).where(Organization.id.in_(rewards))))
+
     organizations = []
     wanted = sorted(org_ids)
     for i in range(0, len(wanted), 500):
         chunk = wanted[i:i + 500]
-        organizations.extend(_organization(o) for o in session.scalars(
+        organizations.extend(_organization(o, rewards) for o in session.scalars(
             select(Organization).where(Organization.credit_code.in_(chunk))))
     found = {o["id"] for o in organizations}
     missing = [c for c in wanted if c not in found]

@@ -38,3 +38,9 @@ class BudgetForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[DataRequired(REQUIRED), NumberRange(2000, 9999)])
     clause = SelectField(_l("Clause"), validators=[DataRequired(REQUIRED)])
     amount = YuanField(_l("Budget (yuan)"), validators=[DataRequired(REQUIRED)])
+
+
+class ProvincialRewardForm(FlaskForm):
+    organization = SelectField(_l("Service agency"), coerce=int, validators=[DataRequired(REQUIRED)])
+    year = IntegerField(_l("Year"), validators=[DataRequired(REQUIRED), NumberRange(2000, 9999)])
+    amount = YuanField(_l("Provincial service-performance reward (yuan)"), validators=[DataRequired(REQUIRED)])

@@ -337,3 +337,47 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
     notify_members(claim.organization_id, "notice.claim_paid", claim.id)
     db.session.commit()
     return payout
+
+
+def record_provincial_reward(actor, organization_id: int, year: int, amount_fen: int):
+    """Enter (or correct) the provincial service-performance reward an in-city service agency
+    received in ``year``; the year's claims are recomputed after commit (A4.match)."""
+    from marketplace.accounts.models import Organization, ProvincialServiceReward
+    from marketplace.outbox import enqueue
+
+    perm.require(actor, perm.BUDGET_EDIT)
+    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= today().year:
+        raise ServiceError(_("Choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=today().year),
+                           "year")
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
+        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), "amount")
+    org = db.session.get(Organization, organization_id) if isinstance(organization_id, int) else None
+    if org is None or not org.service_agency or not org.in_city:
+        raise ServiceError(_("Choose a registered service agency of the city."), "organization")
+    reward = db.session.scalar(select(ProvincialServiceReward).where(
+        ProvincialServiceReward.organization_id == org.id, ProvincialServiceReward.year == year))
+    before = reward.amount_fen if reward else None
+    if reward is None:
+        reward = ProvincialServiceReward(organization_id=org.id, year=year, amount_fen=amount_fen,
+                                         entered_by_id=actor.id)
+        db.session.add(reward)
+    else:
+        reward.amount_fen, reward.entered_by_id = amount_fen, actor.id
+    record(actor, "provincial_reward.enter", "organization", org.id, before={"year": year, "amount_fen": before},
+           after={"year": year, "amount_fen": amount_fen})
+    enqueue("claims", str(year))
+    db.session.commit()
+    return reward
+
+
+def service_agencies() -> list:
+    from marketplace.accounts.models import Organization
+
+    return list(db.session.scalars(select(Organization).where(
+        Organization.service_agency.is_(True), Organization.in_city.is_(True)).order_by(Organization.name)))
+
+
+def provincial_rewards(year: int) -> list:
+    from marketplace.accounts.models import ProvincialServiceReward
+
+    return list(db.session.scalars(select(ProvincialServiceReward).where(ProvincialServiceReward.year == year)))

@@ -15,7 +15,8 @@ from marketplace.claims.views import claim_context
 from marketplace.errors import ServiceError
 from marketplace.forms import attach_error
 from marketplace.review import services
-from marketplace.review.forms import ApproveForm, BudgetForm, EvidenceRequestForm, ObjectionForm, PayForm, RejectForm
+from marketplace.review.forms import (ApproveForm, BudgetForm, EvidenceRequestForm, ObjectionForm, PayForm,
+                                      ProvincialRewardForm, RejectForm)
 from marketplace.timeutil import utcnow
 
 bp = Blueprint("review", __name__)
@@ -110,7 +111,10 @@ def payouts():
     form = BudgetForm(year=year)
     form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
     lang = claims.lang()
+    reward_form = ProvincialRewardForm(year=year)
+    reward_form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
     return render_template("review/payouts.html", year=year, payable=payable, budgets=services.budget_status(year),
+                           rewards=services.provincial_rewards(year), reward_form=reward_form,
                            payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
                            today=services.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
                            titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
@@ -123,6 +127,18 @@ def pay(claim_id):
     services.pay(current_user, claim_id, (form.paid_on.data or "").strip() or None)
     flash(_("Payout recorded."), "success")
     return redirect(url_for("review.payouts"))
+
+
+@bp.route("/review/rewards", methods=["POST"])
+@login_required
+def set_provincial_reward():
+    form = ProvincialRewardForm()
+    form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
+    if not form.validate_on_submit():
+        raise ServiceError("; ".join(str(e) for errors in form.errors.values() for e in errors))
+    services.record_provincial_reward(current_user, form.organization.data, form.year.data, form.amount.fen)
+    flash(_("Reward recorded; the year's claims are recomputed."), "success")
+    return redirect(url_for("review.payouts", year=form.year.data))
 
 
 @bp.route("/review/budgets", methods=["POST"])
