@@ -237,7 +237,7 @@ def _parse_event_body(payload: bytes) -> WebhookEvent:
 
 
 def _verify_signature(
-    payload: bytes, signature_header: str, secret: str, tolerance_s: int, now: float
+    payload: bytes, signature_header: str, secret: str, tolerance_s: int, now: int
 ) -> None:
     """Stripe's scheme, checked by hand: constant-time compare, bounded timestamp.
 
@@ -403,7 +403,7 @@ class StripeGateway:
         except UnicodeDecodeError:
             raise WebhookPayloadError("webhook body is not UTF-8") from None
         _verify_signature(
-            payload, signature_header, self._webhook_secret, self._tolerance_s, time.time()
+            payload, signature_header, self._webhook_secret, self._tolerance_s, int(time.time())
         )
         return _parse_event_body(bytes(payload))
 
@@ -529,7 +529,7 @@ class InMemoryGateway:
     def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent:
         self.calls.append(("parse_webhook", dict(signature_header=signature_header)))
         _verify_signature(payload, signature_header, self.webhook_secret, self.tolerance_s,
-                          time.time())
+                          int(time.time()))
         return _parse_event_body(bytes(payload))
 
     def make_webhook(self, event_id: str, type: str,  # noqa: A002

@@ -46,7 +46,7 @@ def _construct_decimal(loader, node):
         raise ParameterError(f"not a decimal number: {text!r}") from None
 
 
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)  # YAML float -> Decimal, never float
 
 
 @dataclass(frozen=True)
