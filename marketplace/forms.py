@@ -1,6 +1,8 @@
 """Shared form helpers."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from marketplace.errors import ServiceError
 
 
@@ -17,3 +19,12 @@ def attach_error(form, exc: ServiceError) -> None:
         field.errors = list(field.errors) + [exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+def validated(form):
+    """The form, if its input is valid; otherwise a 400 naming every problem, nothing done.
+    For POST-only actions whose form lives on another page."""
+    if not form.validate_on_submit():
+        message = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        raise ServiceError(message or _("The request could not be understood."))
+    return form

@@ -1,30 +1,21 @@
 """Buying pages: enquiries and quotes, orders and payment, contracts, bookings."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.errors import ServiceError
+from marketplace.forms import validated
 from marketplace.orders import services
 from marketplace.orders.forms import (BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm, QuoteForm,
                                       RefundForm, RegisterContractForm)
-from marketplace.orders.models import TechContract
 from marketplace.payments import services as payments
-from marketplace.extensions import db
 
 bp = Blueprint("orders", __name__)
-
-
-def _form_or_400(form):
-    if not form.validate_on_submit():
-        message = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        raise ServiceError(message or _("The request could not be understood."))
-    return form
 
 
 @bp.route("/listings/<int:listing_id>/enquire", methods=["POST"])
 @login_required
 def enquire(listing_id):
-    form = _form_or_400(EnquiryForm())
+    form = validated(EnquiryForm())
     enquiry = services.enquire(current_user, listing_id, form.message.data, form.transfer_mode.data or None)
     flash(_("Your enquiry was sent."), "success")
     return redirect(url_for("orders.enquiry", enquiry_id=enquiry.id))
@@ -48,7 +39,7 @@ def enquiry(enquiry_id):
 @bp.route("/enquiries/<int:enquiry_id>/quote", methods=["POST"])
 @login_required
 def quote(enquiry_id):
-    form = _form_or_400(QuoteForm())
+    form = validated(QuoteForm())
     services.quote(current_user, enquiry_id, form.amount.fen, form.note.data or "")
     flash(_("Quote sent."), "success")
     return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
@@ -57,7 +48,7 @@ def quote(enquiry_id):
 @bp.route("/enquiries/<int:enquiry_id>/accept", methods=["POST"])
 @login_required
 def accept(enquiry_id):
-    form = _form_or_400(PayOptionsForm())
+    form = validated(PayOptionsForm())
     order = services.accept_quote(current_user, enquiry_id, form.with_voucher.data)
     return redirect(url_for("orders.order", order_id=order.id))
 
@@ -65,7 +56,7 @@ def accept(enquiry_id):
 @bp.route("/listings/<int:listing_id>/order", methods=["POST"])
 @login_required
 def order_service(listing_id):
-    form = _form_or_400(PayOptionsForm())
+    form = validated(PayOptionsForm())
     order = services.order_service(current_user, listing_id, form.with_voucher.data)
     return redirect(url_for("orders.order", order_id=order.id))
 
@@ -73,7 +64,7 @@ def order_service(listing_id):
 @bp.route("/listings/<int:listing_id>/buy", methods=["POST"])
 @login_required
 def buy(listing_id):
-    form = _form_or_400(BuyAchievementForm())
+    form = validated(BuyAchievementForm())
     order = services.buy_achievement(current_user, listing_id, form.transfer_mode.data)
     return redirect(url_for("orders.order", order_id=order.id))
 
@@ -81,7 +72,7 @@ def buy(listing_id):
 @bp.route("/listings/<int:listing_id>/book", methods=["POST"])
 @login_required
 def book(listing_id):
-    form = _form_or_400(BookingForm())
+    form = validated(BookingForm())
     booking = services.book_instrument(current_user, listing_id, form.start_at(), form.hours.data,
                                        form.samples.data, form.with_voucher.data)
     flash(_("Booked."), "success")
@@ -124,7 +115,7 @@ def confirm(order_id):
 @bp.route("/orders/<int:order_id>/refund", methods=["POST"])
 @login_required
 def refund(order_id):
-    form = _form_or_400(RefundForm())
+    form = validated(RefundForm())
     payments.refund(current_user, order_id, form.reason.data)
     flash(_("Refunded."), "success")
     return redirect(url_for("orders.order", order_id=order_id))
@@ -133,7 +124,7 @@ def refund(order_id):
 @bp.route("/contracts/<int:contract_id>/register", methods=["POST"])
 @login_required
 def register_contract(contract_id):
-    form = _form_or_400(RegisterContractForm())
+    form = validated(RegisterContractForm())
     contract = services.register_contract(current_user, contract_id, form.registration_no.data,
                                           form.registered_date, form.contract_type.data)
     flash(_("Contract registered."), "success")

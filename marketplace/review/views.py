@@ -13,7 +13,7 @@ from marketplace.claims import services as claims
 from marketplace.claims.traces import clause_title
 from marketplace.claims.views import claim_context
 from marketplace.errors import ServiceError
-from marketplace.forms import attach_error
+from marketplace.forms import attach_error, validated
 from marketplace.review import services
 from marketplace.review.forms import (ApproveForm, BudgetForm, EvidenceRequestForm, ObjectionForm, PayForm,
                                       ProvincialRewardForm, RejectForm)
@@ -57,44 +57,45 @@ def detail(claim_id):
     return _detail(services.review_claim(current_user, claim_id))
 
 
+def _decide(claim_id, form, form_name: str, act):
+    """Run one review decision; a refusal is shown beside the form on the claim's page."""
+    try:
+        result = act(form)
+    except ServiceError as exc:
+        attach_error(form, exc)
+        return None, _detail(services.review_claim(current_user, claim_id), 400, **{form_name: form})
+    return result, redirect(url_for("review.detail", claim_id=claim_id))
+
+
 @bp.route("/review/claims/<int:claim_id>/approve", methods=["POST"])
 @login_required
 def approve(claim_id):
-    form = ApproveForm()
-    try:
-        claim = services.approve(current_user, claim_id, form.good_service_results.data, form.note.data or "")
-    except ServiceError as exc:
-        attach_error(form, exc)
-        return _detail(services.review_claim(current_user, claim_id), 400, approve_form=form)
-    flash(_("Approved: the claim is on public notice.") if claim.status == m.ON_NOTICE
-          else _("Approved: the claim waits for budget of its clause."), "success")
-    return redirect(url_for("review.detail", claim_id=claim_id))
+    claim, response = _decide(claim_id, ApproveForm(), "approve_form", lambda f: services.approve(
+        current_user, claim_id, f.good_service_results.data, f.note.data or ""))
+    if claim is not None:
+        flash(_("Approved: the claim is on public notice.") if claim.status == m.ON_NOTICE
+              else _("Approved: the claim waits for budget of its clause."), "success")
+    return response
 
 
 @bp.route("/review/claims/<int:claim_id>/reject", methods=["POST"])
 @login_required
 def reject(claim_id):
-    form = RejectForm()
-    try:
-        services.reject(current_user, claim_id, form.reason.data)
-    except ServiceError as exc:
-        attach_error(form, exc)
-        return _detail(services.review_claim(current_user, claim_id), 400, reject_form=form)
-    flash(_("Rejected."), "success")
-    return redirect(url_for("review.detail", claim_id=claim_id))
+    done, response = _decide(claim_id, RejectForm(), "reject_form",
+                             lambda f: services.reject(current_user, claim_id, f.reason.data))
+    if done:
+        flash(_("Rejected."), "success")
+    return response
 
 
 @bp.route("/review/claims/<int:claim_id>/request-evidence", methods=["POST"])
 @login_required
 def request_evidence(claim_id):
-    form = EvidenceRequestForm()
-    try:
-        services.request_evidence(current_user, claim_id, form.message.data)
-    except ServiceError as exc:
-        attach_error(form, exc)
-        return _detail(services.review_claim(current_user, claim_id), 400, evidence_form=form)
-    flash(_("The applicant was asked for more evidence."), "success")
-    return redirect(url_for("review.detail", claim_id=claim_id))
+    done, response = _decide(claim_id, EvidenceRequestForm(), "evidence_form",
+                             lambda f: services.request_evidence(current_user, claim_id, f.message.data))
+    if done:
+        flash(_("The applicant was asked for more evidence."), "success")
+    return response
 
 
 @bp.route("/review/ledger/<ref>")
@@ -134,8 +135,7 @@ def pay(claim_id):
 def set_provincial_reward():
     form = ProvincialRewardForm()
     form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
-    if not form.validate_on_submit():
-        raise ServiceError("; ".join(str(e) for errors in form.errors.values() for e in errors))
+    validated(form)
     services.record_provincial_reward(current_user, form.organization.data, form.year.data, form.amount.fen)
     flash(_("Reward recorded; the year's claims are recomputed."), "success")
     return redirect(url_for("review.payouts", year=form.year.data))
