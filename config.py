@@ -61,6 +61,14 @@ class Config:
     # Subsidy claims: days an approved claim stays on public notice (公示).
     PUBLIC_NOTICE_DAYS = 7
 
+    # After-commit work (marketplace/outbox.py): "inline" drains at the end of the request that
+    # wrote it; "worker" leaves it to `flask --app wsgi worker` (one or more processes).
+    OUTBOX_DRAIN = "inline"
+    OUTBOX_MAX_ATTEMPTS = 8  # a row that failed this often is parked for an administrator
+    OUTBOX_RETRY_BASE_SECONDS = 10  # waits between tries: at once, 10 s, 20 s, 40 s ...
+    OUTBOX_RETRY_MAX_SECONDS = 3600
+    WORKER_IDLE_MS = 500  # how long an idle worker sleeps between rounds
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

@@ -37,6 +37,7 @@ MODEL_MODULES = (
     "marketplace.notifications.models",
     "marketplace.ledger.models",
     "marketplace.outbox",
+    "marketplace.worker",
     "marketplace.listings.models",
     "marketplace.orders.models",
     "marketplace.payments.models",
@@ -49,7 +50,6 @@ CLI_MODULES = (
     "marketplace.demo.cli",
     "marketplace.ledger.cli",
     "marketplace.ledger.scenario_cli",
-    "marketplace.search_index",
     "marketplace.claims.cli",
 )
 
@@ -130,9 +130,14 @@ def create_app(config=None) -> Flask:
     _register_error_handlers(app)
     _register_template_helpers(app)
 
-    from marketplace.search_index import drain_after_request
+    # After-commit work: one outbox, each domain registers the topics it handles.
+    from marketplace import outbox, search_index, worker
+    from marketplace.claims import drafting
 
-    app.after_request(drain_after_request)
+    outbox.init_app(app)
+    search_index.init_app(app)
+    drafting.init_app(app)
+    worker.init_app(app)
 
     @app.after_request
     def security_headers(response):

@@ -1,19 +1,40 @@
-"""The transactional outbox: work to do after commit (index a listing, ...).
+"""The transactional outbox: work to do after commit (index a listing, recompute claims, ...).
 
-Services add rows inside their unit of work; a drain after commit does the work and
-removes the rows it finished. A crash between commit and drain leaves the rows behind,
-and the next drain catches up, so what was committed is never forgotten and nothing
-that was rolled back is ever announced.
+Services add rows inside their unit of work (``enqueue``); a drain after commit hands each
+topic's rows to the handler registered for that topic, then deletes them in the handler's
+own transaction. A crash between commit and drain leaves the rows behind and the next drain
+catches up, so what was committed is never forgotten and nothing that was rolled back is
+ever announced.
+
+Who drains is configuration (``OUTBOX_DRAIN``):
+
+* ``inline`` — at the end of the request that wrote the rows (tests, a single process);
+* ``worker`` — only ``flask --app wsgi worker`` drains (several may run on PostgreSQL:
+  ``FOR UPDATE SKIP LOCKED`` hands each row to one of them).
+
+A handler that raises leaves its rows in place: the row's ``attempts`` grows, it waits
+``retry_delay(attempts)`` before the next try, and after ``OUTBOX_MAX_ATTEMPTS`` it is
+*parked* (kept, skipped, shown to administrators) until somebody retries it.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
 
-from sqlalchemy import DateTime, String
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.extensions import db
 from marketplace.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+# A topic's handler gets the distinct keys of a batch of rows and does their work inside the
+# session's transaction; the drain deletes the rows and commits. It must not commit itself.
+Handler = Callable[[list[str]], None]
 
 
 class OutboxEntry(db.Model):
@@ -23,11 +44,198 @@ class OutboxEntry(db.Model):
     topic: Mapped[str] = mapped_column(String(20), index=True)
     key: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Not before this moment (a retry waits); parked rows are skipped until retried by hand.
+    available_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    handler: Handler
+    batch: int
+
+
+def _registry(app: Flask | None = None) -> dict[str, Topic]:
+    app = app or current_app
+    return app.extensions.setdefault("outbox_topics", {})
+
+
+def register(app: Flask, topic: str, handler: Handler, *, batch: int = 500) -> None:
+    """Name the function that does ``topic``'s work (each domain registers its own)."""
+    if len(topic) > 20:
+        raise ValueError(f"outbox topic {topic!r} is longer than 20 characters")
+    _registry(app)[topic] = Topic(topic, handler, batch)
 
 
 def enqueue(topic: str, key: str) -> None:
-    db.session.add(OutboxEntry(topic=topic, key=key))
-    if topic == "search":
-        from marketplace.search_index import mark_dirty
+    """Ask for ``topic``'s work on ``key`` once the caller's transaction commits."""
+    db.session.add(OutboxEntry(topic=topic, key=str(key)))
+    if has_request_context():
+        g.outbox_dirty = True
 
-        mark_dirty()
+
+def retry_delay(attempts: int, base_seconds: int, max_seconds: int) -> timedelta:
+    """The wait before try ``attempts + 1``: the first retry at once (a passing fault), then
+    ``base``, 2×``base``, 4×``base``… never more than ``max_seconds``."""
+    if attempts <= 1:
+        return timedelta(0)
+    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** (attempts - 2)))
+
+
+def _available(topic: str, now: datetime):
+    return (OutboxEntry.topic == topic) & OutboxEntry.parked_at.is_(None) & (OutboxEntry.available_at <= now)
+
+
+def drain_topic(topic: Topic, now: datetime | None = None) -> int:
+    """One batch of ``topic``: lock the rows (others skip them), run the handler, delete the
+    rows, commit. Returns the rows done; on a handler error, records the failure and returns 0."""
+    now = now or utcnow()
+    stmt = select(OutboxEntry).where(_available(topic.name, now)).order_by(OutboxEntry.id).limit(topic.batch)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(db.session.scalars(stmt))
+    if not rows:
+        db.session.rollback()
+        return 0
+    ids = [row.id for row in rows]
+    keys = list(dict.fromkeys(row.key for row in rows))
+    try:
+        topic.handler(keys)
+        db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - the rows stay, marked, for the next try
+        db.session.rollback()
+        _record_failure(ids, exc, now)
+        log.exception("outbox topic %s failed on %d rows; kept for a retry", topic.name, len(ids))
+        return 0
+    return len(ids)
+
+
+def _record_failure(ids: list[int], exc: Exception, now: datetime) -> None:
+    config = current_app.config
+    base, cap, most = (config["OUTBOX_RETRY_BASE_SECONDS"], config["OUTBOX_RETRY_MAX_SECONDS"],
+                       config["OUTBOX_MAX_ATTEMPTS"])
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    for row in db.session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(ids))):
+        row.attempts += 1
+        row.last_error = message
+        row.available_at = now + retry_delay(row.attempts, base, cap)
+        if row.attempts >= most:
+            row.parked_at = now
+    db.session.commit()
+
+
+def drain(topics: Iterable[str] | None = None, now: datetime | None = None, max_rounds: int = 1000) -> int:
+    """Work the named topics (all registered ones by default) until none has available rows,
+    or a handler fails. Returns the rows done."""
+    registry = _registry()
+    names = list(topics) if topics is not None else list(registry)
+    done = 0
+    for name in names:
+        topic = registry[name]
+        for _ in range(max_rounds):
+            n = drain_topic(topic, now)
+            done += n
+            if n == 0:
+                break
+    return done
+
+
+def has_available(now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return db.session.scalar(select(OutboxEntry.id).where(
+        OutboxEntry.parked_at.is_(None), OutboxEntry.available_at <= now).limit(1)) is not None
+
+
+def backlog() -> list[dict]:
+    """Per topic: rows waiting, rows parked, and the oldest waiting row's creation time."""
+    rows = db.session.execute(
+        select(OutboxEntry.topic, OutboxEntry.parked_at.is_(None).label("live"), func.count(), func.min(OutboxEntry.created_at))
+        .group_by(OutboxEntry.topic, OutboxEntry.parked_at.is_(None)))
+    out: dict[str, dict] = {}
+    for topic, live, count, oldest in rows:
+        entry = out.setdefault(topic, {"topic": topic, "waiting": 0, "parked": 0, "oldest": None})
+        if live:
+            entry["waiting"] += count
+            entry["oldest"] = oldest
+        else:
+            entry["parked"] += count
+    return [out[t] for t in sorted(out)]
+
+
+def parked(limit: int = 200) -> list[OutboxEntry]:
+    return list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.parked_at.is_not(None))
+                                   .order_by(OutboxEntry.id).limit(limit)))
+
+
+def retry_parked(topic: str | None = None) -> int:
+    """Put parked rows back in the queue (after the cause was mended); returns how many."""
+    stmt = update(OutboxEntry).where(OutboxEntry.parked_at.is_not(None)).values(
+        parked_at=None, attempts=0, available_at=utcnow())
+    if topic:
+        stmt = stmt.where(OutboxEntry.topic == topic)
+    count = db.session.execute(stmt).rowcount
+    db.session.commit()
+    return count
+
+
+def _drain_after_request(response):
+    """Inline mode: a request that wrote to the outbox — or any write request while rows are
+    waiting from an earlier failure — drains before it answers. A failure never fails the
+    request: what it committed stays committed and the rows wait for the next drain."""
+    if current_app.config["OUTBOX_DRAIN"] != "inline":
+        return response
+    if not g.get("outbox_dirty") and request.method in ("GET", "HEAD", "OPTIONS"):
+        return response
+    try:
+        if has_available():
+            drain()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        log.exception("outbox drain after request failed; rows kept for the next drain")
+    return response
+
+
+# --- the command line --------------------------------------------------------------------------
+
+import click  # noqa: E402
+from flask.cli import AppGroup  # noqa: E402
+
+cli = AppGroup("outbox", help="Work waiting to be done after commit.")
+
+
+@cli.command("status")
+def status_command():
+    """Rows waiting and parked, per topic, and the parked rows' last errors."""
+    rows = backlog()
+    if not rows:
+        click.echo("the outbox is empty")
+    for row in rows:
+        oldest = row["oldest"].isoformat(sep=" ", timespec="seconds") if row["oldest"] else "-"
+        click.echo(f"{row['topic']:<12} waiting {row['waiting']:>7}  parked {row['parked']:>5}  oldest {oldest}")
+    for row in parked():
+        click.echo(f"parked #{row.id} {row.topic}:{row.key} after {row.attempts} tries: {row.last_error}")
+
+
+@cli.command("drain")
+def drain_command():
+    """Do all waiting work now, in this process."""
+    click.echo(f"applied {drain()} outbox rows")
+
+
+@cli.command("retry")
+@click.option("--topic", default=None)
+def retry_command(topic):
+    """Put parked rows back in the queue once their cause is mended."""
+    click.echo(f"{retry_parked(topic)} parked rows back in the queue")
+
+
+def init_app(app: Flask) -> None:
+    if app.config["OUTBOX_DRAIN"] not in ("inline", "worker"):
+        raise ValueError(f"OUTBOX_DRAIN must be 'inline' or 'worker', not {app.config['OUTBOX_DRAIN']!r}")
+    _registry(app)
+    app.after_request(_drain_after_request)
+    app.cli.add_command(cli)

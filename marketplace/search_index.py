@@ -1,20 +1,22 @@
 """The platform's side of search: listings become documents, the outbox reaches the index.
 
-Listing services write an outbox row in their transaction; after the request commits,
-``drain`` indexes or deletes what the rows name and removes the rows. Rows left behind by
-a crash are caught up by the next drain (or ``flask search drain``).
+Listing services write a ("search", listing id) outbox row in their transaction; the outbox
+hands the ids to ``apply`` after commit (at the end of the request, or in the worker), which
+indexes or deletes each listing as it now stands. Rows left behind by a crash are caught up by
+the next drain (or ``flask search drain``).
 """
 from __future__ import annotations
 
 import logging
 
 import click
-from flask import current_app, g, has_request_context
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
+from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from search.backend import make_backend
 from search.documents import Document, SearchQuery
@@ -49,18 +51,12 @@ def to_document(listing: Listing) -> Document:
                     published_at=listing.published_at or listing.created_at)
 
 
-def mark_dirty() -> None:
-    if has_request_context():
-        g.search_outbox_dirty = True
+TOPIC = "search"
 
 
-def drain(limit: int = 500) -> int:
-    """Apply pending outbox rows to the index; returns how many rows were done."""
-    rows = list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == "search")
-                                   .order_by(OutboxEntry.id).limit(limit)))
-    if not rows:
-        return 0
-    ids = {int(row.key) for row in rows}
+def apply(keys: list[str]) -> None:
+    """The outbox handler: bring the index in line with these listings as they now stand."""
+    ids = {int(key) for key in keys}
     listings = {l.id: l for l in db.session.scalars(select(Listing).where(Listing.id.in_(ids)))}
     index = backend()
     to_index = [to_document(l) for l in listings.values() if l.status == "published"]
@@ -69,20 +65,16 @@ def drain(limit: int = 500) -> int:
         index.index(to_index)
     if to_delete:
         index.delete(to_delete)
-    for row in rows:
-        db.session.delete(row)
-    db.session.commit()
-    return len(rows)
 
 
-def drain_after_request(response):
-    if g.get("search_outbox_dirty"):
-        try:
-            drain()
-        except Exception:  # noqa: BLE001 - the rows stay; the next drain catches up
-            db.session.rollback()
-            log.exception("search drain failed; outbox rows kept for the next drain")
-    return response
+def drain() -> int:
+    """Apply every pending search row now; returns how many rows were done."""
+    return outbox.drain([TOPIC])
+
+
+def init_app(app: Flask) -> None:
+    outbox.register(app, TOPIC, apply, batch=500)
+    app.cli.add_command(cli)
 
 
 def published_listings():
@@ -122,10 +114,7 @@ def reindex_command():
 @cli.command("drain")
 def drain_command():
     """Apply the pending outbox rows (after a crash, say)."""
-    done = total = 0
-    while (done := drain()) > 0:
-        total += done
-    click.echo(f"applied {total} outbox rows")
+    click.echo(f"applied {drain()} outbox rows")
 
 
 @cli.command("query")

@@ -15,8 +15,9 @@ Recompute rules (append, don't rewrite):
   or cancellation), a ``Clawback`` of the difference not yet clawed back is recorded against
   the beneficiary; the engine's latest figure and trace are kept beside the payout's own copy.
 
-The ledger enqueues ("claims", year) in the outbox with every entry; ``drain`` recomputes each
-named year once after the request commits (and ``flask claims drain`` catches up after a crash).
+The ledger enqueues ("claims", year) in the outbox with every entry; the outbox hands the years
+to ``apply`` after commit, which recomputes each named year once (``flask claims drain`` catches
+up after a crash).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from flask import request
+from flask import Flask
 from sqlalchemy import extract, select, text
 
 from marketplace.accounts.models import Membership, Organization
@@ -35,6 +36,7 @@ from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
 from marketplace.ledger.scenario import build_scenario
 from marketplace.money import yuan_to_fen
 from marketplace.notifications.models import notify
+from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from marketplace.subsidies import evaluate
 from marketplace.subsidies.result import CLAUSE_ORDER
@@ -170,8 +172,9 @@ def steps(year: int, groups: dict) -> int:
     return len(groups) + sum(1 for key in existing if tuple(key) not in groups)
 
 
-def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict:
-    """Recompute every drafted claim of ``year`` from the ledger and commit once.
+def recompute_year(year: int, progress=None, groups: dict | None = None, commit: bool = True) -> dict:
+    """Recompute every drafted claim of ``year`` from the ledger and commit once (or leave the
+    commit to the caller's unit of work: ``commit=False``).
     ``progress(n)`` is called after each claim; ``groups`` (from ``engine_groups``) saves
     evaluating twice. Returns counts by what happened."""
     from marketplace.review.services import promote_waiting
@@ -214,7 +217,8 @@ def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict
 
     for clause in touched_clauses:
         promote_waiting(year, clause)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return dict(counts)
 
 
@@ -304,46 +308,25 @@ def _years_affected(years: set[int]) -> set[int]:
     return out
 
 
-def pending_years(limit: int = 1000) -> tuple[list[OutboxEntry], set[int]]:
-    rows = list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == TOPIC)
-                                   .order_by(OutboxEntry.id).limit(limit)))
+def apply(keys: list[str]) -> None:
+    """The outbox handler: recompute each year named (and the years its corrections reach)."""
     years = set()
-    for row in rows:
+    for key in keys:
         try:
-            years.add(int(row.key))
+            years.add(int(key))
         except ValueError:
-            log.warning("claims outbox row %s has a key that is not a year: %r", row.id, row.key)
-    return rows, years
-
-
-def drain(limit: int = 1000) -> int:
-    """Recompute each year named in pending outbox rows once; remove the rows. Returns rows done."""
-    rows, years = pending_years(limit)
-    if not rows:
-        return 0
-    ids = [r.id for r in rows]
+            log.warning("claims outbox row has a key that is not a year: %r", key)
     for year in sorted(_years_affected(years)):
-        recompute_year(year)
-    db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
-    db.session.commit()
-    return len(rows)
+        recompute_year(year, commit=False)
 
 
-def has_pending() -> bool:
-    return db.session.scalar(select(OutboxEntry.id).where(OutboxEntry.topic == TOPIC).limit(1)) is not None
+def drain() -> int:
+    """Recompute every year named in pending claims rows now; returns how many rows were done."""
+    return outbox.drain([TOPIC])
 
 
-def drain_after_request(response):
-    """After a request that may have written to the ledger (not GET/HEAD/OPTIONS), recompute."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return response
-    try:
-        if has_pending():
-            drain()
-    except Exception:  # noqa: BLE001 - the rows stay; the next drain catches up
-        db.session.rollback()
-        log.exception("claims drain failed; outbox rows kept for the next drain")
-    return response
+def init_app(app: Flask) -> None:
+    outbox.register(app, TOPIC, apply, batch=1000)
 
 
 def clear_pending(years: set[int]) -> None:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
-from marketplace.claims import drafting, services
+from marketplace.claims import services
 from marketplace.claims.forms import RespondForm, evidence_form
 from marketplace.claims.traces import clause_title, render_flags, render_trace
 from marketplace.errors import ServiceError
@@ -17,7 +17,6 @@ from marketplace.home.services import EXTRA_ACTIONS, Action
 from marketplace.timeutil import utcnow
 
 bp = Blueprint("claims", __name__)
-bp.after_app_request(drafting.drain_after_request)
 
 
 def _register_home_actions() -> None:

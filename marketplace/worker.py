@@ -1,0 +1,185 @@
+"""The worker: ``flask --app wsgi worker`` does what must outlive a request.
+
+It drains the outbox (search index, claims, and whatever other topics domains register) and
+runs timed jobs (sweeps and reminders). Several workers may run, on several machines, against
+one PostgreSQL database:
+
+* an outbox row is handed to one worker at a time (``FOR UPDATE SKIP LOCKED`` in
+  ``marketplace.outbox``); a worker killed mid-batch releases its locks with its connection,
+  and another takes the rows over;
+* a timed job runs once per period across all workers: a worker starts it only by moving its
+  ``next_run_at`` forward with a conditional UPDATE, which one worker wins;
+* each worker writes a heartbeat, which ``/readyz`` and the admin pages read.
+
+On SQLite (the embedded default) run one worker.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import DateTime, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace import outbox
+from marketplace.extensions import db
+from marketplace.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class WorkerHeartbeat(db.Model):
+    """One row per worker process, refreshed every loop."""
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    host: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScheduledJob(db.Model):
+    """When a timed job next runs, and how its last run went."""
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(DateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_worker: Mapped[str | None] = mapped_column(String(120))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[datetime], object]  # given "now"; commits its own work
+
+
+def _jobs(app: Flask | None = None) -> dict[str, Job]:
+    return (app or current_app).extensions.setdefault("worker_jobs", {})
+
+
+def schedule(app: Flask, name: str, every_seconds: int, run: Callable[[datetime], object]) -> None:
+    """Run ``run(now)`` every ``every_seconds`` in one of the workers (each domain registers its own)."""
+    _jobs(app)[name] = Job(name, timedelta(seconds=every_seconds), run)
+
+
+def _claim_job(job: Job, worker: str, now: datetime) -> bool:
+    """Start ``job`` if it is due and no other worker started it: one conditional UPDATE wins."""
+    if db.session.get(ScheduledJob, job.name) is None:
+        db.session.add(ScheduledJob(name=job.name, next_run_at=now))
+        try:
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - another worker inserted it first
+            db.session.rollback()
+    won = db.session.execute(
+        update(ScheduledJob).where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
+        .values(next_run_at=now + job.every, last_started_at=now, last_worker=worker)).rowcount == 1
+    db.session.commit()
+    return won
+
+
+def run_due_jobs(worker: str, now: datetime | None = None) -> int:
+    """Run every due job once (in this worker, if it wins the job); returns how many ran."""
+    now = now or utcnow()
+    ran = 0
+    for job in list(_jobs().values()):
+        if not _claim_job(job, worker, now):
+            continue
+        ran += 1
+        try:
+            job.run(now)
+            error = None
+        except Exception as exc:  # noqa: BLE001 - recorded, retried at the next period
+            db.session.rollback()
+            log.exception("timed job %s failed", job.name)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+        values = {"last_finished_at": utcnow(), "last_error": error}
+        if error:
+            values["failures"] = ScheduledJob.failures + 1
+        db.session.execute(update(ScheduledJob).where(ScheduledJob.name == job.name).values(**values))
+        db.session.commit()
+    return ran
+
+
+def beat(name: str, started_at: datetime, rows: int = 0, jobs: int = 0) -> None:
+    row = db.session.get(WorkerHeartbeat, name)
+    now = utcnow()
+    if row is None:
+        row = WorkerHeartbeat(name=name, host=socket.gethostname()[:120], pid=os.getpid(), started_at=started_at,
+                              seen_at=now, rows_done=0, jobs_done=0)
+        db.session.add(row)
+    row.seen_at = now
+    row.rows_done = (row.rows_done or 0) + rows
+    row.jobs_done = (row.jobs_done or 0) + jobs
+    db.session.commit()
+
+
+def heartbeats() -> list[WorkerHeartbeat]:
+    return list(db.session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.seen_at.desc())))
+
+
+def last_heartbeat() -> datetime | None:
+    return db.session.scalar(select(WorkerHeartbeat.seen_at).order_by(WorkerHeartbeat.seen_at.desc()).limit(1))
+
+
+def work_once(name: str, started_at: datetime) -> int:
+    """One round: drain every topic, run the due jobs, beat. Returns what was done."""
+    rows = outbox.drain()
+    jobs = run_due_jobs(name)
+    beat(name, started_at, rows, jobs)
+    return rows + jobs
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round (drain, timed jobs), then exit.")
+@click.option("--name", default=None, help="This worker's name (default host:pid).")
+@with_appcontext
+def worker_command(once: bool, name: str | None):
+    """Drain the outbox and run timed jobs until stopped (TERM or Ctrl-C finish the round)."""
+    name = name or f"{socket.gethostname()}:{os.getpid()}"
+    started = utcnow()
+    idle = current_app.config["WORKER_IDLE_MS"] / 1000
+    stop = {"now": False}
+
+    def ask_stop(signum, _frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, ask_stop)
+    signal.signal(signal.SIGINT, ask_stop)
+    click.echo(f"worker {name} started; topics: {', '.join(sorted(outbox._registry())) or '-'}; "
+               f"jobs: {', '.join(sorted(_jobs())) or '-'}")
+    while not stop["now"]:
+        try:
+            done = work_once(name, started)
+        except Exception:  # noqa: BLE001 - a lost database connection, say: wait and go on
+            db.session.rollback()
+            log.exception("worker round failed")
+            done = 0
+        finally:
+            db.session.remove()
+        if once:
+            break
+        if not done:
+            time.sleep(idle)
+    click.echo(f"worker {name} stopped")
+
+
+def init_app(app: Flask) -> None:
+    _jobs(app)
+    app.cli.add_command(worker_command)

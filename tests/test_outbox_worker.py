@@ -1,0 +1,234 @@
+"""The outbox hands each topic's rows to its handler once; failures wait, then park; the worker
+process drains what requests leave behind and runs timed jobs once per period."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace import outbox, worker
+from marketplace.extensions import db
+from marketplace.listings import services as listings
+from marketplace.outbox import OutboxEntry
+from marketplace.timeutil import utcnow
+from marketplace.worker import ScheduledJob, WorkerHeartbeat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def probe(app_ctx):
+    """A topic of the test's own whose handler records the keys it was given."""
+    seen: list[list[str]] = []
+    state = {"fail": 0, "slow": 0.0}
+
+    def handler(keys):
+        if state["slow"]:
+            time.sleep(state["slow"])
+        if state["fail"]:
+            state["fail"] -= 1
+            raise RuntimeError("the far side is down")
+        seen.append(sorted(keys))
+
+    outbox.register(app_ctx, "probe", handler, batch=50)
+    yield seen, state
+    outbox._registry(app_ctx).pop("probe", None)
+
+
+def _rows(topic="probe"):
+    return list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == topic).order_by(OutboxEntry.id)))
+
+
+def test_each_topic_goes_to_its_handler_once_with_distinct_keys(probe):
+    seen, _ = probe
+    for key in ("a", "b", "a"):
+        outbox.enqueue("probe", key)
+    db.session.commit()
+    assert outbox.drain(["probe"]) == 3
+    assert seen == [["a", "b"]]
+    assert _rows() == []
+    assert outbox.drain(["probe"]) == 0 and seen == [["a", "b"]]
+
+
+def test_nothing_rolled_back_is_announced(probe):
+    seen, _ = probe
+    outbox.enqueue("probe", "ghost")
+    db.session.rollback()
+    assert outbox.drain(["probe"]) == 0 and seen == []
+
+
+def test_a_failing_handler_keeps_the_rows_retries_with_back_off_then_parks(app_ctx, probe):
+    seen, state = probe
+    app_ctx.config.update(OUTBOX_MAX_ATTEMPTS=3, OUTBOX_RETRY_BASE_SECONDS=10, OUTBOX_RETRY_MAX_SECONDS=3600)
+    outbox.enqueue("probe", "k")
+    db.session.commit()
+    state["fail"] = 99
+    t0 = utcnow()
+    assert outbox.drain(["probe"], now=t0) == 0
+    (row,) = _rows()
+    assert (row.attempts, row.parked_at) == (1, None)
+    assert row.available_at == t0  # the first retry at once: most faults pass
+    assert "the far side is down" in row.last_error
+    assert outbox.drain(["probe"], now=t0) == 0  # second try fails too
+    db.session.expire_all()
+    (row,) = _rows()
+    assert row.attempts == 2 and row.available_at == t0 + timedelta(seconds=10)
+    assert outbox.drain(["probe"], now=t0 + timedelta(seconds=9)) == 0  # still waiting: not tried
+    db.session.expire_all()
+    assert _rows()[0].attempts == 2
+    assert outbox.drain(["probe"], now=t0 + timedelta(seconds=10)) == 0  # third failure: parked
+    db.session.expire_all()
+    (row,) = _rows()
+    assert row.attempts == 3 and row.parked_at is not None
+    assert outbox.drain(["probe"], now=t0 + timedelta(days=1)) == 0  # parked rows are left alone
+    assert [p.key for p in outbox.parked()] == ["k"]
+    assert {b["topic"]: (b["waiting"], b["parked"]) for b in outbox.backlog()}["probe"] == (0, 1)
+
+    out = app_ctx.test_cli_runner().invoke(args=["outbox", "status"])
+    assert out.exit_code == 0 and "parked #" in out.output and "the far side is down" in out.output
+    state["fail"] = 0
+    out = app_ctx.test_cli_runner().invoke(args=["outbox", "retry", "--topic", "probe"])
+    assert out.exit_code == 0 and "1 parked rows back" in out.output
+    assert outbox.drain(["probe"]) == 1 and seen == [["k"]]
+    assert _rows() == []
+
+
+def test_retry_delays_double_up_to_the_cap():
+    delays = [outbox.retry_delay(n, 10, 60).total_seconds() for n in range(1, 7)]
+    assert delays == [0, 10, 20, 40, 60, 60]
+
+
+def test_a_request_that_publishes_drains_inline_but_not_in_worker_mode(app, client, factory):
+    from marketplace import search_index
+    from search.documents import SearchQuery
+    from tests.factories import login
+
+    search_index.reindex()
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    login(client, provider)
+    title = f"离线索引测试服务{time.monotonic_ns()}"
+    listing_id = int(client.post("/listings/new/service", data={"title": title, "price": "100"})
+                     .headers["Location"].rsplit("/", 1)[1])
+    app.config["OUTBOX_DRAIN"] = "worker"
+    try:
+        assert client.post(f"/listings/{listing_id}/publish").status_code == 302
+        db.session.expire_all()
+        assert [r.key for r in _rows("search")] == [str(listing_id)]  # left for the worker
+        assert search_index.query(SearchQuery(text=title)).total == 0
+        out = app.test_cli_runner().invoke(args=["worker", "--once", "--name", "w-test"])
+        assert out.exit_code == 0, out.output
+    finally:
+        app.config["OUTBOX_DRAIN"] = "inline"
+    db.session.expire_all()
+    assert _rows("search") == []
+    assert [h.id for h in search_index.query(SearchQuery(text=title)).hits] == [f"service:{listing_id}"]
+    beat = db.session.get(WorkerHeartbeat, "w-test")
+    assert beat is not None and beat.rows_done >= 1
+
+
+def test_a_timed_job_runs_once_per_period_whichever_worker_asks(app_ctx):
+    runs = []
+    worker.schedule(app_ctx, "probe-job", 60, lambda now: runs.append(now))
+    try:
+        t0 = utcnow()
+        assert worker.run_due_jobs("w1", now=t0) >= 1
+        worker.run_due_jobs("w2", now=t0 + timedelta(seconds=30))
+        assert len(runs) == 1  # w2 was early: the period had not passed
+        worker.run_due_jobs("w2", now=t0 + timedelta(seconds=61))
+        assert len(runs) == 2
+        job = db.session.get(ScheduledJob, "probe-job")
+        assert job.last_worker == "w2" and job.last_error is None
+    finally:
+        worker._jobs(app_ctx).pop("probe-job", None)
+
+
+def test_a_failing_timed_job_is_recorded_and_tried_next_period(app_ctx):
+    def broken(now):
+        raise ValueError("mail server refused")
+
+    worker.schedule(app_ctx, "probe-broken", 60, broken)
+    try:
+        worker.run_due_jobs("w1", now=utcnow())
+        job = db.session.get(ScheduledJob, "probe-broken")
+        assert job.failures == 1 and "mail server refused" in job.last_error
+    finally:
+        worker._jobs(app_ctx).pop("probe-broken", None)
+
+
+def test_parallel_drains_on_postgresql_hand_each_row_to_one_worker(app, probe, database_url):
+    """Several workers share the queue: SKIP LOCKED gives each row to exactly one of them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SKIP LOCKED is PostgreSQL's; on SQLite one worker runs")
+    seen, state = probe
+    for n in range(40):
+        outbox.enqueue("probe", f"k{n}")
+    db.session.commit()
+    outbox._registry(app)["probe"] = outbox.Topic("probe", outbox._registry(app)["probe"].handler, 5)
+    state["slow"] = 0.05
+    errors = []
+
+    def run():
+        try:
+            with app.app_context():
+                outbox.drain(["probe"])
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    keys = [k for batch in seen for k in batch]
+    assert sorted(keys) == sorted(f"k{n}" for n in range(40))  # every row once, none twice
+    assert len(seen) >= 2  # and the work was shared
+    assert db.session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.topic == "probe")) == 0
+
+
+def test_the_worker_process_drains_and_stops_cleanly_on_term(app, client, factory, database_url, tmp_path):
+    """A real `flask worker` process beside the app: it indexes what a request left behind."""
+    from marketplace import search_index
+    from search.documents import SearchQuery
+    from tests.factories import login
+
+    search_index.reindex()
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    login(client, provider)
+    title = f"进程索引测试服务{time.monotonic_ns()}"
+    app.config["OUTBOX_DRAIN"] = "worker"
+    try:
+        listing_id = int(client.post("/listings/new/service", data={"title": title, "price": "100"})
+                         .headers["Location"].rsplit("/", 1)[1])
+        client.post(f"/listings/{listing_id}/publish")
+    finally:
+        app.config["OUTBOX_DRAIN"] = "inline"
+    env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "TEST_DATABASE_URL")}
+    env.update(MARKETPLACE_CONFIG="test", DATABASE_URL=database_url, OUTBOX_DRAIN="worker", WORKER_IDLE_MS="100",
+               SEARCH_SQLITE_PATH=app.config["SEARCH_SQLITE_PATH"], SEARCH_BACKEND=app.config["SEARCH_BACKEND"])
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "worker", "--name", "w-proc"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            beat = db.session.get(WorkerHeartbeat, "w-proc")
+            if beat is not None and not _rows("search"):
+                break
+            time.sleep(0.2)
+        assert _rows("search") == []
+        # The worker has its own search backend object: ask the index the app uses.
+        assert [h.id for h in search_index.query(SearchQuery(text=title)).hits] == [f"service:{listing_id}"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert "worker w-proc stopped" in output
