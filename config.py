@@ -69,9 +69,22 @@ class Config:
     OUTBOX_RETRY_MAX_SECONDS = 3600
     WORKER_IDLE_MS = 500  # how long an idle worker sleeps between rounds
 
+    # Outgoing mail (marketplace/notifications/mail.py), sent by the outbox after commit.
+    # MAIL_BACKEND: "smtp" (a real server), "console" (printed), "locmem" (kept in memory, tests).
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_TIMEOUT = 10  # seconds
+    MAIL_DEFAULT_SENDER = "聊城创新服务平台 <noreply@localhost>"
+
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    MAIL_BACKEND = "console"
     STRIPE_RELAY_WEBHOOKS = True
 
 
@@ -83,6 +96,7 @@ class TestConfig(Config):
     PAYMENT_GATEWAY = "memory"
     STRIPE_RELAY_WEBHOOKS = True
     LOGIN_MAX_FAILURES = 5
+    MAIL_BACKEND = "locmem"
 
 
 class ProductionConfig(Config):

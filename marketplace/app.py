@@ -133,10 +133,12 @@ def create_app(config=None) -> Flask:
     # After-commit work: one outbox, each domain registers the topics it handles.
     from marketplace import outbox, search_index, worker
     from marketplace.claims import drafting
+    from marketplace.notifications import mail
 
     outbox.init_app(app)
     search_index.init_app(app)
     drafting.init_app(app)
+    mail.init_app(app)
     worker.init_app(app)
 
     @app.after_request

@@ -89,17 +89,21 @@ def _available(topic: str, now: datetime):
     return (OutboxEntry.topic == topic) & OutboxEntry.parked_at.is_(None) & (OutboxEntry.available_at <= now)
 
 
-def drain_topic(topic: Topic, now: datetime | None = None) -> int:
-    """One batch of ``topic``: lock the rows (others skip them), run the handler, delete the
-    rows, commit. Returns the rows done; on a handler error, records the failure and returns 0."""
+def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None = None) -> int | None:
+    """One batch of ``topic``: lock the rows (other workers skip them), run the handler, delete
+    the rows, commit. Returns the rows done, or None when there was nothing to do. On a handler
+    error the failure is recorded, the batch's ids join ``skip`` (this drain does not try them
+    again) and 0 is returned."""
     now = now or utcnow()
     stmt = select(OutboxEntry).where(_available(topic.name, now)).order_by(OutboxEntry.id).limit(topic.batch)
+    if skip:
+        stmt = stmt.where(OutboxEntry.id.not_in(skip))
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list(db.session.scalars(stmt))
     if not rows:
         db.session.rollback()
-        return 0
+        return None
     ids = [row.id for row in rows]
     keys = list(dict.fromkeys(row.key for row in rows))
     try:
@@ -109,6 +113,8 @@ def drain_topic(topic: Topic, now: datetime | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the rows stay, marked, for the next try
         db.session.rollback()
         _record_failure(ids, exc, now)
+        if skip is not None:
+            skip.update(ids)
         log.exception("outbox topic %s failed on %d rows; kept for a retry", topic.name, len(ids))
         return 0
     return len(ids)
@@ -129,18 +135,18 @@ def _record_failure(ids: list[int], exc: Exception, now: datetime) -> None:
 
 
 def drain(topics: Iterable[str] | None = None, now: datetime | None = None, max_rounds: int = 1000) -> int:
-    """Work the named topics (all registered ones by default) until none has available rows,
-    or a handler fails. Returns the rows done."""
+    """Work the named topics (all registered ones by default) until none has rows available;
+    a batch that fails is left for a later drain and the rest go on. Returns the rows done."""
     registry = _registry()
     names = list(topics) if topics is not None else list(registry)
     done = 0
     for name in names:
-        topic = registry[name]
+        topic, failed = registry[name], set()
         for _ in range(max_rounds):
-            n = drain_topic(topic, now)
-            done += n
-            if n == 0:
+            n = drain_topic(topic, now, failed)
+            if n is None:
                 break
+            done += n
     return done
 
 

@@ -1,8 +1,9 @@
 """Outgoing mail and in-app notifications.
 
-Mail is written as an outbox row inside the caller's transaction, so a message is only
-sent for work that committed. Without a mail server configured the messages stay in the
-outbox, where an administrator can read them (the demo has no mail server).
+Mail is written inside the caller's transaction with a ("mail", id) outbox row, so a message
+is only sent for work that committed; ``marketplace.notifications.mail`` sends it after
+commit (the worker, or the end of the request in inline mode) and stamps ``sent_at``. The
+messages stay in the table, where an administrator can read them.
 """
 from __future__ import annotations
 
@@ -37,9 +38,17 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+MAIL_TOPIC = "mail"
+
+
 def queue_mail(recipient: str, subject: str, body: str) -> OutgoingMail:
+    """Send this message once the caller's transaction commits."""
+    from marketplace.outbox import enqueue
+
     mail = OutgoingMail(recipient=recipient, subject=subject, body=body)
     db.session.add(mail)
+    db.session.flush()
+    enqueue(MAIL_TOPIC, str(mail.id))
     return mail
 
 
