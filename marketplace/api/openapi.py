@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 
 from marketplace.accounts.models import COUNTIES
-from marketplace.api.validation import MAX_INT, YUAN_PATTERN
+from marketplace.api.validation import DATE_PATTERN, MAX_INT, MAX_YEAR, MIN_YEAR, YUAN_PATTERN
 from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
 from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
 from marketplace.programmes.common import industries
@@ -46,6 +46,9 @@ TIMESTAMP = {"type": "string", "format": "date-time", "description": "UTC, e.g. 
 WALL_CLOCK = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$",
               "description": "The instrument's wall-clock time, without offset, e.g. 2025-03-01T09:00:00."}
 DATE = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+# Dates and times a client sends: years MIN_YEAR..MAX_YEAR, as validation enforces them.
+DATE_IN = {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
+           "description": f"YYYY-MM-DD, a year from {MIN_YEAR} to {MAX_YEAR}."}
 ORG_REF = obj({"id": ID, "name": STRING}, ("id", "name"))
 
 COMMON_IN = {
@@ -288,8 +291,9 @@ SCHEMAS = {
     "BookingList": obj({"items": {"type": "array", "items": ref("Booking")}}, ("items",)),
     "BookingCreate": obj({
         "instrument_id": ID,
-        "start_at": {**WALL_CLOCK, "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00(:00)?$",
-                     "description": "On the hour, the instrument's wall-clock time, no offset: 2025-03-01T09:00:00."},
+        "start_at": {**WALL_CLOCK, "pattern": f"^{DATE_PATTERN}T([01][0-9]|2[0-3]):00(:00)?$",
+                     "description": "On the hour, the instrument's wall-clock time, no offset: 2025-03-01T09:00:00; "
+                                    f"a year from {MIN_YEAR} to {MAX_YEAR}."},
         "hours": {"type": "integer", "minimum": 1, "maximum": 12},
         "samples": nullable({"type": "integer", "minimum": 1, "maximum": 10000}),
         "with_voucher": BOOL}, ("instrument_id", "start_at", "hours")),
@@ -297,7 +301,7 @@ SCHEMAS = {
     "ContractRegistration": obj({
         "registration_no": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"\S",
                             "description": "认定登记编号"},
-        "registered_on": DATE, "contract_type": nullable({"enum": list(CONTRACT_TYPES)})},
+        "registered_on": DATE_IN, "contract_type": nullable({"enum": list(CONTRACT_TYPES)})},
         ("registration_no", "registered_on")),
     "Me": ME,
     "HteCriterion": HTE_CRITERION,
@@ -418,8 +422,7 @@ PATHS = {
         "instrumentCalendar", "Booked hours of an instrument, day by day.", "bookings",
         (200, "Calendar", "One entry per day."), (400, 404), parameters=(
             _path_id("instrument_id", "instrument"),
-            _query("from", {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                   "First day, YYYY-MM-DD (default today)."),
+            _query("from", DATE_IN, f"First day, YYYY-MM-DD, a year from {MIN_YEAR} to {MAX_YEAR} (default today)."),
             _query("days", {"type": "integer", "minimum": 1, "maximum": 31, "default": 7}, "Number of days.")))},
     "/api/v1/contracts/{contract_id}/register": {"post": _op(
         "registerContract", "The seller records the contract's 认定登记 registration.", "contracts",
