@@ -10,6 +10,7 @@ import copy
 from marketplace.accounts.models import COUNTIES
 from marketplace.api.validation import DATE_PATTERN, MAX_INT, MAX_YEAR, MIN_YEAR, YUAN_PATTERN
 from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
+from marketplace.listings.models import STATUSES as LISTING_STATUSES
 from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
 from marketplace.programmes.common import industries
 from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, IP_RIGHT_KINDS, IP_STATUSES, LEVELS,
@@ -99,7 +100,11 @@ def _listing_patch() -> dict:
 
 LISTING = obj({
     "id": ID, "ref": STRING, "kind": {"enum": list(KINDS)},
-    "status": {"enum": ["draft", "published", "withdrawn", "rejected"]},
+    "status": {"enum": list(LISTING_STATUSES),
+               "description": "`rejected` by a moderator (see `moderation_note`); `pending` once edited after a "
+                              "rejection, until a moderator approves it."},
+    "moderation_note": {**nullable(STRING),
+                        "description": "The moderator's reason for a rejection; shown to the owning organisation only."},
     "title": STRING, "description": STRING, "field": nullable(STRING), "county": nullable(STRING),
     "price": nullable(MONEY), "negotiable": BOOL, "voucher_eligible": BOOL, "organization": ORG_REF,
     "created_at": TIMESTAMP, "published_at": nullable(TIMESTAMP),
@@ -322,7 +327,8 @@ _ERROR_TEXT = {
     "403": "The token's user may not do this (another organisation's object, an unverified organisation, "
            "a role that may not; the programme registries: a role outside the city's).",
     "404": "It does not exist, or the token's user may not see it.",
-    "409": "It conflicts with the current state (already booked, already registered, not payable now).",
+    "409": "It conflicts with the current state (already booked, already registered, not payable now, "
+           "a listing a moderator rejected).",
 }
 RESPONSES = {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
              for code, text in _ERROR_TEXT.items()}
@@ -386,11 +392,12 @@ PATHS = {
                      body="ListingPatch"),
     },
     "/api/v1/listings/{listing_id}/publish": {"post": _op(
-        "publishListing", "Publish your organisation's listing.", "listings", (200, "Listing", "Published."),
-        (400, 403, 404), parameters=(LISTING_ID,))},
+        "publishListing", "Publish your organisation's listing (not one a moderator rejected: edit it, and a "
+                          "moderator decides again).", "listings", (200, "Listing", "Published."),
+        (400, 403, 404, 409), parameters=(LISTING_ID,))},
     "/api/v1/listings/{listing_id}/withdraw": {"post": _op(
-        "withdrawListing", "Withdraw your organisation's listing from the market.", "listings",
-        (200, "Listing", "Withdrawn."), (400, 403, 404), parameters=(LISTING_ID,))},
+        "withdrawListing", "Withdraw your organisation's published listing from the market.", "listings",
+        (200, "Listing", "Withdrawn."), (400, 403, 404, 409), parameters=(LISTING_ID,))},
     "/api/v1/orders": {
         "get": _op("listOrders", "Orders your organisation bought or sold.", "orders",
                    (200, "OrderList", "Newest first, at most 200."), (400,)),
