@@ -37,7 +37,6 @@ from marketplace.timeutil import utcnow
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{6,19}$")
 
 
 def today() -> date:
