@@ -68,6 +68,9 @@ def search_text(max_length: int):
 
 def integer(minimum: int = 0, maximum: int = MAX_INT):
     def parse(name, value):
+        # JSON Schema's "integer" (the document's) includes 3.0; 3.5 is not one.
+        if isinstance(value, float) and value.is_integer() and minimum <= value <= maximum:
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise Invalid(_("%(field)s must be an integer.", field=name), name)
         if not minimum <= value <= maximum:

@@ -3,11 +3,13 @@
 /api/v1/openapi.json documents them — each bound probed from both sides, against the
 validation (a 400 naming the parameter) and against the document's own schema."""
 import re
+from datetime import timedelta
 
 import pytest
 
 from marketplace.api.validation import MAX_YEAR, MIN_YEAR
 from marketplace.programmes.common import industries
+from marketplace.timeutil import utcnow
 from tests.api.conftest import bearer, published
 
 API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -142,3 +144,16 @@ def test_contract_registration_and_booking_years_as_documented(client, enterpris
                                json={"instrument_id": 1, "start_at": f"{day}T09:00:00", "hours": 1})
         assert response.status_code == 400 and response.json["field"] == "start_at", (day, response.json)
 
+
+
+def test_integers_are_what_the_document_calls_integers(client, provider, enterprise):
+    """JSON Schema's integer includes 1.0 (schemathesis sends it as valid data); 1.5 is not one."""
+    instrument = published(provider, "instrument")
+    headers = bearer(enterprise)
+    day = (utcnow().date() + timedelta(days=2)).isoformat()
+    body = {"instrument_id": float(instrument.id), "start_at": f"{day}T09:00:00", "hours": 2.0}
+    response = client.post("/api/v1/bookings", headers=headers, json=body)
+    assert response.status_code == 201 and response.json["hours"] == 2, response.json
+    for name, value in (("instrument_id", instrument.id + 0.5), ("hours", 1.5), ("hours", 1e300)):
+        response = client.post("/api/v1/bookings", headers=headers, json={**body, name: value})
+        assert response.status_code == 400 and response.json["field"] == name, (name, value, response.json)
