@@ -60,6 +60,11 @@ class Config:
 
     # Subsidy claims: days an approved claim stays on public notice (公示).
     PUBLIC_NOTICE_DAYS = 7
+    # Objections to a claim on notice, per verified contact (e-mail): per claim, per 24 hours;
+    # and how long an anonymous objector's confirmation link stays valid (seconds).
+    OBJECTIONS_PER_CLAIM = 1
+    OBJECTIONS_PER_DAY = 5
+    OBJECTION_CONFIRM_MAX_AGE = 2 * 24 * 3600
 
     # After-commit work (marketplace/outbox.py): "inline" drains at the end of the request that
     # wrote it; "worker" leaves it to `flask --app wsgi worker` (one or more processes).

@@ -183,9 +183,12 @@ def _register_error_handlers(app: Flask) -> None:
         if status >= 500:
             db.session.rollback()
         message = str(messages.get(status, exc.description if hasattr(exc, "description") else ""))
+        # Keep what the exception says beyond its body: a 405 names the methods allowed (Allow).
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"] \
+            if hasattr(exc, "get_headers") else []
         if _wants_json():
-            return jsonify(error=message), status
-        return render_template("error.html", status=status, message=message), status
+            return jsonify(error=message), status, headers
+        return render_template("error.html", status=status, message=message), status, headers
 
     for status in messages:
         app.register_error_handler(status, http_error)

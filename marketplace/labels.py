@@ -45,10 +45,19 @@ GROUPS = {
         "notice.claim_on_notice": _l("A subsidy claim of your organisation is on public notice."),
         "notice.claim_rejected": _l("A subsidy claim of your organisation was rejected."),
         "notice.claim_evidence_requested": _l("The city asks for more evidence on a subsidy claim."),
-        "notice.claim_objection": _l("Someone objected to a subsidy claim of your organisation; the city reviews it again."),
+        "notice.claim_objection": _l("Someone objected to a subsidy claim of your organisation on public notice; "
+                                     "a reviewer decides whether the notice is suspended."),
+        "notice.claim_objection_upheld": _l("A reviewer upheld an objection to a subsidy claim of your organisation: "
+                                            "the public notice is suspended and the claim is reviewed again."),
+        "notice.objection_to_review": _l("An objection to a subsidy claim on public notice waits for a reviewer's "
+                                         "decision."),
         "notice.claim_paid": _l("A subsidy claim of your organisation was paid."),
         "notice.claim_recomputed": _l("A subsidy claim changed with new ledger entries and goes back to review."),
         "notice.claim_clawback": _l("A paid subsidy claim must be partly returned after a refund or cancellation."),
+    },
+    "objection_status": {
+        "unconfirmed": _l("Not confirmed"), "open": _l("Open"), "upheld": _l("Upheld: notice suspended"),
+        "dismissed": _l("Dismissed"), "resolved": _l("Resolved"),
     },
     "listing_kind": {
         "achievement": _l("Achievement"),
@@ -58,6 +67,7 @@ GROUPS = {
     },
     "listing_status": {
         "draft": _l("Draft"), "published": _l("Published"), "withdrawn": _l("Withdrawn"), "rejected": _l("Rejected"),
+        "pending": _l("Awaiting moderation"),
     },
     "ip_kind": {
         "invention_patent": _l("Invention patent"), "utility_model": _l("Utility model"),

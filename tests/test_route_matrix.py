@@ -106,6 +106,8 @@ ACCESS = {
     "review.set_budget": None,  # finance and admin: tests/review
     "review.notice": ("GET", PUBLIC),
     "review.object_to": None,  # public, validated: tests/review
+    "review.confirm_objection": None,  # token route: tests/review/test_objections.py
+    "review.decide_objection": None,  # reviewer and admin only: tests/review/test_objections.py
     # --- dashboards and exports (add below this line) ---
     "dashboards.overview": ("GET", perm.CITY_ROLES),
     "dashboards.indicator": ("GET", perm.CITY_ROLES),

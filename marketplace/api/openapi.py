@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 
 from marketplace.accounts.models import COUNTIES
-from marketplace.api.validation import MAX_INT, YUAN_PATTERN
+from marketplace.api.validation import DATE_PATTERN, MAX_INT, MAX_YEAR, MIN_YEAR, YUAN_PATTERN
 from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
+from marketplace.listings.models import STATUSES as LISTING_STATUSES
 from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
 from marketplace.programmes.common import industries
 from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, IP_RIGHT_KINDS, IP_STATUSES, LEVELS,
@@ -46,6 +47,9 @@ TIMESTAMP = {"type": "string", "format": "date-time", "description": "UTC, e.g. 
 WALL_CLOCK = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$",
               "description": "The instrument's wall-clock time, without offset, e.g. 2025-03-01T09:00:00."}
 DATE = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+# Dates and times a client sends: years MIN_YEAR..MAX_YEAR, as validation enforces them.
+DATE_IN = {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
+           "description": f"YYYY-MM-DD, a year from {MIN_YEAR} to {MAX_YEAR}."}
 ORG_REF = obj({"id": ID, "name": STRING}, ("id", "name"))
 
 COMMON_IN = {
@@ -96,7 +100,11 @@ def _listing_patch() -> dict:
 
 LISTING = obj({
     "id": ID, "ref": STRING, "kind": {"enum": list(KINDS)},
-    "status": {"enum": ["draft", "published", "withdrawn", "rejected"]},
+    "status": {"enum": list(LISTING_STATUSES),
+               "description": "`rejected` by a moderator (see `moderation_note`); `pending` once edited after a "
+                              "rejection, until a moderator approves it."},
+    "moderation_note": {**nullable(STRING),
+                        "description": "The moderator's reason for a rejection; shown to the owning organisation only."},
     "title": STRING, "description": STRING, "field": nullable(STRING), "county": nullable(STRING),
     "price": nullable(MONEY), "negotiable": BOOL, "voucher_eligible": BOOL, "organization": ORG_REF,
     "created_at": TIMESTAMP, "published_at": nullable(TIMESTAMP),
@@ -288,8 +296,9 @@ SCHEMAS = {
     "BookingList": obj({"items": {"type": "array", "items": ref("Booking")}}, ("items",)),
     "BookingCreate": obj({
         "instrument_id": ID,
-        "start_at": {**WALL_CLOCK, "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00(:00)?$",
-                     "description": "On the hour, the instrument's wall-clock time, no offset: 2025-03-01T09:00:00."},
+        "start_at": {**WALL_CLOCK, "pattern": f"^{DATE_PATTERN}T([01][0-9]|2[0-3]):00(:00)?$",
+                     "description": "On the hour, the instrument's wall-clock time, no offset: 2025-03-01T09:00:00; "
+                                    f"a year from {MIN_YEAR} to {MAX_YEAR}."},
         "hours": {"type": "integer", "minimum": 1, "maximum": 12},
         "samples": nullable({"type": "integer", "minimum": 1, "maximum": 10000}),
         "with_voucher": BOOL}, ("instrument_id", "start_at", "hours")),
@@ -297,7 +306,7 @@ SCHEMAS = {
     "ContractRegistration": obj({
         "registration_no": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"\S",
                             "description": "认定登记编号"},
-        "registered_on": DATE, "contract_type": nullable({"enum": list(CONTRACT_TYPES)})},
+        "registered_on": DATE_IN, "contract_type": nullable({"enum": list(CONTRACT_TYPES)})},
         ("registration_no", "registered_on")),
     "Me": ME,
     "HteCriterion": HTE_CRITERION,
@@ -318,7 +327,8 @@ _ERROR_TEXT = {
     "403": "The token's user may not do this (another organisation's object, an unverified organisation, "
            "a role that may not; the programme registries: a role outside the city's).",
     "404": "It does not exist, or the token's user may not see it.",
-    "409": "It conflicts with the current state (already booked, already registered, not payable now).",
+    "409": "It conflicts with the current state (already booked, already registered, not payable now, "
+           "a listing a moderator rejected).",
 }
 RESPONSES = {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
              for code, text in _ERROR_TEXT.items()}
@@ -382,11 +392,12 @@ PATHS = {
                      body="ListingPatch"),
     },
     "/api/v1/listings/{listing_id}/publish": {"post": _op(
-        "publishListing", "Publish your organisation's listing.", "listings", (200, "Listing", "Published."),
-        (400, 403, 404), parameters=(LISTING_ID,))},
+        "publishListing", "Publish your organisation's listing (not one a moderator rejected: edit it, and a "
+                          "moderator decides again).", "listings", (200, "Listing", "Published."),
+        (400, 403, 404, 409), parameters=(LISTING_ID,))},
     "/api/v1/listings/{listing_id}/withdraw": {"post": _op(
-        "withdrawListing", "Withdraw your organisation's listing from the market.", "listings",
-        (200, "Listing", "Withdrawn."), (400, 403, 404), parameters=(LISTING_ID,))},
+        "withdrawListing", "Withdraw your organisation's published listing from the market.", "listings",
+        (200, "Listing", "Withdrawn."), (400, 403, 404, 409), parameters=(LISTING_ID,))},
     "/api/v1/orders": {
         "get": _op("listOrders", "Orders your organisation bought or sold.", "orders",
                    (200, "OrderList", "Newest first, at most 200."), (400,)),
@@ -418,8 +429,7 @@ PATHS = {
         "instrumentCalendar", "Booked hours of an instrument, day by day.", "bookings",
         (200, "Calendar", "One entry per day."), (400, 404), parameters=(
             _path_id("instrument_id", "instrument"),
-            _query("from", {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                   "First day, YYYY-MM-DD (default today)."),
+            _query("from", DATE_IN, f"First day, YYYY-MM-DD, a year from {MIN_YEAR} to {MAX_YEAR} (default today)."),
             _query("days", {"type": "integer", "minimum": 1, "maximum": 31, "default": 7}, "Number of days.")))},
     "/api/v1/contracts/{contract_id}/register": {"post": _op(
         "registerContract", "The seller records the contract's 认定登记 registration.", "contracts",

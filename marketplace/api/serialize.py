@@ -35,6 +35,7 @@ def listing(item, viewer=None) -> dict:
         "price": money(item.price_fen), "negotiable": bool(item.negotiable),
         "voucher_eligible": bool(item.voucher_eligible), "organization": organization_ref(item.organization),
         "created_at": timestamp(item.created_at), "published_at": timestamp(item.published_at),
+        "moderation_note": item.moderation_note if own else None,
     }
     if item.kind == "achievement":
         data.update(ip_kind=item.ip_kind, ip_number=item.ip_number, maturity=item.maturity,

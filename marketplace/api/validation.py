@@ -17,6 +17,9 @@ from marketplace.money import MoneyError, yuan_to_fen
 MAX_AMOUNT_FEN = 100_000_000_000_000  # 1,000,000,000,000.00 yuan: far above any real price, far below BIGINT
 MAX_INT = 2**31 - 1
 MIN_YEAR, MAX_YEAR = 1900, 2999  # dates beyond are typing errors (and would overflow date arithmetic)
+# The same bounds as the document writes them (a pattern: JSON Schema has no date range).
+YEAR_PATTERN = r"(19[0-9]{2}|2[0-9]{3})"
+DATE_PATTERN = YEAR_PATTERN + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 YUAN_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _YUAN = re.compile(YUAN_PATTERN)
 
@@ -40,12 +43,13 @@ def string(max_length: int, choices: tuple | None = None, strip: bool = True):
     def parse(name, value):
         if not isinstance(value, str):
             raise Invalid(_("%(field)s must be a string.", field=name), name)
-        value = value.strip() if strip else value
+        # As the document says (maxLength, enum): the length of what was sent, the choice exactly
+        # as listed; surrounding spaces are trimmed only from a value that passed both.
         if len(value) > max_length:
             raise Invalid(_("%(field)s has more than %(n)d characters.", field=name, n=max_length), name)
         if choices is not None and value not in choices:
             raise Invalid(_("%(field)s must be one of: %(choices)s.", field=name, choices=", ".join(choices)), name)
-        return value
+        return value.strip() if strip else value
     return parse
 
 
@@ -64,6 +68,9 @@ def search_text(max_length: int):
 
 def integer(minimum: int = 0, maximum: int = MAX_INT):
     def parse(name, value):
+        # JSON Schema's "integer" (the document's) includes 3.0; 3.5 is not one.
+        if isinstance(value, float) and value.is_integer() and minimum <= value <= maximum:
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise Invalid(_("%(field)s must be an integer.", field=name), name)
         if not minimum <= value <= maximum:

@@ -259,7 +259,7 @@ def booking_index():
 @bp.route("/bookings", methods=["POST"])
 def booking_create():
     values = body({"instrument_id": Field(integer(1), required=True), "start_at": Field(local_datetime, required=True),
-                   "hours": Field(integer(1, 24), required=True), "samples": Field(integer(1, 10_000), nullable=True),
+                   "hours": Field(integer(1, orders.MAX_BOOKING_HOURS), required=True), "samples": Field(integer(1, 10_000), nullable=True),
                    "with_voucher": Field(boolean)})
     booking = orders.book_instrument(_user(), values["instrument_id"], values["start_at"], values["hours"],
                                      values.get("samples"), values.get("with_voucher", False))

@@ -28,7 +28,7 @@ from decimal import Decimal
 from flask import Flask
 from sqlalchemy import extract, select, text
 
-from marketplace.accounts.models import Membership, Organization
+from marketplace.accounts.models import Membership, Organization, User
 from marketplace.claims import models as m
 from marketplace.claims.traces import encode_award, encode_flag, encode_step
 from marketplace.extensions import db
@@ -96,35 +96,60 @@ class _Group:
         return yuan_to_fen(self.amount)
 
 
-def _order_refs_related(refs: set[str]) -> set[str]:
-    """The refs (ORD-/VCH-/CTR-/BKG-) whose order is flagged related-party (buyer and seller share a member)."""
+def _order_refs_related(refs: set[str]) -> dict[str, list[int]]:
+    """The refs (ORD-/VCH-/CTR-/BKG-) of related-party trades: buyer and seller share a member.
+
+    Checked again at every drafting against today's memberships, so a member who joined the
+    other side after the order still flags it; an order flagged when it was placed stays
+    flagged. Returns ref -> the users the two sides share now (empty when only the order's
+    own flag remains)."""
+    from marketplace.listings.models import Listing
     from marketplace.orders.models import Booking, Order, TechContract
 
-    order_ids: dict[int, str] = {}
-    contracts, bookings = {}, {}
+    wanted: dict[str, dict[int, str]] = {"ORD": {}, "CTR": {}, "BKG": {}}
     for ref in refs:
         prefix, _, num = ref.partition("-")
-        if not num.isdigit():
-            continue
-        if prefix in ("ORD", "VCH"):
-            order_ids[int(num)] = ref
-        elif prefix == "CTR":
-            contracts[int(num)] = ref
-        elif prefix == "BKG":
-            bookings[int(num)] = ref
-    if contracts:
-        for cid, oid in db.session.execute(select(TechContract.id, TechContract.order_id)
-                                           .where(TechContract.id.in_(contracts))):
+        if num.isdigit() and prefix in ("ORD", "VCH", "CTR", "BKG"):
+            wanted["ORD" if prefix == "VCH" else prefix][int(num)] = ref
+    sides: dict[str, tuple[int, int]] = {}  # ref -> (buyer org, seller org)
+    order_of: dict[str, int] = {}
+    if wanted["CTR"]:
+        for cid, oid, seller, buyer in db.session.execute(select(
+                TechContract.id, TechContract.order_id, TechContract.seller_org_id, TechContract.buyer_org_id)
+                .where(TechContract.id.in_(wanted["CTR"]))):
+            sides[wanted["CTR"][cid]] = (buyer, seller)
             if oid is not None:
-                order_ids[oid] = contracts[cid]
-    if bookings:
-        for bid, oid in db.session.execute(select(Booking.id, Booking.order_id).where(Booking.id.in_(bookings))):
+                order_of[wanted["CTR"][cid]] = oid
+    if wanted["BKG"]:
+        for bid, oid, customer, owner in db.session.execute(select(
+                Booking.id, Booking.order_id, Booking.customer_org_id, Listing.organization_id)
+                .join(Listing, Listing.id == Booking.instrument_id).where(Booking.id.in_(wanted["BKG"]))):
+            sides[wanted["BKG"][bid]] = (customer, owner)
             if oid is not None:
-                order_ids[oid] = bookings[bid]
-    if not order_ids:
-        return set()
-    related = db.session.scalars(select(Order.id).where(Order.id.in_(order_ids), Order.related_party.is_(True)))
-    return {order_ids[oid] for oid in related}
+                order_of[wanted["BKG"][bid]] = oid
+    order_ids = set(wanted["ORD"]) | set(order_of.values())
+    flagged_orders: set[int] = set()
+    if order_ids:
+        for oid, buyer, seller, flagged in db.session.execute(select(
+                Order.id, Order.buyer_org_id, Order.seller_org_id, Order.related_party).where(Order.id.in_(order_ids))):
+            if oid in wanted["ORD"]:
+                sides[wanted["ORD"][oid]] = (buyer, seller)
+                order_of[wanted["ORD"][oid]] = oid
+            if flagged:
+                flagged_orders.add(oid)
+    if not sides:
+        return {}
+    members: dict[int, set[int]] = defaultdict(set)
+    org_ids = {org for pair in sides.values() for org in pair}
+    for org_id, user_id in db.session.execute(select(Membership.organization_id, Membership.user_id)
+                                              .where(Membership.organization_id.in_(org_ids))):
+        members[org_id].add(user_id)
+    related: dict[str, list[int]] = {}
+    for ref, (buyer, seller) in sides.items():
+        shared = sorted(members[buyer] & members[seller]) if buyer != seller else []
+        if shared or order_of.get(ref) in flagged_orders:
+            related[ref] = shared
+    return related
 
 
 def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
@@ -150,10 +175,14 @@ def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
                 g.flags.append(encode_flag(flag))
     all_refs = {t.split("#", 1)[0] for g in groups.values() for t in g.transactions}
     related = _order_refs_related(all_refs)
+    names = dict(db.session.execute(select(User.id, User.name).where(
+        User.id.in_({u for users in related.values() for u in users}))).tuples().all()) if related else {}
     for g in groups.values():
         hits = sorted({t for t in g.transactions if t.split("#", 1)[0] in related})
         if hits:
-            g.flags.append({"kind": "related_party", "transactions": hits, "clauses": [g.clause], "step": None})
+            shared = sorted({names.get(u, str(u)) for t in hits for u in related[t.split("#", 1)[0]]})
+            g.flags.append({"kind": "related_party", "transactions": hits, "clauses": [g.clause], "step": None,
+                            "members": shared})
     return groups, scenario
 
 

@@ -143,21 +143,34 @@ class ClaimFile(db.Model):
     claim: Mapped[Claim] = relationship(back_populates="files")
 
 
+OBJECTION_STATUSES = ("unconfirmed", "open", "upheld", "dismissed", "resolved")
+
+
 class ClaimObjection(db.Model):
-    """An objection filed by anyone during the public notice (异议); open until the reviewer decides."""
+    """An objection filed during the public notice (异议) by someone with a verified contact:
+    a logged-in user, or an e-mail address confirmed by a signed link (``unconfirmed`` until
+    then, and it does not count). Confirmed, it is ``open`` until a reviewer decides: ``upheld``
+    (the notice is suspended and the claim reviewed again) or ``dismissed`` with a reason (the
+    notice goes on); ``resolved`` when the claim itself was decided again."""
 
     __tablename__ = "claim_objections"
-    __table_args__ = (CheckConstraint("status IN ('open', 'resolved')", name="status"),)
+    __table_args__ = (CheckConstraint("status IN ('unconfirmed', 'open', 'upheld', 'dismissed', 'resolved')",
+                                      name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     contact: Mapped[str] = mapped_column(String(200))
+    # The verified contact the limits count by: the e-mail address, lower case.
+    contact_key: Mapped[str | None] = mapped_column(String(254), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # a logged-in objector
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)  # the reviewer's, when upheld or dismissed
 
     claim: Mapped[Claim] = relationship(back_populates="objections")
 

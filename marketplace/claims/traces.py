@@ -78,6 +78,10 @@ def render_flags(flags: list, lang: str) -> list[dict]:
     for f in flags or []:
         if f.get("step"):
             note = render(decode_step(f["step"]), lang)
+        elif f["kind"] == "related_party" and f.get("members"):
+            note = _("Buyer and seller of %(refs)s share a member: %(members)s (a related-party order, checked "
+                     "against the memberships when the claim was drafted).",
+                     refs=", ".join(f["transactions"]), members=", ".join(f["members"]))
         elif f["kind"] == "related_party":
             note = _("Buyer and seller of %(refs)s share a member (a related-party order).",
                      refs=", ".join(f["transactions"]))

@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from marketplace import labels
+from marketplace import labels, spreadsheet
 from marketplace.dashboards import services
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
@@ -157,11 +157,11 @@ def to_xlsx(table: Table) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = table.title[:31]
-    ws.append(table.headers)
+    ws.append(spreadsheet.row(table.headers, ws))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        ws.append(row)
+        ws.append(spreadsheet.row(row, ws))
     for col in table.money_columns:
         for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
             if isinstance(cell.value, (Decimal, int)):
@@ -178,9 +178,9 @@ def to_xlsx(table: Table) -> bytes:
 def to_csv(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.headers)
+    writer.writerow(spreadsheet.row(table.headers))
     for row in table.rows:
-        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else v for v in row])
+        writer.writerow(spreadsheet.row(row))
     return buffer.getvalue().encode("utf-8-sig")
 
 

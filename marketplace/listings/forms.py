@@ -101,5 +101,6 @@ class LeaseForm(FlaskForm):
 
 
 class ModerateForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=[("reject", _l("Reject")), ("restore", _l("Restore"))])
+    decision = SelectField(_l("Decision"), choices=[("reject", _l("Reject")), ("approve", _l("Approve and publish")),
+                                                    ("restore", _l("Restore"))])
     note = StringField(_l("Reason"), validators=[Length(max=300)])

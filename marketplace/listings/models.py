@@ -1,7 +1,8 @@
 """Listings: achievements (成果), instruments (仪器), services (服务) and demands (需求).
 
 One table with the columns every listing has and the few each kind adds; a listing moves
-draft -> published -> withdrawn (or rejected by a moderator).
+draft -> published -> withdrawn, or rejected by a moderator -> (edited) pending -> published
+once a moderator approves.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 
 KINDS = ("achievement", "instrument", "service", "demand")
-STATUSES = ("draft", "published", "withdrawn", "rejected")
+STATUSES = ("draft", "published", "withdrawn", "rejected", "pending")
 IP_KINDS = ("invention_patent", "utility_model", "software_copyright", "new_variety", "know_how")
 TRANSFER_MODES = ("assignment", "exclusive_licence", "non_exclusive_licence", "co_development", "equity")
 MATURITIES = ("lab", "pilot", "industrial")
@@ -28,7 +29,7 @@ class Listing(db.Model):
     __tablename__ = "listings"
     __table_args__ = (
         CheckConstraint("kind IN ('achievement', 'instrument', 'service', 'demand')", name="kind"),
-        CheckConstraint("status IN ('draft', 'published', 'withdrawn', 'rejected')", name="status"),
+        CheckConstraint("status IN ('draft', 'published', 'withdrawn', 'rejected', 'pending')", name="status"),
         CheckConstraint("price_fen IS NULL OR price_fen >= 0", name="price"),
     )
 

@@ -1,4 +1,10 @@
-"""Listings: create, edit, publish, withdraw, moderate, browse."""
+"""Listings: create, edit, publish, withdraw, moderate, browse.
+
+A listing is published by its owner and moderated afterwards. A moderator's rejection
+holds: the owner cannot publish the listing again (not even through withdraw, then
+publish); editing it sends it back to moderation (pending), and only a moderator's
+approval publishes it again. The reason stays on the listing for the owner to read.
+"""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -7,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.audit.models import record
-from marketplace.errors import NotFound, ServiceError
+from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace import uploads
 from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
@@ -87,6 +93,10 @@ def update_listing(actor, listing_id: int, data: dict) -> Listing:
     perm.require(actor, perm.EDIT_LISTING, listing)
     for key, value in _clean(listing.kind, data).items():
         setattr(listing, key, value)
+    if listing.status == "rejected":  # edited after a rejection: a moderator looks again
+        listing.status = "pending"
+        record(actor, "listing.resubmit", "listing", listing.id, before={"status": "rejected"},
+               after={"status": "pending"})
     if listing.status == "published":
         enqueue("search", str(listing.id))
     db.session.commit()
@@ -97,7 +107,10 @@ def publish(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
     if listing.status == "rejected":
-        raise ServiceError(_("A moderator rejected this listing: %(note)s", note=listing.moderation_note or ""))
+        raise Conflict(_("A moderator rejected this listing: %(note)s Edit it to send it back to moderation.",
+                         note=listing.moderation_note or ""))
+    if listing.status == "pending":
+        raise Conflict(_("This listing awaits a moderator's decision; it is published once approved."))
     listing.status = "published"
     listing.published_at = listing.published_at or utcnow()
     enqueue("search", str(listing.id))
@@ -108,6 +121,8 @@ def publish(actor, listing_id: int) -> Listing:
 def withdraw(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
+    if listing.status != "published":
+        raise Conflict(_("Only a published listing can be withdrawn."))
     listing.status = "withdrawn"
     enqueue("search", str(listing.id))
     db.session.commit()
@@ -121,8 +136,17 @@ def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
     if decision == "reject":
         if not note.strip():
             raise ServiceError(_("Give the reason for rejecting."), "note")
+        if listing.status == "rejected":
+            raise Conflict(_("This listing is already rejected."))
         listing.status, listing.moderation_note = "rejected", note.strip()
-    elif decision == "restore":
+    elif decision == "approve":  # an edited listing, back from a rejection
+        if listing.status != "pending":
+            raise Conflict(_("Only a listing awaiting moderation can be approved."))
+        listing.status, listing.moderation_note = "published", None
+        listing.published_at = listing.published_at or utcnow()
+    elif decision == "restore":  # the moderator takes the rejection back; the owner publishes
+        if listing.status not in ("rejected", "pending"):
+            raise Conflict(_("Only a rejected listing can be restored."))
         listing.status, listing.moderation_note = "draft", None
     else:
         raise ServiceError(_("Unknown decision."))
@@ -167,8 +191,8 @@ def my_listings(actor) -> list[Listing]:
 def moderation_queue(actor) -> list[Listing]:
     perm.require(actor, perm.MODERATE_LISTING)
     return list(db.session.scalars(select(Listing).options(joinedload(Listing.organization))
-                                   .where(Listing.status.in_(("published", "rejected")))
-                                   .order_by(Listing.id.desc()).limit(200)))
+                                   .where(Listing.status.in_(("pending", "published", "rejected")))
+                                   .order_by(Listing.status != "pending", Listing.id.desc()).limit(200)))
 
 
 MAX_ATTACHMENTS = 10

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from flask_babel import gettext as _
 
+from marketplace import spreadsheet
 from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.money import MoneyError, yuan_to_fen
@@ -133,9 +134,9 @@ def export_table(headers: list[str], rows: list[list], fmt: str, sheet: str = "d
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(headers)
+        writer.writerow(spreadsheet.row(headers))
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(spreadsheet.row(row))
         return ("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
     if fmt == "xlsx":
         return workbook({sheet: (headers, rows)}), XLSX_MIMETYPE
@@ -152,9 +153,9 @@ def workbook(sheets: dict[str, tuple[list[str], list[list]]]) -> bytes:
     wb.remove(wb.active)
     for name, (headers, rows) in sheets.items():
         ws = wb.create_sheet(title=name[:31])
-        ws.append(headers)
+        ws.append(spreadsheet.row(headers, ws))
         for row in rows:
-            ws.append([_cell(v) for v in row])
+            ws.append(spreadsheet.row([_cell(v) for v in row], ws))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

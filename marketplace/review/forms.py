@@ -24,9 +24,23 @@ class EvidenceRequestForm(FlaskForm):
 
 
 class ObjectionForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=100)])
-    contact = StringField(_l("Telephone or e-mail"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    # Name and e-mail are asked of anonymous objectors only (a logged-in user's are known): the
+    # service checks them.
+    name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
+    contact = StringField(_l("E-mail"), validators=[Optional(), Length(max=200)], render_kw={"type": "email"},
+                          description=_l("We send a link there: the objection counts once you confirm it."))
     reason = TextAreaField(_l("What is wrong with this claim"), validators=[DataRequired(REQUIRED), Length(max=3000)])
+
+
+class ConfirmObjectionForm(FlaskForm):
+    pass
+
+
+class ObjectionDecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[("suspend", _l("Suspend the notice: review the claim again")),
+                                                    ("dismiss", _l("Dismiss: the notice goes on"))],
+                           validators=[DataRequired(REQUIRED)])
+    reason = TextAreaField(_l("Reason for the decision"), validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
 class PayForm(FlaskForm):

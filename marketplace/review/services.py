@@ -6,7 +6,10 @@
 * An approved claim takes budget of its clause and year if there is enough left, in approval
   order; otherwise it waits. Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS``
   days (naive UTC dates): from ``notice_from`` up to, not including, ``notice_until``.
-* During the notice anyone may object; the claim returns to review and its budget is freed.
+* During the notice anyone with a verified contact may object (a logged-in user, or an e-mail
+  address confirmed by a signed link), within per-contact limits. A reviewer decides each
+  objection: suspend the notice (the claim returns to review, its budget is freed) or dismiss
+  it with a reason (the notice goes on).
 * From ``notice_until`` on, with no objection open, city finance records the payout.
 """
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from marketplace import permissions as perm
@@ -29,11 +32,11 @@ from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.money import format_yuan
+from marketplace.notifications.models import queue_mail
 from marketplace.timeutil import utcnow
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{6,19}$")
 
 
 def today() -> date:
@@ -260,34 +263,174 @@ def on_notice() -> list[m.Claim]:
         .options(selectinload(m.Claim.organization)).order_by(m.Claim.notice_from, m.Claim.clause, m.Claim.id)))
 
 
-def object_to(claim_id: int, name: str, contact: str, reason: str) -> m.ClaimObjection:
-    """Anyone objects to a claim on notice; it returns to review and frees its budget."""
-    name, contact, reason = (name or "").strip(), (contact or "").strip(), (reason or "").strip()
+def _notice_running(claim: m.Claim | None, day: date) -> bool:
+    return (claim is not None and claim.status == m.ON_NOTICE and claim.notice_from is not None
+            and claim.notice_from <= day < claim.notice_until)
+
+
+def _confirm_serializer():
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="objection-confirm")
+
+
+def _check_objection_limits(claim: m.Claim, key: str) -> None:
+    """At most OBJECTIONS_PER_CLAIM objections of one contact on one claim (an unconfirmed
+    one counts while its link is valid) and OBJECTIONS_PER_DAY filed in 24 hours."""
+    now = utcnow()
+    live_link = now - timedelta(seconds=int(current_app.config["OBJECTION_CONFIRM_MAX_AGE"]))
+    per_claim = int(current_app.config["OBJECTIONS_PER_CLAIM"])
+    per_day = int(current_app.config["OBJECTIONS_PER_DAY"])
+    O = m.ClaimObjection
+    on_claim = db.session.scalar(select(func.count()).select_from(O).where(
+        O.claim_id == claim.id, O.contact_key == key,
+        (O.status != "unconfirmed") | (O.created_at >= live_link)))
+    if on_claim >= per_claim:
+        raise ServiceError(_("You have already objected to this claim; the reviewer reads every objection. "
+                             "At most %(n)d per claim.", n=per_claim), "reason")
+    today_count = db.session.scalar(select(func.count()).select_from(O).where(
+        O.contact_key == key, O.created_at >= now - timedelta(days=1)))
+    if today_count >= per_day:
+        raise ServiceError(_("At most %(n)d objections a day from one contact; try again tomorrow.", n=per_day),
+                           "reason")
+
+
+def object_to(actor, claim_id: int, name: str, contact: str, reason: str) -> m.ClaimObjection:
+    """Object to a claim on public notice, with a verified contact: a logged-in user objects
+    at once; anyone else gives an e-mail address and the objection counts only once confirmed
+    by the signed link mailed there. An objection does not take the claim off notice by
+    itself: a reviewer decides (``decide_objection``); payment waits until then."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    reason = (reason or "").strip()
+    if user is not None:
+        name, contact = (name or "").strip() or user.name, user.email
+    else:
+        name, contact = (name or "").strip(), (contact or "").strip()
     if not name:
         raise ServiceError(_("Give your name."), "name")
     if len(name) > 100:
         raise ServiceError(_("Write at most %(n)d characters.", n=100), "name")
-    if not (_EMAIL.match(contact) or _PHONE.match(contact)) or len(contact) > 200:
-        raise ServiceError(_("Give a telephone number or an e-mail address."), "contact")
+    if user is None and (not _EMAIL.match(contact) or len(contact) > 200):
+        raise ServiceError(_("Give an e-mail address: the objection counts once you confirm it by the link "
+                             "we send there."), "contact")
     if len(reason) < 5:
         raise ServiceError(_("Say what is wrong with this claim."), "reason")
     if len(reason) > 3000:
         raise ServiceError(_("Write at most %(n)d characters.", n=3000), "reason")
     claim = db.session.get(m.Claim, claim_id) if isinstance(claim_id, int) else None
     day = today()
-    if claim is None or claim.status != m.ON_NOTICE or not (claim.notice_from <= day < claim.notice_until):
+    if claim is not None and claim.status == m.ON_NOTICE and claim.notice_until and day >= claim.notice_until:
+        raise Conflict(_("The public notice of this claim has ended; objections are no longer taken."))
+    if not _notice_running(claim, day):
         raise NotFound(_("This claim is not on public notice."))
-    objection = m.ClaimObjection(claim=claim, name=name, contact=contact, reason=reason)
+    key = contact.lower()
+    _check_objection_limits(claim, key)
+    objection = m.ClaimObjection(claim=claim, name=name, contact=contact, contact_key=key, reason=reason,
+                                 user_id=user.id if user else None, status="unconfirmed")
     db.session.add(objection)
     db.session.flush()
-    decide(claim, "objection", m.SUBMITTED, None)  # who objected stays with the objection, not in the history
-    claim.approved_at = None
-    claim.notice_from = claim.notice_until = None
-    record(None, "claim.objection", "claim", claim.id, before={"status": m.ON_NOTICE},
-           after={"status": m.SUBMITTED, "objection_id": objection.id})
-    notify_members(claim.organization_id, "notice.claim_objection", claim.id)
-    promote_waiting(claim.year, claim.clause)
+    if user is not None:
+        _open(objection, user)
+    else:
+        token = _confirm_serializer().dumps({"o": objection.id, "c": key})
+        link = url_for("review.confirm_objection", token=token, _external=True)
+        queue_mail(contact, _("Confirm your objection to a subsidy on public notice"),
+                   _("You objected to a subsidy on the city's public notice. Open this link to confirm it; "
+                     "it counts only then: %(link)s", link=link))
+        record(None, "claim.objection_filed", "claim", claim.id, after={"objection_id": objection.id,
+                                                                        "status": "unconfirmed"})
     db.session.commit()
+    return objection
+
+
+def _open(objection: m.ClaimObjection, user=None) -> None:
+    """A verified objection counts: the reviewers and the claimant's members are told."""
+    from marketplace.accounts.models import Membership
+    from marketplace.notifications.models import notify
+
+    objection.status, objection.confirmed_at = "open", utcnow()
+    claim = objection.claim
+    record(user, "claim.objection", "claim", claim.id, after={"objection_id": objection.id, "status": "open"})
+    notify_members(claim.organization_id, "notice.claim_objection", claim.id)
+    for reviewer_id in db.session.scalars(select(Membership.user_id).where(
+            Membership.role.in_((perm.REVIEWER, perm.ADMIN))).distinct()):
+        notify(reviewer_id, "notice.objection_to_review", f"/review/claims/{claim.id}")
+
+
+def confirm_objection(token: str) -> m.ClaimObjection:
+    """The objector opened the signed link: the objection counts, if the notice still runs."""
+    from itsdangerous import BadSignature, SignatureExpired
+
+    try:
+        data = _confirm_serializer().loads(token or "", max_age=int(current_app.config["OBJECTION_CONFIRM_MAX_AGE"]))
+    except SignatureExpired:
+        raise ServiceError(_("This link has expired. Object again while the notice runs.")) from None
+    except BadSignature:
+        raise ServiceError(_("This link is not valid.")) from None
+    objection = db.session.get(m.ClaimObjection, data.get("o")) if isinstance(data, dict) else None
+    if objection is None or objection.contact_key != data.get("c"):
+        raise ServiceError(_("This link is not valid."))
+    if objection.status != "unconfirmed":
+        return objection  # confirmed before: the link is harmless
+    if not _notice_running(objection.claim, today()):
+        raise Conflict(_("The public notice of this claim has ended; objections are no longer taken."))
+    done = db.session.execute(update(m.ClaimObjection).where(
+        m.ClaimObjection.id == objection.id, m.ClaimObjection.status == "unconfirmed")
+        .values(status="open")).rowcount
+    if not done:  # a parallel click confirmed it
+        db.session.rollback()
+        return objection
+    _open(objection)
+    db.session.commit()
+    return objection
+
+
+OBJECTION_DECISIONS = ("suspend", "dismiss")
+
+
+def decide_objection(actor, claim_id: int, objection_id: int, decision: str, reason: str) -> m.ClaimObjection:
+    """A reviewer decides an open objection: ``suspend`` the notice (the claim goes back to
+    review with the objection as its reason and frees its budget) or ``dismiss`` it with a
+    reason (the notice goes on). Audited; the objector is told by mail."""
+    perm.require(actor, perm.REVIEW_CLAIMS)
+    if decision not in OBJECTION_DECISIONS:
+        raise ServiceError(_("Choose whether to suspend the notice or dismiss the objection."), "decision")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Give the reason for your decision."), "reason")
+    if len(reason) > 2000:
+        raise ServiceError(_("Write at most %(n)d characters.", n=2000), "reason")
+    objection = db.session.get(m.ClaimObjection, objection_id) if isinstance(objection_id, int) else None
+    if objection is None or objection.claim_id != claim_id or objection.status == "unconfirmed":
+        raise NotFound(_("This objection does not exist."))
+    status = "upheld" if decision == "suspend" else "dismissed"
+    done = db.session.execute(update(m.ClaimObjection).where(
+        m.ClaimObjection.id == objection.id, m.ClaimObjection.status == "open")
+        .values(status=status, resolved_at=utcnow(), resolved_by_id=actor.id, decision_reason=reason)).rowcount
+    if not done:
+        db.session.rollback()
+        raise Conflict(_("This objection was already decided."))
+    claim = db.session.scalars(select(m.Claim).where(m.Claim.id == objection.claim_id)
+                               .with_for_update().execution_options(populate_existing=True)).one()
+    before = claim.status
+    if decision == "suspend" and claim.status == m.ON_NOTICE:
+        decide(claim, "objection", m.SUBMITTED, actor, reason=objection.reason)
+        claim.approved_at = None
+        claim.notice_from = claim.notice_until = None
+        notify_members(claim.organization_id, "notice.claim_objection_upheld", claim.id)
+        promote_waiting(claim.year, claim.clause, actor)
+    record(actor, "claim.objection_" + decision, "claim", claim.id,
+           before={"status": before, "objection_id": objection.id, "objection_status": "open"},
+           after={"status": claim.status, "objection_id": objection.id, "objection_status": status,
+                  "reason": reason})
+    if decision == "suspend":
+        body = _("The city upheld your objection to a subsidy on public notice: the notice is suspended and the "
+                 "claim is reviewed again. %(reason)s", reason=reason)
+    else:
+        body = _("The city dismissed your objection to a subsidy on public notice: %(reason)s", reason=reason)
+    queue_mail(objection.contact, _("Your objection to a subsidy on public notice"), body)
+    db.session.commit()
+    db.session.refresh(objection)
     return objection
 
 

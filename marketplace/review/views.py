@@ -15,8 +15,8 @@ from marketplace.claims.views import claim_context
 from marketplace.errors import ServiceError
 from marketplace.forms import attach_error, validated
 from marketplace.review import services
-from marketplace.review.forms import (ApproveForm, BudgetForm, EvidenceRequestForm, ObjectionForm, PayForm,
-                                      ProvincialRewardForm, RejectForm)
+from marketplace.review.forms import (ApproveForm, BudgetForm, ConfirmObjectionForm, EvidenceRequestForm,
+                                      ObjectionDecisionForm, ObjectionForm, PayForm, ProvincialRewardForm, RejectForm)
 from marketplace.timeutil import utcnow
 
 bp = Blueprint("review", __name__)
@@ -31,6 +31,7 @@ def _detail(claim, status=200, **forms):
     forms.setdefault("approve_form", ApproveForm())
     forms.setdefault("reject_form", RejectForm())
     forms.setdefault("evidence_form", EvidenceRequestForm())
+    forms.setdefault("objection_form", ObjectionDecisionForm())
     return render_template("review/detail.html", can_review=perm.can(current_user, perm.REVIEW_CLAIMS),
                            can_pay=perm.can(current_user, perm.PAY_CLAIMS), pay_form=PayForm(),
                            **forms, **claim_context(claim)), status
@@ -95,6 +96,18 @@ def request_evidence(claim_id):
                              lambda f: services.request_evidence(current_user, claim_id, f.message.data))
     if done:
         flash(_("The applicant was asked for more evidence."), "success")
+    return response
+
+
+@bp.route("/review/claims/<int:claim_id>/objections/<int:objection_id>/decide", methods=["POST"])
+@login_required
+def decide_objection(claim_id, objection_id):
+    form = ObjectionDecisionForm()
+    done, response = _decide(claim_id, form, "objection_form", lambda f: services.decide_objection(
+        current_user, claim_id, objection_id, f.decision.data, f.reason.data))
+    if done:
+        flash(_("The notice is suspended: the claim is back in review.") if done.status == "upheld"
+              else _("Objection dismissed: the notice goes on."), "success")
     return response
 
 
@@ -166,8 +179,12 @@ def object_to(claim_id):
     form = ObjectionForm()
     if form.validate_on_submit():
         try:
-            services.object_to(claim_id, form.name.data, form.contact.data, form.reason.data)
-            flash(_("Your objection was received; the city will review the claim again."), "success")
+            objection = services.object_to(current_user, claim_id, form.name.data, form.contact.data,
+                                           form.reason.data)
+            if objection.status == "open":
+                flash(_("Your objection was recorded; a reviewer decides whether the notice is suspended."), "success")
+            else:
+                flash(_("Check your e-mail: the objection counts once you confirm it by the link we sent."), "success")
             return redirect(url_for("review.notice"))
         except ServiceError as exc:
             attach_error(form, exc)
@@ -175,3 +192,15 @@ def object_to(claim_id):
     items = services.on_notice()
     return render_template("review/notice.html", claims=items, form=form, objecting=claim_id,
                            titles={c.clause: clause_title(c.clause, lang) for c in items}), 400
+
+
+@bp.route("/notice/objections/confirm/<token>", methods=["GET", "POST"])
+def confirm_objection(token):
+    """The link mailed to an anonymous objector: a page with a button (a mail scanner that
+    opens the link confirms nothing), and the POST that confirms."""
+    form = ConfirmObjectionForm()
+    if form.validate_on_submit():
+        services.confirm_objection(token)
+        flash(_("Your objection is confirmed; a reviewer decides whether the notice is suspended."), "success")
+        return redirect(url_for("review.notice"))
+    return render_template("review/confirm_objection.html", form=form, token=token)
