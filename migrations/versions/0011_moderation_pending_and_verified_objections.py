@@ -1,7 +1,7 @@
 """moderation: pending listings; objections with a verified contact and a reviewer's decision
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0014
 Create Date: 2026-11-25 15:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0008'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
