@@ -65,7 +65,9 @@ def test_session_and_remember_cookies_are_httponly_and_samesite_lax(client, fact
 def test_production_cookies_are_secure_too(database_url, tmp_path, app_ctx, factory):
     user = factory.user("enterprise")
     production = create_app({"CONFIG_NAME": "production", "SQLALCHEMY_DATABASE_URI": database_url,
-                             "SECRET_KEY": "prod-test-secret", "WTF_CSRF_ENABLED": False,
+                             "SECRET_KEY": "prod-test-secret-" + "x" * 32, "WTF_CSRF_ENABLED": False,
+                             "STRIPE_SECRET_KEY": "sk_test_prod", "STRIPE_WEBHOOK_SECRET": "whsec_prod",
+                             "EXTERNAL_BASE_URL": "https://marketplace.test",
                              "SEARCH_SQLITE_PATH": str(tmp_path / "s.sqlite"), "UPLOAD_DIR": str(tmp_path / "u")})
     try:
         assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
