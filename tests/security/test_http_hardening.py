@@ -93,8 +93,12 @@ def test_passwords_are_stored_as_scrypt_hashes(client):
     response = client.post("/register", data={
         "org_name": "哈希测试公司", "kind": "enterprise", "role": "enterprise", "size": "small",
         "credit_code": credit_code.make("91371502MA8000001"), "county": "东昌府区", "name": "测试",
-        "email": "hash@example.com", "password": password, "confirm": password})
+        "email": "hash@example.com"})
     assert response.status_code == 302
+    from marketplace.notifications.models import OutgoingMail
+    body = db.session.scalars(select(OutgoingMail.body).where(OutgoingMail.recipient == "hash@example.com")).one()
+    link = body.split("http://marketplace.test", 1)[1].split()[0]  # the confirmation link
+    assert client.post(link, data={"password": password, "confirm": password}).status_code == 302
     stored = db.session.scalars(select(User.password_hash).where(User.email == "hash@example.com")).one()
     assert stored.startswith("scrypt:"), stored[:20]
     assert password not in stored
