@@ -24,14 +24,12 @@ def _start(env_changes: dict, unset=()) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_production_without_secrets_does_not_start_and_says_which_in_one_line():
+def test_production_without_secrets_does_not_start_and_says_which_in_one_line(tmp_path):
     result = _start({"MARKETPLACE_CONFIG": "production"}, unset=SECRETS + ("EXTERNAL_BASE_URL",))
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SECRET_KEY" in lines[0], result.stderr[-2000:]
-
-
-def test_production_with_private_secrets_starts(tmp_path):
+    # With private values it starts.
     result = _start({"MARKETPLACE_CONFIG": "production", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite'}",
                      "SEARCH_SQLITE_PATH": str(tmp_path / "s.sqlite"), "UPLOAD_DIR": str(tmp_path / "u"), **GOOD})
     assert result.returncode == 0, result.stderr[-2000:]
@@ -79,7 +77,5 @@ def test_development_generates_its_key_once_into_the_instance_folder(tmp_path):
     # An explicit key wins; the instance folder is git-ignored.
     assert config.load("development", environ={"SECRET_KEY": "mine"}, instance_dir=tmp_path)["SECRET_KEY"] == "mine"
     assert "instance/" in (ROOT / ".gitignore").read_text().split()
-
-
-def test_tests_keep_their_own_key(app):
-    assert app.config["SECRET_KEY"] == config.TestConfig.SECRET_KEY
+    # Tests keep their own.
+    assert config.load("test", environ={}, instance_dir=tmp_path)["SECRET_KEY"] == config.TestConfig.SECRET_KEY

@@ -120,7 +120,9 @@ def test_a_cookie_from_before_session_versions_loads_nobody(app, client, factory
     assert not _logged_in(client)
 
 
-def test_reset_link_is_built_on_the_configured_base_url_not_the_host_header(client, factory):
+def test_reset_link_is_built_on_the_configured_base_url_not_the_host_header(app, client, factory, monkeypatch):
+    # As served by gunicorn: no SERVER_NAME, so the Host header is whatever the sender says.
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
     user = factory.user("enterprise")
     response = client.post("/password/forgot", data={"email": user.email}, headers={"Host": "evil.example"})
     assert response.status_code == 302
@@ -129,9 +131,10 @@ def test_reset_link_is_built_on_the_configured_base_url_not_the_host_header(clie
     assert "http://marketplace.test/password/reset/" in body
 
 
-def test_invitation_link_is_built_on_the_configured_base_url(app, factory):
+def test_invitation_link_is_built_on_the_configured_base_url(app, factory, monkeypatch):
     from marketplace.accounts import services
 
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
     owner = factory.user("enterprise")
     with app.test_request_context("/members", method="POST", headers={"Host": "evil.example"}):
         services.invite_member(owner, "friend@example.com", "enterprise")
