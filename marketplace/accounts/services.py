@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from marketplace.accounts import credit_code, passwords
 from marketplace.accounts.models import ORG_KINDS, LoginThrottle, Membership, Organization, User
 from marketplace.accounts.passwords import MIN_PASSWORD, hash_password  # noqa: F401 - used by the demo and tests
 from marketplace.audit.models import record
-from marketplace.errors import NotFound, PermissionDenied, ServiceError
+from marketplace.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.external import external_url
 from marketplace.notifications.models import queue_mail
@@ -151,19 +152,31 @@ def register(reg: Registration) -> User:
         raise ServiceError(_("This link has already been used. Log in instead."))
     _check_password_strength(reg.password, email)
 
-    org = Organization(
-        name=reg.org_name.strip(), name_en=(reg.name_en or None), kind=reg.kind,
-        size=reg.size if reg.kind == "enterprise" else None, county=reg.county or None,
-        in_city=reg.in_city, credit_code=code,
-        transfer_agency_level=reg.transfer_agency_level if reg.kind == "agency" else None,
-        service_agency=reg.service_agency, host_level=reg.host_level if reg.kind == "maker_team" else None,
-    )
-    user = User(email=email, name=reg.name.strip(), password_hash=hash_password(reg.password))
-    db.session.add_all([org, user])
-    db.session.flush()
-    db.session.add(Membership(user_id=user.id, organization_id=org.id, role=reg.role, is_owner=True))
-    db.session.commit()
+    with _once(_("This link has already been used. Log in instead.")):
+        org = Organization(
+            name=reg.org_name.strip(), name_en=(reg.name_en or None), kind=reg.kind,
+            size=reg.size if reg.kind == "enterprise" else None, county=reg.county or None,
+            in_city=reg.in_city, credit_code=code,
+            transfer_agency_level=reg.transfer_agency_level if reg.kind == "agency" else None,
+            service_agency=reg.service_agency, host_level=reg.host_level if reg.kind == "maker_team" else None,
+        )
+        user = User(email=email, name=reg.name.strip(), password_hash=hash_password(reg.password))
+        db.session.add_all([org, user])
+        db.session.flush()
+        db.session.add(Membership(user_id=user.id, organization_id=org.id, role=reg.role, is_owner=True))
     return user
+
+
+@contextmanager
+def _once(message: str):
+    """Write and commit the block's rows; a parallel request that created the same e-mail,
+    credit code or membership first makes this one a clean 409, not a 500."""
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(message)
 
 
 def _throttle_keys(email: str, address: str | None) -> list[tuple[str, str]]:
@@ -362,11 +375,11 @@ def accept_invitation(token: str, name: str, password: str) -> User:
     if _email_taken(invitation["email"]):
         raise ServiceError(_("This e-mail address already has an account."), "email")
     _check_password_strength(password, invitation["email"])
-    user = User(email=invitation["email"], name=name.strip(), password_hash=hash_password(password))
-    db.session.add(user)
-    db.session.flush()
-    _grant(invitation, user)
-    db.session.commit()
+    with _once(_("This e-mail address already has an account.")):
+        user = User(email=invitation["email"], name=name.strip(), password_hash=hash_password(password))
+        db.session.add(user)
+        db.session.flush()
+        _grant(invitation, user)
     return user
 
 
@@ -407,8 +420,8 @@ def join_organization(actor: User, token: str) -> Membership:
     org = invitation["organization"]
     if any(m.organization_id == org.id for m in actor.memberships):
         raise ServiceError(_("This person is already a member of your organisation."))
-    membership = _grant(invitation, actor)
-    db.session.commit()
+    with _once(_("This person is already a member of your organisation.")):
+        membership = _grant(invitation, actor)
     return membership
 
 
