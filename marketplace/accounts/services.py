@@ -70,6 +70,10 @@ def _email_taken(email: str) -> bool:
     return db.session.scalar(select(func.count()).select_from(User).where(User.email == email)) > 0
 
 
+def _credit_code_taken(code: str) -> bool:
+    return db.session.scalar(select(Organization.id).where(Organization.credit_code == code)) is not None
+
+
 def _check_role_for_kind(role: str, kind: str) -> None:
     if role not in perm.MARKET_ROLES:
         raise ServiceError(_("Choose how your organisation takes part."), "role")
@@ -86,7 +90,7 @@ def _check_registration(reg: Registration) -> str:
         code = credit_code.normalise(reg.credit_code)
     except credit_code.CreditCodeError as exc:
         raise ServiceError(_("The unified social credit code is not valid: %(why)s", why=str(exc)), "credit_code")
-    if db.session.scalar(select(Organization.id).where(Organization.credit_code == code)):
+    if _credit_code_taken(code):
         raise ServiceError(_("An organisation with this credit code is already registered."), "credit_code")
     if reg.kind == "enterprise" and not reg.size:
         raise ServiceError(_("Enterprises state their size."), "size")

@@ -201,3 +201,19 @@ def test_an_invitation_for_someone_else_is_refused(client, factory):
     assert client.post(link).status_code == 400
     db.session.expire_all()
     assert len(db.session.get(User, outsider.id).memberships) == 1
+
+
+def test_a_confirmation_racing_another_gets_409_and_writes_nothing(client, monkeypatch):
+    from marketplace.accounts import services
+
+    client.post("/register", data=registration())
+    link = _last_link("tester@example.com")
+    assert client.post(link, data={"password": "a-long-password", "confirm": "a-long-password"}).status_code == 302
+    client.post("/logout")
+    before = _counts()
+    # The second request passed the e-mail check before the first committed (as in parallel).
+    monkeypatch.setattr(services, "_email_taken", lambda email: False)
+    monkeypatch.setattr(services, "_credit_code_taken", lambda code: False)
+    response = client.post(link, data={"password": "a-long-password", "confirm": "a-long-password"})
+    assert response.status_code == 409
+    assert _counts() == before
