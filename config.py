@@ -78,6 +78,9 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # A storage that cannot be reached counts in memory meanwhile, and never turns a request into a 500.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute; 100 per hour"
     RATELIMIT_REGISTER = "5 per minute; 30 per hour"
     RATELIMIT_PASSWORD_RESET = "5 per minute; 30 per hour"
