@@ -7,14 +7,37 @@ class with ``MARKETPLACE_CONFIG`` (development, test, production).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
+SECRET_KEY_FILE = "secret_key"  # in the instance folder (git-ignored): development only
+
+# Values that once shipped in this file or in the repository's scripts and tests. Anyone can
+# read them, so a production server that uses one is as good as keyless: it refuses to start.
+KNOWN_DEFAULTS = {
+    "SECRET_KEY": {"dev-only-secret-change-me", "test-secret", "browser-journeys-secret", "bench-secret",
+                   "change-me", "secret", "dev", "development"},
+    "STRIPE_SECRET_KEY": {"sk_test_liaochengDemoKey2024", "sk_test_123", "sk_test_"},
+    "STRIPE_WEBHOOK_SECRET": {"whsec_liaocheng_demo", "whsec_test", "whsec_"},
+    "EXTERNAL_BASE_URL": {"http://127.0.0.1:5000", "http://localhost:5000", "http://marketplace.test"},
+}
+# Settings production cannot run without; each is read from the environment.
+PRODUCTION_REQUIRED = ("SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "EXTERNAL_BASE_URL")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(SystemExit):
+    """A configuration the platform refuses to run with. A ``SystemExit``: uncaught, it ends the
+    process with status 1 and prints its one line, naming the variable, on stderr."""
 
 
 class Config:
-    SECRET_KEY = "dev-only-secret-change-me"
+    SECRET_KEY: str | None = None  # development: generated into instance/; production: from the environment
+    # Links sent by mail (password reset, invitations) start with this, never with the Host
+    # header of the request that caused them.
+    EXTERNAL_BASE_URL = "http://127.0.0.1:5000"
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -34,10 +57,36 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600  # seconds "stay logged in" lasts
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
     INVITATION_MAX_AGE = 7 * 24 * 3600
-    LOGIN_MAX_FAILURES = 5  # failed logins per account before a pause
-    LOGIN_LOCK_SECONDS = 300
+    REGISTRATION_MAX_AGE = 24 * 3600  # seconds a registration's confirmation link stays valid
+    # Failed logins: after LOGIN_MAX_FAILURES for one e-mail from one address, that pair
+    # waits LOGIN_BACKOFF_SECONDS, doubling with every further failure up to
+    # LOGIN_BACKOFF_MAX_SECONDS; the same for one address over any e-mails after
+    # LOGIN_MAX_FAILURES_PER_ADDRESS. The account itself is never locked.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 50
+    LOGIN_BACKOFF_SECONDS = 60
+    LOGIN_BACKOFF_MAX_SECONDS = 3600
+    LOGIN_FAILURE_MEMORY_SECONDS = 24 * 3600  # failures older than this are forgotten
+
+    # Request rate limits (Flask-Limiter; "N per second|minute|hour|day", ";" between several),
+    # counted per client address. The storage is shared by the server's workers in production
+    # (e.g. redis://host:6379); memory:// counts per process.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # A storage that cannot be reached counts in memory meanwhile, and never turns a request into a 500.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute; 100 per hour"
+    RATELIMIT_REGISTER = "5 per minute; 30 per hour"
+    RATELIMIT_PASSWORD_RESET = "5 per minute; 30 per hour"
+    RATELIMIT_OBJECTION = "5 per minute; 30 per hour"
+    RATELIMIT_API = "120 per minute"
+    RATELIMIT_WEBHOOK = "300 per minute"
 
     # Uploads are stored outside the web root.
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
@@ -52,8 +101,8 @@ class Config:
     # Payments: "stripe" (stripe-python against Stripe or stripe-mock) or "memory" (unit tests).
     PAYMENT_GATEWAY = "stripe"
     STRIPE_API_BASE = "http://127.0.0.1:12111"
-    STRIPE_SECRET_KEY = "sk_test_liaochengDemoKey2024"
-    STRIPE_WEBHOOK_SECRET = "whsec_liaocheng_demo"
+    STRIPE_SECRET_KEY: str | None = "sk_test_liaochengDemoKey2024"  # stripe-mock's; production sets its own
+    STRIPE_WEBHOOK_SECRET: str | None = "whsec_liaocheng_demo"
     # stripe-mock sends no webhooks; in development the platform relays the signed event
     # to its own webhook endpoint, as `stripe listen --forward-to` would.
     STRIPE_RELAY_WEBHOOKS = False
@@ -96,17 +145,27 @@ class DevelopmentConfig(Config):
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    EXTERNAL_BASE_URL = "http://marketplace.test"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     PAYMENT_GATEWAY = "memory"
     STRIPE_RELAY_WEBHOOKS = True
     LOGIN_MAX_FAILURES = 5
     MAIL_BACKEND = "locmem"
+    # The suite logs in thousands of times from one address; a test of a limit sets its own.
+    RATELIMIT_LOGIN = RATELIMIT_REGISTER = RATELIMIT_PASSWORD_RESET = RATELIMIT_OBJECTION = \
+        RATELIMIT_API = RATELIMIT_WEBHOOK = "100000 per minute"
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 100000
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # No usable default: each must come from the environment (checked by ``load``).
+    SECRET_KEY = None
+    STRIPE_SECRET_KEY = None
+    STRIPE_WEBHOOK_SECRET = None
+    EXTERNAL_BASE_URL = None
 
 
 CONFIGS = {
@@ -129,8 +188,48 @@ def _coerce(current, raw: str):
     return raw
 
 
-def load(name: str | None = None, environ=None) -> dict:
-    """Return the settings of configuration ``name`` with environment overrides applied."""
+def _instance_secret_key(instance_dir: Path) -> str:
+    """The development key: generated once into the instance folder, then reused, so sessions
+    survive a restart and every worker signs with the same key."""
+    path = Path(instance_dir) / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic; the first of several starting workers wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
+
+
+def check_production(settings: dict) -> None:
+    """Refuse a production configuration whose secrets are missing or public."""
+    for key in PRODUCTION_REQUIRED:
+        value = settings.get(key)
+        if not value:
+            raise ConfigurationError(f"configuration error: {key} is not set; production needs its own value "
+                                     f"in the environment")
+        if value in KNOWN_DEFAULTS.get(key, ()):
+            raise ConfigurationError(f"configuration error: {key} is a published default value; "
+                                     f"set a private one in the environment")
+    if len(settings["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(f"configuration error: SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} "
+                                 f"characters; generate one, e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
+    if not settings["EXTERNAL_BASE_URL"].startswith("https://"):
+        raise ConfigurationError("configuration error: EXTERNAL_BASE_URL must start with https://")
+
+
+def load(name: str | None = None, environ=None, instance_dir: Path | None = None, overrides: dict | None = None) -> dict:
+    """Return the settings of configuration ``name`` with environment overrides applied, then
+    ``overrides`` (a dict given by code: tests, scripts).
+
+    Production raises ``ConfigurationError`` on a missing or default secret; development
+    without a SECRET_KEY uses one generated into ``instance_dir`` (``instance/``)."""
     environ = os.environ if environ is None else environ
     name = name or environ.get("MARKETPLACE_CONFIG", "development")
     try:
@@ -142,6 +241,7 @@ def load(name: str | None = None, environ=None) -> dict:
         target = ALIASES.get(key, key)
         if target in settings:
             settings[target] = _coerce(settings[target], value)
+    settings.update(overrides or {})
     url = settings["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
@@ -149,4 +249,8 @@ def load(name: str | None = None, environ=None) -> dict:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     settings["SQLALCHEMY_DATABASE_URI"] = url
     settings["CONFIG_NAME"] = name
+    if name == "production":
+        check_production(settings)
+    elif not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = _instance_secret_key(instance_dir or INSTANCE_DIR)
     return settings

@@ -317,7 +317,14 @@ def main(argv=None):
         env.update(DATABASE_URL=f"sqlite:///{db_path}", MARKETPLACE_CONFIG="production",
                    SESSION_COOKIE_SECURE="0", REMEMBER_COOKIE_SECURE="0", STRIPE_RELAY_WEBHOOKS="1",
                    STRIPE_API_BASE=stripe_base, SEARCH_SQLITE_PATH=str(tmp / "search.sqlite"),
-                   UPLOAD_DIR=str(tmp / "uploads"), SECRET_KEY="bench-secret", FLASK_DEBUG="0")
+                   UPLOAD_DIR=str(tmp / "uploads"), FLASK_DEBUG="0",
+                   # production refuses published secrets: fresh ones for this run
+                   SECRET_KEY=secrets.token_hex(32), STRIPE_SECRET_KEY="sk_test_" + secrets.token_hex(12),
+                   STRIPE_WEBHOOK_SECRET="whsec_" + secrets.token_hex(16),
+                   EXTERNAL_BASE_URL="https://bench.invalid",
+                   # many accounts log in from one loopback address in a few seconds
+                   RATELIMIT_LOGIN="100000 per minute", RATELIMIT_API="100000 per minute",
+                   RATELIMIT_WEBHOOK="100000 per minute")
         t0 = time.perf_counter()
         data = setup_platform(tmp, env, max(args.accounts, args.burst))
         setup_s = time.perf_counter() - t0

@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from marketplace.errors import ServiceError
-from marketplace.extensions import babel, csrf, db, login_manager, migrate, tune_sqlite
+from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,8 +88,7 @@ def create_app(config=None) -> Flask:
     if isinstance(config, dict):
         overrides = dict(config)
         config = overrides.pop("CONFIG_NAME", None)
-    app.config.update(config_module.load(config))
-    app.config.update(overrides)
+    app.config.update(config_module.load(config, overrides=overrides))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     for name in MODEL_MODULES:
@@ -106,24 +105,32 @@ def create_app(config=None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
+    limiter.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
         from sqlalchemy.orm import joinedload
 
-        from marketplace.accounts.models import Membership, User
+        from marketplace.accounts.models import Membership, User, parse_session_id
 
+        # The session and the remember cookie carry "<user id>.<session version>": a cookie
+        # from before the last logout or password change names an old version and loads nobody.
+        parsed = parse_session_id(session_id)
+        if parsed is None:
+            return None
         # One query for the user, the memberships and their organisations (every page asks
         # for the role and organisation; lazily that was three).
-        user = db.session.get(User, int(user_id),
+        user = db.session.get(User, parsed[0],
                               options=[joinedload(User.memberships).joinedload(Membership.organization)])
-        if user is not None:
-            user.active_organization_id = session.get("active_org")
+        if user is None or not user.active or user.session_version != parsed[1]:
+            return None
+        user.active_organization_id = session.get("active_org")
         return user
 
     app.url_map.converters["int"] = _DatabaseInt  # before the blueprints add their rules
     for name in BLUEPRINTS:
         app.register_blueprint(_import(name).bp)
+    _register_rate_limits(app)
     for name in CLI_MODULES:
         app.cli.add_command(_import(name).cli)
 
@@ -155,6 +162,22 @@ def create_app(config=None) -> Flask:
     return app
 
 
+def _register_rate_limits(app: Flask) -> None:
+    """The limit on the whole /api/v1 blueprint (single routes carry ``rate_limit``
+    decorators in their views). The limit string is read from the settings at each request."""
+    if getattr(limiter, "_marketplace_wired", False):
+        return  # the limiter and the blueprint are module-wide: wired once for every app
+    # One counter per address for the whole API, not one per route.
+    limiter.shared_limit(lambda: app_config("RATELIMIT_API"), scope="api")(app.blueprints["api"])
+    limiter._marketplace_wired = True
+
+
+def app_config(name: str):
+    from flask import current_app
+
+    return current_app.config[name]
+
+
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/payments/webhook")) or request.accept_mimetypes.best == "application/json"
 
@@ -175,6 +198,7 @@ def _register_error_handlers(app: Flask) -> None:
         404: _l("This page does not exist."),
         405: _l("This method is not allowed here."),
         413: _l("The upload is too large."),
+        429: _l("Too many requests. Wait a moment and try again."),
         500: _l("Something went wrong on our side. Nothing was saved."),
     }
 

@@ -1,5 +1,8 @@
 """Extensions, created once and bound to the app in ``create_app``."""
+from flask import current_app
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,6 +29,17 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Request rate limits per client address; storage and switches come from the app's
+# RATELIMIT_* settings (config.py). Behind a reverse proxy the address is only right once
+# the proxy's X-Forwarded-For is trusted (werkzeug's ProxyFix).
+limiter = Limiter(key_func=get_remote_address)
+
+
+def rate_limit(setting: str):
+    """A limit read from the named setting at each request (so a test or an operator changes
+    it without code): ``@rate_limit("RATELIMIT_LOGIN")``. Only POSTs count: reading a form
+    is free, sending it is what is limited."""
+    return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
 
 
 def tune_sqlite(engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000) -> None:

@@ -36,6 +36,7 @@ ROLE_ORG_KINDS = {
 VERIFY_ORGANIZATION = "organization.verify"
 VIEW_ORGANIZATIONS = "organization.list"
 INVITE_MEMBER = "member.invite"
+GRANT_CITY_ROLE = "role.grant_city"  # invite into reviewer, finance or admin: administrators only
 TRADE = "market.trade"  # enquire, order, pay, book
 LIST_OFFER = "listing.offer"  # publish achievements, instruments, services
 POST_DEMAND = "listing.demand"
@@ -94,6 +95,7 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     VERIFY_ORGANIZATION: lambda a, t: _role(a) == ADMIN,
     VIEW_ORGANIZATIONS: lambda a, t: _role(a) in CITY_ROLES,
     INVITE_MEMBER: lambda a, t: _owner_of(a, t) or _role(a) == ADMIN,
+    GRANT_CITY_ROLE: lambda a, t: _role(a) == ADMIN,
     TRADE: lambda a, t: _verified_member(a, MARKET_ROLES),
     LIST_OFFER: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY, ENTERPRISE)),
     POST_DEMAND: lambda a, t: _verified_member(a, (ENTERPRISE,)),

@@ -23,6 +23,9 @@ ACCESS = {
     "accounts.forgot_password": ("GET", PUBLIC),
     "accounts.reset_password": None,  # token routes: tested in tests/accounts
     "accounts.accept_invitation": None,
+    "accounts.confirm_registration": None,  # token route: tests/accounts
+    "accounts.registration_sent": ("GET", PUBLIC),
+    "accounts.change_password": ("GET", ANY),
     "accounts.set_language": ("POST", PUBLIC),
     "accounts.members": ("GET", ANY),
     "accounts.switch_organization": None,  # own memberships only: tests/accounts

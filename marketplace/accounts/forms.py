@@ -25,7 +25,7 @@ class PasswordFields:
     confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))])
 
 
-class RegistrationForm(PasswordFields, FlaskForm):
+class RegistrationForm(FlaskForm):
     org_name = StringField(_l("Organisation name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     kind = SelectField(_l("Kind of organisation"),
                        choices=_blank(labels.choices("kind", [k for k in ORG_KINDS if k != "government"])),
@@ -60,9 +60,20 @@ class ResetPasswordForm(PasswordFields, FlaskForm):
     pass
 
 
+class ConfirmRegistrationForm(PasswordFields, FlaskForm):
+    pass
+
+
+class ChangePasswordForm(PasswordFields, FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+
+
 class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Email(_l("Enter a valid e-mail address."))])
     role = SelectField(_l("Role"), choices=labels.choices("role", perm.ROLES), validators=[DataRequired(REQUIRED)])
+    # Administrators only: the (government) organisation to invite into; the choices are set by the view.
+    organization = SelectField(_l("Organisation"), choices=[], coerce=int, validate_choice=False,
+                               validators=[Optional()])
 
 
 class AcceptInvitationForm(PasswordFields, FlaskForm):

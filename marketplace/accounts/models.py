@@ -79,6 +79,9 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of every session and remember cookie (see ``get_id``); raising it (logout, password
+    # change or reset) makes every cookie issued before worthless, a stolen one included.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="user", foreign_keys="Membership.user_id", order_by="Membership.id")
@@ -91,6 +94,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: what the session and the remember cookie carry
+        return session_id(self.id, self.session_version)
 
     @property
     def membership(self) -> "Membership | None":
@@ -110,6 +116,32 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+def session_id(user_id: int, version: int) -> str:
+    return f"{user_id}.{version or 0}"
+
+
+def parse_session_id(value: str) -> tuple[int, int] | None:
+    """``(user id, session version)`` from a session id; None for anything else (the plain
+    ids of cookies issued before versions existed included)."""
+    user_id, dot, version = str(value).partition(".")
+    if not dot or not user_id.isdigit() or not version.isdigit():
+        return None
+    return int(user_id), int(version)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins counted per key (an e-mail with a client address, or an address alone),
+    whether or not the e-mail has an account; past a threshold the key waits out a back-off
+    that doubles with each further failure. Nothing here locks the account itself."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the key, hex
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Membership(db.Model):

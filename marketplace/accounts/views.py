@@ -3,10 +3,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from marketplace import permissions as perm
 from marketplace.accounts import services
-from marketplace.accounts.forms import (AcceptInvitationForm, ForgotPasswordForm, InviteForm, LoginForm,
-                                        RegistrationForm, ResetPasswordForm)
+from marketplace.accounts.forms import (AcceptInvitationForm, ChangePasswordForm, ConfirmRegistrationForm,
+                                        ForgotPasswordForm, InviteForm, LoginForm, RegistrationForm,
+                                        ResetPasswordForm)
 from marketplace.errors import ServiceError
+from marketplace.extensions import rate_limit
 from marketplace.forms import attach_error
 
 bp = Blueprint("accounts", __name__)
@@ -22,45 +25,93 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_LOGIN")
 def login():
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except services.LoginThrottled as exc:
+            form.form_errors.append(exc.message)
+            status = exc.status
         except ServiceError as exc:
             attach_error(form, exc)
         else:
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("accounts/login.html", form=form), 200 if not form.errors else 400
+    if form.errors and status == 200:
+        status = 400
+    return render_template("accounts/login.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        services.end_sessions(current_user._get_current_object())  # this cookie, and any copy of it, ends here
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("home.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_REGISTER")
 def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         data = {name: form[name].data for name in (
-            "org_name", "kind", "role", "credit_code", "county", "email", "name", "password", "size",
+            "org_name", "kind", "role", "credit_code", "county", "email", "name", "size",
             "in_city", "host_level", "transfer_agency_level", "service_agency")}
         try:
-            user = services.register(services.Registration(**data))
+            services.start_registration(services.Registration(**data))
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            # The same answer whether or not the address has an account: the mail tells.
+            return redirect(url_for("accounts.registration_sent"))
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/register/sent")
+def registration_sent():
+    return render_template("accounts/register_sent.html")
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token):
+    registration = services.read_registration(token)
+    form = ConfirmRegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.complete_registration(token, form.password.data)
         except ServiceError as exc:
             attach_error(form, exc)
         else:
             login_user(user)
             flash(_("Your organisation is registered. The city verifies it before you can trade."), "success")
             return redirect(url_for("home.dashboard"))
-    return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
+    return render_template("accounts/confirm.html", form=form, registration=registration), \
+        200 if not form.errors else 400
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.change_password(current_user._get_current_object(), form.current.data, form.password.data)
+        except ServiceError as exc:
+            attach_error(form, exc)
+        else:
+            login_user(user)  # this session goes on under the new version; every other one ends
+            flash(_("Your password has been changed. You are logged out everywhere else."), "success")
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/password.html", form=form), 200 if not form.errors else 400
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_PASSWORD_RESET")
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -88,9 +139,11 @@ def reset_password(token):
 @login_required
 def members():
     form = InviteForm(role=current_user.role)
+    if perm.can(current_user, perm.GRANT_CITY_ROLE):
+        form.organization.choices = [(o.id, o.name) for o in services.invitable_organizations(current_user)]
     if form.validate_on_submit():
         try:
-            services.invite_member(current_user, form.email.data, form.role.data)
+            services.invite_member(current_user, form.email.data, form.role.data, form.organization.data or None)
         except ServiceError as exc:
             attach_error(form, exc)
         else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -28,6 +28,7 @@ from marketplace.audit.models import record
 from marketplace.claims import models as m
 from marketplace.claims.drafting import decide, notify_members
 from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
+from marketplace.external import external_url
 from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
@@ -333,7 +334,7 @@ def object_to(actor, claim_id: int, name: str, contact: str, reason: str) -> m.C
         _open(objection, user)
     else:
         token = _confirm_serializer().dumps({"o": objection.id, "c": key})
-        link = url_for("review.confirm_objection", token=token, _external=True)
+        link = external_url("review.confirm_objection", token=token)
         queue_mail(contact, _("Confirm your objection to a subsidy on public notice"),
                    _("You objected to a subsidy on the city's public notice. Open this link to confirm it; "
                      "it counts only then: %(link)s", link=link))

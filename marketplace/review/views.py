@@ -13,6 +13,7 @@ from marketplace.claims import services as claims
 from marketplace.claims.traces import clause_title
 from marketplace.claims.views import claim_context
 from marketplace.errors import ServiceError
+from marketplace.extensions import rate_limit
 from marketplace.forms import attach_error, validated
 from marketplace.review import services
 from marketplace.review.forms import (ApproveForm, BudgetForm, ConfirmObjectionForm, EvidenceRequestForm,
@@ -175,6 +176,7 @@ def notice():
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])
+@rate_limit("RATELIMIT_OBJECTION")
 def object_to(claim_id):
     form = ObjectionForm()
     if form.validate_on_submit():

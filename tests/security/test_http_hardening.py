@@ -65,7 +65,9 @@ def test_session_and_remember_cookies_are_httponly_and_samesite_lax(client, fact
 def test_production_cookies_are_secure_too(database_url, tmp_path, app_ctx, factory):
     user = factory.user("enterprise")
     production = create_app({"CONFIG_NAME": "production", "SQLALCHEMY_DATABASE_URI": database_url,
-                             "SECRET_KEY": "prod-test-secret", "WTF_CSRF_ENABLED": False,
+                             "SECRET_KEY": "prod-test-secret-" + "x" * 32, "WTF_CSRF_ENABLED": False,
+                             "STRIPE_SECRET_KEY": "sk_test_prod", "STRIPE_WEBHOOK_SECRET": "whsec_prod",
+                             "EXTERNAL_BASE_URL": "https://marketplace.test",
                              "SEARCH_SQLITE_PATH": str(tmp_path / "s.sqlite"), "UPLOAD_DIR": str(tmp_path / "u")})
     try:
         assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
@@ -91,8 +93,12 @@ def test_passwords_are_stored_as_scrypt_hashes(client):
     response = client.post("/register", data={
         "org_name": "哈希测试公司", "kind": "enterprise", "role": "enterprise", "size": "small",
         "credit_code": credit_code.make("91371502MA8000001"), "county": "东昌府区", "name": "测试",
-        "email": "hash@example.com", "password": password, "confirm": password})
+        "email": "hash@example.com"})
     assert response.status_code == 302
+    from marketplace.notifications.models import OutgoingMail
+    body = db.session.scalars(select(OutgoingMail.body).where(OutgoingMail.recipient == "hash@example.com")).one()
+    link = body.split("http://marketplace.test", 1)[1].split()[0]  # the confirmation link
+    assert client.post(link, data={"password": password, "confirm": password}).status_code == 302
     stored = db.session.scalars(select(User.password_hash).where(User.email == "hash@example.com")).one()
     assert stored.startswith("scrypt:"), stored[:20]
     assert password not in stored

@@ -45,6 +45,14 @@ def test_registration_fields_come_back_escaped(client, factory, payload):
         "in_city": "y", "name": payload, "email": f"xss{len(payload)}@example.com",
         "password": "a-long-password-1", "confirm": "a-long-password-1"})
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    from sqlalchemy import select
+
+    from marketplace.extensions import db
+    from marketplace.notifications.models import OutgoingMail
+    body = db.session.scalars(select(OutgoingMail.body).order_by(OutgoingMail.id.desc())).first()
+    link = body.split("http://marketplace.test", 1)[1].split()[0]  # confirm the address: then logged in
+    _assert_escaped(client, [link], payload)
+    assert client.post(link, data={"password": "a-long-password-1", "confirm": "a-long-password-1"}).status_code == 302
     _assert_escaped(client, ["/home", "/members", "/listings", "/"], payload)
     client.post("/logout")
     login(client, factory.user("admin"))
