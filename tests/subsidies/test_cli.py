@@ -25,7 +25,7 @@ def test_evaluate_prints_the_output_json(scenario_file):
     out = run("evaluate", str(scenario_file))
     assert out.returncode == 0 and out.stderr == ""
     d = json.loads(out.stdout)
-    assert list(d) == ["year", "awards", "excluded", "flags"] and d["year"] == 2024
+    assert list(d) == ["year", "awards", "excluded", "flags", "totals"] and d["year"] == 2024
     rows = [(a["clause"], a["beneficiary"], a["amount"], a["transactions"]) for a in d["awards"]]
     assert rows == [("A1.DT", "lcu", "18000.00", ["T1"]), ("A3", "acme", "45000.00", ["V1"]),
                     ("A4", "ag1", "2500.00", ["V1"]), ("A5", "ag1", "16000.00", ["L1", "S1"])]
@@ -35,15 +35,25 @@ def test_evaluate_prints_the_output_json(scenario_file):
     assert set(d["awards"][0]) == {"clause", "beneficiary", "amount", "transactions", "trace"}
     assert d["excluded"][0]["transaction"] == "T1" and set(d["excluded"][0]) == {"transaction", "reason"}
     assert d["flags"] == []
+    # SCENARIO.md: the city pays A1 18,000 + A3's 15,000 + A4 2,500 + A5 16,000; the province A3's 30,000
+    assert d["totals"] == {"city": "51500.00", "province": "30000.00", "flagged": "0.00"}
 
 
-@pytest.mark.parametrize("lang, words", [("zh", ["补助", "不计入的交易", "第四（一）条", "合计：81,500.00 元"]),
-                                         ("en", ["Awards", "Excluded transactions", "section 4.1", "Total: 81,500.00 CNY"])])
+@pytest.mark.parametrize("lang, words", [
+    ("zh", ["补助", "不计入的交易", "第四（一）条", "市财政：51,500.00 元", "省财政：30,000.00 元",
+            "待审核的重叠部分：0.00 元", "A1.DT  聊城大学（lcu）  18,000.00 元",
+            "A3  某机械公司（acme）  省财政 30,000.00 元；市财政 15,000.00 元"]),
+    ("en", ["Awards", "Excluded transactions", "section 4.1", "city pays: 51,500.00 CNY",
+            "province pays: 30,000.00 CNY", "flagged for a decision: 0.00 CNY"])])
 def test_explain(scenario_file, lang, words):
     out = run("evaluate", str(scenario_file), "--explain", lang)
     assert out.returncode == 0 and out.stderr == ""
     for w in words:
         assert w in out.stdout
+    # never one figure adding the province's money to the city's (81,500 = 51,500 + 30,000),
+    # nor the whole A3 subsidy (45,000 = 30,000 + 15,000) as one amount
+    assert "81,500" not in out.stdout and "45,000" not in out.stdout
+    assert "合计" not in out.stdout and "Total" not in out.stdout
 
 
 def _bad(tmp_path, content):
