@@ -1,4 +1,5 @@
-"""The subsidy scenario of one year (``/work/shared/policy/SCENARIO.md``), built from the ledger.
+"""The subsidy scenario of one year (``SCENARIO.md`` in ``../shared/policy/`` beside the repository),
+built from the ledger.
 
 Mapping (transaction ``id`` = the entry's ``ref``):
 

@@ -175,7 +175,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "why.a3.kind": ("buyer ({kind}) is neither a small/medium/micro enterprise nor a maker team",
                     "购买方（{kind}）不是中小微企业或创客团队"),
     "why.a3.host": ("the maker team is not hosted at provincial level or higher", "创客团队不在省级以上载体内"),
-    "why.out_of_city": ("{role} {org} is not registered in Liaocheng", "{role} {org} 不是聊城市内单位"),
+    "why.out_of_city": ("{role} {org} is not registered in Liaocheng", "{role} {org}不是聊城市内单位"),
     # claims (B, A2.national, A2.provincial)
     "claim.evidence": ("evidence: {evidence}", "申报材料：{evidence}"),
     "claim.fixed": ("amount set by the clause: {amount}", "条款规定金额：{amount}"),
@@ -204,38 +204,38 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "one technology-transfer activity is subsidised once",
                     "{clauses}：合同 {reg} 已按交易 {winner}（登记日期 {winner_date}）计入；同一项技术转移活动仅补助一次"),
     "x.out_of_city": ("{clauses}: {role} {org} is not registered in Liaocheng (in_city false)",
-                      "{clauses}：{role} {org} 不是聊城市内单位，不予补助"),
+                      "{clauses}：{role} {org}不是聊城市内单位，不予补助"),
     "x.a2.not_transformed": ("A2.city: not transformed inside the city (transformed_in_city false)",
                              "A2.city：成果未在市内转化，不计入"),
     "x.a2.own": ("A2.city: the agency {org} is the {side} of this contract, so it did not broker it for others "
                  "(为促成他人技术交易); it does not count for A2 (a sale may still count for A1)",
-                 "A2.city：机构 {org} 是本合同的{side}，不属于为促成他人技术交易，不计入其A2成交额（作为卖方仍可按A1计入）"),
+                 "A2.city：机构 {org}是本合同的{side}，不属于为促成他人技术交易，不计入其A2成交额（作为卖方仍可按A1计入）"),
     "x.a2.level": ("A2.city: the broker {org} is a {level} technology-transfer agency: it gets no city-level turnover "
                    "subsidy; its one-off award ({claim}) is claimed with evidence and reviewed, not computed from "
                    "transactions",
-                   "A2.city：促成机构 {org} 为{level}技术转移机构，不享受市级成交额补助；其一次性补助（{claim}）"
+                   "A2.city：促成机构 {org}为{level}技术转移机构，不享受市级成交额补助；其一次性补助（{claim}）"
                    "凭认定材料申报、经审核确定，不由交易计算"),
     "x.a2.not_filed": ("A2.city: the broker {org} is not a filed technology-transfer agency",
-                       "A2.city：促成机构 {org} 未备案为技术转移服务机构，不计入"),
+                       "A2.city：促成机构 {org}未备案为技术转移服务机构，不计入"),
     "x.a2.short": ("A2.city: {org}'s in-city brokered turnover {turnover} is below the threshold of {threshold} "
                    "(short by {shortfall})",
                    "A2.city：{org}促成市内转化的年度技术合同成交额{turnover}未达到{threshold}（差额{shortfall}）"),
     "x.a3.size": ("A3, A4: buyer {org} is a {size} enterprise; only small, medium and micro enterprises qualify",
-                  "A3、A4：购买方 {org} 为{size}企业，仅中小微企业可享受"),
+                  "A3、A4：购买方 {org}为{size}企业，仅中小微企业可享受"),
     "x.a3.size_unknown": ("A3, A4: buyer {org} is an enterprise of unknown size; only small, medium and micro enterprises qualify",
-                          "A3、A4：购买方 {org} 企业规模未知，仅中小微企业可享受"),
+                          "A3、A4：购买方 {org}企业规模未知，仅中小微企业可享受"),
     "x.a3.kind": ("A3, A4: buyer {org} ({kind}) is neither a small/medium/micro enterprise nor a maker team",
                   "A3、A4：购买方 {org}（{kind}）不是中小微企业或创客团队"),
     "x.a3.host": ("A3, A4: maker team {org} is not hosted by a provincial-or-higher incubator, maker space or science park (host_level {host})",
-                  "A3、A4：创客团队 {org} 不在省级以上孵化器、众创空间或大学科技园内（{host}）"),
+                  "A3、A4：创客团队 {org}不在省级以上孵化器、众创空间或大学科技园内（{host}）"),
     "x.a3.not_agency": ("A3, A4: provider {org} is not a science-and-technology service agency",
-                        "A3、A4：服务提供方 {org} 不是科技服务机构"),
+                        "A3、A4：服务提供方 {org}不是科技服务机构"),
     "x.a5.lease": ("A5: not a financing lease listed on the sharing platform (financing_lease {financing}, on_sharing_platform {platform})",
                    "A5：非融资租赁或未纳入大型科学仪器共享平台（融资租赁：{financing}，纳入共享平台：{platform}）"),
     "x.a5.self": ("A5: {org} booked its own instrument {instrument}; self-use is not an external service",
-                  "A5：{org} 使用自有仪器 {instrument}，自用不属于对外服务"),
+                  "A5：{org}使用自有仪器 {instrument}，自用不属于对外服务"),
     "x.a5.instrument": ("A5: instrument {instrument} is not financially leased by {org} and listed on the sharing platform",
-                        "A5：仪器 {instrument} 不是 {org} 融资租赁并纳入共享平台的仪器"),
+                        "A5：仪器 {instrument} 不是 {org}融资租赁并纳入共享平台的仪器"),
     # flags
     "f.overlap": ("contract(s) {txns} count both for {a1_clause} (beneficiary {seller}) and for A2.city (agency "
                   "{broker}): both awards stand in full on this flag; the reviewer decides which is paid, never both "
