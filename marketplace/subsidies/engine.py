@@ -3,8 +3,12 @@
 ``evaluate(scenario)`` and ``evaluate_stream(year, organizations, transactions)``
 run the same code. The stream keeps per-beneficiary sums in integer fen and
 per-contract state only where a rule needs it (registered contracts, for "once
-per contract" and the previous price of a project); A3 awards and exclusions
-can be handed to callbacks instead of being held.
+per contract" and the earlier prices of a project; refunded or cancelled
+assignments, to name them when they set no price); A3 awards and exclusions
+can be handed to callbacks instead of being held. ``collect_ids=True`` (the
+default) also lists every row counted or left out in the A4 and A5 traces.
+The result's ``totals`` sum the awards by payer (city, province, flagged),
+also when awards went to a callback.
 """
 from __future__ import annotations
 
@@ -92,6 +96,11 @@ class _Accumulator:
     def _other_year(self, t: Transaction) -> dict:
         return nested(Step("why.year", {"year": t.year, "this_year": self.year}))
 
+    def _a5_left(self, t: Transaction, institution: str, what: str, party: str, why: dict) -> None:
+        """A lease or service of ``institution`` left out of its A5 sum, listed in its trace."""
+        self.a5_left[institution].append((t.date, t.id, what, t.instrument, party, self.orgs[party].name,
+                                          t.amount_fen, why))
+
     def _tech_contract(self, t: Transaction) -> None:
         in_year = t.year == self.year
         if t.status != "paid":
@@ -156,26 +165,22 @@ class _Accumulator:
             if t.year == self.year:
                 self._not_paid(t)
                 if detail:
-                    self.a5_left[lessee].append((t.date, t.id, "lease_fee", t.instrument, t.amount_fen,
-                                                 nested(Step("why.status", {"status": t.status}))))
+                    self._a5_left(t, lessee, "lease_fee", lessee, nested(Step("why.status", {"status": t.status})))
             elif detail:
-                self.a5_left[lessee].append((t.date, t.id, "lease_fee", t.instrument, t.amount_fen,
-                                             self._other_year(t)))
+                self._a5_left(t, lessee, "lease_fee", lessee, self._other_year(t))
             return
         qualifies = t.financing_lease and t.on_sharing_platform
         if qualifies and t.year <= self.year:
             self.qualified.add((lessee, t.instrument))
         if t.year != self.year:
             if detail:
-                self.a5_left[lessee].append((t.date, t.id, "lease_fee", t.instrument, t.amount_fen,
-                                             self._other_year(t)))
+                self._a5_left(t, lessee, "lease_fee", lessee, self._other_year(t))
             return
         if not qualifies:
             step = Step("x.a5.lease", {"financing": t.financing_lease, "platform": t.on_sharing_platform})
             self._exclude(t.id, step)
             if detail:
-                self.a5_left[lessee].append((t.date, t.id, "lease_fee", t.instrument, t.amount_fen,
-                                             nested(Step("why.lease", dict(step.values)))))
+                self._a5_left(t, lessee, "lease_fee", lessee, nested(Step("why.lease", dict(step.values))))
             return
         if not self.orgs[lessee].in_city:
             self._exclude(t.id, Step("x.out_of_city", {"clauses": ["A5"], "role": "lessee",
@@ -193,20 +198,19 @@ class _Accumulator:
         provider = t.provider
         if t.year != self.year:
             if detail:
-                self.a5_left[provider].append((t.date, t.id, "external_service", t.instrument, t.amount_fen,
-                                               self._other_year(t)))
+                self._a5_left(t, provider, "external_service", t.customer, self._other_year(t))
             return
         if t.status != "paid":
             self._not_paid(t)
             if detail:
-                self.a5_left[provider].append((t.date, t.id, "external_service", t.instrument, t.amount_fen,
-                                               nested(Step("why.status", {"status": t.status}))))
+                self._a5_left(t, provider, "external_service", t.customer,
+                              nested(Step("why.status", {"status": t.status})))
             return
         if t.customer == provider:
             self._exclude(t.id, Step("x.a5.self", {**who(self.orgs, "org", provider), "instrument": t.instrument}))
             if detail:
-                self.a5_left[provider].append((t.date, t.id, "external_service", t.instrument, t.amount_fen,
-                                               nested(Step("why.self", who(self.orgs, "org", provider)))))
+                self._a5_left(t, provider, "external_service", t.customer,
+                              nested(Step("why.self", who(self.orgs, "org", provider))))
             return
         if not self.orgs[provider].in_city:
             self._exclude(t.id, Step("x.out_of_city", {"clauses": ["A5"], "role": "provider",
@@ -270,9 +274,10 @@ class _Accumulator:
                 for tid in self.service_ids[key]:
                     excluded.append(Exclusion(tid, why))
                 if detail:
-                    for day, tid, _, _, _, s_fen in self.a5_rows.get(key, ()):
-                        self.a5_left[provider].append((day, tid, "external_service", instrument, s_fen, nested(
-                            Step("why.instrument", who(orgs, "org", provider)))))
+                    for day, tid, _, customer, name, s_fen in self.a5_rows.get(key, ()):
+                        self.a5_left[provider].append((day, tid, "external_service", instrument, customer, name,
+                                                       s_fen, nested(Step("why.instrument",
+                                                                          who(orgs, "org", provider)))))
                 continue
             per_inst[provider].setdefault(instrument, [0, 0])[1] += fen
             counts[provider] += self.service_count[key]

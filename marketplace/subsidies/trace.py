@@ -59,7 +59,7 @@ TERMS_EN = {
 _TERM_KEYS = {"status", "contract_type", "group", "size", "kind", "level", "role", "host",
               "financing", "platform", "category", "side", "what"}
 NAME_SUFFIX = "_name"  # ``org`` + ``org_name``: an organisation, shown by name with its code in brackets
-_RATE_KEYS = {"rate", "share", "ratio", "province_share", "city_share", "lease_rate", "service_rate",
+_RATE_KEYS = {"rate", "share", "province_share", "city_share", "lease_rate", "service_rate",
               "target", "intensity", "county_share"}
 
 # key: (English, Chinese). Organisations show as "name (code)": a value ``org`` comes with
@@ -70,7 +70,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                "{clause} {title_zh}（第{section_zh}条）：“{sentence_zh}”"),
     "beneficiary": ("beneficiary: {org}", "受益方：{org}"),
     "rate": ("{rate} × {base} = {raw}", "{rate} × {base} = {raw}"),
-    "ratio": ("{ratio} × {base} = {raw}", "按{ratio}配套：{ratio} × {base} = {raw}"),
+    "ratio": ("{ratio} match of {base}: {raw}", "按{ratio}配套：{base}的配套额为{raw}"),
     "cap.bit": ("the cap of {cap} bites: {raw} is above it, so {cap}",
                 "超过最高额{cap}：{raw}按{cap}计"),
     "cap.ok": ("within the cap of {cap}", "未超过最高额{cap}"),
@@ -122,17 +122,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "a3.fee": ("voucher service {txn} of {date}: fee {fee}, bought by {buyer} ({kind}) from the city's service "
                "agency {provider}",
                "创新券服务 {txn}（{date}）：服务费 {fee}；购买方 {buyer}，{kind}；服务机构为本市科技服务机构 {provider}"),
-    "a3.province": ("province: {share} × {fee} = {raw}, rounded half-up to the fen: {amount}",
-                    "省补贴：{share} × {fee} = {raw}，四舍五入到分：{amount}"),
-    "a3.city": ("city: {share} × {fee} = {raw}, rounded half-up to the fen: {amount}",
-                "市补贴：{share} × {fee} = {raw}，四舍五入到分：{amount}"),
+    "a3.shares": ("province: {province_share} × {fee} = {province_raw}, rounded half-up to the fen: {province}; "
+                  "city: {city_share} × {fee} = {city_raw}, rounded half-up to the fen: {city}",
+                  "省补贴：{province_share} × {fee} = {province_raw}，四舍五入到分：{province}；"
+                  "市补贴：{city_share} × {fee} = {city_raw}，四舍五入到分：{city}"),
     "a3.capped": ("the two shares may not exceed the fee: the city's share is lowered to {amount}",
                   "省、市补贴之和不超过服务费：市补贴调减为{amount}"),
-    "a3.enterprise": ("the enterprise pays the rest: {fee} − {province} − {city} = {enterprise} "
-                      "(the rounding remainder is the enterprise's)",
-                      "企业自付余额：{fee} − {province} − {city} = {enterprise}（舍入余数计入企业）"),
-    "a3.payers": ("paid separately: the province {province}, the city {city}",
-                  "分别支付：省财政 {province}，市财政 {city}"),
+    "a3.rest": ("the enterprise pays the rest: {fee} − {province} − {city} = {enterprise} (the rounding remainder "
+                "is the enterprise's); paid separately: the province {province}, the city {city}",
+                "企业自付余额：{fee} − {province} − {city} = {enterprise}（舍入余数计入企业）；"
+                "分别支付：省财政 {province}，市财政 {city}"),
     # A4
     "a4.row": ("counted: voucher service {txn} of {date}, bought by {buyer}: {amount}",
                "计入：创新券服务 {txn}（{date}，购买方 {buyer}）：服务合同额 {amount}"),
@@ -150,8 +149,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                  "计入：仪器 {instrument} 租赁费用 {txn}（{date}，承租方 {org}）：{amount}"),
     "a5.service": ("counted: external service {txn} of {date} on instrument {instrument}, for {customer}: {amount}",
                    "计入：仪器 {instrument} 对外研发测试服务 {txn}（{date}，客户 {customer}）：{amount}"),
-    "a5.left": ("left out: {what} {txn} of {date}, instrument {instrument}, {amount}: {why}",
-                "未计入：{what} {txn}（{date}，仪器 {instrument}，{amount}）：{why}"),
+    "a5.left": ("left out: {what} {txn} of {date}, instrument {instrument}, {party}, {amount}: {why}",
+                "未计入：{what} {txn}（{date}，仪器 {instrument}，{party}，{amount}）：{why}"),
     "a5.instrument": ("instrument {instrument}: {lease_rate} × lease fees {lease} = {lease_part}; {service_rate} × "
                       "external service fees {service} = {service_part}; the lesser of the two: {lesser}",
                       "仪器 {instrument}：{lease_rate} × 租赁费用 {lease} = {lease_part}；{service_rate} × "
@@ -181,7 +180,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "claim.fixed": ("amount set by the clause: {amount}", "条款规定金额：{amount}"),
     "claim.up_to": ("up to {cap}; requested {requested}", "最高{cap}；申请{requested}"),
     "claim.up_to.default": ("up to {cap}; no amount requested, so the maximum", "最高{cap}；未申请具体金额，按最高额计"),
-    "claim.match": ("1:1 match ({ratio}) of {what}: {base}", "按{ratio}配套{what}：{base}"),
+    "claim.match": ("{ratio} match of {what}: {base}", "按{ratio}配套{what}：{base}"),
     "claim.threshold.met": ("funding {funding} reaches {threshold} (“含”: the figure itself qualifies)",
                             "资助{funding}达到{threshold}（含）以上"),
     "claim.threshold.short": ("funding {funding} is below {threshold}: short by {shortfall}; no match",
@@ -269,6 +268,8 @@ def _format(key: str, value, lang: str) -> str:
     if isinstance(value, Decimal):
         if key in _RATE_KEYS:
             return fmt_rate(value)
+        if key == "ratio":  # a match as the text writes it: 1∶1
+            return f"1∶{format(value.normalize(), 'f')}"
         return fmt_human(value)
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("true" if value else "false")

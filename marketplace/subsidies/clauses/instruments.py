@@ -25,7 +25,8 @@ def a5_award(params: Parameters, snap, year: int, org: Organization, instruments
     ``instruments``: instrument → (lease fen, external service fen) of the year.
     ``rows``: instrument → counted rows ``(date, id, what, party, party name, fen)`` with
     ``what`` "lease_fee" or "external_service"; ``left``: rows left out
-    ``(date, id, what, instrument, fen, why)``. Rows are listed when given (not when streaming lean)."""
+    ``(date, id, what, instrument, party, party name, fen, why)`` (party: the lessee of a lease,
+    the customer of a service). Rows are listed when given (not when streaming lean)."""
     lr, sr = snap["a5.lease_rate"], snap["a5.service_rate"]
     trace = [clause_step(params, "A5"), Step("beneficiary", {"org": org.id, "org_name": org.name})]
     total = Decimal(0)
@@ -46,9 +47,10 @@ def a5_award(params: Parameters, snap, year: int, org: Organization, instruments
                                             "lease_part": lease_part, "service_rate": sr, "service": service,
                                             "service_part": service_part, "lesser": lesser}))
         total = WIDE.add(total, lesser)
-    for day, tid, what, instrument, fen, why in sorted(left or (), key=lambda r: r[:2]):
+    for day, tid, what, instrument, party, name, fen, why in sorted(left or (), key=lambda r: r[:2]):
         trace.append(Step("a5.left", {"what": what, "txn": tid, "date": day, "instrument": instrument,
-                                      "amount": fen_to_decimal(fen), "why": why}))
+                                      "party": party, "party_name": name, "amount": fen_to_decimal(fen),
+                                      "why": why}))
     trace.append(Step("a5.sum", {"count": len(instruments), "sum": total}))
     amount = capped(total, snap["a5.cap"], trace)
     trace.append(Step("a5.review", {}))

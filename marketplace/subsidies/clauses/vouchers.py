@@ -91,6 +91,10 @@ def voucher_ineligibility(buyer: Organization, provider: Organization, snap) -> 
     return Step("x.a3.kind", {**_named(buyer), "kind": buyer.kind})
 
 
+_KIND_OF_SIZE = {"large": "large_enterprise", "medium": "medium_enterprise", "small": "small_enterprise",
+                 "micro": "micro_enterprise"}
+
+
 def a3_award(params: Parameters, txn_id: str, day: str, fee_fen: int, buyer: Organization,
              provider: Organization, snap) -> Award:
     """One A3 award for one eligible, paid voucher service. The trace shows each share's
@@ -100,22 +104,19 @@ def a3_award(params: Parameters, txn_id: str, day: str, fee_fen: int, buyer: Org
     p, c, e = split_fen(fee_fen, ps, cs)
     province, city, enterprise = fen_to_decimal(p), fen_to_decimal(c), fen_to_decimal(e)
     fee = fen_to_decimal(fee_fen)
-    c_raw = mul(cs, fee)
-    c_rounded = round_fen(c_raw)
+    # exact: a fee has at most 14 digits (MAX_FEN) and a share a few, well inside the context
+    shares = {"province_share": ps, "fee": fee, "province_raw": ps * fee, "province": province,
+              "city_share": cs, "city_raw": cs * fee, "city": city}
+    kind = _KIND_OF_SIZE.get(buyer.size, "enterprise") if buyer.kind == "enterprise" else buyer.kind
     trace = [
         clause_step(params, "A3"),
-        Step("beneficiary", _named(buyer)),
-        Step("a3.fee", {"txn": txn_id, "date": day, "fee": fee, **_named(buyer, "buyer"),
-                        "kind": f"{buyer.size}_enterprise" if buyer.kind == "enterprise" else buyer.kind, **_named(provider, "provider")}),
-        Step("a3.province", {"share": ps, "fee": fee, "raw": mul(ps, fee), "amount": province}),
-        Step("a3.city", {"share": cs, "fee": fee, "raw": c_raw, "amount": c_rounded}),
+        Step("a3.fee", {"txn": txn_id, "date": day, "fee": fee, "buyer": buyer.id, "buyer_name": buyer.name,
+                        "kind": kind, "provider": provider.id, "provider_name": provider.name}),
+        Step("a3.shares", shares),
     ]
-    if city != c_rounded:  # shares of (almost) 100%: the enterprise never pays below 0
+    if e == 0 and round_fen(shares["city_raw"]) != city:  # shares of (almost) 100%: the enterprise never pays < 0
         trace.append(Step("a3.capped", {"amount": city}))
-    trace += [
-        Step("a3.enterprise", {"fee": fee, "province": province, "city": city, "enterprise": enterprise}),
-        Step("a3.payers", {"province": province, "city": city}),
-    ]
+    trace.append(Step("a3.rest", {"fee": fee, "province": province, "city": city, "enterprise": enterprise}))
     return Award("A3", buyer.id, province + city, [txn_id], trace, payers={"province": province, "city": city},
                  enterprise_pays=enterprise)
 
