@@ -79,23 +79,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # A1
     "a1.contract": ("contract {txn} ({contract_type}, registration {reg}, registered {date}, {role} {org}, "
                     "buyer {buyer}): price {price}, counted in full",
-                    "合同 {txn}（{contract_type}，登记号 {reg}，登记日期 {date}，{role} {org}，买方 {buyer}）："
+                    "合同 {txn}（{contract_type}，登记号 {reg}，登记日期 {date}，{role} {org}，买方{buyer}）："
                     "成交额 {price}，全额计入"),
-    "a1.licence": ("contract {txn} (technology transfer by licence, registration {reg}, registered {date}, "
-                   "licensor {org}, licensee {buyer}): price {price}, counted in full — a licence of project "
-                   "{project} is a transfer activity of its own: the value-added rule is for assignments, and a "
-                   "licence neither sets a price for a later assignment nor is reduced by an earlier one",
-                   "合同 {txn}（技术转让·许可，登记号 {reg}，登记日期 {date}，许可方 {org}，被许可方 {buyer}）："
-                   "成交额 {price}，全额计入——项目 {project} 的许可是一项新的技术转移活动，增值部分规则只适用于"
-                   "转让；许可既不受此前转让价格影响，也不为此后的转让设定价格"),
+    "a1.licence": ("contract {txn} (technology transfer by licence of project {project}, registration {reg}, "
+                   "registered {date}, licensor {org}, licensee {buyer}): price {price}, counted in full (a licence "
+                   "is a transfer activity of its own; the value-added rule is for assignments)",
+                   "合同 {txn}（技术转让·许可，项目 {project}，登记号 {reg}，登记日期 {date}，许可方{org}，被许可方{buyer}）："
+                   "成交额 {price}，全额计入（许可是一项新的技术转移活动，不适用转让的增值部分规则）"),
     "a1.value_added": ("contract {txn} (assignment, registration {reg}, registered {date}, {role} {org}, buyer "
                        "{buyer}) assigns project {project} again: price {price}; the highest earlier paid "
                        "assignment of the project is contract {prev_txn} (registration {prev_reg}, registered "
                        "{prev_date}, seller {prev_seller}) at {prev_price}; only the value added counts: "
                        "max(0, {price} − {prev_price}) = {counted}",
-                       "合同 {txn}（技术转让·转让，登记号 {reg}，登记日期 {date}，{role} {org}，买方 {buyer}）为"
+                       "合同 {txn}（技术转让·转让，登记号 {reg}，登记日期 {date}，{role} {org}，买方{buyer}）为"
                        "项目 {project} 的再次转让：成交额 {price}；此前已支付的转让中价格最高的是合同 {prev_txn}"
-                       "（登记号 {prev_reg}，登记日期 {prev_date}，卖方 {prev_seller}），成交额 {prev_price}；"
+                       "（登记号 {prev_reg}，登记日期 {prev_date}，卖方{prev_seller}），成交额 {prev_price}；"
                        "同一项目多次转让，仅就增值部分给予补助：增值部分 = max(0, {price} − {prev_price}) = {counted}，"
                        "计入 {counted}"),
     "a1.skipped": ("for contract {txn}: the earlier assignment {skip_txn} of project {project} (registered "
@@ -110,7 +108,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # A2
     "a2.contract": ("brokered contract {txn} (registration {reg}, registered {date}, seller {seller}, buyer {buyer}, "
                     "transformed in the city): price {amount}",
-                    "促成合同 {txn}（登记号 {reg}，登记日期 {date}，卖方 {seller}，买方 {buyer}，在市内转化）："
+                    "促成合同 {txn}（登记号 {reg}，登记日期 {date}，卖方{seller}，买方{buyer}，在市内转化）："
                     "成交额 {amount}"),
     "a2.turnover": ("{year} turnover of brokered contracts transformed in the city: {turnover} ({count} contract(s))",
                     "{year}年度促成在市内转化的技术合同成交额：{turnover}（{count}份）"),
@@ -121,7 +119,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # A3
     "a3.fee": ("voucher service {txn} of {date}: fee {fee}, bought by {buyer} ({kind}) from the city's service "
                "agency {provider}",
-               "创新券服务 {txn}（{date}）：服务费 {fee}；购买方 {buyer}，{kind}；服务机构为本市科技服务机构 {provider}"),
+               "创新券服务 {txn}（{date}）：服务费 {fee}；购买方{buyer}，{kind}；服务机构为本市科技服务机构{provider}"),
     "a3.shares": ("province: {province_share} × {fee} = {province_raw}, rounded half-up to the fen: {province}; "
                   "city: {city_share} × {fee} = {city_raw}, rounded half-up to the fen: {city}",
                   "省补贴：{province_share} × {fee} = {province_raw}，四舍五入到分：{province}；"
@@ -134,9 +132,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                 "分别支付：省财政 {province}，市财政 {city}"),
     # A4
     "a4.row": ("counted: voucher service {txn} of {date}, bought by {buyer}: {amount}",
-               "计入：创新券服务 {txn}（{date}，购买方 {buyer}）：服务合同额 {amount}"),
+               "计入：创新券服务 {txn}（{date}，购买方{buyer}）：服务合同额 {amount}"),
     "a4.left": ("left out: voucher service {txn} of {date}, bought by {buyer}, {amount}: {why}",
-                "未计入：创新券服务 {txn}（{date}，购买方 {buyer}，{amount}）：{why}"),
+                "未计入：创新券服务 {txn}（{date}，购买方{buyer}，{amount}）：{why}"),
     "a4.base": ("{year} redeemed voucher service contracts of {org}: {total} ({count} voucher(s))",
                 "{year}年度{org}兑现条件服务合同额：{total}（{count}笔）"),
     "a4.match": ("provincial service-performance reward received in {year}: {reward}",
@@ -146,9 +144,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "{org}不是市内科技服务机构（在市内：{in_city}；科技服务机构：{service_agency}），不予配套"),
     # A5
     "a5.lease": ("counted: lease fee {txn} of {date} for instrument {instrument}, paid by {org}: {amount}",
-                 "计入：仪器 {instrument} 租赁费用 {txn}（{date}，承租方 {org}）：{amount}"),
+                 "计入：仪器 {instrument} 租赁费用 {txn}（{date}，承租方{org}）：{amount}"),
     "a5.service": ("counted: external service {txn} of {date} on instrument {instrument}, for {customer}: {amount}",
-                   "计入：仪器 {instrument} 对外研发测试服务 {txn}（{date}，客户 {customer}）：{amount}"),
+                   "计入：仪器 {instrument} 对外研发测试服务 {txn}（{date}，客户{customer}）：{amount}"),
     "a5.left": ("left out: {what} {txn} of {date}, instrument {instrument}, {party}, {amount}: {why}",
                 "未计入：{what} {txn}（{date}，仪器 {instrument}，{party}，{amount}）：{why}"),
     "a5.instrument": ("instrument {instrument}: {lease_rate} × lease fees {lease} = {lease_part}; {service_rate} × "
@@ -208,38 +206,38 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                              "A2.city：成果未在市内转化，不计入"),
     "x.a2.own": ("A2.city: the agency {org} is the {side} of this contract, so it did not broker it for others "
                  "(为促成他人技术交易); it does not count for A2 (a sale may still count for A1)",
-                 "A2.city：机构 {org}是本合同的{side}，不属于为促成他人技术交易，不计入其A2成交额（作为卖方仍可按A1计入）"),
+                 "A2.city：机构{org}是本合同的{side}，不属于为促成他人技术交易，不计入其A2成交额（作为卖方仍可按A1计入）"),
     "x.a2.level": ("A2.city: the broker {org} is a {level} technology-transfer agency: it gets no city-level turnover "
                    "subsidy; its one-off award ({claim}) is claimed with evidence and reviewed, not computed from "
                    "transactions",
-                   "A2.city：促成机构 {org}为{level}技术转移机构，不享受市级成交额补助；其一次性补助（{claim}）"
+                   "A2.city：促成机构{org}为{level}技术转移机构，不享受市级成交额补助；其一次性补助（{claim}）"
                    "凭认定材料申报、经审核确定，不由交易计算"),
     "x.a2.not_filed": ("A2.city: the broker {org} is not a filed technology-transfer agency",
-                       "A2.city：促成机构 {org}未备案为技术转移服务机构，不计入"),
+                       "A2.city：促成机构{org}未备案为技术转移服务机构，不计入"),
     "x.a2.short": ("A2.city: {org}'s in-city brokered turnover {turnover} is below the threshold of {threshold} "
                    "(short by {shortfall})",
                    "A2.city：{org}促成市内转化的年度技术合同成交额{turnover}未达到{threshold}（差额{shortfall}）"),
     "x.a3.size": ("A3, A4: buyer {org} is a {size} enterprise; only small, medium and micro enterprises qualify",
-                  "A3、A4：购买方 {org}为{size}企业，仅中小微企业可享受"),
+                  "A3、A4：购买方{org}为{size}企业，仅中小微企业可享受"),
     "x.a3.size_unknown": ("A3, A4: buyer {org} is an enterprise of unknown size; only small, medium and micro enterprises qualify",
-                          "A3、A4：购买方 {org}企业规模未知，仅中小微企业可享受"),
+                          "A3、A4：购买方{org}企业规模未知，仅中小微企业可享受"),
     "x.a3.kind": ("A3, A4: buyer {org} ({kind}) is neither a small/medium/micro enterprise nor a maker team",
-                  "A3、A4：购买方 {org}（{kind}）不是中小微企业或创客团队"),
+                  "A3、A4：购买方{org}（{kind}）不是中小微企业或创客团队"),
     "x.a3.host": ("A3, A4: maker team {org} is not hosted by a provincial-or-higher incubator, maker space or science park (host_level {host})",
-                  "A3、A4：创客团队 {org}不在省级以上孵化器、众创空间或大学科技园内（{host}）"),
+                  "A3、A4：创客团队{org}不在省级以上孵化器、众创空间或大学科技园内（{host}）"),
     "x.a3.not_agency": ("A3, A4: provider {org} is not a science-and-technology service agency",
-                        "A3、A4：服务提供方 {org}不是科技服务机构"),
+                        "A3、A4：服务提供方{org}不是科技服务机构"),
     "x.a5.lease": ("A5: not a financing lease listed on the sharing platform (financing_lease {financing}, on_sharing_platform {platform})",
                    "A5：非融资租赁或未纳入大型科学仪器共享平台（融资租赁：{financing}，纳入共享平台：{platform}）"),
     "x.a5.self": ("A5: {org} booked its own instrument {instrument}; self-use is not an external service",
                   "A5：{org}使用自有仪器 {instrument}，自用不属于对外服务"),
     "x.a5.instrument": ("A5: instrument {instrument} is not financially leased by {org} and listed on the sharing platform",
-                        "A5：仪器 {instrument} 不是 {org}融资租赁并纳入共享平台的仪器"),
+                        "A5：仪器 {instrument} 不是{org}融资租赁并纳入共享平台的仪器"),
     # flags
     "f.overlap": ("contract(s) {txns} count both for {a1_clause} (beneficiary {seller}) and for A2.city (agency "
                   "{broker}): both awards stand in full on this flag; the reviewer decides which is paid, never both "
                   "for the same contract",
-                  "合同 {txns} 同时计入 {a1_clause}（受益方 {seller}）和 A2.city（机构 {broker}）：两项补助均全额列为"
+                  "合同 {txns} 同时计入 {a1_clause}（受益方{seller}）和 A2.city（机构{broker}）：两项补助均全额列为"
                   "待审核，由审核人决定支付哪一项，不得重复支付"),
     # indicator
     "c.county": ("{county}: R&D {rd} / GDP {gdp} = {intensity_pct}; target {target}: {verdict}",

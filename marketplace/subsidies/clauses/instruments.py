@@ -32,7 +32,9 @@ def a5_award(params: Parameters, snap, year: int, org: Organization, instruments
     total = Decimal(0)
     for instrument in sorted(instruments):
         lease_fen, service_fen = instruments[instrument]
-        for day, tid, what, party, name, fen in sorted((rows or {}).get(instrument, ())):
+        # the instrument's lease fees first, then its external services, each by date
+        for day, tid, what, party, name, fen in sorted((rows or {}).get(instrument, ()),
+                                                       key=lambda r: (r[2] != "lease_fee", r[0], r[1])):
             if what == "lease_fee":
                 trace.append(Step("a5.lease", {"txn": tid, "date": day, "instrument": instrument, "org": party,
                                                "org_name": name, "amount": fen_to_decimal(fen)}))
