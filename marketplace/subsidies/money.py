@@ -32,21 +32,21 @@ def parse_amount(value) -> int:
     or two digits; at most 999,999,999,999.99. Anything else raises ``AmountError`` whose
     message says what is wrong (one line).
     """
-    if value.__class__ is not str:
-        if isinstance(value, bool) or value is None:
-            raise AmountError(f"must be a decimal string such as \"1200000.00\", not {_json(value)}")
-        if isinstance(value, (int, float, Decimal)):
-            raise AmountError(f"a JSON number ({_short(value)}) is not an amount: write it as a string, "
-                              f"e.g. \"1200000.00\"")
-        raise AmountError(f"must be a decimal string such as \"1200000.00\", not a {type(value).__name__}")
-    head, dot, tail = value.partition(".")
-    if (head.isascii() and head.isdigit() and (head == "0" or head[0] != "0") and len(head) <= 12
-            and (not dot or (1 <= len(tail) <= 2 and tail.isascii() and tail.isdigit()))):
-        fen = int(head) * 100
-        if dot:
-            fen += int(tail) * 10 if len(tail) == 1 else int(tail)
-        return fen
-    raise AmountError(_what_is_wrong(value))
+    if value.__class__ is str:
+        head, dot, tail = value.partition(".")
+        if head.isdigit() and head.isascii() and len(head) <= 12 and (head[0] != "0" or head == "0"):
+            if not dot:
+                return int(head) * 100
+            n = len(tail)
+            if (n == 2 or n == 1) and tail.isdigit() and tail.isascii():
+                return int(head) * 100 + (int(tail) if n == 2 else int(tail) * 10)
+        raise AmountError(_what_is_wrong(value))
+    if isinstance(value, bool) or value is None:
+        raise AmountError(f"must be a decimal string such as \"1200000.00\", not {_json(value)}")
+    if isinstance(value, (int, float, Decimal)):
+        raise AmountError(f"a JSON number ({_short(value)}) is not an amount: write it as a string, "
+                          f"e.g. \"1200000.00\"")
+    raise AmountError(f"must be a decimal string such as \"1200000.00\", not a {type(value).__name__}")
 
 
 def _short(value) -> str:

@@ -1,15 +1,17 @@
 """Properties that hold for every scenario: caps, monotonicity, order, exact splits, once per clause."""
 import random
+import re
 from collections import Counter
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from marketplace.subsidies import evaluate, evaluate_stream, voucher_split
 from marketplace.subsidies.clauses.vouchers import split_fen
-from marketplace.subsidies.money import MAX_FEN
+from marketplace.subsidies.money import MAX_FEN, AmountError, parse_amount
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -204,3 +206,19 @@ def test_the_stream_gives_the_same_result(scenario):
     lean = evaluate_stream(2024, ORGS, iter(scenario["transactions"]), collect_ids=False)
     assert [(a.clause, a.beneficiary, a.amount) for a in lean.awards] == \
            [(a.clause, a.beneficiary, a.amount) for a in whole.awards]
+
+
+GRAMMAR = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{1,2})?")  # CLAUSES.md "Reading an amount", ASCII digits only
+
+
+@SETTINGS
+@given(st.one_of(st.text(max_size=20), st.from_regex(GRAMMAR, fullmatch=True),
+                 st.text(alphabet="0123456789.+-eE, _\uff10\u0665", max_size=18)))
+def test_an_amount_is_read_exactly_as_the_grammar_says(text):
+    """Every string the grammar allows (up to 999,999,999,999.99) is read to the exact fen;
+    every other string is refused with an AmountError — never another exception."""
+    if GRAMMAR.fullmatch(text) and Decimal(text) <= Decimal("999999999999.99"):
+        assert parse_amount(text) == int(Decimal(text) * 100)
+    else:
+        with pytest.raises(AmountError):
+            parse_amount(text)
