@@ -158,16 +158,15 @@ def yearly_bases(awards, totals):
     for a in awards:
         for step in a.trace:
             v = step.values
-            if step.key == "a1.turnover":
+            if step.key in ("a1.turnover", "a1.base"):
                 totals[(v["group"], a.beneficiary)] += int(v["turnover"] * 100)
             elif step.key == "a2.turnover":
                 totals[("B", a.beneficiary)] += int(v["turnover"] * 100)
             elif step.key == "a4.base":
                 totals[("V", a.beneficiary)] += int(v["total"] * 100)
-            elif step.key == "a5.lease":
-                totals[("L", a.beneficiary)] += int(v["total"] * 100)
-            elif step.key == "a5.service":
-                totals[("S", a.beneficiary)] += int(v["total"] * 100)
+            elif step.key == "a5.instrument":  # A5 is per instrument: add the instruments up
+                totals[("L", a.beneficiary)] += int(v["lease"] * 100)
+                totals[("S", a.beneficiary)] += int(v["service"] * 100)
 
 
 GROUP = {"development": "DT", "transfer": "DT", "consulting": "CS", "service": "CS"}

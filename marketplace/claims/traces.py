@@ -53,9 +53,13 @@ def decode_step(data: dict) -> Step:
 
 
 def encode_award(award: Award) -> dict:
-    """One part of a claim's trace: the award's amount, transactions and steps."""
-    return {"amount": str(award.amount), "transactions": list(award.transactions),
+    """One part of a claim's trace: the award's amount, who pays it (A3: province and city,
+    two payments), transactions and steps."""
+    part = {"amount": str(award.amount), "transactions": list(award.transactions),
             "steps": [encode_step(s) for s in award.trace]}
+    if award.payers:
+        part["payers"] = {k: str(v) for k, v in award.payers.items()}
+    return part
 
 
 def encode_flag(flag: Flag) -> dict:
@@ -68,9 +72,32 @@ def part_fen(part: dict) -> int:
 
 
 def render_trace(trace: list, lang: str) -> list[dict]:
-    """Each part of a trace as {amount_fen, transactions, lines} in ``lang`` ("zh" or "en")."""
-    return [{"amount_fen": part_fen(p), "transactions": list(p.get("transactions", [])),
+    """Each part of a trace as {amount_fen, payers_fen, transactions, lines} in ``lang`` ("zh"
+    or "en"). ``payers_fen`` ({"province": fen, "city": fen}, or None) splits a part that two
+    funders pay, so a page shows the two payments apart, never one figure adding them up."""
+    return [{"amount_fen": part_fen(p),
+             "payers_fen": {k: yuan_to_fen(v) for k, v in p["payers"].items()} if p.get("payers") else None,
+             "transactions": list(p.get("transactions", [])),
              "lines": [render(decode_step(s), lang) for s in p.get("steps", [])]} for p in trace or []]
+
+
+def payer_totals(trace: list, amount_fen: int) -> dict[str, int] | None:
+    """A claim's ``amount_fen`` by payer, from its stored trace, when any part names its payers
+    (A3: {"city": fen, "province": fen}). None when the city pays it all, or when the claim
+    stands for another figure than its latest trace (a paid claim after a refund)."""
+    parts = trace or []
+    if not any(p.get("payers") for p in parts):
+        return None
+    totals = {"city": 0, "province": 0}
+    for p in parts:
+        for payer, amount in (p.get("payers") or {"city": p["amount"]}).items():
+            totals[payer] = totals.get(payer, 0) + yuan_to_fen(amount)
+    return totals if sum(totals.values()) == amount_fen else None
+
+
+def overlap_flagged(flags: list[dict]) -> bool:
+    """Whether the claim stands on an overlap flag (one contract behind A1 and A2.city)."""
+    return any(f.get("kind") == "overlap" for f in flags or [])
 
 
 def render_flags(flags: list, lang: str) -> list[dict]:

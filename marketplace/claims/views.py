@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from marketplace import permissions as perm
 from marketplace.claims import services
 from marketplace.claims.forms import RespondForm, evidence_form
-from marketplace.claims.traces import clause_title, render_flags, render_trace
+from marketplace.claims.traces import clause_title, overlap_flagged, payer_totals, render_flags, render_trace
 from marketplace.errors import ServiceError
 from marketplace.forms import attach_error
 from marketplace.home.services import EXTRA_ACTIONS, Action
@@ -49,7 +49,8 @@ def claim_context(claim) -> dict:
     """What the claim partial shows: the trace and flags in the user's language."""
     lang = services.lang()
     return {"claim": claim, "parts": render_trace(claim.trace, lang), "flags": render_flags(claim.flags, lang),
-            "clause_title": clause_title(claim.clause, lang)}
+            "clause_title": clause_title(claim.clause, lang), "payers": payer_totals(claim.trace, claim.amount_fen),
+            "overlap": overlap_flagged(claim.flags)}
 
 
 @bp.route("/claims")
@@ -58,7 +59,8 @@ def mine():
     claims = services.claims_of(current_user)
     lang = services.lang()
     return render_template("claims/mine.html", claims=claims,
-                           titles={c.clause: clause_title(c.clause, lang) for c in claims})
+                           titles={c.clause: clause_title(c.clause, lang) for c in claims},
+                           payers={c.id: payer_totals(c.trace, c.amount_fen) for c in claims})
 
 
 @bp.route("/claims/<int:claim_id>")

@@ -1,10 +1,12 @@
-"""The subsidy scenario of one year (``/work/shared/policy/SCENARIO.md``), built from the ledger.
+"""The subsidy scenario of one year (``SCENARIO.md`` in ``../shared/policy/`` beside the repository),
+built from the ledger.
 
 Mapping (transaction ``id`` = the entry's ``ref``):
 
 * ``contract_registered`` → ``tech_contract``. Listed once a ``payment`` with the same ref
   exists (status ``paid``), or once refunded / cancelled; a registered contract nobody has
-  paid for yet is left out (the format has no "unpaid" status).
+  paid for yet is left out (the format has no "unpaid" status). A transfer contract carries
+  ``transfer_kind`` (``licence`` for an achievement sold as a licence, else ``assignment``).
 * ``voucher_redemption`` → ``voucher_service``; ``booking_completed`` → ``instrument_service``:
   status ``paid`` unless refunded / cancelled.
 * ``lease_fee`` → ``instrument_lease`` (no status unless refunded / cancelled).
@@ -56,6 +58,8 @@ def _transaction(row) -> dict:
     if ttype == "tech_contract":
         t.update(contract_type=p["contract_type"], seller=p["seller"], buyer=p["buyer"], amount=amount,
                  registration_no=p["registration_no"], registered_on=p.get("registered_on") or day)
+        if p["contract_type"] == "transfer":  # entries written before the kind was recorded: assignments
+            t["transfer_kind"] = p.get("transfer_kind") or "assignment"
         for key in ("project", "broker"):
             if p.get(key) is not None:
                 t[key] = p[key]

@@ -108,6 +108,16 @@ class TechContract(db.Model):
     def ref(self) -> str:
         return f"CTR-{self.id}"
 
+    @property
+    def transfer_kind(self) -> str | None:
+        """A transfer contract's kind for the value-added rule (CLAUSES.md A1): "licence" (许可)
+        when the achievement was sold as an exclusive or non-exclusive licence, else "assignment"
+        (转让: the right itself changes hands). None for the other contract types."""
+        if self.contract_type != "transfer":
+            return None
+        mode = self.order.transfer_mode if self.order is not None else None
+        return "licence" if mode in ("exclusive_licence", "non_exclusive_licence") else "assignment"
+
 
 class Booking(db.Model):
     __tablename__ = "bookings"

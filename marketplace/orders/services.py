@@ -268,7 +268,7 @@ def register_contract(actor, contract_id: int, registration_no: str, registered_
         "buyer": contract.buyer.credit_code, "amount": fen_to_str(contract.amount_fen),
         "registration_no": registration_no, "registered_on": registered_on.isoformat(),
         "project": contract.project, "broker": contract.broker.credit_code if contract.broker else None,
-        "transformed_in_city": contract.transformed_in_city,
+        "transformed_in_city": contract.transformed_in_city, "transfer_kind": contract.transfer_kind,
     })
     db.session.commit()
     return contract

@@ -48,6 +48,10 @@ def main(argv=None) -> int:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         return _fail(f"{args.file}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except RecursionError:
+        return _fail(f"{args.file}: the JSON is nested too deeply to be a scenario")
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        return _fail(f"{args.file}: unreadable JSON: {exc}")
     try:
         scenario = Scenario.from_dict(data)
         result = evaluate(scenario)

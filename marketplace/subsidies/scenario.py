@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from .money import AmountError, parse_fen, fen_to_decimal
+from .money import AmountError, fen_to_decimal, parse_amount
 
 ORG_KINDS = frozenset({"university", "institute", "enterprise", "agency", "incubator", "park", "maker_team"})
 SIZES = frozenset({"large", "medium", "small", "micro"})
@@ -19,7 +19,21 @@ AGENCY_LEVELS = frozenset({"city", "provincial", "national"})
 HOST_LEVELS = frozenset({"city", "county", "provincial", "national"})
 CONTRACT_TYPES = frozenset({"development", "transfer", "consulting", "service"})
 STATUSES = frozenset({"paid", "refunded", "cancelled"})
+TRANSFER_KINDS = frozenset({"assignment", "licence"})  # 转让 (the right changes hands) / 许可
 TRANSACTION_TYPES = ("tech_contract", "voucher_service", "instrument_lease", "instrument_service")
+
+
+def _one_of(value, allowed) -> bool:
+    """``value in allowed`` for a string; anything else (a list, an object, a number) is not."""
+    return value.__class__ is str and value in allowed
+
+
+def _shown(value) -> str:
+    """A bad value as the one-line error shows it: JSON spelling, at most 40 characters."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class ScenarioError(ValueError):
@@ -70,33 +84,35 @@ class Organization:
         kind = d.get("kind")
         if kind is None:
             raise err("kind", "missing")
-        if kind not in ORG_KINDS:
-            raise err("kind", f"unknown kind {kind!r} (one of {', '.join(sorted(ORG_KINDS))})")
+        if not _one_of(kind, ORG_KINDS):
+            raise err("kind", f"unknown kind {_shown(kind)} (one of {', '.join(sorted(ORG_KINDS))})")
         if "in_city" not in d:
             raise err("in_city", "missing")
         in_city = d["in_city"]
         if not isinstance(in_city, bool):
-            raise err("in_city", f"must be true or false, not {in_city!r}")
+            raise err("in_city", f"must be true or false, not {_shown(in_city)}")
         size = d.get("size")
-        if size is not None and size not in SIZES:
-            raise err("size", f"unknown size {size!r} (one of large, medium, small, micro)")
+        if size is not None and not _one_of(size, SIZES):
+            raise err("size", f"unknown size {_shown(size)} (one of large, medium, small, micro)")
         level = d.get("transfer_agency_level")
-        if level is not None and level not in AGENCY_LEVELS:
-            raise err("transfer_agency_level", f"unknown level {level!r} (city, provincial or national)")
+        if level is not None and not _one_of(level, AGENCY_LEVELS):
+            raise err("transfer_agency_level", f"unknown level {_shown(level)} (city, provincial or national)")
         service_agency = d.get("service_agency", False)
         if not isinstance(service_agency, bool):
-            raise err("service_agency", f"must be true or false, not {service_agency!r}")
+            raise err("service_agency", f"must be true or false, not {_shown(service_agency)}")
         host = d.get("host_level")
-        if host is not None and host not in HOST_LEVELS:
-            raise err("host_level", f"unknown level {host!r} (one of {', '.join(sorted(HOST_LEVELS))})")
+        if host is not None and not _one_of(host, HOST_LEVELS):
+            raise err("host_level", f"unknown level {_shown(host)} (one of {', '.join(sorted(HOST_LEVELS))})")
         reward_raw = d.get("provincial_service_reward")
         try:
-            reward = fen_to_decimal(parse_fen(reward_raw)) if reward_raw is not None else Decimal("0.00")
+            reward = fen_to_decimal(parse_amount(reward_raw)) if reward_raw is not None else Decimal("0.00")
         except AmountError as exc:
             raise err("provincial_service_reward", str(exc)) from None
-        name = d.get("name", "")
+        name = d.get("name")
+        if name is not None and not isinstance(name, str):
+            raise err("name", f"must be a string, not {_shown(name)}")
         return cls(
-            id=oid, kind=kind, in_city=in_city, name=str(name) if name is not None else "",
+            id=oid, kind=kind, in_city=in_city, name=(name or "").strip(),
             size=size, transfer_agency_level=level, service_agency=service_agency,
             provincial_service_reward=reward, host_level=host,
         )
@@ -121,6 +137,7 @@ class Transaction:
     seller: str | None = None
     buyer: str | None = None
     registration_no: str | None = None  # 认定登记编号
+    transfer_kind: str | None = None  # transfer contracts: "assignment" (转让) or "licence" (许可)
     project: str | None = None
     broker: str | None = None
     transformed_in_city: bool = False
@@ -142,16 +159,16 @@ def _date_field(d, tid, name, required=True):
         if required:
             raise ScenarioError(tid, name, "missing")
         return None
-    if v in _VALID_DATES:  # fast path: a city-year has a few hundred distinct dates
+    if v.__class__ is str and v in _VALID_DATES:  # fast path: a city-year has a few hundred distinct dates
         return v
     if isinstance(v, date):
         return v.isoformat()
     if not isinstance(v, str) or len(v) != 10 or v[4] != "-" or v[7] != "-":
-        raise ScenarioError(tid, name, f"not a date (YYYY-MM-DD): {v!r}")
+        raise ScenarioError(tid, name, f"not a date (YYYY-MM-DD): {_shown(v)}")
     try:
         date.fromisoformat(v)
     except ValueError:
-        raise ScenarioError(tid, name, f"not a date (YYYY-MM-DD): {v!r}") from None
+        raise ScenarioError(tid, name, f"not a date (YYYY-MM-DD): {_shown(v)}") from None
     if len(_VALID_DATES) < 20_000:
         _VALID_DATES.add(v)
     return v
@@ -165,7 +182,7 @@ def _org_field(d, tid, name, orgs):
     if v is None:
         raise ScenarioError(tid, name, "missing")
     if v.__class__ is not str or v not in orgs:
-        raise ScenarioError(tid, name, f"unknown organisation {v!r}")
+        raise ScenarioError(tid, name, f"unknown organisation {_shown(v)}")
     return v
 
 
@@ -176,7 +193,7 @@ def _str_field(d, tid, name, required=True):
             raise ScenarioError(tid, name, "missing")
         return None
     if not isinstance(v, str) or not v:
-        raise ScenarioError(tid, name, f"must be a non-empty string, not {v!r}")
+        raise ScenarioError(tid, name, f"must be a non-empty string, not {_shown(v)}")
     return v
 
 
@@ -185,7 +202,7 @@ def _bool_field(d, tid, name):
     if v is None:
         return False
     if v is not True and v is not False:
-        raise ScenarioError(tid, name, f"must be true or false, not {v!r}")
+        raise ScenarioError(tid, name, f"must be true or false, not {_shown(v)}")
     return v
 
 
@@ -202,7 +219,7 @@ def parse_transaction(d, orgs: Mapping[str, Organization]) -> Transaction:
         if isinstance(tid, int) and not isinstance(tid, bool):
             tid = str(tid)
         else:
-            raise ScenarioError(None, "id", f"must be a string, not {tid!r}")
+            raise ScenarioError(None, "id", f"must be a string, not {_shown(tid)}")
     ttype = d.get("type")
     if ttype is None:
         raise ScenarioError(tid, "type", "missing")
@@ -210,12 +227,12 @@ def parse_transaction(d, orgs: Mapping[str, Organization]) -> Transaction:
     if raw is None:
         raise ScenarioError(tid, "amount", "missing")
     try:
-        fen = parse_fen(raw)
+        fen = parse_amount(raw)
     except AmountError as exc:
         raise ScenarioError(tid, "amount", str(exc)) from None
     status = d.get("status", "paid")
-    if status not in STATUSES:
-        raise ScenarioError(tid, "status", f"unknown status {status!r} (paid, refunded or cancelled)")
+    if status.__class__ is not str or status not in STATUSES:
+        raise ScenarioError(tid, "status", f"unknown status {_shown(status)} (paid, refunded or cancelled)")
 
     if ttype == "voucher_service":
         buyer = _org_field(d, tid, "buyer", orgs)
@@ -233,9 +250,9 @@ def parse_transaction(d, orgs: Mapping[str, Organization]) -> Transaction:
         ctype = d.get("contract_type")
         if ctype is None:
             raise ScenarioError(tid, "contract_type", "missing")
-        if ctype not in CONTRACT_TYPES:
+        if not _one_of(ctype, CONTRACT_TYPES):
             raise ScenarioError(tid, "contract_type",
-                                f"unknown contract type {ctype!r} (development, transfer, consulting or service)")
+                                f"unknown contract type {_shown(ctype)} (development, transfer, consulting or service)")
         seller = _org_field(d, tid, "seller", orgs)
         buyer = _org_field(d, tid, "buyer", orgs)
         reg = d.get("registration_no")
@@ -243,7 +260,7 @@ def parse_transaction(d, orgs: Mapping[str, Organization]) -> Transaction:
             if isinstance(reg, int) and not isinstance(reg, bool):
                 reg = str(reg)
             elif not isinstance(reg, str):
-                raise ScenarioError(tid, "registration_no", f"must be a string or null, not {reg!r}")
+                raise ScenarioError(tid, "registration_no", f"must be a string or null, not {_shown(reg)}")
             reg = reg.strip() or None
         if reg is not None:
             day = _date_field(d, tid, "registered_on")
@@ -252,9 +269,16 @@ def parse_transaction(d, orgs: Mapping[str, Organization]) -> Transaction:
         broker = d.get("broker")
         if broker is not None:
             broker = _org_field(d, tid, "broker", orgs)
+        kind = d.get("transfer_kind")
+        if kind is not None and not _one_of(kind, TRANSFER_KINDS):
+            raise ScenarioError(tid, "transfer_kind", f"unknown transfer kind {_shown(kind)} (assignment or licence)")
+        if ctype == "transfer":
+            kind = kind or "assignment"
+        elif kind is not None:
+            raise ScenarioError(tid, "transfer_kind", f"only a transfer contract has a transfer kind, not a {ctype} contract")
         return Transaction(
             tid, ttype, fen, status, day, int(day[:4]) if day else None,
-            contract_type=ctype, seller=seller, buyer=buyer, registration_no=reg,
+            contract_type=ctype, seller=seller, buyer=buyer, registration_no=reg, transfer_kind=kind,
             project=_str_field(d, tid, "project", required=False), broker=broker,
             transformed_in_city=_bool_field(d, tid, "transformed_in_city"),
         )
@@ -265,14 +289,14 @@ def parse_transaction(d, orgs: Mapping[str, Organization]) -> Transaction:
         return Transaction(tid, ttype, fen, status, day, int(day[:4]), lessee=lessee, instrument=instrument,
                            financing_lease=_bool_field(d, tid, "financing_lease"),
                            on_sharing_platform=_bool_field(d, tid, "on_sharing_platform"))
-    raise ScenarioError(tid, "type", f"unknown type {ttype!r} (one of {', '.join(TRANSACTION_TYPES)})")
+    raise ScenarioError(tid, "type", f"unknown type {_shown(ttype)} (one of {', '.join(TRANSACTION_TYPES)})")
 
 
 def parse_year(value) -> int:
     if value is None:
         raise ScenarioError(None, "year", "missing", subject="scenario")
     if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 9999:
-        raise ScenarioError(None, "year", f"must be a four-digit integer year, not {value!r}", subject="scenario")
+        raise ScenarioError(None, "year", f"must be a four-digit integer year, not {_shown(value)}", subject="scenario")
     return value
 
 

@@ -72,6 +72,25 @@ def test_drafting_equals_the_engine_on_the_exported_scenario_and_the_cli(app_ctx
             assert c.amount_fen == c.engine_amount_fen
 
 
+def test_claim_pages_show_the_city_the_province_and_the_flagged_apart(client, factory):
+    """On the demo year: an A3 claim shows the province's and the city's money as two figures;
+    both claims behind an A1/A2.city overlap say their whole amount stands on the flag; the
+    trace names organisations with their code in brackets."""
+    loader.load_all()
+    year = demo_year()
+    claims = db.session.scalars(select(m.Claim).where(m.Claim.year == year, m.Claim.source == m.ENGINE)).all()
+    as_user(client, factory.user("reviewer"))
+    a3 = next(c for c in claims if c.clause == "A3")
+    page = client.get(f"/review/claims/{a3.id}").get_data(as_text=True)
+    assert 'data-payer="city"' in page and 'data-payer="province"' in page and "合计" not in page
+    overlap = [c for c in claims if any(f["kind"] == "overlap" for f in c.flags)]
+    assert {c.clause for c in overlap} >= {"A2.city"} and len({c.clause for c in overlap}) == 2
+    for c in overlap:
+        page = client.get(f"/review/claims/{c.id}").get_data(as_text=True)
+        assert f'data-flagged="{c.amount_fen}"' in page
+        assert f"受益方：{c.organization.name}（{c.organization.credit_code}）" in page
+
+
 def test_a_purchase_recomputes_the_drafted_claim(client, provider, enterprise):
     service = published_service(provider)
     buy_with_voucher(client, enterprise, service)
@@ -97,10 +116,17 @@ def test_trace_renders_in_chinese_and_english(client, provider, enterprise):
     claim = claim_of(enterprise.organization, "A3")
     login(client, enterprise)
     page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
-    assert "创新券服务" in page and "补助合计（省+市）：45,000.00" in page
+    assert "创新券服务" in page and "省补贴：60% × 50,000.00 = 30,000.00" in page
+    assert "分别支付：省财政 30,000.00，市财政 15,000.00" in page
+    # the province's 60% and the city's 30% are two payments: shown apart, never one figure
+    assert 'data-payer="city"><strong>¥15,000.00' in page and 'data-payer="province"><strong>¥30,000.00' in page
+    assert "45,000.00" not in page and "合计" not in page
+    mine = client.get("/claims").get_data(as_text=True)
+    assert "市财政 ¥15,000.00 · 省财政 ¥30,000.00" in mine and "45,000.00" not in mine
     client.post("/lang/en")
     page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
-    assert "voucher service" in page and "subsidy, province + city: 45,000.00" in page
+    assert "voucher service" in page and "paid separately: the province 30,000.00, the city 15,000.00" in page
+    assert "45,000.00" not in page
 
 
 def test_the_beneficiary_submits_and_others_may_not(client, factory, provider, enterprise):
@@ -218,3 +244,72 @@ def test_a_crash_before_the_drain_is_caught_up_by_the_cli(app_ctx, factory, prov
     assert "applied" in out.output and out.exit_code == 0
     assert claim_of(enterprise.organization, "A3").amount_fen == 4_500_000
     assert db.session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.topic == "claims")) == 0
+
+
+def _licence_sold_and_registered(client, buyer, seller, patent, mode, reg_no):
+    """The buyer buys the achievement in ``mode`` and pays; the seller registers the contract."""
+    from marketplace.orders.models import TechContract
+
+    as_user(client, buyer)
+    response = client.post(f"/listings/{patent.id}/buy", data={"transfer_mode": mode})
+    assert response.status_code == 302, response.data[:300]
+    order_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert client.post(f"/orders/{order_id}/pay").status_code == 302
+    contract = db.session.scalar(select(TechContract).where(TechContract.order_id == order_id))
+    as_user(client, seller)
+    assert client.post(f"/contracts/{contract.id}/register", data={
+        "registration_no": reg_no, "registered_on": utcnow().date().isoformat(),
+        "contract_type": "transfer"}).status_code == 302
+    client.post("/logout")
+    return contract
+
+
+def test_a_university_that_licenses_the_same_patent_to_a_second_enterprise_gets_its_claim(client, factory):
+    """CLAUSES.md A1: a licence of the same patent to another licensee is a new transfer
+    activity and counts in full; only assignments fall under the value-added rule."""
+    from marketplace.ledger.models import LedgerEntry
+    from marketplace.listings import services as listings
+
+    university = factory.user("university", kind="university", name="聊城大学")
+    first, second = factory.user("enterprise", size="small"), factory.user("enterprise", size="medium")
+    listing = listings.create_listing(university, "achievement", {
+        "title": "一种轴承钢热处理方法", "description": "", "price_fen": 60_000_000, "negotiable": False,
+        "ip_kind": "invention_patent", "maturity": "pilot", "transfer_modes": ["non_exclusive_licence", "assignment"]})
+    patent = listings.publish(university, listing.id)
+    _licence_sold_and_registered(client, first, university, patent, "non_exclusive_licence", "2026370015000001")
+    _licence_sold_and_registered(client, second, university, patent, "non_exclusive_licence", "2026370015000002")
+
+    kinds = [json.loads(e.payload).get("transfer_kind") for e in
+             db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "contract_registered"))]
+    assert kinds == ["licence", "licence"]
+    scenario = build_scenario(db.session, utcnow().year)
+    assert {t["transfer_kind"] for t in scenario["transactions"] if t["type"] == "tech_contract"} == {"licence"}
+    claim = claim_of(university.organization, "A1.DT")
+    # 600,000 + 600,000 = 1,200,000, both in full; 1.5% × 1,200,000 = 18,000.00
+    # (read as a resale, the second licence would add max(0, 600,000 − 600,000) = 0 → 9,000.00)
+    assert (claim.status, claim.amount_fen) == (m.DRAFTED, 1_800_000)
+    assert not any(f["kind"] == "repeated_transfer" for f in claim.flags)
+    as_user(client, university)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert "技术转让·许可" in page and "全额计入" in page
+
+
+def test_an_assignment_after_an_assignment_counts_only_the_value_added(client, factory):
+    """The value-added rule still holds for assignments sold on the platform, and the trace
+    names the earlier assignment it compared with."""
+    from marketplace.listings import services as listings
+
+    university = factory.user("university", kind="university", name="聊城大学")
+    first, second = factory.user("enterprise", size="small"), factory.user("enterprise", size="medium")
+    listing = listings.create_listing(university, "achievement", {
+        "title": "一种轴承钢热处理方法", "description": "", "price_fen": 60_000_000, "negotiable": False,
+        "ip_kind": "invention_patent", "maturity": "pilot", "transfer_modes": ["assignment"]})
+    patent = listings.publish(university, listing.id)
+    earlier = _licence_sold_and_registered(client, first, university, patent, "assignment", "2026370015000001")
+    _licence_sold_and_registered(client, second, university, patent, "assignment", "2026370015000002")
+    claim = claim_of(university.organization, "A1.DT")
+    # 600,000 + max(0, 600,000 − 600,000) = 600,000; 1.5% × 600,000 = 9,000.00
+    assert claim.amount_fen == 900_000
+    as_user(client, university)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert f"此前已支付的转让中价格最高的是合同 {earlier.ref}" in page and "增值部分" in page

@@ -76,7 +76,8 @@ def test_scenario_has_the_shape_of_the_example(city):
             {"id": "CTR-1", "type": "tech_contract", "contract_type": "transfer",
              "seller": c["lcu"], "buyer": c["acme"], "amount": "1200000.00",
              "registration_no": "2024370015000001", "registered_on": "2024-03-01",
-             "project": "P-7", "broker": c["ag1"], "transformed_in_city": True, "status": "paid"},
+             "project": "P-7", "broker": c["ag1"], "transformed_in_city": True, "status": "paid",
+             "transfer_kind": "assignment"},
             {"id": "VCH-1", "type": "voucher_service", "buyer": c["acme"], "provider": c["ag1"],
              "amount": "50000.00", "date": "2024-05-02", "status": "paid"},
             {"id": "LSE-1", "type": "instrument_lease", "lessee": c["ag1"], "instrument": "INS-3",
@@ -164,3 +165,21 @@ def test_exported_scenario_evaluates_with_the_engine(city, app, tmp_path):
     assert a3["amount"] == "45000.00"
     assert a3["payers"] == {"province": "30000.00", "city": "15000.00"}
     assert a3["enterprise_pays"] == "5000.00"
+    assert result["totals"] == {"city": "51500.00", "province": "30000.00", "flagged": "0.00"}
+
+
+def test_transfer_contracts_carry_their_kind_to_the_scenario(city):
+    """A licence is written "licence" to the ledger and the scenario; an assignment, and an entry
+    written before the kind was recorded, "assignment"; other contract types carry none."""
+    c = city
+    for ref, kind, ctype in (("CTR-1", "licence", "transfer"), ("CTR-2", "assignment", "transfer"),
+                             ("CTR-3", None, "transfer"), ("CTR-4", None, "development")):
+        entry = services.append("contract_registered", ref, date(2024, 3, 1), 100_000, {
+            "contract_type": ctype, "seller": c["lcu"], "buyer": c["acme"], "amount": "1000.00",
+            "registration_no": f"R-{ref}", "registered_on": "2024-03-01", "project": "P-7", "broker": None,
+            "transformed_in_city": True, **({"transfer_kind": kind} if kind else {})})
+        pay(ref, c["acme"], c["lcu"], "1000.00", date(2024, 3, 2))
+        assert entry.seq
+    db.session.commit()
+    kinds = {t["id"]: t.get("transfer_kind") for t in build_scenario(db.session, 2024)["transactions"]}
+    assert kinds == {"CTR-1": "licence", "CTR-2": "assignment", "CTR-3": "assignment", "CTR-4": None}

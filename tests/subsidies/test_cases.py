@@ -3,9 +3,11 @@ figures) in, the expected awards / exclusions / flags out.
 
 Case keys:
   scenario + expect.awards      the awards, exactly (clause, beneficiary, amount; and
-                                transactions / payers / enterprise_pays / trace_contains when given)
+                                transactions / payers / enterprise_pays / trace_contains / trace_lacks
+                                when given; trace_* look at the Chinese and the English trace)
   expect.excluded               the exclusions, exactly (transaction + words of the reason)
   expect.flags                  the flags, exactly (kind, clauses, transactions)
+  expect.totals                 the totals by payer: city, province, flagged
   expect.error                  bad input: words of the ScenarioError / ClaimError
   claim (kind, date, evidence)    a claim; expect.amount / payers / trace_contains / error
   indicator (year, figures)     county R&D figures; expect.counties / reaching / met
@@ -45,9 +47,11 @@ def _check_awards(result, expected):
             assert {k: str(v) for k, v in a.payers.items()} == {k: _s(v) for k, v in e["payers"].items()}
         if "enterprise_pays" in e:
             assert str(a.enterprise_pays) == _s(e["enterprise_pays"])
+        text = "\n".join(a.explain("en") + a.explain("zh"))
         for words in e.get("trace_contains", []):
-            text = "\n".join(a.explain("en") + a.explain("zh"))
             assert words in text, f"{a.clause} trace lacks {words!r}:\n{text}"
+        for words in e.get("trace_lacks", []):
+            assert words not in text, f"{a.clause} trace has {words!r}:\n{text}"
 
 
 def _check_excluded(result, expected):
@@ -80,6 +84,8 @@ def test_case(case):
         _check_awards(result, expect.get("awards", []))
         _check_excluded(result, expect.get("excluded", []))
         _check_flags(result, expect.get("flags", []))
+        if "totals" in expect:
+            assert result.to_dict()["totals"] == {k: _s(v) for k, v in expect["totals"].items()}
         for nil in expect.get("nil_awards", []):
             match = [a for a in result.nil_awards if a.clause == nil["clause"] and a.beneficiary == nil["beneficiary"]]
             assert match, f"no nil award {nil} in {[(a.clause, a.beneficiary) for a in result.nil_awards]}"

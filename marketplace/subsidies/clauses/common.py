@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..money import ZERO, round_fen
+from ..money import ZERO, mul, round_fen
 from ..parameters import Parameters
 from ..trace import Step
 
@@ -23,9 +23,16 @@ def _clause_step(params: Parameters, cid: str) -> Step:
                            "gloss_en": c.gloss_en, "title_en": c.title_en, "title_zh": c.title_zh})
 
 
+def who(orgs, key: str, code: str | None) -> dict:
+    """Step values naming an organisation: its code under ``key`` and its name under ``key_name``
+    (the trace shows "name (code)", never the code alone)."""
+    org = orgs.get(code) if code is not None else None
+    return {key: code, key + "_name": org.name if org is not None else ""}
+
+
 def rate_capped(base: Decimal, rate: Decimal, cap: Decimal | None, trace: list[Step]) -> Decimal:
     """``min(rate × base, cap)`` exactly, rounded half-up to the fen once, with steps."""
-    raw = base * rate
+    raw = mul(base, rate)
     trace.append(Step("rate", {"rate": rate, "base": base, "raw": raw}))
     return capped(raw, cap, trace)
 
