@@ -44,6 +44,7 @@ MODEL_MODULES = (
     "marketplace.api.models",
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
+    "marketplace.ops.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -129,6 +130,7 @@ def create_app(config=None) -> Flask:
 
     _register_error_handlers(app)
     _register_template_helpers(app)
+    _register_observability(app)
 
     from marketplace.search_index import drain_after_request
 
@@ -207,3 +209,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
+
+
+def _register_observability(app: Flask) -> None:
+    """Health endpoints, request logs, metrics, ProxyFix, backups: marketplace/ops."""
+    from marketplace import ops
+
+    ops.register(app)

@@ -23,10 +23,14 @@ class OutboxEntry(db.Model):
     topic: Mapped[str] = mapped_column(String(20), index=True)
     key: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The X-Request-ID of the request that queued the work, so its job's log lines join up.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 def enqueue(topic: str, key: str) -> None:
-    db.session.add(OutboxEntry(topic=topic, key=key))
+    from marketplace.ops.requestlog import current_request_id
+
+    db.session.add(OutboxEntry(topic=topic, key=key, request_id=current_request_id()))
     if topic == "search":
         from marketplace.search_index import mark_dirty
 

@@ -215,6 +215,9 @@ def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict
     for clause in touched_clauses:
         promote_waiting(year, clause)
     db.session.commit()
+    from marketplace.ops.metrics import claims_recomputed
+
+    claims_recomputed(counts)
     return dict(counts)
 
 
