@@ -61,3 +61,26 @@ def test_only_administrators_reach_the_ops_page(client, factory):
         assert client.post("/admin/ops/verify-ledger").status_code == 403
         client.post("/logout")
     assert db.session.scalar(select(LedgerVerification.id)) is None
+
+
+def test_the_first_administrator_is_created_from_the_command_line(app_ctx, client):
+    from marketplace.accounts.credit_code import make
+    from tests.factories import login as log_in
+
+    runner = app_ctx.test_cli_runner()
+    code = make("11371500004308000")
+    args = ["ops", "create-admin", "--email", "Ops@Example.gov.cn", "--name", "运维", "--credit-code", code,
+            "--password", "long-enough-pw"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    from marketplace.accounts.models import User
+
+    user = db.session.scalar(select(User).where(User.email == "ops@example.gov.cn"))
+    assert user.role == "admin" and user.organization.verified
+    log_in(client, user, "long-enough-pw")
+    assert client.get("/admin/ops").status_code == 200
+    again = runner.invoke(args=args)
+    assert again.exit_code != 0 and "exists" in again.output
+    short = runner.invoke(args=["ops", "create-admin", "--email", "b@example.gov.cn", "--name", "b",
+                                "--credit-code", code, "--password", "short"])
+    assert short.exit_code != 0 and "10 characters" in short.output
