@@ -79,8 +79,7 @@ def configure_logging(app: Flask) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     if existing is None:
         root.addHandler(handler)
-    if root.level > level or root.level == logging.WARNING:
-        root.setLevel(level)
+    root.setLevel(level)
 
 
 def _user_id() -> int | None:

@@ -116,3 +116,21 @@ def test_no_password_token_or_phone_number_in_the_logs(client, factory, captured
     for value in (DEMO_PASSWORD, secret, secret[:20], reset_token, phone, user.email):
         assert value not in log, value
     assert "/password/reset/<token>" in log  # the route's rule is logged, not the path
+
+
+def test_forwarded_headers_are_trusted_only_as_configured(app, client, captured, tmp_path):
+    """Without a configured proxy a client cannot choose its logged address or scheme; with
+    PROXY_FIX_X_FOR/X_PROTO = 1 the proxy's last hop is believed (tests/ops/test_deploy.py runs
+    the real nginx)."""
+    from marketplace import create_app
+
+    forged = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}
+    client.get("/healthz", headers=forged)
+    behind = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "SEARCH_SQLITE_PATH": str(tmp_path / "s.sqlite"),
+                         "PROXY_FIX_X_FOR": 1, "PROXY_FIX_X_PROTO": 1})
+    behind.test_client().get("/healthz", headers={"X-Forwarded-For": "6.6.6.6, 10.1.2.3",
+                                                  "X-Forwarded-Proto": "https"})
+    direct, proxied = _requests(captured)
+    assert (direct["remote_addr"], direct["scheme"]) == ("127.0.0.1", "http")
+    assert (proxied["remote_addr"], proxied["scheme"]) == ("10.1.2.3", "https")
