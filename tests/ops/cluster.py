@@ -142,8 +142,9 @@ class Cluster:
             assert Path(argv[0]).name == "gunicorn", argv
             argv[0] = str(Path(sys.executable).with_name("gunicorn"))
             self.logs[port] = self.tmp / f"node-{port}.log"
+            # Own session: a node's workers are stopped with it even if its master must be killed.
             self.procs.append(subprocess.Popen(argv, cwd=ROOT, env=self.node_env(port), stdout=subprocess.DEVNULL,
-                                               stderr=open(self.logs[port], "w")))
+                                               stderr=open(self.logs[port], "w"), start_new_session=True))
         cert, key = certificate(self.tmp)
         site = self.tmp / "site.conf"
         site.write_text(render_site(self.https, self.http, self.nodes, cert, key, self.tmp))
@@ -173,6 +174,11 @@ class Cluster:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            if proc.args[0] != self.nginx:
+                try:  # workers left behind by a master that did not stop cleanly
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def request(self, method, path, body=None, headers=None, source=CLIENT_ADDR):
         """A request through nginx over TLS, from ``source``."""
