@@ -135,6 +135,42 @@ class Config:
     MAIL_TIMEOUT = 10  # seconds
     MAIL_DEFAULT_SENDER = "聊城创新服务平台 <noreply@localhost>"
 
+    # --- Operations (marketplace/ops; deploy/README.md) ---------------------------------
+    # Reverse proxies in front of the app that set each X-Forwarded-* header (werkzeug
+    # ProxyFix). 0 = trust none (no proxy, the development server). Behind the nginx site of
+    # deploy/ set FOR=1 and PROTO=1 (one proxy); never more than the proxies you run, or a
+    # client can forge its address.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+    # Logging: "json" (one JSON object a line, for journald/log shippers) or "text".
+    LOG_FORMAT = "json"
+    LOG_LEVEL = "INFO"
+    # /metrics answers loopback clients; others need "Authorization: Bearer <METRICS_TOKEN>"
+    # (empty: loopback only).
+    METRICS_TOKEN = ""
+    # Directory shared by a gunicorn node's worker processes for Prometheus' multiprocess
+    # mode; empty: single process. The env var of the same name must be set too (the
+    # prometheus_client library reads it itself) - deploy/marketplace.env does both.
+    PROMETHEUS_MULTIPROC_DIR = ""
+    # /readyz: seconds a probe of Elasticsearch or the payment gateway is reused (polling
+    # every second must not hit them every second), and the probes' own timeout.
+    READYZ_CACHE_SECONDS = 5
+    READYZ_PROBE_TIMEOUT = 2
+    # /readyz is 503 when the outbox holds more rows than this, or its oldest row is older.
+    OUTBOX_BACKLOG_MAX = 1000
+    OUTBOX_MAX_AGE_SECONDS = 600
+    # The background worker's heartbeat must be younger than this; 0 = no worker is
+    # deployed (the outbox is drained after each request) and the check says "not configured".
+    WORKER_HEARTBEAT_MAX_AGE = 0
+    # Backups (`flask backup create`): where they go, how many of the newest are kept, and
+    # the directory of pg_dump/pg_restore (empty: the newest /usr/lib/postgresql/*/bin, else PATH).
+    BACKUP_DIR = str(INSTANCE_DIR / "backups")
+    BACKUP_KEEP = 14
+    PG_BIN = ""
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

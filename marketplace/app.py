@@ -45,6 +45,7 @@ MODEL_MODULES = (
     "marketplace.api.models",
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
+    "marketplace.ops.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -136,6 +137,7 @@ def create_app(config=None) -> Flask:
 
     _register_error_handlers(app)
     _register_template_helpers(app)
+    _register_observability(app)
 
     # After-commit work: one outbox, each domain registers the topics it handles.
     from marketplace import outbox, search_index, worker
@@ -241,3 +243,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
+
+
+def _register_observability(app: Flask) -> None:
+    """Health endpoints, request logs, metrics, ProxyFix, backups: marketplace/ops."""
+    from marketplace import ops
+
+    ops.register(app)

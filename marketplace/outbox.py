@@ -49,6 +49,8 @@ class OutboxEntry(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     parked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The X-Request-ID of the request that queued the work, so its job's log lines join up.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ def register(app: Flask, topic: str, handler: Handler, *, batch: int = 500) -> N
 
 def enqueue(topic: str, key: str) -> None:
     """Ask for ``topic``'s work on ``key`` once the caller's transaction commits."""
-    db.session.add(OutboxEntry(topic=topic, key=str(key)))
+    from marketplace.ops.requestlog import current_request_id
+
+    db.session.add(OutboxEntry(topic=topic, key=str(key), request_id=current_request_id()))
     if has_request_context():
         g.outbox_dirty = True
 

@@ -68,6 +68,7 @@ PROPOSE_PROJECT = "project.propose"  # target: the lead organisation
 VIEW_PROJECT = "project.view"  # target: a project: its lead organisation and the city
 EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
+RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
 
 
 def _role(actor) -> str | None:
@@ -129,6 +130,7 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     VIEW_PROJECT: lambda a, t: _role(a) in CITY_ROLES or _member_of(a, t.organization_id),
     EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
     CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
+    RUN_OPS: lambda a, t: _role(a) == ADMIN,
 }
 
 

@@ -38,6 +38,11 @@ def chromium_path() -> str:
     return _component("CHROMIUM_PATH", "Chromium")
 
 
+@pytest.fixture(scope="session")
+def nginx_path() -> str:
+    return _component("NGINX_PATH", "nginx")
+
+
 # --- the application under test -------------------------------------------------------
 
 @pytest.fixture(scope="session")

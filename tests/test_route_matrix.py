@@ -143,6 +143,12 @@ ACCESS = {
     "programmes.targets_page": ("GET", perm.CITY_ROLES),
     "programmes.my_data": ("GET", ANY),
     "programmes.close_account": None,  # password-confirmed: tests/programmes/test_mydata.py
+    # --- operations (add below this line) ---
+    "health.healthz": ("GET", PUBLIC),
+    "health.readyz": ("GET", PUBLIC),
+    "health.metrics": ("GET", PUBLIC),  # loopback or METRICS_TOKEN, not roles: tests/ops/test_metrics.py
+    "ops.index": ("GET", (perm.ADMIN,)),
+    "ops.verify_ledger": ("POST", (perm.ADMIN,)),
 }
 
 

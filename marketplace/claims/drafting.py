@@ -248,6 +248,9 @@ def recompute_year(year: int, progress=None, groups: dict | None = None, commit:
         promote_waiting(year, clause)
     if commit:
         db.session.commit()
+    from marketplace.ops.metrics import claims_recomputed
+
+    claims_recomputed(counts)
     return dict(counts)
 
 
