@@ -61,6 +61,11 @@ class Config:
     # Subsidy claims: days an approved claim stays on public notice (公示).
     PUBLIC_NOTICE_DAYS = 7
 
+    # Instrument bookings: an unpaid booking expires (its hours are freed) this many minutes
+    # after it was made; bookings are taken at most this many days ahead.
+    BOOKING_PAYMENT_MINUTES = 30
+    BOOKING_HORIZON_DAYS = 180
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

@@ -51,6 +51,7 @@ CLI_MODULES = (
     "marketplace.ledger.scenario_cli",
     "marketplace.search_index",
     "marketplace.claims.cli",
+    "marketplace.orders.cli",
 )
 
 
