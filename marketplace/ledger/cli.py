@@ -12,13 +12,18 @@ cli = AppGroup("ledger", help="The tamper-evident ledger.")
 
 @cli.command("verify")
 def verify():
-    """Recompute every hash and link; exit 1 naming the first broken entry."""
+    """Recompute every hash and link, then check that the money adds up (one payment per
+    order, refunds within payments, completed bookings paid); exit 1 naming the first
+    broken or inconsistent entry."""
     result = services.verify()
-    if result.ok:
-        click.echo(f"ledger intact: {result.checked} entries")
-        return
-    click.echo(f"ledger broken at entry {result.first_broken_seq}: {result.reason}", err=True)
-    sys.exit(1)
+    if not result.ok:
+        click.echo(f"ledger broken at entry {result.first_broken_seq}: {result.reason}", err=True)
+        sys.exit(1)
+    business = services.verify_business()
+    if not business.ok:
+        click.echo(f"ledger inconsistent at entry {business.first_broken_seq}: {business.reason}", err=True)
+        sys.exit(1)
+    click.echo(f"ledger intact: {result.checked} entries")
 
 
 @cli.command("list")

@@ -18,7 +18,7 @@ from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing
-from marketplace.money import fen_to_str, yuan_to_fen
+from marketplace.money import MAX_FEN, fen_to_str, yuan_to_fen
 from marketplace.notifications.models import notify
 from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
                                        TechContract)
@@ -84,6 +84,8 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
         raise ServiceError(_("You cannot buy from your own organisation."))
     if amount_fen <= 0:
         raise ServiceError(_("The amount must be more than zero."), "amount")
+    if amount_fen > MAX_FEN:
+        raise ServiceError(_("The amount is too large."), "amount")
     province = city = 0
     enterprise = amount_fen
     if with_voucher:
@@ -143,6 +145,8 @@ def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
         raise ServiceError(_("This enquiry is closed."))
     if amount_fen <= 0:
         raise ServiceError(_("The amount must be more than zero."), "amount")
+    if amount_fen > MAX_FEN:
+        raise ServiceError(_("The amount is too large."), "amount")
     enquiry.quote_fen, enquiry.quote_note, enquiry.status, enquiry.quoted_at = amount_fen, note, "quoted", utcnow()
     notify(enquiry.buyer_user_id, "notice.quoted", f"/enquiries/{enquiry.id}")
     db.session.commit()
