@@ -57,12 +57,13 @@ def checkout(actor, order_id: int) -> Payment:
     perm.require(actor, perm.BUY, order)
     if order.status != "pending_payment":
         raise Conflict(_("This order is not waiting for payment."))
-    if order.booking is not None and booking_expired(order.booking):
-        raise Conflict(_("The time to pay for this booking has run out and its hours were freed. Book again."))
     existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
                                                        Payment.status.in_(("processing", "succeeded"))))
     if existing is not None and existing.status == "succeeded":
         raise Conflict(_("This order is not waiting for payment."))
+    if existing is None and order.booking is not None and booking_expired(order.booking):
+        # (an attempt under way when the time ran out keeps its booking: the sweep spares it)
+        raise Conflict(_("The time to pay for this booking has run out and its hours were freed. Book again."))
     if existing is not None:
         payment = existing
     else:

@@ -30,8 +30,11 @@ def _instrument(provider):
     return listings.publish(provider, listings.create_listing(provider, "instrument", data).id)
 
 
+DAY = (beijing_today() + timedelta(days=5)).isoformat()  # fixed once: a frozen clock may cross midnight
+
+
 def _day():
-    return (beijing_today() + timedelta(days=5)).isoformat()
+    return DAY
 
 
 def _other_client(app):
