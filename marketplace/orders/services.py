@@ -413,9 +413,12 @@ def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, s
 def calendar(instrument_id: int, day: date, days: int = 7) -> dict:
     """Booked hours of an instrument over a week: {date: set(hours)}."""
     start = datetime.combine(day, datetime.min.time())
+    overdue = select(Booking.id).where(Booking.id.in_(_overdue(Booking.instrument_id == instrument_id)
+                                                      .with_only_columns(Booking.id)))
     rows = db.session.scalars(select(BookingSlot.slot_start).where(
         BookingSlot.instrument_id == instrument_id, BookingSlot.slot_start >= start,
-        BookingSlot.slot_start < start + timedelta(days=days)))
+        BookingSlot.slot_start < start + timedelta(days=days),
+        BookingSlot.booking_id.not_in(overdue)))  # unpaid past their time: free to book
     taken: dict = {}
     for slot in rows:
         taken.setdefault(slot.date(), set()).add(slot.hour)

@@ -5,8 +5,9 @@ SAVEPOINT released on SQLite committed them), the day stayed blocked, and the pr
 "complete" that unpaid booking, which wrote ``booking_completed`` to the ledger."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -16,6 +17,16 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Booking, BookingSlot, Order
 from marketplace.timeutil import beijing_today, frozen_at, utcnow
 from tests.factories import login
+
+
+@pytest.fixture(autouse=True)
+def fresh_memory_gateway():
+    """The in-memory gateway lives as long as the process and remembers idempotency keys
+    (``order-1-pay-1``), while order ids start again in each test: forget what this test paid."""
+    yield
+    from marketplace.payments import services as payment_services
+
+    payment_services._memory_gateway = None
 
 
 def row_counts() -> dict[str, int]:
@@ -104,7 +115,10 @@ def test_an_unpaid_booking_expires_and_its_hours_can_be_booked_again(client, fac
     assert _book(other, instrument.id).status_code == 409  # held while it may still be paid
 
     minutes = app.config["BOOKING_PAYMENT_MINUTES"]
+    day = date.fromisoformat(DAY)
+    assert orders.calendar(instrument.id, day) == {day: {10, 11}}
     with frozen_at(utcnow() + timedelta(minutes=minutes + 1)):
+        assert orders.calendar(instrument.id, day) == {}  # shown free before the sweep
         assert _book(other, instrument.id).status_code == 302  # expired in the same transaction
         paid_late = client.post(f"/orders/{late_order}/pay")
 

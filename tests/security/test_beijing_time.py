@@ -26,6 +26,16 @@ from tests.factories import login
 NEW_YEAR_UTC = datetime(2026, 12, 31, 16, 30)
 
 
+@pytest.fixture(autouse=True)
+def fresh_memory_gateway():
+    """The in-memory gateway lives as long as the process and remembers idempotency keys
+    (``order-1-pay-1``), while order ids start again in each test: forget what this test paid."""
+    yield
+    from marketplace.payments import services as payment_services
+
+    payment_services._memory_gateway = None
+
+
 def test_the_helpers_turn_utc_into_beijing_time():
     assert to_beijing(NEW_YEAR_UTC) == datetime(2027, 1, 1, 0, 30)
     assert business_date(NEW_YEAR_UTC) == date(2027, 1, 1)
