@@ -171,6 +171,11 @@ class Config:
     BACKUP_KEEP = 14
     PG_BIN = ""
 
+    # Instrument bookings: an unpaid booking expires (its hours are freed) this many minutes
+    # after it was made; bookings are taken at most this many days ahead.
+    BOOKING_PAYMENT_MINUTES = 30
+    BOOKING_HORIZON_DAYS = 180
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

@@ -149,6 +149,9 @@ def create_app(config=None) -> Flask:
     drafting.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
+    from marketplace.orders import cli as orders_cli
+
+    orders_cli.init_app(app)
 
     @app.after_request
     def security_headers(response):

@@ -9,7 +9,7 @@ from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.ledger.scenario import build_scenario
-from marketplace.ledger.services import verify
+from marketplace.ledger.services import verify, verify_business
 from marketplace.subsidies import Scenario, evaluate
 from search.backend import make_backend
 from search.documents import SearchQuery
@@ -24,6 +24,7 @@ def demo(app_ctx):
 
 def test_demo_year_ledger_is_intact_and_evaluates(demo):
     assert verify(db.session).ok
+    assert verify_business(db.session).ok, verify_business(db.session)
     scenario = build_scenario(db.session, demo_year())
     result = evaluate(Scenario.from_dict(scenario)).to_dict()
     clauses = {a["clause"] for a in result["awards"]}

@@ -232,3 +232,15 @@ def test_the_worker_process_drains_and_stops_cleanly_on_term(app, client, factor
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
     assert "worker w-proc stopped" in output
+
+
+def test_the_worker_sweeps_unpaid_bookings_every_minute(app_ctx, monkeypatch):
+    from marketplace.orders import services as orders
+
+    calls = []
+    monkeypatch.setattr(orders, "expire_unpaid_bookings", lambda: calls.append(1) or 0)
+    t0 = utcnow()
+    worker.run_due_jobs("w1", now=t0)
+    worker.run_due_jobs("w1", now=t0 + timedelta(seconds=30))
+    worker.run_due_jobs("w1", now=t0 + timedelta(seconds=61))
+    assert calls == [1, 1]

@@ -12,15 +12,14 @@ from flask import request
 from flask_babel import gettext as _
 
 from marketplace.errors import ServiceError
-from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.money import MAX_FEN, YUAN_PATTERN, MoneyError, parse_yuan
 
-MAX_AMOUNT_FEN = 100_000_000_000_000  # 1,000,000,000,000.00 yuan: far above any real price, far below BIGINT
+MAX_AMOUNT_FEN = MAX_FEN  # 999,999,999,999.99 yuan, the bound of every typed amount (marketplace.money)
 MAX_INT = 2**31 - 1
 MIN_YEAR, MAX_YEAR = 1900, 2999  # dates beyond are typing errors (and would overflow date arithmetic)
 # The same bounds as the document writes them (a pattern: JSON Schema has no date range).
 YEAR_PATTERN = r"(19[0-9]{2}|2[0-9]{3})"
 DATE_PATTERN = YEAR_PATTERN + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-YUAN_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 _YUAN = re.compile(YUAN_PATTERN)
 
 
@@ -88,16 +87,12 @@ def boolean(name, value):
 def yuan(name, value) -> int:
     """A decimal yuan string ("50000.00") as integer fen. Numbers are refused: never float."""
     if not isinstance(value, str) or not _YUAN.match(value):
-        raise Invalid(_("%(field)s must be an amount in yuan written as a string, like \"50000.00\".", field=name),
-                      name)
+        raise Invalid(_("%(field)s must be an amount in yuan written as a string of digits with up to two "
+                        "decimals, at most \"999999999999.99\", like \"50000.00\".", field=name), name)
     try:
-        fen = yuan_to_fen(value)
+        return parse_yuan(value)
     except MoneyError:
-        raise Invalid(_("%(field)s must be an amount in yuan written as a string, like \"50000.00\".", field=name),
-                      name)
-    if fen > MAX_AMOUNT_FEN:
-        raise Invalid(_("%(field)s is too large.", field=name), name)
-    return fen
+        raise Invalid(_("%(field)s is too large.", field=name), name) from None
 
 
 def iso_date(name, value) -> date:

@@ -12,15 +12,17 @@ cli = AppGroup("ledger", help="The tamper-evident ledger.")
 
 @cli.command("verify")
 def verify():
-    """Recompute every hash and link; exit 1 naming the first broken entry. The result is
-    kept for the admin ops page."""
+    """Recompute every hash and link, then check that the money adds up (one payment per
+    order, refunds within payments, completed bookings paid); exit 1 naming the first
+    broken or inconsistent entry. The result is kept for the admin ops page."""
     from marketplace.ops.services import verify_ledger
 
     result = verify_ledger(source="cli")
     if result.ok:
         click.echo(f"ledger intact: {result.checked} entries")
         return
-    click.echo(f"ledger broken at entry {result.first_broken_seq}: {result.reason}", err=True)
+    what = "inconsistent" if result.inconsistent else "broken"
+    click.echo(f"ledger {what} at entry {result.first_broken_seq}: {result.reason}", err=True)
     sys.exit(1)
 
 

@@ -6,6 +6,7 @@ business change and its ledger entry land together or not at all.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -224,6 +225,47 @@ def verify(session=None, *, batch: int = 1000) -> VerifyResult:
                 return VerifyResult(False, checked, row.seq, "hash mismatch: the entry was altered")
             checked += 1
             expected_seq, prev_hash = row.seq + 1, row.hash
+    finally:
+        rows.close()
+    return VerifyResult(True, checked)
+
+
+def verify_business(session=None, *, batch: int = 1000) -> VerifyResult:
+    """Walk the ledger in seq order and check that the money it records adds up; name the
+    first entry that breaks a rule:
+
+    * at most one ``payment`` per business ref (an order is paid once);
+    * the ``refund`` entries of a ref never exceed its payments;
+    * every ``booking_completed`` of a customer's booking (provider and customer differ: not
+      the owner's own use) comes after a payment under the same ref (the order was paid).
+    """
+    session = session or db.session
+    paid: dict[str, tuple[int, int]] = {}  # ref -> (seq of its payment, amount)
+    refunded: dict[str, int] = {}
+    checked = 0
+    rows = session.execute(select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.ref, LedgerEntry.amount_fen,
+                                  LedgerEntry.payload).order_by(LedgerEntry.seq)
+                           .execution_options(yield_per=batch))
+    try:
+        for row in rows:
+            if row.kind == "payment":
+                if row.ref in paid:
+                    return VerifyResult(False, checked, row.seq, f"a second payment under {row.ref} "
+                                        f"(the first is entry {paid[row.ref][0]}): an order is paid once")
+                paid[row.ref] = (row.seq, row.amount_fen)
+            elif row.kind == "refund":
+                total = refunded.get(row.ref, 0) + row.amount_fen
+                payments = paid.get(row.ref, (None, 0))[1]
+                if total > payments:
+                    return VerifyResult(False, checked, row.seq, f"refunds under {row.ref} ({total} fen) exceed "
+                                        f"its payments ({payments} fen)")
+                refunded[row.ref] = total
+            elif row.kind == "booking_completed":
+                payload = json.loads(row.payload)
+                if payload.get("provider") != payload.get("customer") and row.ref not in paid:
+                    return VerifyResult(False, checked, row.seq, f"booking_completed under {row.ref} without a "
+                                        "paid order (no payment before it)")
+            checked += 1
     finally:
         rows.close()
     return VerifyResult(True, checked)

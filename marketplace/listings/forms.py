@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from marketplace.accounts.models import COUNTIES
 from marketplace.listings.models import FIELDS, IP_KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
-from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.money import MoneyError, parse_yuan
 
 REQUIRED = _l("This field is required.")
 
@@ -19,12 +19,11 @@ class YuanField(StringField):
         raw = (self.data or "").strip()
         if raw:
             try:
-                self.fen = yuan_to_fen(raw)
+                self.fen = parse_yuan(raw)
             except MoneyError:
                 self.fen = None
-                raise ValueError(_l("Enter an amount in yuan, like 12000 or 12000.50."))
-            if self.fen < 0:
-                raise ValueError(_l("An amount cannot be negative."))
+                raise ValueError(_l("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
+                                    "signs or exponents, with up to two decimals, like 12000 or 12000.50."))
 
     def _value(self):
         return self.data or ""

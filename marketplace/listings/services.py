@@ -16,6 +16,7 @@ from marketplace.audit.models import record
 from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace import uploads
+from marketplace.money import MAX_FEN
 from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
                                          Listing, ListingAttachment)
 from marketplace.outbox import enqueue
@@ -44,6 +45,8 @@ def _clean(kind: str, data: dict) -> dict:
     for money in ("price_fen", "internal_price_fen"):
         if values.get(money) is not None and values[money] < 0:
             raise ServiceError(_("An amount cannot be negative."), money)
+        if values.get(money) is not None and values[money] > MAX_FEN:
+            raise ServiceError(_("The amount is too large."), money)
     if kind in ("service", "instrument") and values.get("price_fen") is None and not values.get("negotiable"):
         raise ServiceError(_("Give a price or mark it negotiable."), "price_fen")
     if kind == "achievement":

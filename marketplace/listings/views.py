@@ -12,7 +12,7 @@ from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
 from marketplace.listings.models import KINDS
 from marketplace.orders import services as orders
 from marketplace.orders.forms import BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm
-from marketplace.timeutil import utcnow
+from marketplace.timeutil import beijing_today
 
 bp = Blueprint("listings", __name__)
 
@@ -30,7 +30,7 @@ def detail(listing_id):
     buyer = current_user.organization if current_user.is_authenticated else None
     preview = orders.price_preview(buyer, listing, listing.price_fen) if listing.price_fen else None
     eligible = bool(preview and preview["eligible"])
-    start = utcnow().date() + timedelta(days=1)
+    start = beijing_today() + timedelta(days=1)  # the calendar is in Beijing time
     taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
     return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
                            days=[start + timedelta(days=i) for i in range(7)],

@@ -8,7 +8,7 @@ removes a dead worker's files). Without it the numbers are the answering process
 Counted here:
 - every request by endpoint, method and status; its duration; 5xx answers per endpoint;
 - payments that succeeded and refunds, counted when the transaction that records them
-  commits (a session hook watching Payment and Refund rows; nothing in payments/ changes);
+  commits (a session hook watching the ledger's payment and refund entries; nothing in payments/ changes);
 - claims recomputed by the engine, per outcome (one call at the end of recompute_year);
 - the outbox backlog and its oldest row's age, read from the database at scrape time.
 """
@@ -63,19 +63,14 @@ def claims_recomputed(counts: dict) -> None:
 # --- payments and refunds, counted on commit ------------------------------------------------
 
 def _after_flush(session, _flush_context):
-    from sqlalchemy import inspect
+    from marketplace.ledger.models import LedgerEntry
 
-    from marketplace.payments.models import Payment, Refund
-
+    # A payment or a refund is money only once the ledger records it (the status moves
+    # themselves are conditional UPDATEs the ORM does not see).
     pending = session.info.setdefault("ops_money", [])
     for obj in session.new:
-        if isinstance(obj, Refund):
-            pending.append(("refund", obj.amount_fen or 0))
-    for obj in session.dirty:
-        if isinstance(obj, Payment):
-            history = inspect(obj).attrs.status.history
-            if history.added and history.added[0] == "succeeded" and "succeeded" not in (history.deleted or ()):
-                pending.append(("payment", obj.amount_fen or 0))
+        if isinstance(obj, LedgerEntry) and obj.kind in ("payment", "refund"):
+            pending.append((obj.kind, obj.amount_fen or 0))
 
 
 def _after_commit(session):

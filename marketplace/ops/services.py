@@ -182,22 +182,30 @@ def readiness() -> tuple[bool, dict]:
 # --- the ledger verification record ------------------------------------------------------
 
 def verify_ledger(actor=None, source: str = "cli") -> LedgerVerification:
-    """Verify the whole chain and keep the result. From the admin page ``actor`` must be
-    allowed to run operations; the CLI runs as the operator of the machine."""
+    """Verify the whole chain, then that the money adds up (``ledger.verify_business``), and
+    keep the result. From the admin page ``actor`` must be allowed to run operations; the CLI
+    runs as the operator of the machine. The row's ``inconsistent`` (not stored) tells a
+    broken chain from a business rule broken by well-chained entries."""
     from marketplace.ledger import services as ledger
 
     if source != "cli":
         perm.require(actor, perm.RUN_OPS)
     started = time.perf_counter()
     result = ledger.verify()
+    failed, inconsistent = result, False
+    if result.ok:
+        business = ledger.verify_business()
+        if not business.ok:
+            failed, inconsistent = business, True
     db.session.rollback()
-    row = LedgerVerification(ran_at=utcnow(), ok=result.ok, checked=result.checked,
-                             first_broken_seq=result.first_broken_seq,
-                             reason=(result.reason or None) and str(result.reason)[:300], source=source,
+    row = LedgerVerification(ran_at=utcnow(), ok=failed.ok, checked=result.checked,
+                             first_broken_seq=failed.first_broken_seq,
+                             reason=(failed.reason or None) and str(failed.reason)[:300], source=source,
                              user_id=getattr(actor, "id", None),
                              duration_ms=int((time.perf_counter() - started) * 1000))
     db.session.add(row)
     db.session.commit()
+    row.inconsistent = inconsistent
     return row
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
@@ -43,6 +43,8 @@ class Order(db.Model):
         CheckConstraint("amount_fen > 0", name="amount"),
         CheckConstraint("status IN ('pending_payment', 'paid', 'delivered', 'refunded', 'cancelled')", name="status"),
         CheckConstraint("province_fen + city_fen + enterprise_fen = amount_fen", name="split"),
+        # A quote is accepted once: one order per enquiry.
+        Index("uq_orders_enquiry_id", "enquiry_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,7 +134,8 @@ class Booking(db.Model):
     samples: Mapped[int | None] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     self_use: Mapped[bool] = mapped_column(Boolean, default=False)  # the owner's own use
-    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked, completed, cancelled
+    # booked, completed, cancelled, expired (unpaid past BOOKING_PAYMENT_MINUTES: its hours are free again)
+    status: Mapped[str] = mapped_column(String(12), default="booked")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     instrument: Mapped[Listing] = relationship()

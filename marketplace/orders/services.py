@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
@@ -17,11 +18,11 @@ from marketplace.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing
-from marketplace.money import fen_to_str, yuan_to_fen
+from marketplace.money import MAX_FEN, fen_to_str, yuan_to_fen
 from marketplace.notifications.models import notify
 from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
                                        TechContract)
-from marketplace.timeutil import utcnow
+from marketplace.timeutil import beijing_now, beijing_today, utcnow
 
 # Which technology contract a purchase of an achievement creates.
 CONTRACT_FOR_MODE = {"assignment": "transfer", "exclusive_licence": "transfer", "non_exclusive_licence": "transfer",
@@ -61,7 +62,7 @@ def price_preview(buyer_org, listing: Listing, amount_fen: int, on: date | None 
     if not ok:
         return {"eligible": False, "reason": why, "amount_fen": amount_fen, "enterprise_fen": amount_fen,
                 "province_fen": 0, "city_fen": 0}
-    province, city, enterprise = _split(amount_fen, on or utcnow().date())
+    province, city, enterprise = _split(amount_fen, on or beijing_today())
     return {"eligible": True, "reason": "", "amount_fen": amount_fen, "enterprise_fen": enterprise,
             "province_fen": province, "city_fen": city}
 
@@ -83,13 +84,15 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
         raise ServiceError(_("You cannot buy from your own organisation."))
     if amount_fen <= 0:
         raise ServiceError(_("The amount must be more than zero."), "amount")
+    if amount_fen > MAX_FEN:
+        raise ServiceError(_("The amount is too large."), "amount")
     province = city = 0
     enterprise = amount_fen
     if with_voucher:
         ok, why = voucher_eligible(buyer, listing)
         if not ok:
             raise ServiceError(why, "with_voucher")
-        province, city, enterprise = _split(amount_fen, utcnow().date())
+        province, city, enterprise = _split(amount_fen, beijing_today())
     related = bool(set(_members(buyer.id)) & set(_members(listing.organization_id)))
     order = Order(listing_id=listing.id, buyer_org_id=buyer.id, seller_org_id=listing.organization_id,
                   created_by_id=actor.id, kind=kind, transfer_mode=transfer_mode, amount_fen=amount_fen,
@@ -100,7 +103,7 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
     if listing.kind == "achievement":
         contract = TechContract(order_id=order.id, contract_type=CONTRACT_FOR_MODE.get(transfer_mode, "transfer"),
                                 seller_org_id=listing.organization_id, buyer_org_id=buyer.id,
-                                amount_fen=amount_fen, project=listing.ref, signed_on=utcnow().date(),
+                                amount_fen=amount_fen, project=listing.ref, signed_on=beijing_today(),
                                 transformed_in_city=buyer.in_city)
         db.session.add(contract)
     for user_id in _members(listing.organization_id):
@@ -142,6 +145,8 @@ def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
         raise ServiceError(_("This enquiry is closed."))
     if amount_fen <= 0:
         raise ServiceError(_("The amount must be more than zero."), "amount")
+    if amount_fen > MAX_FEN:
+        raise ServiceError(_("The amount is too large."), "amount")
     enquiry.quote_fen, enquiry.quote_note, enquiry.status, enquiry.quoted_at = amount_fen, note, "quoted", utcnow()
     notify(enquiry.buyer_user_id, "notice.quoted", f"/enquiries/{enquiry.id}")
     db.session.commit()
@@ -154,15 +159,33 @@ class _Parties:
 
 
 def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order:
+    """The buyer accepts the quote: one order (and technology contract) per enquiry. The
+    enquiry moves quoted -> ordered by a conditional update, so of concurrent acceptances
+    one makes the order and the others are told 409 (``orders.enquiry_id`` is unique too)."""
     enquiry = _enquiry(enquiry_id)
     perm.require(actor, perm.BUY, _Parties(enquiry.listing.organization_id, enquiry.buyer_org_id))
+    if enquiry.status == "ordered":
+        raise Conflict(_("This quote was accepted already."))
     if enquiry.status != "quoted":
         raise ServiceError(_("There is no quote to accept."))
     kind = "licence" if enquiry.listing.kind == "achievement" else "service"
-    order = _new_order(actor, enquiry.listing, kind, enquiry.quote_fen, with_voucher,
-                       transfer_mode=enquiry.transfer_mode, enquiry=enquiry)
-    enquiry.status = "ordered"
-    db.session.commit()
+    quote_fen, listing, transfer_mode = enquiry.quote_fen, enquiry.listing, enquiry.transfer_mode
+    moved = db.session.execute(update(Enquiry).where(Enquiry.id == enquiry.id, Enquiry.status == "quoted")
+                               .values(status="ordered").execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        db.session.rollback()
+        raise Conflict(_("This quote was accepted already."))
+    try:
+        order = _new_order(actor, listing, kind, quote_fen, with_voucher, transfer_mode=transfer_mode,
+                           enquiry=enquiry)
+        db.session.commit()
+    except ServiceError:
+        db.session.rollback()  # a refusal writes nothing: the enquiry stays quoted
+        raise
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("This quote was accepted already.")) from None
+    db.session.expire(enquiry)
     return order
 
 
@@ -250,7 +273,7 @@ def register_contract(actor, contract_id: int, registration_no: str, registered_
     registration_no = (registration_no or "").strip()
     if not registration_no or len(registration_no) > 40:
         raise ServiceError(_("Give the registration number."), "registration_no")
-    if registered_on is None or registered_on > utcnow().date():
+    if registered_on is None or registered_on > beijing_today():
         raise ServiceError(_("The registration date cannot be in the future."), "registered_on")
     if registered_on < contract.signed_on:
         raise ServiceError(_("A contract is registered after it is signed."), "registered_on")
@@ -287,52 +310,115 @@ def booking_price(instrument: Listing, hours: int, samples: int | None, self_use
     return unit_price * quantity
 
 
+def booking_payment_minutes() -> int:
+    return int(current_app.config["BOOKING_PAYMENT_MINUTES"])
+
+
+def booking_expired(booking: Booking) -> bool:
+    """An unpaid booking whose time to pay has run out (its hours are, or will be, freed)."""
+    if booking.status == "expired":
+        return True
+    return (booking.status == "booked" and booking.order is not None and booking.order.status == "pending_payment"
+            and booking.created_at < utcnow() - timedelta(minutes=booking_payment_minutes()))
+
+
+def _expire(booking_ids) -> int:
+    """Expire these unpaid bookings (part of the caller's unit of work): the order is
+    cancelled by a conditional update — only while it waits for payment and no payment of
+    it is under way — the booking marked expired and its hours deleted. Returns how many."""
+    from marketplace.payments.models import Payment
+
+    expired = 0
+    for booking_id, order_id in booking_ids:
+        live_payment = exists().where(Payment.order_id == order_id, Payment.status.in_(("processing", "succeeded")))
+        moved = db.session.execute(update(Order).where(Order.id == order_id, Order.status == "pending_payment",
+                                                       ~live_payment)
+                                   .values(status="cancelled").execution_options(synchronize_session=False)).rowcount
+        if moved != 1:
+            continue
+        db.session.execute(update(Booking).where(Booking.id == booking_id, Booking.status == "booked")
+                           .values(status="expired").execution_options(synchronize_session=False))
+        db.session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking_id)
+                           .execution_options(synchronize_session=False))
+        expired += 1
+    return expired
+
+
+def _overdue(*where):
+    deadline = utcnow() - timedelta(minutes=booking_payment_minutes())
+    return (select(Booking.id, Booking.order_id).join(Order, Order.id == Booking.order_id)
+            .where(Booking.status == "booked", Order.status == "pending_payment", Booking.created_at < deadline, *where))
+
+
+def expire_unpaid_bookings() -> int:
+    """The sweep (``flask bookings expire``, run by the worker): expire every unpaid booking
+    past its payment time and free its hours. Commits; returns how many expired."""
+    expired = _expire(list(db.session.execute(_overdue())))
+    db.session.commit()
+    return expired
+
+
 def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, samples: int | None = None,
                     with_voucher: bool = False) -> Booking:
-    """Book whole hours of an instrument. Overlaps are impossible: each hour is a unique row."""
+    """Book whole hours of an instrument. Overlaps are impossible: each hour is a unique row.
+
+    ``start_at`` is Beijing wall-clock time (as the calendar shows it). Everything that can
+    refuse is checked before anything is written; a refusal writes nothing. Unpaid bookings
+    of the same hours whose payment time has run out are expired in the same transaction."""
     perm.require(actor, perm.TRADE)
     instrument = _listing_for_sale(instrument_id, ("instrument",))
     if start_at.minute or start_at.second or start_at.microsecond:
         raise ServiceError(_("Bookings start on the hour."), "start_at")
     if not 1 <= hours <= MAX_BOOKING_HOURS:
         raise ServiceError(_("Book between 1 and %(n)d hours.", n=MAX_BOOKING_HOURS), "hours")
-    if start_at < utcnow() - timedelta(minutes=1):
+    now = beijing_now()
+    if start_at < now - timedelta(minutes=1):
         raise ServiceError(_("This time has passed."), "start_at")
+    horizon = int(current_app.config["BOOKING_HORIZON_DAYS"])
+    if start_at > now + timedelta(days=horizon):
+        raise ServiceError(_("Bookings are taken at most %(n)d days ahead.", n=horizon), "start_at")
     end_at = start_at + timedelta(hours=hours)
     if start_at.hour < instrument.open_from_hour or start_at.hour + hours > instrument.open_to_hour:
         raise ServiceError(_("The instrument is open from %(a)d:00 to %(b)d:00.",
                              a=instrument.open_from_hour, b=instrument.open_to_hour), "start_at")
     self_use = actor.organization.id == instrument.organization_id
     amount = booking_price(instrument, hours, samples, self_use)
+    if not self_use and with_voucher:
+        ok, why = voucher_eligible(actor.organization, instrument)
+        if not ok:
+            raise ServiceError(why, "with_voucher")
     booking = Booking(instrument_id=instrument.id, customer_org_id=actor.organization.id, start_at=start_at,
                       end_at=end_at, samples=samples, amount_fen=amount, self_use=self_use)
     try:
-        with db.session.begin_nested():
-            db.session.add(booking)
-            db.session.flush()
-            db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
-                                            slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
-            db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(_("This time is already booked. Choose another."), "start_at")
-    if not self_use:
-        order = _new_order(actor, instrument, "booking", amount, with_voucher)
-        booking.order_id = order.id
-    try:
+        if not self_use:
+            order = _new_order(actor, instrument, "booking", amount, with_voucher)
+            booking.order_id = order.id
+        db.session.add(booking)
+        db.session.flush()
+        _expire(list(db.session.execute(_overdue(Booking.instrument_id == instrument.id, Booking.id.in_(
+            select(BookingSlot.booking_id).where(BookingSlot.instrument_id == instrument.id,
+                                                 BookingSlot.slot_start >= start_at, BookingSlot.slot_start < end_at))))))
+        db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
+                                        slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
         db.session.commit()
     except IntegrityError:  # a concurrent booking of the same hour won the race
         db.session.rollback()
-        raise Conflict(_("This time is already booked. Choose another."), "start_at")
+        raise Conflict(_("This time is already booked. Choose another."), "start_at") from None
+    except ServiceError:
+        db.session.rollback()
+        raise
     return booking
 
 
 def calendar(instrument_id: int, day: date, days: int = 7) -> dict:
     """Booked hours of an instrument over a week: {date: set(hours)}."""
     start = datetime.combine(day, datetime.min.time())
+    overdue = select(Booking.id).where(Booking.id.in_(_overdue(Booking.instrument_id == instrument_id)
+                                                      .with_only_columns(Booking.id)))
     rows = db.session.scalars(select(BookingSlot.slot_start).where(
         BookingSlot.instrument_id == instrument_id, BookingSlot.slot_start >= start,
-        BookingSlot.slot_start < start + timedelta(days=days)))
+        BookingSlot.slot_start < start + timedelta(days=days),
+        BookingSlot.booking_id.not_in(overdue)))  # unpaid past their time: free to book
     taken: dict = {}
     for slot in rows:
         taken.setdefault(slot.date(), set()).add(slot.hour)
@@ -353,8 +439,15 @@ def complete_booking(actor, booking_id: int) -> Booking:
         raise perm.PermissionDenied(_("You are not allowed to do this."))
     if booking.status != "booked":
         raise ServiceError(_("This booking is not open."))
+    if booking.order is None and not booking.self_use:
+        raise ServiceError(_("The booking is not paid yet."))
     if booking.order is not None and booking.order.status not in ("paid", "delivered"):
         raise ServiceError(_("The booking is not paid yet."))
+    moved = db.session.execute(update(Booking).where(Booking.id == booking.id, Booking.status == "booked")
+                               .values(status="completed").execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        db.session.rollback()
+        raise Conflict(_("This booking is not open."))
     booking.status = "completed"
     provider = booking.instrument.organization
     ledger_append("booking_completed", booking.ref, booking.end_at.date(), booking.amount_fen, {
@@ -376,9 +469,19 @@ def cancel_booking(actor, booking_id: int) -> Booking:
         raise ServiceError(_("This booking is not open."))
     if booking.order is not None and booking.order.status != "pending_payment":
         raise ServiceError(_("A paid booking is cancelled by a refund."))
-    booking.status = "cancelled"
     if booking.order is not None:
-        booking.order.status = "cancelled"
+        from marketplace.payments.models import Payment
+
+        live_payment = exists().where(Payment.order_id == booking.order_id,
+                                      Payment.status.in_(("processing", "succeeded")))
+        moved = db.session.execute(update(Order).where(Order.id == booking.order_id, Order.status == "pending_payment",
+                                                       ~live_payment)
+                                   .values(status="cancelled").execution_options(synchronize_session=False)).rowcount
+        if moved != 1:
+            db.session.rollback()
+            raise Conflict(_("This booking is being paid; a paid booking is cancelled by a refund."))
+        db.session.expire(booking.order)
+    booking.status = "cancelled"
     for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == booking.id)):
         db.session.delete(slot)  # the hours are free again
     db.session.commit()
@@ -405,7 +508,7 @@ def record_lease_payment(actor, instrument_id: int, amount_fen: int, paid_on: da
         raise ServiceError(_("Only financially leased instruments have lease fees."))
     if amount_fen <= 0:
         raise ServiceError(_("The amount must be more than zero."), "amount")
-    if paid_on > utcnow().date():
+    if paid_on > beijing_today():
         raise ServiceError(_("The payment date cannot be in the future."), "paid_on")
     lease = LeasePayment(instrument_id=instrument.id, lessee_org_id=instrument.organization_id,
                          amount_fen=amount_fen, paid_on=paid_on, recorded_by_id=actor.id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -15,7 +15,15 @@ class Payment(db.Model):
     """What the buyer pays through the gateway (with a voucher: only its own share)."""
 
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount"),
+        # One live attempt per order: a second payment of an order that is being paid or is
+        # paid fails inside the database, whatever the concurrency (a failed attempt may be
+        # followed by a new one).
+        Index("uq_payments_order_live", "order_id", unique=True,
+              sqlite_where=text("status IN ('processing', 'succeeded')"),
+              postgresql_where=text("status IN ('processing', 'succeeded')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -31,10 +39,12 @@ class Payment(db.Model):
 
 
 class Refund(db.Model):
+    """A payment is refunded in full, once: ``payment_id`` is unique."""
+
     __tablename__ = "refunds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True, unique=True)
     gateway_id: Mapped[str] = mapped_column(String(80), unique=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(300))

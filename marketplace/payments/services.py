@@ -9,7 +9,7 @@ import uuid
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
@@ -22,7 +22,7 @@ from marketplace.orders.models import Order
 from marketplace.orders.services import business_ref, get_order
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, Refund, VoucherReceivable, WebhookEvent
-from marketplace.timeutil import utcnow
+from marketplace.timeutil import business_date, utcnow
 
 _memory_gateway: gw.InMemoryGateway | None = None
 
@@ -46,12 +46,24 @@ def gateway() -> gw.PaymentGateway:
 
 
 def checkout(actor, order_id: int) -> Payment:
-    """Start paying the buyer's share of an order through the gateway."""
+    """Start paying the buyer's share of an order through the gateway.
+
+    One live attempt per order (a partial unique index on ``payments``): of requests racing
+    to start the first attempt one inserts it, the others are told 409. A click while the
+    attempt is under way reuses it (the same intent, the same idempotency key)."""
+    from marketplace.orders.services import booking_expired
+
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
     if order.status != "pending_payment":
         raise Conflict(_("This order is not waiting for payment."))
-    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "processing"))
+    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                       Payment.status.in_(("processing", "succeeded"))))
+    if existing is not None and existing.status == "succeeded":
+        raise Conflict(_("This order is not waiting for payment."))
+    if existing is None and order.booking is not None and booking_expired(order.booking):
+        # (an attempt under way when the time ran out keeps its booking: the sweep spares it)
+        raise Conflict(_("The time to pay for this booking has run out and its hours were freed. Book again."))
     if existing is not None:
         payment = existing
     else:
@@ -67,7 +79,11 @@ def checkout(actor, order_id: int) -> Payment:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
         payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=order.enterprise_fen)
         db.session.add(payment)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent request started this order's payment first
+            db.session.rollback()
+            raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
     try:
         confirmed = gateway().confirm_payment(payment.gateway_id)
     except gw.PaymentGatewayError as exc:
@@ -114,17 +130,32 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
 
 
 def _payment_succeeded(event) -> str:
-    payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id).with_for_update())
+    payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id))
     if payment is None:
         return "unknown_payment"
     if payment.status != "processing":
         return "already_" + payment.status
     if event.amount_fen is not None and event.amount_fen != payment.amount_fen:
         return "amount_mismatch"
+    now = utcnow()
+    # The transition happens once, decided inside the database: of concurrent deliveries of
+    # (different events for) one intent, one moves the payment and the order, the others
+    # find nothing left to move.
+    moved = db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "processing")
+                               .values(status="succeeded", succeeded_at=now)
+                               .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        db.session.expire(payment)
+        return "already_" + (payment.status or "handled")
     order = payment.order
-    today = utcnow().date()
-    payment.status, payment.succeeded_at = "succeeded", utcnow()
-    order.status, order.paid_at = "paid", utcnow()
+    paid = db.session.execute(update(Order).where(Order.id == order.id, Order.status == "pending_payment")
+                              .values(status="paid", paid_at=now)
+                              .execution_options(synchronize_session=False)).rowcount
+    if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
+        return "order_not_pending"
+    db.session.expire(payment)
+    db.session.expire(order)
+    today = business_date(now)
     ref = business_ref(order)
     entry = ledger_append("payment", ref, today, payment.amount_fen, {
         "payer": order.buyer.credit_code, "payee": order.seller.credit_code,
@@ -148,12 +179,17 @@ def _payment_failed(event) -> str:
     payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id))
     if payment is None or payment.status != "processing":
         return "ignored"
-    payment.status = "failed"
-    return "failed"
+    moved = db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "processing")
+                               .values(status="failed").execution_options(synchronize_session=False)).rowcount
+    return "failed" if moved == 1 else "ignored"
 
 
 def refund(actor, order_id: int, reason: str) -> Refund:
-    """Refund a paid order in full; the ledger records a correction, nothing is rewritten."""
+    """Refund a paid order in full; the ledger records a correction, nothing is rewritten.
+
+    The order moves to ``refunded`` by a conditional update before the gateway is asked, so
+    of concurrent refunds one goes through and the others are told 409; a gateway failure
+    rolls the move back. ``refunds.payment_id`` is unique as the backstop."""
     order = get_order(actor, order_id)
     perm.require(actor, perm.REFUND, order)
     if not (reason or "").strip():
@@ -165,17 +201,26 @@ def refund(actor, order_id: int, reason: str) -> Refund:
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded"))
     if payment is None:
         raise Conflict(_("Only a paid order can be refunded."))
+    claimed = db.session.execute(update(Order).where(Order.id == order.id, Order.status.in_(("paid", "delivered")))
+                                 .values(status="refunded").execution_options(synchronize_session=False)).rowcount
+    claimed_payment = db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "succeeded")
+                                         .values(status="refunded")
+                                         .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1 or claimed_payment != 1:
+        db.session.rollback()
+        raise Conflict(_("This order was refunded already."))
     try:
         result = gateway().refund(intent_id=payment.gateway_id, amount_fen=payment.amount_fen,
                                   idempotency_key=f"order-{order.id}-refund", reason=None)
     except gw.PaymentGatewayError as exc:
+        db.session.rollback()
         raise ServiceError(_("The payment service did not answer. Nothing was refunded; try again.")) from exc
+    db.session.expire(order)
+    db.session.expire(payment)
     refund_row = Refund(payment_id=payment.id, gateway_id=result.id, amount_fen=payment.amount_fen,
                         reason=reason.strip())
     db.session.add(refund_row)
-    payment.status = "refunded"
-    order.status = "refunded"
-    ledger_append("refund", business_ref(order), utcnow().date(), payment.amount_fen,
+    ledger_append("refund", business_ref(order), business_date(utcnow()), payment.amount_fen,
                   {"reason": reason.strip(), "amount": fen_to_str(payment.amount_fen)},
                   corrects_seq=payment.ledger_seq)
     for receivable in db.session.scalars(select(VoucherReceivable).where(VoucherReceivable.order_id == order.id)):
@@ -187,7 +232,11 @@ def refund(actor, order_id: int, reason: str) -> Refund:
         for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == order.booking.id)):
             db.session.delete(slot)
     notify(order.created_by_id, "notice.refunded", f"/orders/{order.id}")
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent refund of the same payment won
+        db.session.rollback()
+        raise Conflict(_("This order was refunded already.")) from None
     return refund_row
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from marketplace import spreadsheet
 from marketplace.errors import NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.money import MAX_FEN, MoneyError, parse_yuan
 
 HERE = Path(__file__).parent
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -86,11 +86,16 @@ def fen(value, field: str, required: bool = True) -> int | None:
         raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), field)
     if isinstance(value, int):
         amount = value
+        if amount > MAX_FEN:
+            raise ServiceError(_("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
+                                 "signs or exponents, with up to two decimals, like 12000 or 12000.50."), field)
     else:
         try:
-            amount = yuan_to_fen(value)
+            amount = parse_yuan(value)
         except MoneyError:
-            raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), field) from None
+            raise ServiceError(_("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
+                                 "signs or exponents, with up to two decimals, like 12000 or 12000.50."),
+                               field) from None
     if amount < 0:
         raise ServiceError(_("An amount cannot be negative."), field)
     return amount

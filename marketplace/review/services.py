@@ -5,7 +5,7 @@
   is a ``ClaimDecision`` row, an audit event and a notification to the beneficiary's members.
 * An approved claim takes budget of its clause and year if there is enough left, in approval
   order; otherwise it waits. Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS``
-  days (naive UTC dates): from ``notice_from`` up to, not including, ``notice_until``.
+  days (Beijing dates): from ``notice_from`` up to, not including, ``notice_until``.
 * During the notice anyone with a verified contact may object (a logged-in user, or an e-mail
   address confirmed by a signed link), within per-contact limits. A reviewer decides each
   objection: suspend the notice (the claim returns to review, its budget is freed) or dismiss
@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from marketplace import permissions as perm
@@ -29,19 +30,20 @@ from marketplace.claims import models as m
 from marketplace.claims.drafting import decide, notify_members
 from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
 from marketplace.external import external_url
-from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.money import format_yuan
 from marketplace.notifications.models import queue_mail
-from marketplace.timeutil import utcnow
+from marketplace.timeutil import beijing_today, utcnow
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def today() -> date:
-    return utcnow().date()
+    """The business date: today in Beijing (notice periods, payment dates)."""
+    return beijing_today()
 
 
 def notice_days() -> int:
@@ -88,9 +90,49 @@ def _resolve_objections(claim: m.Claim, actor) -> None:
         o.status, o.resolved_at, o.resolved_by_id = "resolved", utcnow(), actor.id
 
 
+# --- separation of duties: filer, approver and payer are three different people -------------
+
+def _filers(claim: m.Claim) -> set[int]:
+    """Who put the claim forward: who filed it (with evidence, the city on its behalf too) and
+    who submitted a drafted claim."""
+    people = {claim.filed_by_id} if claim.filed_by_id else set()
+    people.update(d.actor_id for d in claim.decisions if d.action in ("filed", "submitted") and d.actor_id)
+    return people
+
+
+def _approver(claim: m.Claim) -> int | None:
+    """Who approved the claim as it stands (the latest approval)."""
+    approvals = [d.actor_id for d in claim.decisions if d.action == "approved"]
+    return approvals[-1] if approvals else None
+
+
+def _member_of_beneficiary(actor, claim: m.Claim) -> bool:
+    from marketplace.accounts.models import Membership
+
+    return db.session.scalar(select(Membership.id).where(Membership.user_id == actor.id,
+                                                         Membership.organization_id == claim.organization_id)) is not None
+
+
+def _check_may_approve(actor, claim: m.Claim) -> None:
+    if _member_of_beneficiary(actor, claim):
+        raise PermissionDenied(_("You are a member of the organisation that claims: another reviewer must decide."))
+    if actor.id in _filers(claim):
+        raise PermissionDenied(_("You filed this claim yourself: another reviewer must decide."))
+
+
+def _check_may_pay(actor, claim: m.Claim) -> None:
+    if _member_of_beneficiary(actor, claim):
+        raise PermissionDenied(_("You are a member of the organisation that claims: another person must pay."))
+    if actor.id in _filers(claim):
+        raise PermissionDenied(_("You filed this claim yourself: another person must pay."))
+    if actor.id == _approver(claim):
+        raise PermissionDenied(_("You approved this claim: the payout is recorded by someone else."))
+
+
 def approve(actor, claim_id: int, good_service_results: bool = False, note: str = "") -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
+    _check_may_approve(actor, claim)
     if claim.status != m.SUBMITTED:
         raise Conflict(_("Only a submitted claim can be approved."))
     if claim.amount_fen <= 0:
@@ -472,6 +514,14 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
                          day=claim.notice_until.isoformat()))
     if not isinstance(paid_on, date) or paid_on > day or paid_on < claim.notice_until:
         raise ServiceError(_("The payment date must be between the end of the public notice and today."), "paid_on")
+    _check_may_pay(actor, claim)
+    # The claim moves on_notice -> paid once, decided inside the database: of concurrent
+    # payouts one goes through, the others are told 409 (``claim_payouts.claim_id`` is unique too).
+    moved = db.session.execute(update(m.Claim).where(m.Claim.id == claim.id, m.Claim.status == m.ON_NOTICE)
+                               .values(status=m.PAID).execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        db.session.rollback()
+        raise Conflict(_("This claim was paid already."))
     payout = m.Payout(claim=claim, amount_fen=claim.amount_fen, paid_on=paid_on, trace=claim.trace,
                       transactions=claim.transactions, recorded_by_id=actor.id)
     db.session.add(payout)
@@ -479,7 +529,11 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
     record(actor, "claim.pay", "claim", claim.id, before={"status": m.ON_NOTICE},
            after={"status": m.PAID, "amount_fen": claim.amount_fen, "paid_on": paid_on.isoformat()})
     notify_members(claim.organization_id, "notice.claim_paid", claim.id)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("This claim was paid already.")) from None
     return payout
 
 

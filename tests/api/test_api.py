@@ -9,7 +9,7 @@ from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Booking, Order, TechContract
 from marketplace.payments.models import VoucherReceivable
-from marketplace.timeutil import utcnow
+from marketplace.timeutil import beijing_today, utcnow
 from tests.api.conftest import bearer, published, reindex
 
 
@@ -219,7 +219,7 @@ def test_buy_an_achievement_and_the_seller_registers_the_contract(client, univer
     assert order["contract"]["contract_type"] == "transfer" and order["shares"]["buyer"] == "1200000.00"
     client.post(f"/api/v1/orders/{order['id']}/pay", headers=buyer)
     contract_id = order["contract"]["id"]
-    body = {"registration_no": "2024370015000123", "registered_on": date.today().isoformat(),
+    body = {"registration_no": "2024370015000123", "registered_on": beijing_today().isoformat(),
             "contract_type": "transfer"}
     assert client.post(f"/api/v1/contracts/{contract_id}/register", headers=buyer, json=body).status_code == 403
     bad = client.post(f"/api/v1/contracts/{contract_id}/register", headers=bearer(university),

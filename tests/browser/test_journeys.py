@@ -9,6 +9,8 @@ import re
 import uuid
 from datetime import date, timedelta
 
+from marketplace.timeutil import beijing_today
+
 BOSS = "boss@jx.liaocheng.demo"          # small enterprise
 RD = "rd@zl.liaocheng.demo"              # medium enterprise
 UNIVERSITY = "tech-transfer@lcu.liaocheng.demo"
@@ -126,7 +128,7 @@ def test_university_lists_and_sells_a_licence_and_registers_the_contract(journey
     # The university registers the contract (认定登记) and sees it registered.
     page = j.person(UNIVERSITY).page
     j.goto(f"/orders/{order_id}")
-    today = date.today().isoformat()
+    today = beijing_today().isoformat()  # the business date the contract was signed on
     form = page.locator("main form[action^='/contracts/']")
     form.locator("#registration_no").fill("2024370015000777")
     form.locator("#registered_on").fill(today)

@@ -20,7 +20,7 @@ from marketplace.money import yuan_to_fen
 from marketplace.outbox import OutboxEntry
 from marketplace.review import services as review
 from marketplace.subsidies import evaluate
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.timeutil import beijing_today, frozen_at, utcnow
 from tests.claims.helpers import as_user, buy_with_voucher, claim_of, published_service
 from tests.factories import login
 
@@ -258,7 +258,7 @@ def _licence_sold_and_registered(client, buyer, seller, patent, mode, reg_no):
     contract = db.session.scalar(select(TechContract).where(TechContract.order_id == order_id))
     as_user(client, seller)
     assert client.post(f"/contracts/{contract.id}/register", data={
-        "registration_no": reg_no, "registered_on": utcnow().date().isoformat(),
+        "registration_no": reg_no, "registered_on": beijing_today().isoformat(),
         "contract_type": "transfer"}).status_code == 302
     client.post("/logout")
     return contract

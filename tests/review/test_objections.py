@@ -3,7 +3,7 @@
 an objection no longer takes a claim off notice by itself — a reviewer suspends the notice
 or dismisses the objection with a reason, audited — and the notice's end closes objections."""
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -169,12 +169,12 @@ def test_objections_after_the_notice_period_are_refused(client, factory, city, a
     claim = _on_notice(factory, city)
     last_day = claim.notice_until - timedelta(days=1)
     client.post("/lang/en")
-    with frozen_at(utcnow().replace(year=last_day.year, month=last_day.month, day=last_day.day)):
+    # Noon in Beijing (04:00 UTC) of the notice's last day, and of the day it has ended.
+    with frozen_at(datetime(last_day.year, last_day.month, last_day.day, 4)):
         assert client.post(f"/notice/{claim.id}/object",
                            data={"name": "王五", "contact": "late@example.com", "reason": REASON}).status_code == 302
     link = _confirm_link("late@example.com")
-    with frozen_at(utcnow().replace(year=claim.notice_until.year, month=claim.notice_until.month,
-                                    day=claim.notice_until.day)):
+    with frozen_at(datetime(claim.notice_until.year, claim.notice_until.month, claim.notice_until.day, 4)):
         late = client.post(link)
         assert late.status_code == 409 and "has ended" in late.get_data(as_text=True)
         late = client.post(f"/notice/{claim.id}/object", data={"name": "王五", "contact": "other@example.com",

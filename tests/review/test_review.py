@@ -169,7 +169,7 @@ def test_finance_pays_only_after_the_notice_period(client, factory, city, app):
         as_user(client, city["finance"])
         assert client.post(f"/review/claims/{claim.id}/pay", data={"paid_on": "2000-01-01"}).status_code == 400
         assert client.post(f"/review/claims/{claim.id}/pay", data={}).status_code == 302
-        today = utcnow().date()
+        today = review.today()  # the business date (Beijing)
     claim = _get(claim.id)
     assert claim.status == m.PAID
     assert [(p.amount_fen, p.paid_on) for p in claim.payouts] == [(10_000_000, today)]

@@ -4,7 +4,6 @@ refund reasons, contract registration and search."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Enquiry, TechContract
+from marketplace.timeutil import beijing_today
 from tests.factories import login
 from tests.security.html import PAYLOADS, injected, shows
 
@@ -179,7 +179,7 @@ def test_enquiry_quote_refund_and_contract_texts_come_back_escaped(client, facto
     login(client, university)
     contract = db.session.scalars(select(TechContract).where(TechContract.order_id == order_id)).one()
     response = client.post(f"/contracts/{contract.id}/register", data={
-        "registration_no": payload[:40], "registered_on": date.today().isoformat(), "contract_type": "transfer"})
+        "registration_no": payload[:40], "registered_on": beijing_today().isoformat(), "contract_type": "transfer"})
     assert response.status_code == 302
     _assert_escaped(client, [f"/orders/{order_id}"], payload[:40])
     client.post("/logout")

@@ -18,6 +18,7 @@ from marketplace.listings import services as listings
 from marketplace.orders.models import Booking, BookingSlot, Order, TechContract
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
+from marketplace.timeutil import beijing_today
 from tests.factories import login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +98,7 @@ def test_university_sells_a_licence_and_registers_the_contract(client, factory, 
     contract = db.session.scalars(select(TechContract)).one()
     assert (contract.contract_type, contract.project) == ("transfer", patent.ref)
     login(client, university)
-    today = date.today().isoformat()
+    today = beijing_today().isoformat()  # the business date the contract was signed on
     bad = client.post(f"/contracts/{contract.id}/register", data={"registration_no": "2024370015000123",
                                                                   "registered_on": "2024-13-01", "contract_type": "transfer"})
     assert bad.status_code == 400 and db.session.get(TechContract, contract.id).registration_no is None

@@ -1,0 +1,123 @@
+"""Races, with real parallel HTTP requests against gunicorn (two worker processes, four
+threads each) on the session's database — SQLite in the default pass, PostgreSQL when
+``TEST_DATABASE_URL`` is set. Each transition that moves money or rights happens once:
+twenty requests at once make one change, and the others are told 409, never 500."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from marketplace.claims import models as m
+from marketplace.claims import services as claims
+from marketplace.extensions import db
+from marketplace.ledger.models import LedgerEntry
+from marketplace.ledger.services import verify
+from marketplace.listings import services as listings
+from marketplace.orders import services as orders
+from marketplace.orders.models import Enquiry, Order, TechContract
+from marketplace.payments.models import Payment, Refund, VoucherReceivable
+from marketplace.review import services as review
+from marketplace.timeutil import frozen_at, utcnow
+
+
+def _published(user, kind, **data):
+    defaults = {"title": f"竞态测试{kind}", "description": "", "price_fen": 5_000_000, "negotiable": False}
+    defaults.update(data)
+    return listings.publish(user, listings.create_listing(user, kind, defaults).id)
+
+
+def _count(model, *where) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _entries(ref: str) -> Counter:
+    db.session.expire_all()
+    return Counter(db.session.scalars(select(LedgerEntry.kind).where(LedgerEntry.ref == ref)))
+
+
+def _only_winners_and_conflicts(codes, success=(302,)):
+    assert not [c for c in codes if c >= 500], codes
+    assert set(codes) <= {*success, 409}, codes
+    assert any(c in success for c in codes), codes
+
+
+def _voucher_order(factory):
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    buyer = factory.user("enterprise", size="small")
+    service = _published(provider, "service")
+    order = orders.order_service(buyer, service.id, with_voucher=True)
+    return provider, buyer, order.id
+
+
+def test_twenty_parallel_payments_of_one_order_charge_once(factory, live_app_server):
+    provider, buyer, order_id = _voucher_order(factory)
+    client = live_app_server.session(buyer)
+
+    codes = live_app_server.stampede(client, f"/orders/{order_id}/pay", n=20)
+
+    _only_winners_and_conflicts(codes)
+    order = db.session.get(Order, order_id)
+    assert order.status == "paid"
+    assert _count(Payment, Payment.order_id == order_id) == 1  # one intent confirmed: one charge
+    ref = orders.business_ref(order)
+    assert _entries(ref) == {"payment": 1, "voucher_redemption": 1}  # the A3 base counted once
+    assert _count(VoucherReceivable, VoucherReceivable.order_id == order_id) == 2  # province and city, once each
+    assert verify(db.session).ok
+
+
+def test_twenty_parallel_refunds_refund_once(factory, live_app_server):
+    provider, buyer, order_id = _voucher_order(factory)
+    assert live_app_server.stampede(live_app_server.session(buyer), f"/orders/{order_id}/pay", n=1) == [302]
+    assert db.session.get(Order, order_id).status == "paid"
+    seller = live_app_server.session(provider)
+
+    codes = live_app_server.stampede(seller, f"/orders/{order_id}/refund", n=20, data={"reason": "客户撤回"})
+
+    _only_winners_and_conflicts(codes)
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == "refunded"
+    assert _count(Refund) == 1
+    assert _entries(orders.business_ref(db.session.get(Order, order_id)))["refund"] == 1
+    assert verify(db.session).ok
+
+
+def test_twenty_parallel_acceptances_of_one_quote_make_one_order_and_one_contract(factory, live_app_server):
+    seller = factory.user("university", kind="university")
+    buyer = factory.user("enterprise", size="small")
+    achievement = _published(seller, "achievement", negotiable=True, transfer_modes=["assignment"],
+                             ip_kind="invention_patent", maturity="pilot")
+    enquiry = orders.enquire(buyer, achievement.id, "请报价", "assignment")
+    orders.quote(seller, enquiry.id, 80_000_000, "一次性支付")
+    enquiry_id = enquiry.id
+
+    codes = live_app_server.stampede(live_app_server.session(buyer), f"/enquiries/{enquiry_id}/accept", n=20)
+
+    _only_winners_and_conflicts(codes)
+    assert _count(Order, Order.enquiry_id == enquiry_id) == 1
+    assert _count(TechContract, TechContract.buyer_org_id == buyer.organization.id) == 1
+    assert db.session.get(Enquiry, enquiry_id).status == "ordered"
+
+
+def test_ten_parallel_payouts_of_one_claim_pay_once_and_the_others_get_409(factory, live_app_server):
+    applicant = factory.user("enterprise")
+    reviewer, finance, admin = factory.user("reviewer"), factory.user("finance"), factory.user("admin")
+    year = utcnow().year - 1
+    with frozen_at(utcnow() - timedelta(days=20)):
+        claim = claims.file_claim(applicant, applicant.organization.id, "B1",
+                                  {"project": "市县联合项目", "city_county_joint": True,
+                                   "requested_amount": "100000"}, year)
+        review.set_budget(admin, year, "B1", 10_000_000_00)
+        review.approve(reviewer, claim.id)
+    claim_id = claim.id
+    assert db.session.get(m.Claim, claim_id).status == m.ON_NOTICE
+
+    codes = live_app_server.stampede(live_app_server.session(finance), f"/review/claims/{claim_id}/pay", n=10)
+
+    _only_winners_and_conflicts(codes)
+    assert codes.count(302) == 1, codes  # the losers are told, not redirected as if they had paid
+    assert _count(m.Payout, m.Payout.claim_id == claim_id) == 1
+    assert db.session.get(m.Claim, claim_id).status == m.PAID
+    assert _count(m.ClaimDecision, m.ClaimDecision.claim_id == claim_id, m.ClaimDecision.action == "paid") == 1
