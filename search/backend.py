@@ -3,9 +3,15 @@
 Semantics (identical on both backends, checked by tests/search/test_parity.py):
 
 * Matching: see ``search.text`` — whitespace-separated terms, all must match; CJK
-  substring, Latin/number whole word, case-folded.
-* Relevance: per term, 3 if it matches the title + 2 if it matches the organisation name
-  + 1 if it matches the body; summed over terms. Ties: newest first, then id ascending.
+  substring, Latin/number whole word, case-folded. A term also matches through its
+  synonyms (``search.vocabulary``): a listing matches the term when the term or any of
+  its alternatives occurs in its title, organisation name, tags or body.
+* Fields: title, organisation name, tags (``Document.tags``: the words of the listing's
+  kind, transfer modes, field and county, and the app's keywords), body.
+* Relevance: per term and field, the field's weight (title 3, organisation 2, tags 2,
+  body 1) when any alternative matches there, plus the weight again when the word the
+  user typed matches there (so the typed word counts double, a synonym once); summed
+  over fields and terms (at most 16 per term). Ties: newest first, then id ascending.
   Without query text every score is 0, so "relevance" lists newest first.
 * Sorts ``price_asc`` / ``price_desc``: listings without a price (面议) last; ties newest
   first, then id. ``newest``: published_at descending, then id.
@@ -32,7 +38,9 @@ from .text import Term, highlight, snippet
 # Weights of the tier score: a term matching a field adds that field's weight.
 WEIGHT_TITLE = 3
 WEIGHT_ORG = 2
+WEIGHT_TAGS = 2
 WEIGHT_BODY = 1
+MAX_TERM_SCORE = 2 * (WEIGHT_TITLE + WEIGHT_ORG + WEIGHT_TAGS + WEIGHT_BODY)
 
 ProgressCallback = Callable[[int], None]
 

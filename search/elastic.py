@@ -5,8 +5,9 @@ Works on the *minimal* distribution (no analysis-common, no mapper-extras):
 * text is indexed as our own token string (``search.text.token_string``) with the
   built-in ``whitespace`` analyzer, so matching is decided by ``search.text`` exactly as
   in the embedded backend; a term is a ``match_phrase`` of its tokens;
-* the tier score is ``constant_score`` clauses (title 3, org 2, body 1) summed by
-  ``bool`` queries — small integers, exact in floating point;
+* the tier score is ``constant_score`` clauses (per field: the typed word, and the typed
+  word or a synonym; weights title 3, org 2, tags 2, body 1) summed by ``bool``
+  queries — small integers, exact in floating point;
 * prices are ``long`` fen (no scaled_float); ``published_ms`` is a ``long``;
 * one shard (exact facet counts, deterministic order), no replicas (a single node stays
   green); readiness via ``cluster.health`` (``GET /`` answers 405 there).
@@ -30,7 +31,7 @@ from typing import Any, Iterable, Iterator
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from .backend import WEIGHT_BODY, WEIGHT_ORG, WEIGHT_TITLE, ProgressCallback, finish_facets, make_hit
+from .backend import WEIGHT_BODY, WEIGHT_ORG, WEIGHT_TAGS, WEIGHT_TITLE, ProgressCallback, finish_facets, make_hit
 from .documents import (
     FACET_LIMIT,
     PRICE_BUCKETS,
@@ -40,14 +41,15 @@ from .documents import (
     price_bucket,
     to_epoch_ms,
 )
-from .text import Term, parse_terms, token_string
+from .text import Term, token_string
+from .vocabulary import all_terms, parse_query
 
 _TOKENS = {"type": "text", "analyzer": "whitespace", "norms": False, "index_options": "positions"}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
-    "_source": {"excludes": ["title_t", "body_t", "org_t"]},
+    "_source": {"excludes": ["title_t", "body_t", "org_t", "tags_t"]},
     "properties": {
         "id": {"type": "keyword"},
         "kind": {"type": "keyword"},
@@ -64,6 +66,7 @@ MAPPINGS: dict[str, Any] = {
         "title_t": _TOKENS,
         "body_t": _TOKENS,
         "org_t": _TOKENS,
+        "tags_t": _TOKENS,
     },
 }
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
@@ -97,15 +100,27 @@ def to_source(doc: Document) -> dict[str, Any]:
         "title_t": token_string(doc.title),
         "body_t": token_string(doc.body),
         "org_t": token_string(doc.org_name),
+        "tags_t": token_string(doc.tags),
     }
 
 
-def _term_clause(term: Term) -> dict[str, Any]:
-    def tier(field: str, weight: int) -> dict[str, Any]:
-        return {"constant_score": {"filter": {"match_phrase": {field: term.phrase}}, "boost": weight}}
+_FIELDS = (("title_t", WEIGHT_TITLE), ("org_t", WEIGHT_ORG), ("tags_t", WEIGHT_TAGS), ("body_t", WEIGHT_BODY))
 
-    return {"bool": {"should": [tier("title_t", WEIGHT_TITLE), tier("org_t", WEIGHT_ORG),
-                                tier("body_t", WEIGHT_BODY)], "minimum_should_match": 1}}
+
+def _term_clause(alternatives: tuple[Term, ...]) -> dict[str, Any]:
+    """A term (the typed word first, then its synonyms): per field, the weight once for
+    the typed word and once for any alternative."""
+    should = []
+    for field, weight in _FIELDS:
+        typed = {"match_phrase": {field: alternatives[0].phrase}}
+        should.append({"constant_score": {"filter": typed, "boost": weight}})
+        if len(alternatives) > 1:
+            anything = {"bool": {"should": [{"match_phrase": {field: t.phrase}} for t in alternatives],
+                                 "minimum_should_match": 1}}
+        else:
+            anything = typed
+        should.append({"constant_score": {"filter": anything, "boost": weight}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
 class ElasticsearchBackend:
@@ -267,7 +282,7 @@ class ElasticsearchBackend:
         return out
 
     def query(self, q: SearchQuery) -> SearchResults:
-        terms = parse_terms(q.text)
+        terms = parse_query(q.text)
         # filter-only clauses score 0 (an empty bool would score every listing 1.0)
         filters = self._filters(q) or [{"match_all": {}}]
         query = {"bool": {"must": [_term_clause(t) for t in terms], "filter": filters}}
@@ -294,7 +309,8 @@ class ElasticsearchBackend:
             }
         resp = self.es.search(index=self.alias, **body).body
         total = resp["hits"]["total"]["value"]
-        hits = [make_hit(h["_source"], h.get("_score") or 0.0, terms) for h in resp["hits"]["hits"]]
+        marked = all_terms(terms)
+        hits = [make_hit(h["_source"], h.get("_score") or 0.0, marked) for h in resp["hits"]["hits"]]
         if not limit:
             hits = []
         facets: dict[str, list[tuple[Any, int]]] = {}

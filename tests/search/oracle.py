@@ -4,6 +4,7 @@ from __future__ import annotations
 from search import Document, SearchQuery
 from search.documents import price_bucket, to_epoch_ms
 from search.text import parse_terms, tokens
+from search.vocabulary import expand
 
 
 def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
@@ -12,11 +13,17 @@ def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
 
 
 def score(doc: Document, text: str) -> int | None:
-    """Tier score, or None when some term does not match."""
-    title, body, org = tokens(doc.title), tokens(doc.body), tokens(doc.org_name)
+    """Tier score, or None when some term does not match: per term and field, the
+    field's weight for the typed word and again for the typed word or a synonym."""
+    fields = [(3, tokens(doc.title)), (2, tokens(doc.org_name)), (2, tokens(doc.tags)), (1, tokens(doc.body))]
     total = 0
     for term in parse_terms(text):
-        s = 3 * _contains(title, term.tokens) + 2 * _contains(org, term.tokens) + _contains(body, term.tokens)
+        alternatives = expand(term)
+        s = 0
+        for weight, toks in fields:
+            typed = _contains(toks, term.tokens)
+            anything = any(_contains(toks, t.tokens) for t in alternatives)
+            s += weight * (typed + anything)
         if not s:
             return None
         total += s
