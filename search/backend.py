@@ -6,12 +6,14 @@ Semantics (identical on both backends, checked by tests/search/test_parity.py):
   substring, Latin/number whole word, case-folded. A term also matches through its
   synonyms (``search.vocabulary``): a listing matches the term when the term or any of
   its alternatives occurs in its title, organisation name, tags or body.
-* Fields: title, organisation name, tags (``Document.tags``: the words of the listing's
+* Fields: title, organisation name (with its English name), tags (``Document.tags``: the words of the listing's
   kind, transfer modes, field and county, and the app's keywords), body.
-* Relevance: per term and field, the field's weight (title 3, organisation 2, tags 2,
-  body 1) when any alternative matches there, plus the weight again when the word the
-  user typed matches there (so the typed word counts double, a synonym once); summed
-  over fields and terms (at most 16 per term). Ties: newest first, then id ascending.
+* Relevance: per term, the best *tier* it reaches (``TIERS``): the typed word in the
+  title 8, in the tags 7, a synonym in the title 6, the typed word in the organisation
+  name 5, a synonym in the tags 4, the typed word in the body 3, a synonym in the
+  organisation name 2 or in the body 1; summed over terms. So the word the user typed
+  and the field say most (a listing *about* the thing first); mentioning a word in
+  several fields adds nothing. Ties: newest first, then id.
   Without query text every score is 0, so "relevance" lists newest first.
 * Sorts ``price_asc`` / ``price_desc``: listings without a price (面议) last; ties newest
   first, then id. ``newest``: published_at descending, then id.
@@ -35,12 +37,13 @@ from .documents import (
 )
 from .text import Term, highlight, snippet
 
-# Weights of the tier score: a term matching a field adds that field's weight.
-WEIGHT_TITLE = 3
-WEIGHT_ORG = 2
-WEIGHT_TAGS = 2
-WEIGHT_BODY = 1
-MAX_TERM_SCORE = 2 * (WEIGHT_TITLE + WEIGHT_ORG + WEIGHT_TAGS + WEIGHT_BODY)
+# The tiers of the score, best first: (field, typed word only?, score). A term scores the
+# first tier it matches; the embedded backend and Elasticsearch (dis_max) both read this.
+TIERS = (
+    ("title", True, 8), ("tags", True, 7), ("title", False, 6), ("org", True, 5),
+    ("tags", False, 4), ("body", True, 3), ("org", False, 2), ("body", False, 1),
+)
+MAX_TERM_SCORE = TIERS[0][2]
 
 ProgressCallback = Callable[[int], None]
 

@@ -72,9 +72,10 @@ class Document:
     voucher_eligible: bool  # 创新券可用
     price_fen: int | None  # integer fen; None = 面议
     published_at: datetime
-    # more searchable words the app knows (the organisation's English name, the labels of
-    # its own codes): indexed with the tags text, never shown
+    # more searchable words the app knows (the labels of its own codes): indexed with the
+    # tags text, never shown
     keywords: str = ""
+    org_name_en: str = ""  # searched with the organisation name, never shown
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id or len(self.id) > 200:
@@ -97,6 +98,12 @@ class Document:
         self.field = self.field or None
         self.county = self.county or None
         self.keywords = self.keywords or ""
+        self.org_name_en = self.org_name_en or ""
+
+    @property
+    def org_text(self) -> str:
+        """The organisation's names as searched: Chinese, and English if known."""
+        return f"{self.org_name} / {self.org_name_en}" if self.org_name_en else self.org_name
 
     @property
     def tags(self) -> str:

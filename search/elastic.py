@@ -5,9 +5,9 @@ Works on the *minimal* distribution (no analysis-common, no mapper-extras):
 * text is indexed as our own token string (``search.text.token_string``) with the
   built-in ``whitespace`` analyzer, so matching is decided by ``search.text`` exactly as
   in the embedded backend; a term is a ``match_phrase`` of its tokens;
-* the tier score is ``constant_score`` clauses (per field: the typed word, and the typed
-  word or a synonym; weights title 3, org 2, tags 2, body 1) summed by ``bool``
-  queries — small integers, exact in floating point;
+* the tier score (``search.backend.TIERS``) is a ``dis_max`` of ``constant_score``
+  clauses per term (the best tier it reaches), summed over terms by ``bool`` — small
+  integers, exact in floating point;
 * prices are ``long`` fen (no scaled_float); ``published_ms`` is a ``long``;
 * one shard (exact facet counts, deterministic order), no replicas (a single node stays
   green); readiness via ``cluster.health`` (``GET /`` answers 405 there).
@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from .backend import WEIGHT_BODY, WEIGHT_ORG, WEIGHT_TAGS, WEIGHT_TITLE, ProgressCallback, finish_facets, make_hit
+from .backend import TIERS, ProgressCallback, finish_facets, make_hit
 from .documents import (
     FACET_LIMIT,
     PRICE_BUCKETS,
@@ -99,28 +99,25 @@ def to_source(doc: Document) -> dict[str, Any]:
         "org_name": doc.org_name,
         "title_t": token_string(doc.title),
         "body_t": token_string(doc.body),
-        "org_t": token_string(doc.org_name),
+        "org_t": token_string(doc.org_text),
         "tags_t": token_string(doc.tags),
     }
 
 
-_FIELDS = (("title_t", WEIGHT_TITLE), ("org_t", WEIGHT_ORG), ("tags_t", WEIGHT_TAGS), ("body_t", WEIGHT_BODY))
+_FIELDS = {"title": "title_t", "org": "org_t", "tags": "tags_t", "body": "body_t"}
 
 
 def _term_clause(alternatives: tuple[Term, ...]) -> dict[str, Any]:
-    """A term (the typed word first, then its synonyms): per field, the weight once for
-    the typed word and once for any alternative."""
-    should = []
-    for field, weight in _FIELDS:
-        typed = {"match_phrase": {field: alternatives[0].phrase}}
-        should.append({"constant_score": {"filter": typed, "boost": weight}})
-        if len(alternatives) > 1:
-            anything = {"bool": {"should": [{"match_phrase": {field: t.phrase}} for t in alternatives],
-                                 "minimum_should_match": 1}}
-        else:
-            anything = typed
-        should.append({"constant_score": {"filter": anything, "boost": weight}})
-    return {"bool": {"should": should, "minimum_should_match": 1}}
+    """A term (the typed word first, then its synonyms): its best tier."""
+    clauses = []
+    for field, typed_only, score in TIERS:
+        words = alternatives[:1] if typed_only else alternatives
+        if not typed_only and len(alternatives) == 1:
+            continue  # the same as the typed tier above it
+        phrases = [{"match_phrase": {_FIELDS[field]: t.phrase}} for t in words]
+        match = phrases[0] if len(phrases) == 1 else {"bool": {"should": phrases, "minimum_should_match": 1}}
+        clauses.append({"constant_score": {"filter": match, "boost": score}})
+    return {"dis_max": {"queries": clauses, "tie_breaker": 0}}
 
 
 class ElasticsearchBackend:

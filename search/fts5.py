@@ -49,10 +49,7 @@ from typing import Any, Iterable, Iterator
 
 from .backend import (
     MAX_TERM_SCORE,
-    WEIGHT_BODY,
-    WEIGHT_ORG,
-    WEIGHT_TAGS,
-    WEIGHT_TITLE,
+    TIERS,
     ProgressCallback,
     finish_facets,
     make_hit,
@@ -68,7 +65,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
@@ -100,7 +97,8 @@ CREATE TABLE IF NOT EXISTS stored (
     body TEXT NOT NULL,
     org_name TEXT NOT NULL,
     modes_json TEXT NOT NULL,
-    tags TEXT NOT NULL               -- Document.tags as indexed (deletes repeat it)
+    org_text TEXT NOT NULL,          -- Document.org_text as indexed (deletes repeat it)
+    tags TEXT NOT NULL               -- Document.tags likewise
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(
     ct, cb, co, ck, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
@@ -185,18 +183,18 @@ def _small_rows(doc: Document, rowid: int) -> tuple[tuple, tuple]:
             price_bucket(doc.price_fen),
             to_epoch_ms(doc.published_at),
         ),
-        (rowid, doc.title, doc.body, doc.org_name, json.dumps(doc.transfer_modes), doc.tags),
+        (rowid, doc.title, doc.body, doc.org_name, json.dumps(doc.transfer_modes), doc.org_text, doc.tags),
     )
 
 
 def _rows(doc: Document, rowid: int) -> tuple[tuple, tuple, tuple, tuple]:
     small = _small_rows(doc, rowid)
-    return small + _fts_rows(rowid, doc.title, doc.body, doc.org_name, small[1][-1])
+    return small + _fts_rows(rowid, doc.title, doc.body, small[1][-2], small[1][-1])
 
 
 _INSERTS = (
     "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?)",
-    "INSERT INTO stored VALUES (?,?,?,?,?,?)",
+    "INSERT INTO stored VALUES (?,?,?,?,?,?,?)",
     "INSERT INTO tri (rowid, ct, cb, co, ck) VALUES (?,?,?,?,?)",
     "INSERT INTO gram (rowid, g) VALUES (?,?)",
 )
@@ -215,9 +213,9 @@ def _prepare(texts: list[tuple[str, str, str, str]], first_rowid: int) -> tuple[
 
 
 _GRAM_TAGS = {"ct": "t", "cb": "b", "co": "o", "ck": "k"}  # tri column -> tag of its gram tokens
-# the columns in the order the query reads them, and their weights
+# the columns in the order the query reads them, and the score tiers over them
 _COLUMNS = ("ct", "co", "ck", "cb")
-_WEIGHTS = (WEIGHT_TITLE, WEIGHT_ORG, WEIGHT_TAGS, WEIGHT_BODY)
+_TIERS = [({"title": 0, "org": 1, "tags": 2, "body": 3}[f], typed, score) for f, typed, score in TIERS]
 
 
 def _gram_text(ct: str, cb: str, co: str, ck: str) -> str:
@@ -414,7 +412,7 @@ class EmbeddedBackend:
             part = rowids[i : i + 500]
             marks = ",".join("?" * len(part))
             for rowid, title, body, org, tags in conn.execute(
-                    f"SELECT rowid, title, body, org_name, tags FROM stored WHERE rowid IN ({marks})", part):
+                    f"SELECT rowid, title, body, org_text, tags FROM stored WHERE rowid IN ({marks})", part):
                 t, g = _fts_rows(rowid, title, body, org, tags)
                 tri.append(t)
                 gram.append(g)
@@ -526,7 +524,7 @@ class EmbeddedBackend:
                 n += 1
                 for batch, row in zip(small, _small_rows(doc, n)):
                     batch.append(row)
-                chunk.append((doc.title, doc.body, doc.org_name, small[1][-1][-1]))
+                chunk.append((doc.title, doc.body, small[1][-1][-2], small[1][-1][-1]))
             if chunk:
                 preparer.submit(chunk, n - len(chunk) + 1, more_coming=False)
             insert_small()
@@ -614,9 +612,13 @@ class EmbeddedBackend:
                 for other in alternatives[1:]:
                     anything = tuple(a | b for a, b in zip(anything, self._term_masks(conn, snap, other)))
                 selected &= anything[0] | anything[1] | anything[2] | anything[3]
-                if selected:
-                    for weight, t, a in zip(_WEIGHTS, typed, anything):
-                        score += weight * (t + a)
+                if selected:  # each listing scores the best tier the term reaches there
+                    reached = 0
+                    for column, typed_only, value in _TIERS:
+                        m = (typed if typed_only else anything)[column] & ~reached
+                        if m:
+                            score += value * m
+                            reached |= m
             for name, value in (("kind", q.kind), ("field", q.field), ("county", q.county),
                                 ("transfer_mode", q.transfer_mode),
                                 ("voucher_eligible", q.voucher_eligible)):
@@ -791,7 +793,7 @@ class _Snapshot:
             marks = ",".join("?" * len(part))
             rows += conn.execute(
                 f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
-                f" s.title, s.org_name, s.tags, s.body"
+                f" s.title, s.org_text, s.tags, s.body"
                 f" FROM docs d JOIN stored s ON s.rowid = d.rowid WHERE d.rowid IN ({marks})", part).fetchall()
         # the new versions arrive at fresh positions
         add_masks: dict[tuple[str, Any], int] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from search import Document, SearchQuery
 from search.documents import price_bucket, to_epoch_ms
 from search.text import parse_terms, tokens
+from search.backend import TIERS
 from search.vocabulary import expand
 
 
@@ -13,20 +14,22 @@ def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
 
 
 def score(doc: Document, text: str) -> int | None:
-    """Tier score, or None when some term does not match: per term and field, the
-    field's weight for the typed word and again for the typed word or a synonym."""
-    fields = [(3, tokens(doc.title)), (2, tokens(doc.org_name)), (2, tokens(doc.tags)), (1, tokens(doc.body))]
+    """Tier score, or None when some term does not match: per term, the best tier of
+    search.backend.TIERS it reaches, summed over terms."""
+    fields = {"title": tokens(doc.title), "org": tokens(doc.org_text), "tags": tokens(doc.tags),
+              "body": tokens(doc.body)}
     total = 0
     for term in parse_terms(text):
         alternatives = expand(term)
-        s = 0
-        for weight, toks in fields:
-            typed = _contains(toks, term.tokens)
-            anything = any(_contains(toks, t.tokens) for t in alternatives)
-            s += weight * (typed + anything)
-        if not s:
+        best = 0
+        for field, typed_only, value in TIERS:
+            words = (term,) if typed_only else alternatives
+            if any(_contains(fields[field], t.tokens) for t in words):
+                best = value
+                break
+        if not best:
             return None
-        total += s
+        total += best
     return total
 
 

@@ -118,9 +118,9 @@ def test_title_match_outranks_body_match(loaded):
     r = search(loaded, "阿胶")
     first = r.hits[0]
     assert "阿胶" in first.title and "阿胶" in first.org_name
-    assert first.score == 2 * (3 + 2 + 1)  # the typed word counts twice: as typed, as any alternative
-    body_only = [h for h in r.hits if "阿胶" not in h.title and "阿胶" not in h.org_name]
-    assert all(h.score == 2 * 1 for h in body_only)
+    assert first.score == 8  # the best tier: the typed word in the title
+    body_only = [h for h in r.hits if "阿胶" not in h.title and "阿胶" not in h.org_name + h.county]
+    assert all(h.score == 2 for h in body_only)
     assert [h.score for h in r.hits] == sorted((h.score for h in r.hits), reverse=True)
 
 
