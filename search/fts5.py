@@ -10,12 +10,15 @@ Tables (one SQLite file, WAL mode):
   every term whose canonical form has three or more characters — all Latin terms (they
   are padded with spaces: " hplc ") and CJK terms of three or more characters.
 * ``gram``   — contentless FTS5 with the ``ascii`` tokenizer (every non-ASCII character is a token
-  character, whatever Unicode version SQLite knows) over the CJK *gram tokens* of title /
-  org / body (``search.text.grams``: the distinct bigrams of each CJK run, plus the run's
-  last character), each prefixed with its field's tag letter (t, o, b) and all in one
-  column, so ``detail = 'none'`` (rowids only) suffices. Answers the one- and
-  two-character CJK terms (检测, 专利, 药) that a trigram index silently cannot find: a
-  bigram by its token ("b检测"), a single character by a prefix query ("b药" *).
+  character, whatever Unicode version SQLite knows) over the *gram tokens* of title /
+  org / tags / body (``search.text.grams``: the distinct bigrams of each CJK run, plus
+  the run's last character; every Latin word, and every two adjacent ones), each
+  prefixed with its field's tag letter (t, o, k, b) and all in one column, so
+  ``detail = 'none'`` (rowids only) suffices. Answers the one- and two-character CJK
+  terms (检测, 专利, 药) that a trigram index silently cannot find — a bigram by its
+  token ("b检测"), a single character by a prefix query ("b药" *) — and one- and
+  two-word Latin terms ("bhplc", "bgc·ms") with a lookup instead of intersecting the
+  long position lists of common trigrams.
 * ``meta``   — a generation number, bumped by every write.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
@@ -65,7 +68,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
@@ -578,24 +581,33 @@ class EmbeddedBackend:
             self._snap = fresh
             return fresh
 
-    def _rowids(self, conn: sqlite3.Connection, term: Term, column: str) -> list[int]:
-        """Rowids matching ``term`` in one FTS column (ct, co, ck or cb)."""
-        short = term.short_cjk
-        if short is not None:  # a bigram token, or any token a single character starts
-            table = "gram"
-            match = _fts_phrase(_GRAM_TAGS[column] + short) + (" *" if len(short) == 1 else "")
-        else:
-            table, match = "tri", f"{{{column}}} : {_fts_phrase(term.pattern)}"
-        found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
-                             (match,)).fetchone()[0]
-        return json.loads(f"[{found}]") if found else []  # C-speed parse
+    def _rowids(self, conn: sqlite3.Connection, terms: tuple[Term, ...], column: str) -> list[int]:
+        """Rowids where any of ``terms`` matches in one FTS column (ct, co, ck or cb): one
+        FTS5 query (an OR) per index, not one per term. A rowid may repeat."""
+        short = [t.gram for t in terms if t.gram is not None]
+        long_ = [t.pattern for t in terms if t.gram is None]
+        queries = []
+        if short:  # a gram token, or any token a single CJK character starts
+            tag = _GRAM_TAGS[column]
+            queries.append(("gram", " OR ".join(_fts_phrase(tag + x) + (" *" if prefix else "")
+                                                for x, prefix in short)))
+        if long_:
+            queries.append(("tri", f"{{{column}}} : (" + " OR ".join(map(_fts_phrase, long_)) + ")"))
+        out: list[int] = []
+        for table, match in queries:
+            found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
+                                 (match,)).fetchone()[0]
+            if found:
+                out += json.loads(f"[{found}]")  # C-speed parse
+        return out
 
-    def _term_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", term: Term) -> tuple[int, ...]:
-        """(title, org, tags, body) byte masks of ``term``, from the snapshot's cache if there."""
-        masks = snap.cached(term)
+    def _term_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
+        """(title, org, tags, body) byte masks of "any of ``terms``", from the snapshot's
+        cache if there."""
+        masks = snap.cached(terms)
         if masks is None:
-            masks = tuple(snap.mask(self._rowids(conn, term, c)) for c in _COLUMNS)
-            snap.remember(term, masks)
+            masks = tuple(snap.mask(self._rowids(conn, terms, c)) for c in _COLUMNS)
+            snap.remember(terms, masks)
         return masks
 
     def query(self, q: SearchQuery) -> SearchResults:
@@ -607,10 +619,10 @@ class EmbeddedBackend:
             selected = snap.live
             score = 0
             for alternatives in terms:
-                typed = self._term_masks(conn, snap, alternatives[0])
-                anything = typed
-                for other in alternatives[1:]:
-                    anything = tuple(a | b for a, b in zip(anything, self._term_masks(conn, snap, other)))
+                typed = anything = self._term_masks(conn, snap, alternatives[:1])
+                if len(alternatives) > 1:
+                    others = self._term_masks(conn, snap, alternatives[1:])
+                    anything = tuple(a | b for a, b in zip(typed, others))
                 selected &= anything[0] | anything[1] | anything[2] | anything[3]
                 if selected:  # each listing scores the best tier the term reaches there
                     reached = 0
@@ -755,7 +767,7 @@ class _Snapshot:
         self.tail_size = 0
         # term -> masks, least recently used first, with the canonical strings of the
         # tail listings to extend them by
-        self._terms: OrderedDict[Term, tuple[int, ...]] = OrderedDict()
+        self._terms: OrderedDict[tuple[Term, ...], tuple[int, ...]] = OrderedDict()
         self._tail_texts: dict[int, tuple[str, ...]] = {}
         self._init_caches(cache_bytes)
         return self
@@ -829,14 +841,14 @@ class _Snapshot:
         new._terms = OrderedDict()
         with self._terms_lock:
             cached = list(self._terms.items())
-        for term, masks in cached:
-            pattern = term.pattern
+        for terms, masks in cached:
+            patterns = [t.pattern for t in terms]
             extra = [0] * len(_COLUMNS)
             for p in fresh:
                 for c, text in enumerate(new._tail_texts[p]):
-                    if pattern in text:
+                    if any(pattern in text for pattern in patterns):
                         extra[c] |= 1 << (8 * p)
-            new._terms[term] = tuple(m | e for m, e in zip(masks, extra)) if any(extra) else masks
+            new._terms[terms] = tuple(m | e for m, e in zip(masks, extra)) if any(extra) else masks
         return new
 
     def _newest_key(self, p: int) -> tuple[int, str]:
@@ -852,14 +864,14 @@ class _Snapshot:
 
     # ------------------------------------------------------------- term cache ----
 
-    def cached(self, term: Term) -> tuple[int, ...] | None:
+    def cached(self, term: tuple[Term, ...]) -> tuple[int, ...] | None:
         with self._terms_lock:
             masks = self._terms.get(term)
             if masks is not None:
                 self._terms.move_to_end(term)
             return masks
 
-    def remember(self, term: Term, masks: tuple[int, ...]) -> None:
+    def remember(self, term: tuple[Term, ...], masks: tuple[int, ...]) -> None:
         if not self._max_terms:
             return
         with self._terms_lock:

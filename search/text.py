@@ -19,7 +19,8 @@ way but padded only next to a Latin token (" hplc 检测"). Then "term matches f
 exactly "term's canonical form is a substring of the field's canonical string", which a
 trigram FTS5 index answers for forms of three or more characters; the remaining forms
 (one or two CJK characters) are looked up in a gram index (see ``grams``): a two-character
-form is a token of it, a one-character form is the first character of a token of it.
+form is a token of it, a one-character form is the first character of a token of it;
+one- or two-word Latin terms are gram tokens as well (``grams``).
 
 Elasticsearch representation: the tokens joined by single spaces, indexed with the
 built-in ``whitespace`` analyzer; a term is a ``match_phrase`` of its tokens.
@@ -86,19 +87,34 @@ def token_string(text: str) -> str:
     return " ".join(tokens(text))
 
 
+PAIR = "\u00b7"  # joins two adjacent words into one gram token: "gc·ms"
+
+
 def grams(canonical_string: str, tag: str = "") -> str:
     """The gram tokens of a canonical string, deduplicated, space separated, each one
     prefixed with ``tag``: every bigram inside a run of adjacent CJK characters (as the
-    canonical string writes them), and the last character of every run on its own.
+    canonical string writes them), and the last character of every run on its own;
+    every other word (a Latin / number token) as it is, and every two adjacent such
+    words joined by ``PAIR``.
 
     So a two-character CJK term matches ⇔ it is a token, and a one-character term c
     matches ⇔ some token starts with c (every c in the text starts a bigram, or ends its
     run) — a prefix query. That is about half the tokens of separate unigrams + bigrams.
+    A one- or two-word Latin term matches ⇔ it is a token: a lookup, where the trigram
+    index would intersect the long position lists of common trigrams ("ing", "ion").
     """
     out: set[str] = set()
-    for run in _CJK_RUN.findall(canonical_string):
-        out.update(map(str.__add__, run[:-1], run[1:]))
-        out.add(run[-1])
+    previous = None
+    for piece in canonical_string.split():
+        if _CJK_ONE.match(piece):
+            out.update(map(str.__add__, piece[:-1], piece[1:]))
+            out.add(piece[-1])
+            previous = None
+        else:
+            out.add(piece)
+            if previous is not None:
+                out.add(previous + PAIR + piece)
+            previous = piece
     if not out:
         return ""
     return tag + f" {tag}".join(out) if tag else " ".join(out)
@@ -130,6 +146,17 @@ class Term:
         """The 1–2 character CJK string when this term needs the gram index, else None."""
         if len(self.tokens) <= 2 and all(is_cjk(t) for t in self.tokens):
             return "".join(self.tokens)
+        return None
+
+    @property
+    def gram(self) -> tuple[str, bool] | None:
+        """(gram token, prefix?) when the gram index answers this term: one or two CJK
+        characters (one: a prefix query), or one or two Latin words; else None."""
+        short = self.short_cjk
+        if short is not None:
+            return short, len(short) == 1
+        if len(self.tokens) <= 2 and not any(is_cjk(t) for t in self.tokens):
+            return PAIR.join(self.tokens), False
         return None
 
 
