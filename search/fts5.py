@@ -12,13 +12,13 @@ Tables (one SQLite file, WAL mode):
 * ``gram``   — contentless FTS5 with the ``ascii`` tokenizer (every non-ASCII character is a token
   character, whatever Unicode version SQLite knows) over the *gram tokens* of title /
   org / tags / body (``search.text.grams``: the distinct bigrams of each CJK run, plus
-  the run's last character; every Latin word, and every two adjacent ones), each
+  every CJK character; every Latin word, and every two adjacent ones), each
   prefixed with its field's tag letter (t, o, k, b) and all in one column, so
   ``detail = 'none'`` (rowids only) suffices. Answers the one- and two-character CJK
-  terms (检测, 专利, 药) that a trigram index silently cannot find — a bigram by its
-  token ("b检测"), a single character by a prefix query ("b药" *) — and one- and
-  two-word Latin terms ("bhplc", "bgc·ms") with a lookup instead of intersecting the
-  long position lists of common trigrams.
+  terms (检测, 专利, 药) that a trigram index silently cannot find, and one- and
+  two-word Latin terms, each by one token ("b检测", "b药", "bhplc", "bgc·ms") — a
+  lookup instead of merging the doclists of every bigram a character starts or
+  intersecting the long position lists of common trigrams.
 * ``meta``   — a generation number, bumped by every write.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
@@ -68,7 +68,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
