@@ -44,11 +44,19 @@ def document_id(listing_id: int, kind: str) -> str:
 
 
 def to_document(listing: Listing) -> Document:
+    """The listing as the index sees it. Besides its text, it is found by the words of its
+    codes (search/vocabulary.yaml: kind, transfer modes, field, county — added by the
+    search package — and, added here, its IP kind and maturity), and its organisation
+    by its English name too."""
+    from search.vocabulary import labels
+
+    keywords = [*labels("ip_kind", listing.ip_kind), *labels("maturity", listing.maturity)]
     return Document(id=document_id(listing.id, listing.kind), kind=listing.kind, title=listing.title,
                     body=listing.description or "", org_name=listing.organization.name, field=listing.field,
                     county=listing.county, transfer_modes=listing.modes, voucher_eligible=listing.voucher_eligible,
                     price_fen=None if listing.negotiable else listing.price_fen,
-                    published_at=listing.published_at or listing.created_at)
+                    published_at=listing.published_at or listing.created_at,
+                    keywords=" / ".join(dict.fromkeys(keywords)), org_name_en=listing.organization.name_en or "")
 
 
 TOPIC = "search"

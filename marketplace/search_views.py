@@ -1,11 +1,18 @@
-"""The search page: text, facets, highlights, sort and paging."""
+"""The search page: text, facets (each removable on its own), highlights, sort, paging,
+and on zero results broader queries and related categories."""
 from flask import Blueprint, render_template, request
 
 from marketplace.listings.models import KINDS
-from marketplace.search_index import query
+from marketplace.search_index import backend, query
 from search.documents import PRICE_BUCKETS, SORTS, SearchQuery
+from search.suggest import broader
 
 bp = Blueprint("search", __name__)
+
+# URL parameter of each filter (search.suggest.FILTERS names) and of each facet
+FILTER_PARAMS = {"kind": "kind", "field": "field", "county": "county", "transfer_mode": "mode",
+                 "voucher_eligible": "voucher", "price": "price"}
+FACET_PARAMS = {**FILTER_PARAMS, "price_range": "price"}
 
 
 def _int(value, default=None):
@@ -35,9 +42,24 @@ def _page(raw) -> int:
     return page if 1 <= page <= 500 else 1
 
 
+def active_filters(q: SearchQuery) -> list[tuple[str, str, object]]:
+    """(filter name, URL parameter, value) of each filter in effect, in facet order."""
+    out = []
+    for name, param in FILTER_PARAMS.items():
+        if name == "price":
+            if q.price_min_fen is not None or q.price_max_fen is not None:
+                out.append((name, param, request.args.get("price")))
+        elif getattr(q, name) is not None:
+            out.append((name, param, getattr(q, name)))
+    return out
+
+
 @bp.route("/search")
 def search():
     q = parse_query(request.args)
     results = query(q)
+    filters = active_filters(q)
+    help_ = broader(backend(), q) if results.total == 0 and q.page == 1 else None
     return render_template("search/search.html", q=q, results=results, args=request.args,
-                           buckets=PRICE_BUCKETS, sorts=SORTS)
+                           buckets=PRICE_BUCKETS, sorts=SORTS, filters=filters, broader=help_,
+                           filter_params=FILTER_PARAMS, facet_params=FACET_PARAMS)

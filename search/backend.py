@@ -3,9 +3,17 @@
 Semantics (identical on both backends, checked by tests/search/test_parity.py):
 
 * Matching: see ``search.text`` — whitespace-separated terms, all must match; CJK
-  substring, Latin/number whole word, case-folded.
-* Relevance: per term, 3 if it matches the title + 2 if it matches the organisation name
-  + 1 if it matches the body; summed over terms. Ties: newest first, then id ascending.
+  substring, Latin/number whole word, case-folded. A term also matches through its
+  synonyms (``search.vocabulary``): a listing matches the term when the term or any of
+  its alternatives occurs in its title, organisation name, tags or body.
+* Fields: title, organisation name (with its English name), tags (``Document.tags``: the words of the listing's
+  kind, transfer modes, field and county, and the app's keywords), body.
+* Relevance: per term, the best *tier* it reaches (``TIERS``): the typed word in the
+  title 8, in the tags 7, a synonym in the title 6, the typed word in the organisation
+  name 5, a synonym in the tags 4, the typed word in the body 3, a synonym in the
+  organisation name 2 or in the body 1; summed over terms. So the word the user typed
+  and the field say most (a listing *about* the thing first); mentioning a word in
+  several fields adds nothing. Ties: newest first, then id.
   Without query text every score is 0, so "relevance" lists newest first.
 * Sorts ``price_asc`` / ``price_desc``: listings without a price (面议) last; ties newest
   first, then id. ``newest``: published_at descending, then id.
@@ -29,10 +37,13 @@ from .documents import (
 )
 from .text import Term, highlight, snippet
 
-# Weights of the tier score: a term matching a field adds that field's weight.
-WEIGHT_TITLE = 3
-WEIGHT_ORG = 2
-WEIGHT_BODY = 1
+# The tiers of the score, best first: (field, typed word only?, score). A term scores the
+# first tier it matches; the embedded backend and Elasticsearch (dis_max) both read this.
+TIERS = (
+    ("title", True, 8), ("tags", True, 7), ("title", False, 6), ("org", True, 5),
+    ("tags", False, 4), ("body", True, 3), ("org", False, 2), ("body", False, 1),
+)
+MAX_TERM_SCORE = TIERS[0][2]
 
 ProgressCallback = Callable[[int], None]
 

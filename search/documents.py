@@ -72,6 +72,10 @@ class Document:
     voucher_eligible: bool  # 创新券可用
     price_fen: int | None  # integer fen; None = 面议
     published_at: datetime
+    # more searchable words the app knows (the labels of its own codes): indexed with the
+    # tags text, never shown
+    keywords: str = ""
+    org_name_en: str = ""  # searched with the organisation name, never shown
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id or len(self.id) > 200:
@@ -93,6 +97,20 @@ class Document:
         self.org_name = self.org_name or ""
         self.field = self.field or None
         self.county = self.county or None
+        self.keywords = self.keywords or ""
+        self.org_name_en = self.org_name_en or ""
+
+    @property
+    def org_text(self) -> str:
+        """The organisation's names as searched: Chinese, and English if known."""
+        return f"{self.org_name} / {self.org_name_en}" if self.org_name_en else self.org_name
+
+    @property
+    def tags(self) -> str:
+        """The searchable words of the listing's codes and classes (search/vocabulary.yaml)."""
+        from .vocabulary import tag_text
+
+        return tag_text(self.kind, self.transfer_modes, self.field, self.county, self.keywords)
 
 
 @dataclass(frozen=True)
@@ -144,7 +162,7 @@ class Hit:
     id: str
     kind: str
     title: str
-    score: float  # field-weighted tier score; 0.0 without query text
+    score: float  # field-weighted tier score (search/backend.py); 0.0 without query text
     title_html: str  # escaped title, matches in <mark>
     snippet_html: str  # escaped excerpt of the body around the first match
     price_fen: int | None

@@ -5,8 +5,9 @@ Works on the *minimal* distribution (no analysis-common, no mapper-extras):
 * text is indexed as our own token string (``search.text.token_string``) with the
   built-in ``whitespace`` analyzer, so matching is decided by ``search.text`` exactly as
   in the embedded backend; a term is a ``match_phrase`` of its tokens;
-* the tier score is ``constant_score`` clauses (title 3, org 2, body 1) summed by
-  ``bool`` queries — small integers, exact in floating point;
+* the tier score (``search.backend.TIERS``) is a ``dis_max`` of ``constant_score``
+  clauses per term (the best tier it reaches), summed over terms by ``bool`` — small
+  integers, exact in floating point;
 * prices are ``long`` fen (no scaled_float); ``published_ms`` is a ``long``;
 * one shard (exact facet counts, deterministic order), no replicas (a single node stays
   green); readiness via ``cluster.health`` (``GET /`` answers 405 there).
@@ -30,7 +31,7 @@ from typing import Any, Iterable, Iterator
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from .backend import WEIGHT_BODY, WEIGHT_ORG, WEIGHT_TITLE, ProgressCallback, finish_facets, make_hit
+from .backend import TIERS, ProgressCallback, finish_facets, make_hit
 from .documents import (
     FACET_LIMIT,
     PRICE_BUCKETS,
@@ -40,14 +41,15 @@ from .documents import (
     price_bucket,
     to_epoch_ms,
 )
-from .text import Term, parse_terms, token_string
+from .text import Term, token_string
+from .vocabulary import all_terms, parse_query
 
 _TOKENS = {"type": "text", "analyzer": "whitespace", "norms": False, "index_options": "positions"}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
-    "_source": {"excludes": ["title_t", "body_t", "org_t"]},
+    "_source": {"excludes": ["title_t", "body_t", "org_t", "tags_t"]},
     "properties": {
         "id": {"type": "keyword"},
         "kind": {"type": "keyword"},
@@ -64,6 +66,7 @@ MAPPINGS: dict[str, Any] = {
         "title_t": _TOKENS,
         "body_t": _TOKENS,
         "org_t": _TOKENS,
+        "tags_t": _TOKENS,
     },
 }
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
@@ -96,16 +99,25 @@ def to_source(doc: Document) -> dict[str, Any]:
         "org_name": doc.org_name,
         "title_t": token_string(doc.title),
         "body_t": token_string(doc.body),
-        "org_t": token_string(doc.org_name),
+        "org_t": token_string(doc.org_text),
+        "tags_t": token_string(doc.tags),
     }
 
 
-def _term_clause(term: Term) -> dict[str, Any]:
-    def tier(field: str, weight: int) -> dict[str, Any]:
-        return {"constant_score": {"filter": {"match_phrase": {field: term.phrase}}, "boost": weight}}
+_FIELDS = {"title": "title_t", "org": "org_t", "tags": "tags_t", "body": "body_t"}
 
-    return {"bool": {"should": [tier("title_t", WEIGHT_TITLE), tier("org_t", WEIGHT_ORG),
-                                tier("body_t", WEIGHT_BODY)], "minimum_should_match": 1}}
+
+def _term_clause(alternatives: tuple[Term, ...]) -> dict[str, Any]:
+    """A term (the typed word first, then its synonyms): its best tier."""
+    clauses = []
+    for field, typed_only, score in TIERS:
+        words = alternatives[:1] if typed_only else alternatives
+        if not typed_only and len(alternatives) == 1:
+            continue  # the same as the typed tier above it
+        phrases = [{"match_phrase": {_FIELDS[field]: t.phrase}} for t in words]
+        match = phrases[0] if len(phrases) == 1 else {"bool": {"should": phrases, "minimum_should_match": 1}}
+        clauses.append({"constant_score": {"filter": match, "boost": score}})
+    return {"dis_max": {"queries": clauses, "tie_breaker": 0}}
 
 
 class ElasticsearchBackend:
@@ -267,7 +279,7 @@ class ElasticsearchBackend:
         return out
 
     def query(self, q: SearchQuery) -> SearchResults:
-        terms = parse_terms(q.text)
+        terms = parse_query(q.text)
         # filter-only clauses score 0 (an empty bool would score every listing 1.0)
         filters = self._filters(q) or [{"match_all": {}}]
         query = {"bool": {"must": [_term_clause(t) for t in terms], "filter": filters}}
@@ -294,7 +306,8 @@ class ElasticsearchBackend:
             }
         resp = self.es.search(index=self.alias, **body).body
         total = resp["hits"]["total"]["value"]
-        hits = [make_hit(h["_source"], h.get("_score") or 0.0, terms) for h in resp["hits"]["hits"]]
+        marked = all_terms(terms)
+        hits = [make_hit(h["_source"], h.get("_score") or 0.0, marked) for h in resp["hits"]["hits"]]
         if not limit:
             hits = []
         facets: dict[str, list[tuple[Any, int]]] = {}

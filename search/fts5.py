@@ -10,12 +10,15 @@ Tables (one SQLite file, WAL mode):
   every term whose canonical form has three or more characters — all Latin terms (they
   are padded with spaces: " hplc ") and CJK terms of three or more characters.
 * ``gram``   — contentless FTS5 with the ``ascii`` tokenizer (every non-ASCII character is a token
-  character, whatever Unicode version SQLite knows) over the CJK *gram tokens* of title /
-  org / body (``search.text.grams``: the distinct bigrams of each CJK run, plus the run's
-  last character), each prefixed with its field's tag letter (t, o, b) and all in one
-  column, so ``detail = 'none'`` (rowids only) suffices. Answers the one- and
-  two-character CJK terms (检测, 专利, 药) that a trigram index silently cannot find: a
-  bigram by its token ("b检测"), a single character by a prefix query ("b药" *).
+  character, whatever Unicode version SQLite knows) over the *gram tokens* of title /
+  org / tags / body (``search.text.grams``: the distinct bigrams of each CJK run, plus
+  every CJK character; every Latin word, and every two adjacent ones), each
+  prefixed with its field's tag letter (t, o, k, b) and all in one column, so
+  ``detail = 'none'`` (rowids only) suffices. Answers the one- and two-character CJK
+  terms (检测, 专利, 药) that a trigram index silently cannot find, and one- and
+  two-word Latin terms, each by one token ("b检测", "b药", "bhplc", "bgc·ms") — a
+  lookup instead of merging the doclists of every bigram a character starts or
+  intersecting the long position lists of common trigrams.
 * ``meta``   — a generation number, bumped by every write.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
@@ -37,6 +40,7 @@ The snapshot of 100,000 listings takes ~0.3 s to build and ~10 MB.
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import os
 import sqlite3
@@ -46,7 +50,13 @@ from collections import OrderedDict, deque
 from itertools import compress, islice, repeat
 from typing import Any, Iterable, Iterator
 
-from .backend import WEIGHT_BODY, WEIGHT_ORG, WEIGHT_TITLE, ProgressCallback, finish_facets, make_hit
+from .backend import (
+    MAX_TERM_SCORE,
+    TIERS,
+    ProgressCallback,
+    finish_facets,
+    make_hit,
+)
 from .documents import (
     TRANSFER_MODES,
     Document,
@@ -55,11 +65,16 @@ from .documents import (
     price_bucket,
     to_epoch_ms,
 )
-from .text import Term, canonical, grams, parse_terms
+from .text import Term, canonical, grams
+from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 8
 CHUNK = 2000
-TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 terms at 100,000 listings
+TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
+CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
+# a snapshot brought up to date holds changed listings after its ranked part; past this
+# many (or a twentieth of the listings) it is rebuilt instead
+MAX_TAIL = 5_000
 FTS_PGSZ = 8000  # FTS5 leaf page size: fewer, larger segments pages (faster bulk load)
 # the gram table's in-memory buffer before a segment is written (FTS5 default 1 MB):
 # its few distinct tokens (~tens of thousands) make a big buffer cheap and halve its load
@@ -84,10 +99,12 @@ CREATE TABLE IF NOT EXISTS stored (
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     org_name TEXT NOT NULL,
-    modes_json TEXT NOT NULL
+    modes_json TEXT NOT NULL,
+    org_text TEXT NOT NULL,          -- Document.org_text as indexed (deletes repeat it)
+    tags TEXT NOT NULL               -- Document.tags likewise
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(
-    ct, cb, co, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
+    ct, cb, co, ck, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS gram USING fts5(
     g, tokenize = 'ascii', detail = 'none', content = '', columnsize = 0
@@ -100,6 +117,12 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+INSERT OR IGNORE INTO meta VALUES ('complete_after', 0);
+CREATE TABLE IF NOT EXISTS changes (
+    generation INTEGER NOT NULL,
+    rowid_ INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_generation ON changes (generation);
 """.replace("%(pgsz)d", str(FTS_PGSZ)).replace("%(gram_hashsize)d", str(GRAM_HASHSIZE))
 # FTS5 merge settings for everyday writes, and for the bulk load of a reindex (merging
 # 64 segments at a time instead of 16: ~15% less CPU, the segments are merged
@@ -125,6 +148,7 @@ DROP TABLE IF EXISTS docs;
 DROP TABLE IF EXISTS stored;
 DROP TABLE IF EXISTS tri;
 DROP TABLE IF EXISTS gram;
+DROP TABLE IF EXISTS changes;
 """
 
 
@@ -162,48 +186,52 @@ def _small_rows(doc: Document, rowid: int) -> tuple[tuple, tuple]:
             price_bucket(doc.price_fen),
             to_epoch_ms(doc.published_at),
         ),
-        (rowid, doc.title, doc.body, doc.org_name, json.dumps(doc.transfer_modes)),
+        (rowid, doc.title, doc.body, doc.org_name, json.dumps(doc.transfer_modes), doc.org_text, doc.tags),
     )
 
 
 def _rows(doc: Document, rowid: int) -> tuple[tuple, tuple, tuple, tuple]:
-    return _small_rows(doc, rowid) + _fts_rows(rowid, doc.title, doc.body, doc.org_name)
+    small = _small_rows(doc, rowid)
+    return small + _fts_rows(rowid, doc.title, doc.body, small[1][-2], small[1][-1])
 
 
 _INSERTS = (
     "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?)",
-    "INSERT INTO stored VALUES (?,?,?,?,?)",
-    "INSERT INTO tri (rowid, ct, cb, co) VALUES (?,?,?,?)",
+    "INSERT INTO stored VALUES (?,?,?,?,?,?,?)",
+    "INSERT INTO tri (rowid, ct, cb, co, ck) VALUES (?,?,?,?,?)",
     "INSERT INTO gram (rowid, g) VALUES (?,?)",
 )
 # contentless FTS5: a row is removed by repeating the values it was inserted with
 _FTS_DELETES = (
-    "INSERT INTO tri (tri, rowid, ct, cb, co) VALUES ('delete', ?,?,?,?)",
+    "INSERT INTO tri (tri, rowid, ct, cb, co, ck) VALUES ('delete', ?,?,?,?,?)",
     "INSERT INTO gram (gram, rowid, g) VALUES ('delete', ?,?)",
 )
 
 
-def _prepare(texts: list[tuple[str, str, str]], first_rowid: int) -> tuple[list[tuple], list[tuple]]:
-    """The ``tri`` and ``gram`` rows of (title, body, org_name) texts, rowids from
+def _prepare(texts: list[tuple[str, str, str, str]], first_rowid: int) -> tuple[list[tuple], list[tuple]]:
+    """The ``tri`` and ``gram`` rows of (title, body, org_name, tags) texts, rowids from
     ``first_rowid``: the text work of a reindex, run in a helper process for big ones."""
     rows = [_fts_rows(i, *t) for i, t in enumerate(texts, start=first_rowid)]
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-_GRAM_TAGS = {"ct": "t", "cb": "b", "co": "o"}  # tri column -> tag of its gram tokens
+_GRAM_TAGS = {"ct": "t", "cb": "b", "co": "o", "ck": "k"}  # tri column -> tag of its gram tokens
+# the columns in the order the query reads them, and the score tiers over them
+_COLUMNS = ("ct", "co", "ck", "cb")
+_TIERS = [({"title": 0, "org": 1, "tags": 2, "body": 3}[f], typed, score) for f, typed, score in TIERS]
 
 
-def _gram_text(ct: str, cb: str, co: str) -> str:
+def _gram_text(ct: str, cb: str, co: str, ck: str) -> str:
     """The ``gram`` column: the tagged gram tokens of the three canonical strings. Their
     order varies between processes (set order); with ``detail = 'none'`` no position is
     stored, so the FTS5 'delete' of a row sees the same (token, rowid) pairs whatever
     the order — a 'delete' in one process undoes an insert prepared in another."""
-    return " ".join(filter(None, (grams(ct, "t"), grams(cb, "b"), grams(co, "o"))))
+    return " ".join(filter(None, (grams(ct, "t"), grams(cb, "b"), grams(co, "o"), grams(ck, "k"))))
 
 
-def _fts_rows(rowid: int, title: str, body: str, org: str) -> tuple[tuple, tuple]:
-    ct, cb, co = canonical(title), canonical(body), canonical(org)
-    return (rowid, ct, cb, co), (rowid, _gram_text(ct, cb, co))
+def _fts_rows(rowid: int, title: str, body: str, org: str, tags: str) -> tuple[tuple, tuple]:
+    ct, cb, co, ck = canonical(title), canonical(body), canonical(org), canonical(tags)
+    return (rowid, ct, cb, co, ck), (rowid, _gram_text(ct, cb, co, ck))
 
 
 def _worker_main() -> None:  # pragma: no cover - runs in the helper process
@@ -273,7 +301,7 @@ class _Preparer:
             except OSError:
                 pass
 
-    def submit(self, texts: list[tuple[str, str, str]], first_rowid: int, more_coming: bool) -> None:
+    def submit(self, texts: list[tuple[str, str, str, str]], first_rowid: int, more_coming: bool) -> None:
         if more_coming and not self._tried:
             self._start()
         if self._proc is not None:
@@ -329,6 +357,7 @@ class EmbeddedBackend:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._snap: _Snapshot | None = None
+        self.rebuilds = 0  # snapshots built from scratch by this process (bench, tests)
 
     # ------------------------------------------------------------ connections ----
 
@@ -364,11 +393,16 @@ class EmbeddedBackend:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version == SCHEMA_VERSION:  # nothing to do: leave other processes' snapshots be
+                conn.execute("COMMIT")
+                return
+            if version != 0:
                 _script(conn, _DROP)  # a derived index: rebuild it by reindexing
             _script(conn, _TABLES + _STEADY + _INDEXES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute(_BUMP)
+            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
+                         " WHERE key = 'complete_after'")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -380,9 +414,9 @@ class EmbeddedBackend:
         for i in range(0, len(rowids), 500):
             part = rowids[i : i + 500]
             marks = ",".join("?" * len(part))
-            for rowid, title, body, org in conn.execute(
-                    f"SELECT rowid, title, body, org_name FROM stored WHERE rowid IN ({marks})", part):
-                t, g = _fts_rows(rowid, title, body, org)
+            for rowid, title, body, org, tags in conn.execute(
+                    f"SELECT rowid, title, body, org_text, tags FROM stored WHERE rowid IN ({marks})", part):
+                t, g = _fts_rows(rowid, title, body, org, tags)
                 tri.append(t)
                 gram.append(g)
         conn.executemany(_FTS_DELETES[0], tri)
@@ -411,11 +445,25 @@ class EmbeddedBackend:
                     batch.append(row)
             for sql, batch in zip(_INSERTS, batches):
                 conn.executemany(sql, batch)
-            conn.execute(_BUMP)
+            self._log(conn, [row[0] for row in batches[0]])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _log(conn: sqlite3.Connection, rowids: list[int]) -> None:
+        """Start a new generation and note the rowids it changed (added, replaced or
+        removed), so that other processes bring their snapshots up to date from these
+        rows instead of rebuilding them; entries older than ``CHANGES_KEPT`` generations
+        are pruned (a snapshot that old is rebuilt)."""
+        generation = conn.execute(_BUMP + " RETURNING value").fetchone()[0]
+        conn.executemany("INSERT INTO changes VALUES (?, ?)", [(generation, r) for r in rowids])
+        if generation % 64 == 0:
+            floor = generation - CHANGES_KEPT
+            if floor > 0:
+                conn.execute("DELETE FROM changes WHERE generation <= ?", (floor,))
+                conn.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'complete_after'", (floor,))
 
     def _lookup(self, conn: sqlite3.Connection, ids: list[str]) -> Iterator[tuple[str, int]]:
         for i in range(0, len(ids), 500):
@@ -432,7 +480,7 @@ class EmbeddedBackend:
         try:
             rowids = [rowid for _, rowid in self._lookup(conn, ids)]
             self._delete_rowids(conn, rowids)
-            conn.execute(_BUMP)
+            self._log(conn, rowids)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -452,7 +500,7 @@ class EmbeddedBackend:
             _script(conn, _BULK_LOAD)
             n = 0
             seen: set[str] = set()
-            chunk: list[tuple[str, str, str]] = []
+            chunk: list[tuple[str, str, str, str]] = []
             small: tuple[list[tuple], list[tuple]] = ([], [])
 
             def insert_small() -> None:
@@ -479,7 +527,7 @@ class EmbeddedBackend:
                 n += 1
                 for batch, row in zip(small, _small_rows(doc, n)):
                     batch.append(row)
-                chunk.append((doc.title, doc.body, doc.org_name))
+                chunk.append((doc.title, doc.body, small[1][-1][-2], small[1][-1][-1]))
             if chunk:
                 preparer.submit(chunk, n - len(chunk) + 1, more_coming=False)
             insert_small()
@@ -487,6 +535,8 @@ class EmbeddedBackend:
                 insert_fts(batches)
             _script(conn, _STEADY + _INDEXES)
             conn.execute(_BUMP)
+            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
+                         " WHERE key = 'complete_after'")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -506,47 +556,81 @@ class EmbeddedBackend:
         return self._conn().execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def _snapshot(self, conn: sqlite3.Connection) -> "_Snapshot":
-        """The snapshot for the generation visible in the current read transaction."""
+        """The snapshot for the generation visible in the current read transaction: the
+        process's own if current; else brought up to date from the change log (the rows
+        other writers changed since); rebuilt only after a reindex, after a long absence
+        (pruned log) or once too many changed listings sit outside its ranked part."""
         generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         snap = self._snap
-        if snap is None or snap.generation != generation:
-            snap = _Snapshot(conn, generation, self.term_cache_bytes)
-            self._snap = snap
-        return snap
+        if snap is not None and snap.generation == generation:
+            return snap
+        with self._lock:  # one thread of the process updates; the others use the result
+            snap = self._snap
+            if snap is not None and snap.generation == generation:
+                return snap
+            complete_after = conn.execute("SELECT value FROM meta WHERE key = 'complete_after'").fetchone()[0]
+            fresh = None
+            if snap is not None and complete_after <= snap.generation < generation:
+                changed = [r for (r,) in conn.execute(
+                    "SELECT DISTINCT rowid_ FROM changes WHERE generation > ?", (snap.generation,))]
+                if snap.tail_size + len(changed) <= min(MAX_TAIL, max(500, snap.base_n // 20)):
+                    fresh = snap.advanced(conn, generation, changed)
+            if fresh is None:
+                fresh = _Snapshot.build(conn, generation, self.term_cache_bytes)
+                self.rebuilds += 1
+            self._snap = fresh
+            return fresh
 
-    def _rowids(self, conn: sqlite3.Connection, term: Term, column: str) -> list[int]:
-        """Rowids matching ``term`` in one FTS column (ct, co or cb)."""
-        short = term.short_cjk
-        if short is not None:  # a bigram token, or any token a single character starts
-            table = "gram"
-            match = _fts_phrase(_GRAM_TAGS[column] + short) + (" *" if len(short) == 1 else "")
-        else:
-            table, match = "tri", f"{{{column}}} : {_fts_phrase(term.pattern)}"
-        found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
-                             (match,)).fetchone()[0]
-        return json.loads(f"[{found}]") if found else []  # C-speed parse
+    def _rowids(self, conn: sqlite3.Connection, terms: tuple[Term, ...], column: str) -> list[int]:
+        """Rowids where any of ``terms`` matches in one FTS column (ct, co, ck or cb): one
+        FTS5 query (an OR) per index, not one per term. A rowid may repeat."""
+        short = [t.gram for t in terms if t.gram is not None]
+        long_ = [t.pattern for t in terms if t.gram is None]
+        queries = []
+        if short:  # a gram token, or any token a single CJK character starts
+            tag = _GRAM_TAGS[column]
+            queries.append(("gram", " OR ".join(_fts_phrase(tag + x) + (" *" if prefix else "")
+                                                for x, prefix in short)))
+        if long_:
+            queries.append(("tri", f"{{{column}}} : (" + " OR ".join(map(_fts_phrase, long_)) + ")"))
+        out: list[int] = []
+        for table, match in queries:
+            found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
+                                 (match,)).fetchone()[0]
+            if found:
+                out += json.loads(f"[{found}]")  # C-speed parse
+        return out
 
-    def _term_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", term: Term) -> tuple[int, int, int]:
-        """(title, org, body) byte masks of ``term``, from the snapshot's cache if there."""
-        masks = snap.cached(term.tokens)
+    def _term_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
+        """(title, org, tags, body) byte masks of "any of ``terms``", from the snapshot's
+        cache if there."""
+        masks = snap.cached(terms)
         if masks is None:
-            masks = tuple(snap.mask(self._rowids(conn, term, c)) for c in ("ct", "co", "cb"))
-            snap.remember(term.tokens, masks)
+            masks = tuple(snap.mask(self._rowids(conn, terms, c)) for c in _COLUMNS)
+            snap.remember(terms, masks)
         return masks
 
     def query(self, q: SearchQuery) -> SearchResults:
         conn = self._conn()
-        terms = parse_terms(q.text)
+        terms = parse_query(q.text)
         conn.execute("BEGIN")  # one snapshot for everything below
         try:
             snap = self._snapshot(conn)
             selected = snap.live
             score = 0
-            for term in terms:
-                title, org, body = self._term_masks(conn, snap, term)
-                selected &= title | org | body
-                if selected:
-                    score += WEIGHT_TITLE * title + WEIGHT_ORG * org + WEIGHT_BODY * body
+            for alternatives in terms:
+                typed = anything = self._term_masks(conn, snap, alternatives[:1])
+                if len(alternatives) > 1:
+                    others = self._term_masks(conn, snap, alternatives[1:])
+                    anything = tuple(a | b for a, b in zip(typed, others))
+                selected &= anything[0] | anything[1] | anything[2] | anything[3]
+                if selected:  # each listing scores the best tier the term reaches there
+                    reached = 0
+                    for column, typed_only, value in _TIERS:
+                        m = (typed if typed_only else anything)[column] & ~reached
+                        if m:
+                            score += value * m
+                            reached |= m
             for name, value in (("kind", q.kind), ("field", q.field), ("county", q.county),
                                 ("transfer_mode", q.transfer_mode),
                                 ("voucher_eligible", q.voucher_eligible)):
@@ -562,20 +646,20 @@ class EmbeddedBackend:
             else:
                 facets = {}
                 total = selected_bytes.count(1)
-            ranks: list[int] = []
+            positions: list[int] = []
             scores = b""
             if limit and total > offset:
                 if terms:
                     score &= selected * 255
                     scores = score.to_bytes(snap.n, "little")
                 if terms and q.sort == "relevance":
-                    ranks = snap.page_by_score(scores, len(terms) * 6, offset, limit)
+                    positions = snap.page_by_score(scores, len(terms) * MAX_TERM_SCORE, offset, limit)
                 elif q.sort in ("price_asc", "price_desc"):
-                    ranks = snap.page_in_order(selected_bytes, snap.orders[q.sort], offset, limit)
+                    positions = snap.page_by_price(selected_bytes, q.sort, offset, limit)
                 else:
-                    ranks = snap.page_by_rank(selected_bytes, offset, limit)
-            hits = self._hits(conn, [snap.rowid_at[r] for r in ranks],
-                              [scores[r] if scores else 0 for r in ranks], terms)
+                    positions = snap.page_by_rank(selected_bytes, offset, limit)
+            hits = self._hits(conn, [snap.rowid_at[p] for p in positions],
+                              [scores[p] if scores else 0 for p in positions], all_terms(terms))
         finally:
             conn.execute("COMMIT")
         return SearchResults(total=total, hits=hits, facets=facets)
@@ -613,40 +697,62 @@ class EmbeddedBackend:
 
 # _SHIFT_TABLES[j] maps a 0/1 byte to 0/(1 << j)
 _SHIFT_TABLES = [bytes(((b & 1) << j) for b in range(256)) for j in range(8)]
+_SNAPSHOT_COLUMNS = "rowid, id, kind, field, county, modes, voucher, bucket, price_fen, published_ms"
+
+
+def _facet_keys(kind, field, county, modes, voucher, bucket) -> list[tuple[str, Any]]:
+    keys = [("kind", kind), ("voucher_eligible", bool(voucher)), ("price_range", bucket)]
+    if field is not None:
+        keys.append(("field", field))
+    if county is not None:
+        keys.append(("county", county))
+    keys += [("transfer_mode", m) for i, m in enumerate(TRANSFER_MODES) if modes & (1 << i)]
+    return keys
 
 
 class _Snapshot:
-    """The small columns of every listing, by rank (0 = newest; ties by id), as byte
-    masks: a Python int whose byte ``r`` is 1 when the listing of rank ``r`` is in."""
+    """The small columns of every listing as byte masks over *positions*: a Python int
+    whose byte ``p`` is 1 when the listing at position ``p`` is in.
 
-    def __init__(self, conn: sqlite3.Connection, generation: int, cache_bytes: int = TERM_CACHE_BYTES) -> None:
+    Positions ``0 .. base_n - 1`` are the listings of the last rebuild in rank order
+    (0 = newest; ties by id), so newest-first paging is a ``bytes.find``. A snapshot is
+    brought up to date (``advanced``) without a rebuild: a changed listing's old
+    position is switched off in ``live`` (every query starts from ``live``) and its new
+    version, if any, gets a fresh position at the end — the *tail*, kept in its own
+    sorted lists and merged into pages. Cached term masks are carried over and extended
+    for the tail listings by testing the term against their canonical strings in Python
+    (the same rule the FTS indexes answer, see ``search.text``), so a write costs other
+    processes microseconds per changed listing, not a rebuild."""
+
+    generation: int
+    n: int  # positions (live and dead)
+    base_n: int
+
+    @classmethod
+    def build(cls, conn: sqlite3.Connection, generation: int, cache_bytes: int = TERM_CACHE_BYTES) -> "_Snapshot":
+        self = cls()
         self.generation = generation
-        rows = conn.execute(
-            "SELECT rowid, kind, field, county, modes, voucher, bucket, price_fen FROM docs"
-            " ORDER BY published_ms DESC, id"
-        ).fetchall()
-        n = self.n = len(rows)
+        rows = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs ORDER BY published_ms DESC, id").fetchall()
+        n = self.n = self.base_n = len(rows)
         self.rowid_at = [r[0] for r in rows]
+        self.id_at = [r[1] for r in rows]
+        self.price_at = [r[8] for r in rows]
+        self.ms_at = [r[9] for r in rows]
         size = (max(self.rowid_at) + 1) if rows else 0
-        self.rank_of = [0] * size
+        self.pos_of = [0] * size
         members: dict[tuple[str, Any], list[int]] = {}
         priced: list[tuple[int, int]] = []
         unpriced: list[int] = []
-        for rank, (rowid, kind, field, county, modes, voucher, bucket, price) in enumerate(rows):
-            self.rank_of[rowid] = rank
-            for key in (("kind", kind), ("field", field), ("county", county),
-                        ("voucher_eligible", bool(voucher)), ("price_range", bucket)):
-                if key[1] is not None:
-                    members.setdefault(key, []).append(rank)
-            for i, mode in enumerate(TRANSFER_MODES):
-                if modes & (1 << i):
-                    members.setdefault(("transfer_mode", mode), []).append(rank)
+        for rank, (rowid, _id, kind, field, county, modes, voucher, bucket, price, _ms) in enumerate(rows):
+            self.pos_of[rowid] = rank
+            for key in _facet_keys(kind, field, county, modes, voucher, bucket):
+                members.setdefault(key, []).append(rank)
             if price is None:
                 unpriced.append(rank)
             else:
                 priced.append((price, rank))
         self.masks = {key: self._mask_of_ranks(ranks) for key, ranks in members.items()}
-        # the same sets with one *bit* per rank: 8x smaller, so counting a facet value
+        # the same sets with one *bit* per position: 8x smaller, so counting a facet value
         # (AND + bit_count) costs microseconds, not the ~0.1 ms of a byte mask
         self.bits = {key: self.pack(m.to_bytes(n, "little")) for key, m in self.masks.items()}
         self.live = int.from_bytes(b"\x01" * n, "little")
@@ -657,26 +763,120 @@ class _Snapshot:
             "price_asc": self.priced_ranks + unpriced,
             "price_desc": [r for _, r in sorted(priced, key=lambda pr: (-pr[0], pr[1]))] + unpriced,
         }
-        self._price_masks: dict[tuple[int | None, int | None], int] = {}
-        # term tokens -> (title, org, body) masks, least recently used first
-        self._terms: OrderedDict[tuple[str, ...], tuple[int, int, int]] = OrderedDict()
-        self._terms_lock = threading.Lock()
-        self._term_cost = 3 * (n + 32)  # bytes held per cached term (three n-byte ints)
-        self._max_terms = max(0, cache_bytes // self._term_cost)
+        self.tail: list[int] = []  # tail positions, newest first (then id)
+        self.tail_size = 0
+        # term -> masks, least recently used first, with the canonical strings of the
+        # tail listings to extend them by
+        self._terms: OrderedDict[tuple[Term, ...], tuple[int, ...]] = OrderedDict()
+        self._tail_texts: dict[int, tuple[str, ...]] = {}
+        self._init_caches(cache_bytes)
+        return self
 
-    def cached(self, key: tuple[str, ...]) -> tuple[int, int, int] | None:
+    def _init_caches(self, cache_bytes: int) -> None:
+        self._terms_lock = threading.Lock()
+        self._price_masks: dict[tuple[int | None, int | None], int] = {}
+        self.cache_bytes = cache_bytes
+        self._max_terms = max(0, cache_bytes // (len(_COLUMNS) * (self.n + 32)))
+
+    def advanced(self, conn: sqlite3.Connection, generation: int, changed: list[int]) -> "_Snapshot":
+        """A copy brought to ``generation``, where the listings of rowids ``changed`` were
+        added, replaced or removed. Shares the append-only lists with this snapshot
+        (a reader of the old one never looks past its own ``n``)."""
+        new = _Snapshot()
+        new.generation = generation
+        new.base_n = self.base_n
+        new.rowid_at, new.id_at, new.price_at, new.ms_at = self.rowid_at, self.id_at, self.price_at, self.ms_at
+        new.prices, new.priced_ranks, new.orders = self.prices, self.priced_ranks, self.orders
+        new.pos_of = list(self.pos_of)
+        new.masks, new.bits = dict(self.masks), dict(self.bits)
+        new.tail = list(self.tail)
+        new._tail_texts = dict(self._tail_texts)
+        live = self.live
+        n = self.n
+        for rowid in changed:  # the old versions go
+            if rowid < len(self.pos_of):
+                p = self.pos_of[rowid]
+                if p < n and self.rowid_at[p] == rowid and live >> (8 * p) & 1:
+                    live ^= 1 << (8 * p)
+                    new._tail_texts.pop(p, None)
+        rows = []
+        for i in range(0, len(changed), 500):
+            part = changed[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows += conn.execute(
+                f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
+                f" s.title, s.org_text, s.tags, s.body"
+                f" FROM docs d JOIN stored s ON s.rowid = d.rowid WHERE d.rowid IN ({marks})", part).fetchall()
+        # the new versions arrive at fresh positions
+        add_masks: dict[tuple[str, Any], int] = {}
+        add_bits: dict[tuple[str, Any], int] = {}
+        fresh: list[int] = []
+        for (rowid, id_, kind, field, county, modes, voucher, bucket, price, ms, *texts) in rows:
+            p = n
+            n += 1
+            new.rowid_at.append(rowid)
+            new.id_at.append(id_)
+            new.price_at.append(price)
+            new.ms_at.append(ms)
+            if rowid >= len(new.pos_of):
+                new.pos_of.extend([0] * (rowid + 1 - len(new.pos_of)))
+            new.pos_of[rowid] = p
+            live |= 1 << (8 * p)
+            for key in _facet_keys(kind, field, county, modes, voucher, bucket):
+                add_masks[key] = add_masks.get(key, 0) | 1 << (8 * p)
+                add_bits[key] = add_bits.get(key, 0) | 1 << p
+            new._tail_texts[p] = tuple(canonical(t) for t in texts)  # title, org, tags, body
+            fresh.append(p)
+        for key, m in add_masks.items():
+            new.masks[key] = new.masks.get(key, 0) | m
+            new.bits[key] = new.bits.get(key, 0) | add_bits[key]
+        new.live = live
+        new.n = n
+        for p in fresh:
+            bisect.insort(new.tail, p, key=new._newest_key)
+        new.tail = [p for p in new.tail if p in new._tail_texts]  # dead tail positions out
+        new.tail_size = self.tail_size + len(fresh)
+        new._init_caches(self.cache_bytes)
+        # carry the term cache over: a term's masks gain the fresh positions it matches
+        new._terms = OrderedDict()
         with self._terms_lock:
-            masks = self._terms.get(key)
+            cached = list(self._terms.items())
+        for terms, masks in cached:
+            patterns = [t.pattern for t in terms]
+            extra = [0] * len(_COLUMNS)
+            for p in fresh:
+                for c, text in enumerate(new._tail_texts[p]):
+                    if any(pattern in text for pattern in patterns):
+                        extra[c] |= 1 << (8 * p)
+            new._terms[terms] = tuple(m | e for m, e in zip(masks, extra)) if any(extra) else masks
+        return new
+
+    def _newest_key(self, p: int) -> tuple[int, str]:
+        return (-self.ms_at[p], self.id_at[p])
+
+    def _price_key(self, p: int) -> tuple:
+        price = self.price_at[p]
+        return (price is None, price or 0) + self._newest_key(p)
+
+    def _price_desc_key(self, p: int) -> tuple:
+        price = self.price_at[p]
+        return (price is None, -(price or 0)) + self._newest_key(p)
+
+    # ------------------------------------------------------------- term cache ----
+
+    def cached(self, term: tuple[Term, ...]) -> tuple[int, ...] | None:
+        with self._terms_lock:
+            masks = self._terms.get(term)
             if masks is not None:
-                self._terms.move_to_end(key)
+                self._terms.move_to_end(term)
             return masks
 
-    def remember(self, key: tuple[str, ...], masks: tuple[int, int, int]) -> None:
+    def remember(self, term: tuple[Term, ...], masks: tuple[int, ...]) -> None:
         if not self._max_terms:
             return
         with self._terms_lock:
-            self._terms[key] = masks
-            self._terms.move_to_end(key)
+            self._terms[term] = masks
+            self._terms.move_to_end(term)
             while len(self._terms) > self._max_terms:
                 self._terms.popitem(last=False)
 
@@ -684,13 +884,15 @@ class _Snapshot:
         with self._terms_lock:
             self._terms.clear()
 
+    # ------------------------------------------------------------------ masks ----
+
     def _mask_of_ranks(self, ranks: Iterable[int]) -> int:
         buf = bytearray(self.n)
         deque(map(buf.__setitem__, ranks, repeat(1)), maxlen=0)
         return int.from_bytes(buf, "little")
 
     def mask(self, rowids: Iterable[int]) -> int:
-        return self._mask_of_ranks(map(self.rank_of.__getitem__, rowids))
+        return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids))
 
     def price_mask(self, lo: int | None, hi: int | None) -> int:
         key = (lo, hi)
@@ -699,14 +901,18 @@ class _Snapshot:
             a = 0 if lo is None else bisect.bisect_left(self.prices, lo)
             b = len(self.prices) if hi is None else bisect.bisect_right(self.prices, hi)
             m = self._mask_of_ranks(self.priced_ranks[a:b]) if a < b else 0
+            for p in self.tail:
+                price = self.price_at[p]
+                if price is not None and (lo is None or price >= lo) and (hi is None or price <= hi):
+                    m |= 1 << (8 * p)
             if len(self._price_masks) > 256:
                 self._price_masks.clear()
             self._price_masks[key] = m
         return m
 
     def pack(self, mask_bytes: bytes) -> int:
-        """A byte mask (one 0/1 byte per rank) as an int with one bit per rank: bit j of
-        every group of eight is gathered by a slice and shifted by a translate table."""
+        """A byte mask (one 0/1 byte per position) as an int with one bit per position:
+        bit j of every group of eight is gathered by a slice and shifted by a translate table."""
         pad = -len(mask_bytes) % 8
         if pad:
             mask_bytes += bytes(pad)
@@ -728,9 +934,30 @@ class _Snapshot:
                     raw[name][value] = n
         return finish_facets(raw)
 
+    # ----------------------------------------------------------------- paging ----
+
+    def _merge(self, base: Iterable[int], buf: bytes, value: int, key, offset: int, limit: int,
+               tail: list[int] | None = None) -> list[int]:
+        """Positions of the ranked part (``base``, in order) merged with the tail
+        positions whose byte in ``buf`` is ``value`` (sorted by ``key``)."""
+        extra = [p for p in (self.tail if tail is None else tail) if buf[p] == value]
+        if not extra:
+            return list(islice(base, offset, offset + limit))
+        return list(islice(heapq.merge(base, extra, key=key), offset, offset + limit))
+
+    def _iter_find(self, buf: bytes, value: int, end: int) -> Iterator[int]:
+        needle = bytes([value])
+        pos = buf.find(needle, 0, end)
+        while pos >= 0:
+            yield pos
+            pos = buf.find(needle, pos + 1, end)
+
     def page_by_rank(self, selected_bytes: bytes, offset: int, limit: int) -> list[int]:
-        """Ranks of the selected listings, newest first, from ``offset``."""
-        return self._find(selected_bytes, 1, offset, limit)
+        """Positions of the selected listings, newest first, from ``offset``."""
+        if not self.tail:
+            return self._find(selected_bytes, 1, offset, limit)
+        return self._merge(self._iter_find(selected_bytes, 1, self.base_n), selected_bytes, 1,
+                           self._newest_key, offset, limit)
 
     @staticmethod
     def _find(buf: bytes, value: int, skip: int, limit: int) -> list[int]:
@@ -746,21 +973,32 @@ class _Snapshot:
         return out
 
     def page_by_score(self, buf: bytes, top: int, offset: int, limit: int) -> list[int]:
-        """Highest score first, then rank; ``buf`` has one score byte per rank, each at
-        most ``top``."""
+        """Highest score first, then newest, then id; ``buf`` has one score byte per
+        position, each at most ``top``."""
         out: list[int] = []
         for value in range(min(top, 255), 0, -1):
             needle = bytes([value])
-            if offset:  # whole score levels before the page are only counted
-                count = buf.count(needle)
-                if offset >= count:
-                    offset -= count
-                    continue
-            out += self._find(buf, value, offset, limit - len(out))
+            count = buf.count(needle)
+            if not count:
+                continue
+            if offset >= count:  # whole score levels before the page are only counted
+                offset -= count
+                continue
+            if self.tail:
+                out += self._merge(self._iter_find(buf, value, self.base_n), buf, value,
+                                   self._newest_key, offset, limit - len(out))
+            else:
+                out += self._find(buf, value, offset, limit - len(out))
             offset = 0
             if len(out) >= limit:
                 break
         return out
 
-    def page_in_order(self, selected_bytes: bytes, order: list[int], offset: int, limit: int) -> list[int]:
-        return list(islice(compress(order, map(selected_bytes.__getitem__, order)), offset, offset + limit))
+    def page_by_price(self, selected_bytes: bytes, sort: str, offset: int, limit: int) -> list[int]:
+        order = self.orders[sort]
+        base = compress(order, map(selected_bytes.__getitem__, order))
+        if not self.tail:
+            return list(islice(base, offset, offset + limit))
+        key = self._price_key if sort == "price_asc" else self._price_desc_key
+        tail = sorted(self.tail, key=key)
+        return self._merge(base, selected_bytes, 1, key, offset, limit, tail=tail)

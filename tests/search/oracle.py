@@ -4,6 +4,8 @@ from __future__ import annotations
 from search import Document, SearchQuery
 from search.documents import price_bucket, to_epoch_ms
 from search.text import parse_terms, tokens
+from search.backend import TIERS
+from search.vocabulary import expand
 
 
 def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
@@ -12,14 +14,22 @@ def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
 
 
 def score(doc: Document, text: str) -> int | None:
-    """Tier score, or None when some term does not match."""
-    title, body, org = tokens(doc.title), tokens(doc.body), tokens(doc.org_name)
+    """Tier score, or None when some term does not match: per term, the best tier of
+    search.backend.TIERS it reaches, summed over terms."""
+    fields = {"title": tokens(doc.title), "org": tokens(doc.org_text), "tags": tokens(doc.tags),
+              "body": tokens(doc.body)}
     total = 0
     for term in parse_terms(text):
-        s = 3 * _contains(title, term.tokens) + 2 * _contains(org, term.tokens) + _contains(body, term.tokens)
-        if not s:
+        alternatives = expand(term)
+        best = 0
+        for field, typed_only, value in TIERS:
+            words = (term,) if typed_only else alternatives
+            if any(_contains(fields[field], t.tokens) for t in words):
+                best = value
+                break
+        if not best:
             return None
-        total += s
+        total += best
     return total
 
 

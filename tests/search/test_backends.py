@@ -54,7 +54,7 @@ def test_one_character_chinese(loaded):
     r = search(loaded, "药")
     assert "药品检验检测服务" in titles(r)
     assert "药用辅料羟丙甲纤维素制备方法" in titles(r)
-    assert all("药" in BY_ID[h.id].title + BY_ID[h.id].body + BY_ID[h.id].org_name for h in r.hits)
+    assert all("药" in BY_ID[h.id].title + BY_ID[h.id].body + BY_ID[h.id].org_name + BY_ID[h.id].tags for h in r.hits)
     assert r.total == oracle.search(DOCS, SearchQuery(text="药", per_page=100))[1]
 
 
@@ -85,15 +85,17 @@ def test_english_is_case_folded(loaded):
 
 
 def test_english_matches_whole_words_only(loaded):
-    sem = ids(search(loaded, "sem"))
-    assert {"instrument:2", "instrument:8", "demand:6", "demand:14"} <= set(sem)
-    for i in sem:
+    eds = ids(search(loaded, "eds"))  # a word without synonyms
+    assert {"instrument:2", "instrument:8", "demand:6"} <= set(eds)
+    for i in eds:
         d = BY_ID[i]
-        assert "sem" in tokens(d.title) + tokens(d.body) + tokens(d.org_name)
+        assert "eds" in tokens(d.title) + tokens(d.body) + tokens(d.org_name)
     assert set(ids(search(loaded, "semiconductor"))) == {"instrument:8", "demand:14"}
     assert search(loaded, "semi").total == 0
     assert search(loaded, "microscop").total == 0
-    assert ids(search(loaded, "microscope")) == ["instrument:8"]
+    # the whole word first; its synonyms (电镜, sem) bring the Chinese listings too
+    microscope = ids(search(loaded, "microscope"))
+    assert microscope[0] == "instrument:8" and "instrument:2" in microscope
 
 
 def test_hyphenated_and_mixed_terms(loaded):
@@ -116,9 +118,9 @@ def test_title_match_outranks_body_match(loaded):
     r = search(loaded, "阿胶")
     first = r.hits[0]
     assert "阿胶" in first.title and "阿胶" in first.org_name
-    assert first.score == 3 + 2 + 1
-    body_only = [h for h in r.hits if "阿胶" not in h.title and "阿胶" not in h.org_name]
-    assert all(h.score == 1 for h in body_only)
+    assert first.score == 8  # the best tier: the typed word in the title
+    body_only = [h for h in r.hits if "阿胶" not in h.title and "阿胶" not in h.org_name + h.county]
+    assert all(h.score == 2 for h in body_only)
     assert [h.score for h in r.hits] == sorted((h.score for h in r.hits), reverse=True)
 
 
@@ -270,7 +272,7 @@ def test_highlights_are_escaped(loaded):
 
 def test_highlight_marks_every_term(loaded):
     [hit] = search(loaded, "色谱仪 HPLC").hits
-    assert hit.title_html == "高端液相<mark>色谱仪</mark>检测服务"
+    assert hit.title_html == "高端<mark>液相色谱仪</mark>检测服务"  # HPLC's synonym 液相 marked too
     assert "<mark>HPLC</mark>" in hit.snippet_html
     assert hit.snippet_html.count("<mark>") >= 2
 
@@ -454,7 +456,7 @@ def test_writes_during_a_reindex_are_not_lost(backend):
     def stream():
         yield from DOCS[:10]
         writer.start()
-        writer.join(timeout=3)  # Elasticsearch: done now; embedded: waits for our COMMIT
+        writer.join(timeout=15)  # Elasticsearch: done now (each write waits for a refresh); embedded: waits for our COMMIT
         if isinstance(backend, ElasticsearchBackend):
             assert not writer.is_alive()
         yield stale_a  # read from the app database before the edit / withdrawal
@@ -474,3 +476,45 @@ def test_writes_during_a_reindex_are_not_lost(backend):
     assert backend.count() == 22  # 20 from the corpus + service:901 + service:903
     backend.index([doc("service:902", "重新发布的电镜")])  # writable as usual afterwards
     assert ids(search(backend, "重新发布")) == ["service:902"]
+
+
+# ------------------------------------------------------------------ what people mean ----
+
+def test_kind_and_transfer_mode_words_find_their_listings(loaded):
+    """仪器 finds every instrument, though most titles say 色谱仪 / 试验机 / 测量机;
+    技术转让 finds the achievements offered for assignment; English words too."""
+    instruments = {d.id for d in DOCS if d.kind == "instrument"}
+    for text in ("仪器", "仪器设备", "instrument", "设备"):
+        assert instruments <= set(ids(search(loaded, text))), text
+    assigned = {d.id for d in DOCS if d.kind == "achievement" and "assignment" in d.transfer_modes}
+    r = search(loaded, "技术转让", kind="achievement")
+    assert set(ids(r)) == assigned
+    assert set(ids(search(loaded, "assignment", kind="achievement"))) == assigned
+    # typed word in the title (转让) outranks a listing found only through its mode's words
+    assert search(loaded, "转让").hits[0].id == "demand:5"  # 需要专利转让：新型农机具
+
+
+def test_field_county_and_english_organisation_words(loaded):
+    field = {d.id for d in DOCS if d.field == "现代农业"}
+    assert field <= set(ids(search(loaded, "agriculture")))
+    linqing = {d.id for d in DOCS if d.county == "临清市"}
+    assert set(ids(search(loaded, "linqing"))) >= linqing
+    assert set(ids(search(loaded, "临清"))) >= linqing
+
+
+def test_synonyms_find_the_same_listings(loaded):
+    """检测 / 检验 / 测试 are one group: each finds the listings of the others."""
+    group = [set(ids(search(loaded, t))) for t in ("检测", "检验", "测试", "testing")]
+    assert group[0] == group[1] == group[2] == group[3]
+    assert "service:1" in group[0]  # 药品检验检测服务
+    assert "instrument:7" in set(ids(search(loaded, "检验")))  # ICP-MS：重金属元素检测, no 检验 in it
+    # the word typed counts double: with 检验, titles saying 检验 come before those saying 检测
+    r = search(loaded, "检验")
+    first = r.hits[0]
+    assert "检验" in first.title
+
+
+def test_patent_finds_inventions(loaded):
+    r = set(ids(search(loaded, "发明")))
+    assert {"achievement:1", "achievement:3"} <= r  # say 发明专利
+    assert "service:4" in set(ids(search(loaded, "发明")))  # 专利代理服务 via 专利
