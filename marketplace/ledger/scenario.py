@@ -1,4 +1,4 @@
-"""The subsidy scenario of one year (``/work/shared/policy/SCENARIO.md``), built from the ledger.
+"""The subsidy scenario of one year (``../shared/policy/SCENARIO.md`` beside the repository), built from the ledger.
 
 Mapping (transaction ``id`` = the entry's ``ref``):
 
