@@ -180,3 +180,38 @@ def test_require_raises_with_the_reason(app_ctx):
             perm.require(who, action)
         others.add(str(denied.value))
     assert len(others) == 1 and must_verify not in others  # plain "not allowed" for all of them
+
+
+def test_an_anonymous_visitor_may_do_nothing_whatever_it_carries():
+    from flask_login import AnonymousUserMixin
+
+    logged_out = NS(is_authenticated=False, role=A, id=7, organization=NS(id=OWN, kind="government", verified=True),
+                    membership=NS(organization_id=OWN, is_owner=True))  # a session that lost its login
+    no_flag = NS(role=A, id=7, organization=logged_out.organization, membership=logged_out.membership)
+    # targets of every shape at once, all of them "its own"
+    targets = [NS(id=i, kind="enterprise", organization_id=OWN, seller_org_id=OWN, buyer_org_id=OWN)
+                  for i in (OWN, 7)]
+    for who in (AnonymousUserMixin(), logged_out, no_flag):
+        for action in perm.RULES:
+            for target in targets:
+                assert perm.can(who, action, target) is False, (who, action, target)
+
+
+def test_require_passes_the_target_on(app_ctx):
+    perm.require(actor(E), perm.SELL, order(OWN, OTHER))  # the seller: no error
+    with pytest.raises(PermissionDenied):
+        perm.require(actor(E), perm.SELL, order(OTHER, OWN))
+
+
+def test_the_refusal_says_so_in_the_users_language(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        for locale, words in (("en", "You are not allowed to do this."),
+                              ("en", "Your organisation must be verified by the city before it can trade.")):
+            with force_locale(locale), pytest.raises(PermissionDenied) as denied:
+                if "verified" in words:
+                    perm.require(actor(E, verified=False), perm.TRADE)
+                else:
+                    perm.require(actor(E), perm.VIEW_AUDIT)
+            assert str(denied.value) == words
