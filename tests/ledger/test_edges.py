@@ -150,3 +150,14 @@ def test_a_provincial_reward_and_a_host_level_reach_the_organisations(city, fact
     assert orgs[c["ag1"]]["provincial_service_reward"] == "123456.00"
     assert orgs[c["team1"]]["host_level"] == "provincial"
     assert "provincial_service_reward" not in orgs[c["team1"]] and "host_level" not in orgs[c["ag1"]]
+
+
+def test_a_later_contract_of_the_same_project_is_not_history(city):
+    c = city
+    contract("CTR-1", c["lcu"], c["acme"], "100.00", date(2024, 5, 1), project="P-9")
+    pay("CTR-1", c["acme"], c["lcu"], "100.00", date(2024, 5, 2))
+    contract("CTR-2", c["lcu"], c["acme"], "200.00", date(2025, 1, 1), project="P-9")  # next year's
+    pay("CTR-2", c["acme"], c["lcu"], "200.00", date(2025, 1, 2))
+    db.session.commit()
+    assert [t["id"] for t in build_scenario(db.session, 2024)["transactions"]] == ["CTR-1"]
+    assert [t["id"] for t in build_scenario(db.session, 2025)["transactions"]] == ["CTR-1", "CTR-2"]
