@@ -6,7 +6,7 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from marketplace.extensions import db
 from marketplace.ledger import services
@@ -161,3 +161,45 @@ def test_a_later_contract_of_the_same_project_is_not_history(city):
     db.session.commit()
     assert [t["id"] for t in build_scenario(db.session, 2024)["transactions"]] == ["CTR-1"]
     assert [t["id"] for t in build_scenario(db.session, 2025)["transactions"]] == ["CTR-1", "CTR-2"]
+
+
+def _recompute_years() -> list[str]:
+    from marketplace.outbox import OutboxEntry
+
+    return sorted(r.key for r in db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == "claims")))
+
+
+def test_a_payment_asks_to_recompute_the_year_its_contract_was_registered_in(city):
+    from marketplace.outbox import OutboxEntry
+
+    c = city
+    contract("CTR-1", c["lcu"], c["acme"], "100.00", date(2023, 12, 20))
+    contract("CTR-2", c["lcu"], c["acme"], "100.00", date(2022, 5, 1))  # another contract, another year
+    db.session.execute(OutboxEntry.__table__.delete())
+    pay("CTR-1", c["acme"], c["lcu"], "100.00", date(2024, 1, 5))
+    assert _recompute_years() == ["2023"]  # not 2024 (the payment's), not 2022 (another ref's)
+    db.session.execute(OutboxEntry.__table__.delete())
+    pay("ORD-7", c["acme"], c["lcu"], "1.00", date(2024, 1, 6))  # a payment of no contract
+    assert _recompute_years() == []
+    services.append("lease_fee", "LSE-1", date(2021, 3, 1), 100, {
+        "lessee": c["ag1"], "instrument": "INS-3", "amount": "1.00", "financing_lease": True,
+        "on_sharing_platform": True})
+    assert _recompute_years() == ["2021"]  # any other entry: its own year
+
+
+def test_same_ref_entries_get_unique_scenario_ids(city):
+    for month in (1, 2, 3):
+        services.append("lease_fee", "LSE-1", date(2024, month, 10), 100, {
+            "lessee": city["ag1"], "instrument": "INS-3", "amount": "1.00", "financing_lease": True,
+            "on_sharing_platform": True})
+    db.session.commit()
+    assert [t["id"] for t in build_scenario(db.session, 2024)["transactions"]] == ["LSE-1", "LSE-1#2", "LSE-1#3"]
+
+
+def test_an_entry_naming_an_unknown_organisation_is_an_export_error(city):
+    services.append("lease_fee", "LSE-9", date(2024, 1, 10), 100, {
+        "lessee": "91370000NOSUCHORG", "instrument": "INS-3", "amount": "1.00", "financing_lease": True,
+        "on_sharing_platform": True})
+    db.session.commit()
+    with pytest.raises(ScenarioExportError, match="91370000NOSUCHORG"):
+        build_scenario(db.session, 2024)
