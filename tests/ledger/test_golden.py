@@ -68,6 +68,7 @@ def test_verify_notices_a_changed_column(ledger, sql):
                         {"payer": "P", "payee": "Q", "amount": f"{i}.00", "method": "card", "gateway_id": f"pi_{i}"})
     db.session.commit()
     assert services.verify().ok
+    db.session.rollback()  # end the read, as a request would, before the attacker's DDL
     _tamper(sql)
     db.session.expire_all()
     result = services.verify()
