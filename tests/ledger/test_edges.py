@@ -203,3 +203,23 @@ def test_an_entry_naming_an_unknown_organisation_is_an_export_error(city):
     db.session.commit()
     with pytest.raises(ScenarioExportError, match="91370000NOSUCHORG"):
         build_scenario(db.session, 2024)
+
+
+@pytest.mark.parametrize("value, where", [
+    (1.5, "payload: floats"),
+    ({"amount": 1.5}, "payload.amount: floats"),
+    ({"a": {"b": [1, 2.0]}}, r"payload.a.b\[1\]: floats"),
+    ([{"x": "1"}, {"y": float("nan")}], r"payload\[1\].y: floats"),
+    ({"a": {1: "x"}}, "payload.a: keys must be strings, not 1"),
+])
+def test_canonical_json_refuses_floats_and_non_string_keys_and_says_where(value, where):
+    from marketplace.ledger.models import canonical_json
+
+    with pytest.raises(TypeError, match=where):
+        canonical_json(value)
+
+
+def test_canonical_json_is_sorted_compact_and_keeps_chinese():
+    from marketplace.ledger.models import canonical_json
+
+    assert canonical_json({"b": ["乙", 2], "a": {"d": None, "c": True}}) == '{"a":{"c":true,"d":null},"b":["乙",2]}'
