@@ -2,7 +2,7 @@
 missing, a broken link, a duplicate), the error's words, filters, streaming; and what the
 scenario export reads from each payload field, with its default when the field is absent.
 (Written against the mutants that survived the rest of tests/ledger: bench/mutation.sh.)"""
-from datetime import date
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -223,3 +223,55 @@ def test_canonical_json_is_sorted_compact_and_keeps_chinese():
     from marketplace.ledger.models import canonical_json
 
     assert canonical_json({"b": ["乙", 2], "a": {"d": None, "c": True}}) == '{"a":{"c":true,"d":null},"b":["乙",2]}'
+
+
+# --- what append refuses, with its exact words -------------------------------------------------
+
+PAYMENT = {"payer": "甲", "payee": "乙", "amount": "1.00", "method": "card", "gateway_id": "pi_1"}
+CONTRACT = {"contract_type": "transfer", "seller": "91A", "buyer": "91B", "amount": "1.00",
+            "registration_no": "2024370015000001", "registered_on": "2024-01-01", "project": None, "broker": None,
+            "transformed_in_city": True}
+
+
+def _append(kind="payment", ref="ORD-1", amount_fen=100, payload=None):
+    return services.append(kind, ref, date(2024, 1, 1), amount_fen, dict(PAYMENT if payload is None else payload))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: _append(kind="gift"), "unknown kind 'gift' (one of contract_registered, payment, refund,"),
+    (lambda: _append(ref=""), "ref must be a non-empty string of at most 40 characters, not ''"),
+    (lambda: _append(ref="R" * 41), "ref must be a non-empty string of at most 40 characters"),
+    (lambda: _append(amount_fen=True), "amount_fen must be a non-negative integer (fen), not True"),
+    (lambda: services.append("payment", "ORD-1", date(2024, 1, 1), 100, ["amount", "1.00"]), "payload must be a dict"),
+    (lambda: _append(payload={"amount": "1.00"}), "payment: payload is missing payer, payee, method, gateway_id"),
+    (lambda: _append(payload={**PAYMENT, "method": "cash"}), "payment: unknown method 'cash' (card or voucher_share)"),
+    (lambda: _append(payload={**PAYMENT, "payer": ""}), "payment: payload payer must be an organisation credit code, not ''"),
+    (lambda: _append(payload={**PAYMENT, "amount": "1.001"}), "payment: payload amount: "),
+    (lambda: _append("contract_registered", "CTR-1", payload={**CONTRACT, "contract_type": "gift"}),
+     "contract_registered: unknown contract_type 'gift'"),
+    (lambda: _append("contract_registered", "CTR-1", payload={**CONTRACT, "registered_on": "2024-01-02"}),
+     "contract_registered: occurred_on must be the registration date (registered_on)"),
+    (lambda: _append("contract_registered", "CTR-1", payload={**CONTRACT, "registration_no": ""}),
+     "contract_registered: registration_no is required"),
+    (lambda: _append("contract_registered", "CTR-1", payload={**CONTRACT, "transformed_in_city": 1}),
+     "contract_registered: payload transformed_in_city must be true or false, not 1"),
+    (lambda: services.append("payment", "ORD-1", datetime(2024, 1, 1, 9), 100, dict(PAYMENT)),
+     "occurred_on must be a date, not datetime"),
+    (lambda: _append(payload={**PAYMENT, "when": datetime(2024, 1, 1, 9)}), "use a date, not a datetime"),
+])
+def test_append_refuses_with_the_exact_reason(ledger, call, words):
+    with pytest.raises(services.LedgerError) as refused:
+        call()
+    assert str(refused.value).startswith(words), str(refused.value)
+    db.session.rollback()
+    assert services.entries() == []
+
+
+def test_append_accepts_the_edges(ledger):
+    _append(ref="R" * 40)  # 40 characters is the most
+    services.append("payment", "ORD-0", date(2024, 1, 1), 0, {**PAYMENT, "amount": "0.00"})  # nothing paid is a number
+    _append("contract_registered", "CTR-1", payload=CONTRACT)
+    e = _append(payload={**PAYMENT, "extra": {"on": date(2024, 1, 2), "list": (1, "a")}})
+    assert e.data["extra"] == {"on": "2024-01-02", "list": [1, "a"]}  # dates and tuples stored plainly
+    db.session.commit()
+    assert [x.ref for x in services.entries()] == ["R" * 40, "ORD-0", "CTR-1", "ORD-1"]
