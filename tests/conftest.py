@@ -146,4 +146,8 @@ def pytest_sessionstart(session):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
+    po = root / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        return  # already compiled from this catalogue (mutation runs start pytest hundreds of times)
     subprocess.run([sys.executable, str(root / "scripts" / "i18n.py"), "compile"], check=True)

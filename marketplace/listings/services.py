@@ -176,6 +176,13 @@ def get_listing(viewer, listing_id: int) -> Listing:
     return listing
 
 
+def listing_to_edit(actor, listing_id: int) -> Listing:
+    """The listing for its edit form: only who may edit it sees the form."""
+    listing = get_listing(actor, listing_id)
+    perm.require(actor, perm.EDIT_LISTING, listing)
+    return listing
+
+
 def browse(viewer, kind: str | None = None, limit: int = 50, offset: int = 0) -> list[Listing]:
     query = select(Listing).options(joinedload(Listing.organization)).where(Listing.status == "published")
     if kind in KINDS:

@@ -59,7 +59,7 @@ def create(kind):
 @bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(listing_id):
-    listing = services.get_listing(current_user, listing_id)
+    listing = services.listing_to_edit(current_user, listing_id)
     form = FORMS[listing.kind](obj=listing)
     if request.method == "GET":
         form.price.data = str(listing.price_fen / 100) if listing.price_fen is not None else ""

@@ -148,9 +148,6 @@ def _draft_claims(year):
     drafting.recompute_year(year)
 
 
-claims_installed = pytest.mark.skipif(not services._claims_installed(), reason="marketplace.claims not installed")
-
-
 def test_without_claims_the_awards_are_the_engines(client, factory, city, monkeypatch):
     monkeypatch.setattr(services, "_claims_installed", lambda: False)
     finance = factory.user("finance")
@@ -166,7 +163,6 @@ def test_without_claims_the_awards_are_the_engines(client, factory, city, monkey
     assert "Claims are not available yet" in html and "Budgets are not available yet" in html
 
 
-@claims_installed
 def test_drafted_claims_equal_the_engine_and_the_dashboard_shows_them(client, factory, city):
     from marketplace.claims import services as claims
 
@@ -350,7 +346,6 @@ def test_awards_export_without_claims_matches_the_engine(client, factory, city, 
     assert len(list(csv.reader(io.StringIO(text)))) == len(rows)
 
 
-@claims_installed
 def test_claims_export_has_every_claim_of_the_year(client, factory, city):
     from marketplace.claims import services as claims
 
@@ -374,7 +369,6 @@ def test_claims_export_has_every_claim_of_the_year(client, factory, city):
     assert sum(Decimal(r[6]) for r in body) == Decimal(sum(c.amount_fen for c in expected)) / 100
 
 
-@claims_installed
 def test_a_claims_decision_notice_prints_for_the_city_only(client, factory, city):
     from marketplace.claims import services as claims
 
@@ -464,7 +458,6 @@ def test_a_claim_notice_that_does_not_exist_is_404(client, factory):
     assert client.get("/dashboards/claims/999999/notice").status_code == 404
 
 
-@claims_installed
 def test_budget_used_against_budget_follows_approvals(client, factory, city):
     from marketplace.claims import services as claims
     from marketplace.claims.models import Claim

@@ -13,7 +13,6 @@ from marketplace.ledger.scenario import build_scenario
 from marketplace.money import yuan_to_fen
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGINE_CLI = ROOT / "marketplace" / "subsidies" / "__main__.py"
 
 
 def contract(ref, seller, buyer, amount, on, project=None, broker=None, ctype="transfer", in_city=True):
@@ -145,8 +144,6 @@ def test_cli_writes_the_scenario(city, app, tmp_path):
     assert "scenario 2024: 4 transactions, 3 organisations; ledger head: entry 6" in out.stderr
 
 
-@pytest.mark.skipif(not ENGINE_CLI.exists(), reason="the rules engine CLI (marketplace/subsidies/__main__.py) "
-                                                    "is not written yet")
 def test_exported_scenario_evaluates_with_the_engine(city, app, tmp_path):
     example_entries(city)
     db.session.commit()

@@ -44,7 +44,8 @@ def test_proposed_reviewed_funded_within_the_cap_and_completed(client, factory):
 
 
 def test_a_funded_project_becomes_its_b1_claim(client, factory):
-    claims = pytest.importorskip("marketplace.claims.models", reason="marketplace.claims is not installed yet")
+    from marketplace.claims import models as claims
+
     lead = factory.user("enterprise")
     login(client, lead)
     _propose(client)
