@@ -1,7 +1,7 @@
 """money moves once: one live payment per order, one refund per payment, one order per quote
 
-Revision ID: 0010
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-25 15:10:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0013'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

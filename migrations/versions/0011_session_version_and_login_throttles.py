@@ -1,7 +1,7 @@
 """session version per user; login throttles per e-mail and address
 
-Revision ID: 0009
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-25 15:10:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0011'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

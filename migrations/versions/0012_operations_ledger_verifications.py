@@ -1,7 +1,7 @@
 """operations: ledger verifications, the request id on outbox rows
 
-Revision ID: 0013
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-25 15:30:00
 
 Two new small tables and one nullable column (no default, no backfill), so the upgrade takes
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

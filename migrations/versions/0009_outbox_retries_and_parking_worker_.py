@@ -1,6 +1,6 @@
 """outbox retries and parking, worker heartbeats and timed jobs
 
-Revision ID: 0014
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-25 14:51:15.485014
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0014'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """moderation: pending listings; objections with a verified contact and a reviewer's decision
 
-Revision ID: 0011
-Revises: 0014
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-25 15:30:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011'
-down_revision = '0014'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
