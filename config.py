@@ -18,9 +18,9 @@ SECRET_KEY_FILE = "secret_key"  # in the instance folder (git-ignored): developm
 # read them, so a production server that uses one is as good as keyless: it refuses to start.
 KNOWN_DEFAULTS = {
     "SECRET_KEY": {"dev-only-secret-change-me", "test-secret", "browser-journeys-secret", "bench-secret",
-                   "change-me", "secret", "dev", "development"},
-    "STRIPE_SECRET_KEY": {"sk_test_liaochengDemoKey2024", "sk_test_123", "sk_test_"},
-    "STRIPE_WEBHOOK_SECRET": {"whsec_liaocheng_demo", "whsec_test", "whsec_"},
+                   "change-me", "CHANGE-ME", "secret", "dev", "development"},
+    "STRIPE_SECRET_KEY": {"sk_test_liaochengDemoKey2024", "sk_test_123", "sk_test_", "CHANGE-ME"},
+    "STRIPE_WEBHOOK_SECRET": {"whsec_liaocheng_demo", "whsec_test", "whsec_", "CHANGE-ME"},
     "EXTERNAL_BASE_URL": {"http://127.0.0.1:5000", "http://localhost:5000", "http://marketplace.test"},
 }
 # Settings production cannot run without; each is read from the environment.

@@ -113,11 +113,14 @@ def nginx_main(tmp: Path, site: Path) -> str:
 
 
 class Cluster:
-    """nginx (TLS) → two gunicorn nodes, on loopback. ``settings`` override the env file's."""
+    """nginx (TLS) → two gunicorn nodes, and ``job_workers`` background workers, on loopback.
+    ``settings`` override the env file's."""
 
-    def __init__(self, nginx: str, tmp: Path, settings: dict[str, str], workers: int = 2, threads: int = 2):
+    def __init__(self, nginx: str, tmp: Path, settings: dict[str, str], workers: int = 2, threads: int = 2,
+                 job_workers: int = 1):
         self.nginx, self.tmp, self.settings = nginx, Path(tmp), settings
-        self.workers, self.threads = workers, threads
+        self.workers, self.threads, self.job_workers = workers, threads, job_workers
+        self.worker_procs: list[subprocess.Popen] = []
         self.nodes = [free_port(), free_port()]
         self.https, self.http = free_port(), free_port()
         self.procs: list[subprocess.Popen] = []
@@ -135,7 +138,27 @@ class Cluster:
         env.update(self.settings)
         return env
 
+    def worker_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        env.update(env_file())
+        env.update(self.settings)
+        return env
+
+    def start_worker(self, n: int) -> subprocess.Popen:
+        """One background worker, started with the worker unit's own ExecStart line."""
+        exec_start = unit("marketplace-worker@.service")["ExecStart"][0]
+        argv = shlex.split(exec_start.replace("%i", str(n)).replace("%H", "cluster").replace(APP_DIR, str(ROOT)))
+        assert Path(argv[0]).name == "flask" and "worker" in argv, argv
+        argv[0] = str(Path(sys.executable).with_name("flask"))
+        log = self.tmp / f"worker-{n}.log"
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self.worker_env(), stdout=open(log, "w"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.worker_procs.append(proc)
+        return proc
+
     def start(self) -> "Cluster":
+        for n in range(1, self.job_workers + 1):
+            self.start_worker(n)
         exec_start = unit("marketplace-web@.service")["ExecStart"][0]
         for port in self.nodes:
             argv = shlex.split(exec_start.replace("%i", str(port)).replace(APP_DIR, str(ROOT)))
@@ -164,6 +187,15 @@ class Cluster:
         return self
 
     def stop(self) -> None:
+        # Workers on TERM (systemd's stop) finish their round and exit.
+        for proc in self.worker_procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.worker_procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         # nginx first (its keep-alive connections to the nodes close); gunicorn on SIGINT quits
         # at once, on SIGTERM (systemd's stop) it waits for requests in flight.
         for proc in reversed(self.procs):

@@ -4,12 +4,13 @@ names every setting of config.py."""
 import http.client
 import json
 import re
+import secrets
 import time
 
 import pytest
 
 import config
-from tests.ops.cluster import CLIENT_ADDR, DEPLOY, ROOT, SERVER_NAME, Cluster, node_get
+from tests.ops.cluster import CLIENT_ADDR, DEPLOY, ROOT, SERVER_NAME, Cluster, node_get, wait_for
 
 
 def test_env_template_lists_every_setting():
@@ -34,7 +35,8 @@ def cluster(nginx_path, database_url, app_ctx, tmp_path):
     """nginx (TLS) → two gunicorn nodes started with the unit's own command line, on the test
     run's database."""
     nodes = Cluster(nginx_path, tmp_path, {
-        "DATABASE_URL": database_url, "SECRET_KEY": "cluster-test-secret",
+        "DATABASE_URL": database_url, "SECRET_KEY": secrets.token_hex(32),
+        "STRIPE_SECRET_KEY": "sk_test_" + secrets.token_hex(12), "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(12),
         "PAYMENT_GATEWAY": "memory", "SEARCH_BACKEND": "embedded",
         "SEARCH_SQLITE_PATH": str(tmp_path / "search.sqlite"),
         "UPLOAD_DIR": str(tmp_path / "uploads"), "BACKUP_DIR": str(tmp_path / "backups")})
@@ -55,9 +57,24 @@ def test_nginx_two_gunicorn_nodes_proxyfix_tls_static_and_metrics(cluster):
     assert "max-age" in headers["Strict-Transport-Security"]
     for _ in range(6):
         assert cluster.request("GET", "/healthz")[0] == 200
+    # The env file runs after-commit work in the worker (OUTBOX_DRAIN=worker): /readyz waits
+    # for its heartbeat, then is green.
+    wait_for(lambda: cluster.request("GET", "/readyz")[0] == 200, what="/readyz (worker heartbeat)")
     status, _, body = cluster.request("GET", "/readyz")
-    assert status == 200, body
-    assert json.loads(body)["checks"]["database"]["status"] == "ok"
+    checks = json.loads(body)["checks"]
+    assert checks["database"]["status"] == "ok" and checks["worker"]["status"] == "ok", checks
+    # and the worker does the work: a row queued now is drained without any web request.
+    from marketplace.extensions import db
+    from marketplace.outbox import OutboxEntry, enqueue
+
+    enqueue("claims", "2024")
+    db.session.commit()
+
+    def drained():
+        db.session.rollback()
+        return db.session.query(OutboxEntry).count() == 0
+
+    wait_for(drained, timeout=30, what="the worker's drain")
 
     # Static files come from nginx itself: same bytes, no request reaches a node.
     status, headers, body = cluster.request("GET", "/static/site.css")
