@@ -19,6 +19,7 @@ A handler that raises leaves its rows in place: the row's ``attempts`` grows, it
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
@@ -31,6 +32,9 @@ from marketplace.extensions import db
 from marketplace.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# One line per batch of after-commit work (JSON in production, like the request lines): the
+# topic, how many rows, how long, the outcome, and the ids of the requests that queued them.
+job_log = logging.getLogger("marketplace.job")
 
 # A topic's handler gets the distinct keys of a batch of rows and does their work inside the
 # session's transaction; the drain deletes the rows and commits. It must not commit itself.
@@ -110,6 +114,8 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
         return None
     ids = [row.id for row in rows]
     keys = list(dict.fromkeys(row.key for row in rows))
+    request_ids = sorted({row.request_id for row in rows if row.request_id})[:20]
+    started = time.perf_counter()
     try:
         topic.handler(keys)
         db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
@@ -120,8 +126,19 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
         if skip is not None:
             skip.update(ids)
         log.exception("outbox topic %s failed on %d rows; kept for a retry", topic.name, len(ids))
+        _log_batch(topic.name, len(ids), started, "failed", request_ids, type(exc).__name__)
         return 0
+    _log_batch(topic.name, len(ids), started, "done", request_ids)
     return len(ids)
+
+
+def _log_batch(topic: str, rows: int, started: float, outcome: str, request_ids: list[str],
+               error: str | None = None) -> None:
+    fields = {"job": f"outbox:{topic}", "rows": rows, "outcome": outcome,
+              "duration_ms": round((time.perf_counter() - started) * 1000, 1), "request_ids": request_ids}
+    if error:
+        fields["error"] = error
+    job_log.log(logging.WARNING if error else logging.INFO, "outbox batch", extra=fields)
 
 
 def _record_failure(ids: list[int], exc: Exception, now: datetime) -> None:
@@ -181,14 +198,15 @@ def parked(limit: int = 200) -> list[OutboxEntry]:
                                    .order_by(OutboxEntry.id).limit(limit)))
 
 
-def retry_parked(topic: str | None = None) -> int:
+def retry_parked(topic: str | None = None, commit: bool = True) -> int:
     """Put parked rows back in the queue (after the cause was mended); returns how many."""
     stmt = update(OutboxEntry).where(OutboxEntry.parked_at.is_not(None)).values(
         parked_at=None, attempts=0, available_at=utcnow())
     if topic:
         stmt = stmt.where(OutboxEntry.topic == topic)
     count = db.session.execute(stmt).rowcount
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return count
 
 

@@ -60,6 +60,7 @@ class ScheduledJob(db.Model):
     last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_worker: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
     failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -102,6 +103,7 @@ def run_due_jobs(worker: str, now: datetime | None = None) -> int:
         if not _claim_job(job, worker, now):
             continue
         ran += 1
+        started = time.perf_counter()
         try:
             job.run(now)
             error = None
@@ -109,7 +111,11 @@ def run_due_jobs(worker: str, now: datetime | None = None) -> int:
             db.session.rollback()
             log.exception("timed job %s failed", job.name)
             error = f"{type(exc).__name__}: {exc}"[:2000]
-        values = {"last_finished_at": utcnow(), "last_error": error}
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        outbox.job_log.log(logging.WARNING if error else logging.INFO, "timed job", extra={
+            "job": job.name, "outcome": "failed" if error else "done", "duration_ms": duration_ms,
+            "worker": worker})
+        values = {"last_finished_at": utcnow(), "last_error": error, "last_duration_ms": duration_ms}
         if error:
             values["failures"] = ScheduledJob.failures + 1
         db.session.execute(update(ScheduledJob).where(ScheduledJob.name == job.name).values(**values))
@@ -128,6 +134,10 @@ def beat(name: str, started_at: datetime, rows: int = 0, jobs: int = 0) -> None:
     row.rows_done = (row.rows_done or 0) + rows
     row.jobs_done = (row.jobs_done or 0) + jobs
     db.session.commit()
+
+
+def scheduled_jobs() -> list[ScheduledJob]:
+    return list(db.session.scalars(select(ScheduledJob).order_by(ScheduledJob.name)))
 
 
 def heartbeats() -> list[WorkerHeartbeat]:

@@ -244,3 +244,42 @@ def test_the_worker_sweeps_unpaid_bookings_every_minute(app_ctx, monkeypatch):
     worker.run_due_jobs("w1", now=t0 + timedelta(seconds=30))
     worker.run_due_jobs("w1", now=t0 + timedelta(seconds=61))
     assert calls == [1, 1]
+
+
+def test_each_batch_and_each_timed_job_is_one_log_line_with_the_requests_that_queued_it(app_ctx, probe):
+    import io
+    import json
+    import logging
+
+    from marketplace.ops.requestlog import JsonFormatter
+
+    seen, state = probe
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    job_log = logging.getLogger("marketplace.job")
+    job_log.addHandler(handler)
+    old = job_log.level
+    job_log.setLevel(logging.INFO)
+    try:
+        db.session.add_all([OutboxEntry(topic="probe", key="a", request_id="req-00000001"),
+                            OutboxEntry(topic="probe", key="b", request_id="req-00000002")])
+        db.session.commit()
+        outbox.drain(["probe"])
+        outbox.enqueue("probe", "c")
+        db.session.commit()
+        state["fail"] = 1
+        outbox.drain(["probe"])
+        worker.schedule(app_ctx, "probe-log-job", 60, lambda now: None)
+        worker.run_due_jobs("w-log")
+    finally:
+        worker._jobs(app_ctx).pop("probe-log-job", None)
+        job_log.removeHandler(handler)
+        job_log.setLevel(old)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    done, failed, timed = lines[0], lines[1], lines[-1]
+    assert (done["job"], done["rows"], done["outcome"]) == ("outbox:probe", 2, "done")
+    assert done["request_ids"] == ["req-00000001", "req-00000002"]
+    assert isinstance(done["duration_ms"], float)
+    assert (failed["outcome"], failed["error"], failed["level"]) == ("failed", "RuntimeError", "WARNING")
+    assert (timed["job"], timed["outcome"], timed["worker"]) == ("probe-log-job", "done", "w-log")

@@ -65,6 +65,7 @@ ACCESS = {
     "health.healthz": GET(PUBLIC),
     "ops.index": GET((perm.ADMIN,)),
     "ops.verify_ledger": POST((perm.ADMIN,), ok="/admin/ops"),
+    "ops.retry_parked": POST((perm.ADMIN,), ok="/admin/ops"),
     "admin.organizations": GET(perm.CITY_ROLES),
     "admin.verify": POST((perm.ADMIN,), ok="/admin/organizations", organization_id="unverified_org"),
     "admin.audit": GET((perm.ADMIN,)),

@@ -109,12 +109,29 @@ class OutboxCollector:
                                     labels=["topic"])
         age = GaugeMetricFamily("marketplace_outbox_oldest_age_seconds",
                                 "Age of the oldest waiting outbox row, by topic.", labels=["topic"])
+        from marketplace import outbox, worker
+
+        parked = GaugeMetricFamily("marketplace_outbox_parked", "Outbox rows parked after failing every retry.",
+                                   labels=["topic"])
+        failures = GaugeMetricFamily("marketplace_timed_job_failures", "Failed runs of each timed job.",
+                                     labels=["job"])
+        duration = GaugeMetricFamily("marketplace_timed_job_last_duration_seconds",
+                                     "How long each timed job's last run took.", labels=["job"])
+        rows_done = GaugeMetricFamily("marketplace_worker_rows_done", "Outbox rows each worker has done.",
+                                      labels=["worker"])
         with self.app.app_context():
             for row in outbox_backlog():
                 backlog.add_metric([row["topic"]], row["count"])
                 age.add_metric([row["topic"]], row["oldest_age_seconds"])
-        yield backlog
-        yield age
+            for row in outbox.backlog():
+                parked.add_metric([row["topic"]], row["parked"])
+            for job in worker.scheduled_jobs():
+                failures.add_metric([job.name], job.failures or 0)
+                if job.last_duration_ms is not None:
+                    duration.add_metric([job.name], job.last_duration_ms / 1000)
+            for beat in worker.heartbeats():
+                rows_done.add_metric([beat.name], beat.rows_done or 0)
+        yield from (backlog, age, parked, failures, duration, rows_done)
 
 
 def render() -> tuple[bytes, str]:

@@ -217,7 +217,22 @@ def worker_heartbeats() -> list:
 
 def overview(actor) -> dict:
     """Everything the admin ops page shows."""
+    from marketplace import outbox, worker
+
     perm.require(actor, perm.RUN_OPS)
     ready, checks = readiness()
     return {"ready": ready, "checks": checks, "outbox": outbox_backlog(), "last_verification": last_verification(),
-            "heartbeats": worker_heartbeats()}
+            "heartbeats": worker_heartbeats(), "parked": outbox.parked(), "jobs": worker.scheduled_jobs()}
+
+
+def retry_parked(actor, topic: str | None = None) -> int:
+    """Put the parked outbox rows (of one topic, or all) back in the queue, once an operator
+    has mended their cause; audited. Returns how many rows."""
+    from marketplace import outbox
+    from marketplace.audit.models import record
+
+    perm.require(actor, perm.RUN_OPS)
+    count = outbox.retry_parked(topic, commit=False)
+    record(actor, "ops.outbox_retry", "outbox", topic or "*", after={"rows": count})
+    db.session.commit()
+    return count

@@ -63,3 +63,12 @@ def verify_ledger():
     else:
         flash(_("Ledger broken at entry %(seq)s.", seq=row.first_broken_seq), "error")
     return redirect(url_for("ops.index"))
+
+
+@bp.route("/outbox/retry", methods=["POST"])
+@login_required
+def retry_parked():
+    topic = (request.form.get("topic") or "").strip() or None
+    count = services.retry_parked(current_user, topic)
+    flash(_("%(n)s parked rows are back in the queue.", n=count), "success")
+    return redirect(url_for("ops.index"))

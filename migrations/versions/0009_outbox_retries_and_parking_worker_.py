@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('last_finished_at', sa.DateTime(), nullable=True),
     sa.Column('last_worker', sa.String(length=120), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_duration_ms', sa.Integer(), nullable=True),
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduled_jobs'))
     )

@@ -86,3 +86,26 @@ def test_outbox_backlog_and_age_are_scraped_from_the_database(client):
     assert samples[("marketplace_outbox_backlog", (("topic", "search"),))] == 2
     assert samples[("marketplace_outbox_backlog", (("topic", "claims"),))] == 1
     assert ("marketplace_outbox_oldest_age_seconds", (("topic", "search"),)) in samples
+
+
+def test_parked_work_failing_timed_jobs_and_worker_progress_are_scraped_from_the_database(client, app):
+    from marketplace import worker
+    from marketplace.timeutil import utcnow
+
+    db.session.add(OutboxEntry(topic="mail", key="3", attempts=8, parked_at=utcnow()))
+    db.session.commit()
+
+    def broken(now):
+        raise RuntimeError("down")
+
+    worker.schedule(app, "probe-metrics-job", 60, broken)
+    try:
+        worker.run_due_jobs("w-metrics")
+    finally:
+        worker._jobs(app).pop("probe-metrics-job", None)
+    worker.beat("w-metrics", utcnow(), rows=7)
+    samples = _scrape(client)
+    assert samples[("marketplace_outbox_parked", (("topic", "mail"),))] == 1
+    assert samples[("marketplace_timed_job_failures", (("job", "probe-metrics-job"),))] == 1
+    assert ("marketplace_timed_job_last_duration_seconds", (("job", "probe-metrics-job"),)) in samples
+    assert samples[("marketplace_worker_rows_done", (("worker", "w-metrics"),))] == 7

@@ -84,3 +84,58 @@ def test_the_first_administrator_is_created_from_the_command_line(app_ctx, clien
     short = runner.invoke(args=["ops", "create-admin", "--email", "b@example.gov.cn", "--name", "b",
                                 "--credit-code", code, "--password", "short"])
     assert short.exit_code != 0 and "10 characters" in short.output
+
+
+def test_parked_work_is_listed_with_its_error_and_an_admin_puts_it_back(client, factory, app, monkeypatch):
+    from marketplace.audit.models import AuditEvent
+
+    monkeypatch.setitem(app.config, "OUTBOX_DRAIN", "worker")  # so the row waits for a worker once back
+
+    db.session.add_all([
+        OutboxEntry(topic="mail", key="41", attempts=8, last_error="SMTPServerDisconnected: gone",
+                    parked_at=utcnow() - timedelta(hours=1)),
+        OutboxEntry(topic="search", key="9")])
+    db.session.commit()
+    login(client, factory.user("admin"))
+    client.post("/lang/en")
+    page = client.get("/admin/ops").get_data(as_text=True)
+    assert "<code>mail</code></td><td><code>41</code></td><td class=\"num\">8</td>" in page
+    assert "SMTPServerDisconnected: gone" in page
+    assert "Retry all parked work" in page
+
+    response = client.post("/admin/ops/outbox/retry")
+    assert response.status_code == 302
+    db.session.expire_all()
+    row = db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == "mail")).one()
+    assert (row.parked_at, row.attempts) == (None, 0)  # back in the queue, tries counted afresh
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "ops.outbox_retry")).one()
+    assert event.after == {"rows": 1}
+    assert "Nothing parked." in client.get("/admin/ops").get_data(as_text=True)
+
+
+def test_only_an_administrator_puts_parked_work_back(client, factory):
+    db.session.add(OutboxEntry(topic="mail", key="5", attempts=8, parked_at=utcnow()))
+    db.session.commit()
+    login(client, factory.user("finance"))
+    assert client.post("/admin/ops/outbox/retry").status_code == 403
+    db.session.expire_all()
+    assert db.session.scalars(select(OutboxEntry)).one().parked_at is not None
+
+
+def test_timed_jobs_show_their_last_run_duration_and_failures(client, factory, app):
+    from marketplace import worker
+
+    def broken(now):
+        raise RuntimeError("no route to the mail server")
+
+    worker.schedule(app, "probe-ops-job", 60, broken)
+    try:
+        worker.run_due_jobs("w1")
+    finally:
+        worker._jobs(app).pop("probe-ops-job", None)
+    login(client, factory.user("admin"))
+    client.post("/lang/en")
+    page = client.get("/admin/ops").get_data(as_text=True)
+    assert "<code>probe-ops-job</code>" in page and "no route to the mail server" in page
+    job = db.session.get(worker.ScheduledJob, "probe-ops-job")
+    assert job.failures == 1 and job.last_duration_ms is not None
