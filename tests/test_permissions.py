@@ -49,6 +49,8 @@ BY_ROLE = {
     perm.BUDGET_EDIT: {F, A},
     perm.VIEW_LEDGER: {R, F, A},
     perm.VIEW_AUDIT: {A},
+    perm.GRANT_CITY_ROLE: {A},
+    perm.RUN_OPS: {A},
     perm.VIEW_MAIL: {A},
     perm.VIEW_DASHBOARD: {R, F, A},
     perm.EDIT_COUNTY_RD: {R, A},
