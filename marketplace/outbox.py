@@ -126,16 +126,20 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
         if skip is not None:
             skip.update(ids)
         log.exception("outbox topic %s failed on %d rows; kept for a retry", topic.name, len(ids))
-        _log_batch(topic.name, len(ids), started, "failed", request_ids, type(exc).__name__)
+        _log_batch(topic.name, len(ids), _ms_since(started), "failed", request_ids, type(exc).__name__)
         return 0
-    _log_batch(topic.name, len(ids), started, "done", request_ids)
+    _log_batch(topic.name, len(ids), _ms_since(started), "done", request_ids)
     return len(ids)
 
 
-def _log_batch(topic: str, rows: int, started: float, outcome: str, request_ids: list[str],
+def _ms_since(started) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _log_batch(topic: str, rows: int, duration_ms: int, outcome: str, request_ids: list[str],
                error: str | None = None) -> None:
     fields = {"job": f"outbox:{topic}", "rows": rows, "outcome": outcome,
-              "duration_ms": round((time.perf_counter() - started) * 1000, 1), "request_ids": request_ids}
+              "duration_ms": duration_ms, "request_ids": request_ids}
     if error:
         fields["error"] = error
     job_log.log(logging.WARNING if error else logging.INFO, "outbox batch", extra=fields)

@@ -5,12 +5,9 @@ import io
 import json
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 from marketplace import create_app
 from marketplace.claims import models as m
@@ -32,25 +29,6 @@ def upload_dir(app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     yield tmp_path / "uploads"
     app.config["UPLOAD_DIR"] = previous
-
-
-@pytest.fixture()
-def fresh_database_url(database_url, tmp_path):
-    """A new, empty database beside the test run's."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
-        return
-    name = f"restore_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _claim_figures():
@@ -76,7 +54,7 @@ def _some_business(client, factory):
 
 
 def test_backup_under_write_load_restores_into_a_fresh_database(app, client, factory, upload_dir, tmp_path,
-                                                                 fresh_database_url):
+                                                                 empty_database_url):
     _some_business(client, factory)
     figures_before = _claim_figures()
     attachment = db.session.scalars(select(ListingAttachment)).one()
@@ -118,7 +96,7 @@ def test_backup_under_write_load_restores_into_a_fresh_database(app, client, fac
     assert manifest["uploads"]["files"] == 1
     print(f"backup of {manifest['ledger']['entries']} ledger entries under load: {took:.2f}s")
 
-    restored = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": fresh_database_url,
+    restored = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": empty_database_url,
                            "UPLOAD_DIR": str(tmp_path / "restored-uploads"),
                            "SEARCH_SQLITE_PATH": str(tmp_path / "restored-search.sqlite")})
     with restored.app_context():  # (the CLI runner uses the app context in force)
@@ -152,11 +130,11 @@ def test_restore_refuses_a_database_that_is_not_empty(app_ctx, tmp_path, upload_
     assert ledger.verify().checked == 1  # nothing was touched
 
 
-def test_a_damaged_backup_is_refused(app_ctx, tmp_path, fresh_database_url, upload_dir):
+def test_a_damaged_backup_is_refused(app_ctx, tmp_path, empty_database_url, upload_dir):
     path = backup.create_backup(tmp_path / "backups")
     db_file = next(p for p in path.iterdir() if p.name.startswith("database."))
     db_file.write_bytes(db_file.read_bytes()[:-10] + b"0123456789")
-    target = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": fresh_database_url,
+    target = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": empty_database_url,
                          "UPLOAD_DIR": str(tmp_path / "restored-uploads")})
     with target.app_context():
         result = target.test_cli_runner().invoke(args=["backup", "restore", str(path)])

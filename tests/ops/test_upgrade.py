@@ -5,12 +5,9 @@ filled with the demo city: the demo is loaded through the services into the test
 database, then every row of every table and column that exist at 0007 is copied across.
 After the upgrade to head, every copied row reads back the same, the ledger verifies and the
 application works on it. On SQLite and PostgreSQL."""
-import uuid
 
-import pytest
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, func, select, text
 
 from marketplace import create_app
 from marketplace.demo import loader
@@ -18,24 +15,6 @@ from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 
 PREVIOUS = "0007"
-
-
-@pytest.fixture()
-def empty_database_url(database_url, tmp_path):
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'previous.sqlite'}"
-        return
-    name = f"upgrade_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _copy(source_engine, target_engine) -> dict[str, list[tuple]]:
