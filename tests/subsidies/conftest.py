@@ -1,22 +1,9 @@
 """Fixtures for the rules-engine tests (pure: no app, no database)."""
 import copy
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# The policy folder lives beside the repository (README: ``../shared/policy``); a git worktree
-# kept one folder deeper (``wt/<name>``) finds it one level further up.
-POLICY_CANDIDATES = (ROOT / ".." / "shared" / "policy", ROOT / ".." / ".." / "shared" / "policy")
-
-
-def policy_file(name: str) -> Path:
-    """A file of the shared policy folder. Missing is a failure, never a skip: the engine is
-    checked against the text it encodes."""
-    for folder in POLICY_CANDIDATES:
-        if (folder / name).is_file():
-            return folder / name
-    pytest.fail(f"{name} not found in {' or '.join(str(c.resolve()) for c in POLICY_CANDIDATES)}")
+from tests.policy import policy_file  # noqa: F401 - the one place that finds ../shared/policy
 
 EXAMPLE = {
     "year": 2024,
