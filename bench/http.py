@@ -211,7 +211,7 @@ from marketplace.accounts.models import Membership, Organization, User
 from marketplace.accounts.services import hash_password
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from sqlalchemy import select
 app = create_app()
 with app.app_context():

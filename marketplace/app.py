@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 import config as config_module
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ BLUEPRINTS = (
     "marketplace.listings.views",
     "marketplace.orders.views",
     "marketplace.payments.views",
-    "marketplace.search_views",
+    "marketplace.search.views",
     "marketplace.claims.views",
     "marketplace.review.views",
     "marketplace.api.views",
@@ -140,7 +140,8 @@ def create_app(config=None) -> Flask:
     _register_observability(app)
 
     # After-commit work: one outbox, each domain registers the topics it handles.
-    from marketplace import outbox, search_index, worker
+    from marketplace import outbox, worker
+    from marketplace.search import indexing as search_index
     from marketplace.claims import drafting
     from marketplace.notifications import mail
 
@@ -233,7 +234,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from marketplace import i18n, labels, money
+    from marketplace.core import i18n, labels, money
 
     i18n.install(app)
 

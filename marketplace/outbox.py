@@ -29,7 +29,7 @@ from sqlalchemy import DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 # One line per batch of after-commit work (JSON in production, like the request lines): the

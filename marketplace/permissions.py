@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from marketplace.errors import PermissionDenied
+from marketplace.core.errors import PermissionDenied
 
 # Roles a member acts in.
 ENTERPRISE = "enterprise"  # 企业成员

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace import outbox
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 

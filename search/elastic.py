@@ -21,7 +21,7 @@ and send their change to the new index as well, with external version 2 (a delet
 tombstone, kept for ``index.gc_deletes``). The bulk load writes with external version 1
 and ``external_gte``, so it never overwrites or resurrects what a live write did; its
 version conflicts are expected and skipped. The reindex must read its documents *after*
-it starts (pass a generator, as ``marketplace.search_index.reindex`` does): a listing
+it starts (pass a generator, as ``marketplace.search.indexing.reindex`` does): a listing
 committed before that is in the stream, one committed later arrives as a live write.
 """
 from __future__ import annotations

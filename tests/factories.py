@@ -7,7 +7,7 @@ from marketplace.accounts import credit_code
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.accounts.services import hash_password
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)

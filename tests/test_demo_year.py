@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from marketplace import search_index
+from marketplace.search import indexing as search_index
 from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db

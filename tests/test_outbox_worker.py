@@ -17,7 +17,7 @@ from marketplace import outbox, worker
 from marketplace.extensions import db
 from marketplace.listings import services as listings
 from marketplace.outbox import OutboxEntry
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from marketplace.worker import ScheduledJob, WorkerHeartbeat
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def test_retry_delays_double_up_to_the_cap():
 
 
 def test_a_request_that_publishes_drains_inline_but_not_in_worker_mode(app, client, factory):
-    from marketplace import search_index
+    from marketplace.search import indexing as search_index
     from search.documents import SearchQuery
     from tests.factories import login
 
@@ -196,7 +196,7 @@ def test_parallel_drains_on_postgresql_hand_each_row_to_one_worker(app, probe, d
 
 def test_the_worker_process_drains_and_stops_cleanly_on_term(app, client, factory, database_url, tmp_path):
     """A real `flask worker` process beside the app: it indexes what a request left behind."""
-    from marketplace import search_index
+    from marketplace.search import indexing as search_index
     from search.documents import SearchQuery
     from tests.factories import login
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from marketplace import permissions as perm
-from marketplace.errors import PermissionDenied
+from marketplace.core.errors import PermissionDenied
 
 E, U, P, AG, R, F, A = (perm.ENTERPRISE, perm.UNIVERSITY, perm.PROVIDER, perm.AGENCY, perm.REVIEWER, perm.FINANCE,
                         perm.ADMIN)

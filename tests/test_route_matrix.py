@@ -230,7 +230,7 @@ def world(app, factory):
     from marketplace.orders import services as orders
     from marketplace.orders.models import TechContract
     from marketplace.payments import services as payments
-    from marketplace.timeutil import utcnow
+    from marketplace.core.timeutil import utcnow
 
     seller = factory.user("provider", kind="agency", name="第三方检测中心")
     university = factory.user("university", kind="university")

@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from marketplace import labels, permissions as perm
+from marketplace import permissions as perm
+from marketplace.core import labels
 from marketplace.accounts import credit_code
 from marketplace.accounts.models import AGENCY_LEVELS, COUNTIES, HOST_LEVELS, ORG_KINDS, SIZES
 

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKe
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 # Kinds of organisation, as the subsidy scenario names them; "government" holds the bureaus.
 ORG_KINDS = ("university", "institute", "enterprise", "agency", "incubator", "park",

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 
 MIN_PASSWORD = 10
 COMMON_FILE = Path(__file__).with_name("common_passwords.txt")

@@ -22,11 +22,11 @@ from marketplace.accounts import credit_code, passwords
 from marketplace.accounts.models import ORG_KINDS, LoginThrottle, Membership, Organization, User
 from marketplace.accounts.passwords import MIN_PASSWORD, hash_password  # noqa: F401 - used by the demo and tests
 from marketplace.audit.models import record
-from marketplace.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
-from marketplace.external import external_url
+from marketplace.core.external import external_url
 from marketplace.notifications.models import queue_mail
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 
 class LoginThrottled(ServiceError):

@@ -8,9 +8,9 @@ from marketplace.accounts import services
 from marketplace.accounts.forms import (AcceptInvitationForm, ChangePasswordForm, ConfirmRegistrationForm,
                                         ForgotPasswordForm, InviteForm, LoginForm, RegistrationForm,
                                         ResetPasswordForm)
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import rate_limit
-from marketplace.forms import attach_error
+from marketplace.core.forms import attach_error
 
 bp = Blueprint("accounts", __name__)
 

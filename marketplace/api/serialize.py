@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 
 
 def money(fen: int | None) -> str | None:

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from marketplace.api.models import ApiToken
-from marketplace.errors import NotFound, PermissionDenied, ServiceError
+from marketplace.core.errors import NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 SECRET_PREFIX = "lcm_"  # 聊城 marketplace: makes a leaked token recognisable in logs and scanners
 PREFIX_LENGTH = 12  # "lcm_" and 8 characters of the random part

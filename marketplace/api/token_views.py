@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 from marketplace import permissions as perm
 from marketplace.api import services
 from marketplace.api.forms import ApiTokenForm
-from marketplace.errors import ServiceError
-from marketplace.forms import attach_error
+from marketplace.core.errors import ServiceError
+from marketplace.core.forms import attach_error
 from marketplace.home.services import EXTRA_ACTIONS, Action
 
 bp = Blueprint("api_tokens", __name__)

@@ -11,10 +11,10 @@ from typing import Any, Callable
 from flask import request
 from flask_babel import gettext as _
 
-from marketplace.errors import ServiceError
-from marketplace.money import MAX_FEN, YUAN_PATTERN, MoneyError, parse_yuan
+from marketplace.core.errors import ServiceError
+from marketplace.core.money import MAX_FEN, YUAN_PATTERN, MoneyError, parse_yuan
 
-MAX_AMOUNT_FEN = MAX_FEN  # 999,999,999,999.99 yuan, the bound of every typed amount (marketplace.money)
+MAX_AMOUNT_FEN = MAX_FEN  # 999,999,999,999.99 yuan, the bound of every typed amount (marketplace.core.money)
 MAX_INT = 2**31 - 1
 MIN_YEAR, MAX_YEAR = 1900, 2999  # dates beyond are typing errors (and would overflow date arithmetic)
 # The same bounds as the document writes them (a pattern: JSON Schema has no date range).

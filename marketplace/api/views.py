@@ -12,7 +12,8 @@ from datetime import timedelta
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
-from marketplace import programmes, search_index
+from marketplace import programmes
+from marketplace.search import indexing as search_index
 from marketplace.accounts.models import COUNTIES
 from marketplace.api import serialize
 from marketplace.api import services as tokens
@@ -20,7 +21,7 @@ from marketplace.api.openapi import document
 from marketplace.api.validation import (Field, Invalid, body, boolean, integer, iso_date, json_object,
                                         local_datetime, parse, query, query_integer, search_text, string, string_list,
                                         yuan)
-from marketplace.errors import NotFound, ServiceError
+from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import csrf, db
 from marketplace.listings import services as listings
 from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES, Listing
@@ -29,7 +30,7 @@ from marketplace.orders.models import CONTRACT_TYPES
 from marketplace.payments import services as payments
 from marketplace.programmes import common as programme_common
 from marketplace.programmes.models import IP_RIGHT_KINDS, POOL_STATUSES, PROJECT_STATUSES
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from search.documents import SearchQuery
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from marketplace.claims import drafting, services
 from marketplace.ledger.scenario import ScenarioExportError
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 
 cli = AppGroup("claims", help="Subsidy claims drafted from the ledger.")
 

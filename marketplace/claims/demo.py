@@ -14,7 +14,7 @@ from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.review import services as review
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 
 BUDGETS = {  # yuan
     "A1.DT": 1_000_000, "A1.CS": 200_000, "A2.city": 500_000, "A3": 300_000, "A4": 200_000, "A5": 500_000,

@@ -34,7 +34,7 @@ from marketplace.claims.traces import encode_award, encode_flag, encode_step
 from marketplace.extensions import db
 from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
 from marketplace.ledger.scenario import build_scenario
-from marketplace.money import yuan_to_fen
+from marketplace.core.money import yuan_to_fen
 from marketplace.notifications.models import notify
 from marketplace import outbox
 from marketplace.outbox import OutboxEntry

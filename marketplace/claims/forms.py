@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace import labels
+from marketplace.core import labels
 
 REQUIRED = _l("This field is required.")
 FILES_HINT = _l("PDF, JPEG or PNG, at most 10 MB each.")

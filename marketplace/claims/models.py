@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 # Statuses of a claim.
 DRAFTED = "drafted"  # computed by the rules engine, not yet submitted by the beneficiary

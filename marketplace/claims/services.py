@@ -20,17 +20,17 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
-from marketplace import uploads
+from marketplace.core import uploads
 from marketplace.claims.drafting import decide
 from marketplace.claims.traces import encode_award
-from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.money import fen_to_str, yuan_to_fen
+from marketplace.core.money import fen_to_str, yuan_to_fen
 from marketplace.subsidies import CLAIM_KINDS, ClaimError, ParameterError, claim_kinds, compute_claim
 from marketplace.subsidies.clauses.claims import validate_evidence
 from marketplace.subsidies.result import CLAUSE_ORDER
 from marketplace.subsidies.trace import render
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 ENGINE_CLAUSES = CLAUSE_ORDER  # A1.DT … A5: drafted from the ledger
 FILED_CLAUSES = tuple(CLAIM_KINDS)  # B1 … B6.*, A2.national, A2.provincial: filed with evidence

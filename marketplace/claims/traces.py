@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from marketplace.money import yuan_to_fen
+from marketplace.core.money import yuan_to_fen
 from marketplace.subsidies import default_parameters
 from marketplace.subsidies.result import Award, Flag
 from marketplace.subsidies.trace import Step, render

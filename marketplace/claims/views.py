@@ -11,10 +11,10 @@ from marketplace import permissions as perm
 from marketplace.claims import services
 from marketplace.claims.forms import RespondForm, evidence_form
 from marketplace.claims.traces import clause_title, overlap_flagged, payer_totals, render_flags, render_trace
-from marketplace.errors import ServiceError
-from marketplace.forms import attach_error
+from marketplace.core.errors import ServiceError
+from marketplace.core.forms import attach_error
 from marketplace.home.services import EXTRA_ACTIONS, Action
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 bp = Blueprint("claims", __name__)
 

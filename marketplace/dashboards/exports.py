@@ -16,12 +16,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from marketplace import labels, spreadsheet
+from marketplace.core import labels, spreadsheet
 from marketplace.dashboards import services
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.money import fen_to_yuan, yuan_to_fen
+from marketplace.core.money import fen_to_yuan, yuan_to_fen
 
 FORMATS = ("xlsx", "csv")
 MONEY_FORMAT = "#,##0.00"

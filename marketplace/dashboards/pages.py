@@ -7,7 +7,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from marketplace.dashboards import charts, services
-from marketplace.money import fen_to_yuan, format_yuan
+from marketplace.core.money import fen_to_yuan, format_yuan
 
 
 def _locale() -> str:

@@ -20,11 +20,11 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.dashboards.models import INDICATOR_COUNTIES, CountyRD
-from marketplace.errors import NotFound, ServiceError
+from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.money import fen_to_yuan, yuan_to_fen
-from marketplace.timeutil import utcnow
+from marketplace.core.money import fen_to_yuan, yuan_to_fen
+from marketplace.core.timeutil import utcnow
 
 # The ledger kinds that make up turnover (交易额), and the party each one is counted for:
 # the organisation that earns the money or, for lease fees, the institution that pays them.

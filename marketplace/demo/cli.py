@@ -9,7 +9,7 @@ cli = AppGroup("demo", help="The demo city-year.")
 @cli.command("load")
 def load():
     """Load the demo city (idempotent)."""
-    from marketplace.errors import ServiceError
+    from marketplace.core.errors import ServiceError
 
     try:
         context = loader.load_all(echo=click.echo)

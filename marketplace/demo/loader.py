@@ -11,7 +11,7 @@ from marketplace.accounts import credit_code
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.accounts.services import hash_password
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 CITY_FILE = Path(__file__).with_name("city.yaml")
 

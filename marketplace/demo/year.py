@@ -14,7 +14,7 @@ from marketplace.listings.models import Listing
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking, TechContract
 from marketplace.payments import services as payments
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 
 LISTINGS = [
     # (owner key, user email, kind, fields)

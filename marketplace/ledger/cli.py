@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.ledger import services
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 
 cli = AppGroup("ledger", help="The tamper-evident ledger.")
 

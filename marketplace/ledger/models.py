@@ -23,7 +23,7 @@ from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 # Kinds of entry. ``refund`` and ``cancellation`` correct an earlier entry (``corrects_seq``).
 KINDS = ("contract_registered", "payment", "refund", "cancellation", "voucher_redemption",

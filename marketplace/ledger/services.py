@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from marketplace.extensions import db
 from marketplace.ledger.models import (CORRECTION_KINDS, GENESIS_HASH, KINDS, LedgerEntry, canonical_json,
                                        entry_hash)
-from marketplace.money import FEN, MoneyError, yuan_to_fen
+from marketplace.core.money import FEN, MoneyError, yuan_to_fen
 from marketplace.outbox import enqueue
 
 # pg_advisory_xact_lock key that serialises appends ("Ledger" in ASCII).

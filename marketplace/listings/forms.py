@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from marketplace.accounts.models import COUNTIES
 from marketplace.listings.models import FIELDS, IP_KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
-from marketplace.money import MoneyError, parse_yuan
+from marketplace.core.money import MoneyError, parse_yuan
 
 REQUIRED = _l("This field is required.")
 
@@ -30,7 +30,7 @@ class YuanField(StringField):
 
 
 def choices(values, group=None):
-    from marketplace import labels
+    from marketplace.core import labels
 
     return [(v, labels.label(v, group) if group else v) for v in values]
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 KINDS = ("achievement", "instrument", "service", "demand")
 STATUSES = ("draft", "published", "withdrawn", "rejected", "pending")

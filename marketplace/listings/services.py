@@ -13,14 +13,14 @@ from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.audit.models import record
-from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace import uploads
-from marketplace.money import MAX_FEN
+from marketplace.core import uploads
+from marketplace.core.money import MAX_FEN
 from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
                                          Listing, ListingAttachment)
 from marketplace.outbox import enqueue
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 COMMON = ("title", "description", "field", "county", "price_fen", "negotiable")
 KIND_FIELDS = {

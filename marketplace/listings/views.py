@@ -5,14 +5,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.errors import ServiceError
-from marketplace.forms import attach_error
+from marketplace.core.errors import ServiceError
+from marketplace.core.forms import attach_error
 from marketplace.listings import services
 from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
 from marketplace.listings.models import KINDS
 from marketplace.orders import services as orders
 from marketplace.orders.forms import BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm
-from marketplace.timeutil import beijing_today
+from marketplace.core.timeutil import beijing_today
 
 bp = Blueprint("listings", __name__)
 

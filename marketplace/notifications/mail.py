@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from marketplace import outbox
 from marketplace.notifications.models import MAIL_TOPIC, OutgoingMail
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 
 mail = Mail()

@@ -43,7 +43,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 PREFIX = "marketplace-"
 FORMAT = 1

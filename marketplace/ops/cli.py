@@ -35,7 +35,7 @@ def create_admin(email, name, org_name, credit_code, password):
     from marketplace.accounts.models import Membership, Organization, User
     from marketplace.accounts.services import email_has_account, hash_password
     from marketplace.extensions import db
-    from marketplace.timeutil import utcnow
+    from marketplace.core.timeutil import utcnow
 
     email = email.strip().lower()
     try:

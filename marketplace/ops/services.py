@@ -21,7 +21,7 @@ from marketplace import permissions as perm
 from marketplace.extensions import db
 from marketplace.ops.models import LedgerVerification, last_verification
 from marketplace.outbox import OutboxEntry
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 OK, FAIL, NOT_CONFIGURED = "ok", "fail", "not_configured"
 
@@ -72,7 +72,7 @@ def check_search() -> dict:
     config = current_app.config
     if config["SEARCH_BACKEND"] != "elasticsearch":
         def probe():
-            from marketplace.search_index import backend
+            from marketplace.search.indexing import backend
 
             try:
                 return {"status": OK, "backend": "embedded", "documents": backend().count()}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 ORDER_STATUSES = ("pending_payment", "paid", "delivered", "refunded", "cancelled")
 CONTRACT_TYPES = ("development", "transfer", "consulting", "service")  # 技术开发/转让/咨询/服务

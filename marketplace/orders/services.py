@@ -14,15 +14,15 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
-from marketplace.errors import Conflict, NotFound, ServiceError
+from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing
-from marketplace.money import MAX_FEN, fen_to_str, yuan_to_fen
+from marketplace.core.money import MAX_FEN, fen_to_str, yuan_to_fen
 from marketplace.notifications.models import notify
 from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
                                        TechContract)
-from marketplace.timeutil import beijing_now, beijing_today, utcnow
+from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
 
 # Which technology contract a purchase of an achievement creates.
 CONTRACT_FOR_MODE = {"assignment": "transfer", "exclusive_licence": "transfer", "non_exclusive_licence": "transfer",

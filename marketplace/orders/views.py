@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.forms import validated
+from marketplace.core.forms import validated
 from marketplace.orders import services
 from marketplace.orders.forms import (BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm, QuoteForm,
                                       RefundForm, RegisterContractForm)

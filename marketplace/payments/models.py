@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
 from marketplace.orders.models import Order
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 
 class Payment(db.Model):

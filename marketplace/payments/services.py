@@ -13,16 +13,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
-from marketplace.errors import Conflict, ServiceError
+from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 from marketplace.notifications.models import notify
 from marketplace.orders.models import Order
 from marketplace.orders.services import business_ref, get_order
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, Refund, VoucherReceivable, WebhookEvent
-from marketplace.timeutil import business_date, utcnow
+from marketplace.core.timeutil import business_date, utcnow
 
 _memory_gateway: gw.InMemoryGateway | None = None
 

@@ -15,15 +15,15 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
-from marketplace.errors import Conflict, ServiceError
+from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 from marketplace.programmes import common
 from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, LEVELS, SELECTION_CATEGORIES, Commissioner,
                                            CommissionerBase, CommissionerProject, Selection)
 from marketplace.subsidies import ClaimError, compute_claim
 from marketplace.subsidies.money import parse_fen
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 # Which registry row each category selects.
 SUBJECTS = {"base": "base", "star": "base", "station": "base",

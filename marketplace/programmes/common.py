@@ -11,10 +11,10 @@ from pathlib import Path
 import yaml
 from flask_babel import gettext as _
 
-from marketplace import spreadsheet
-from marketplace.errors import NotFound, ServiceError
+from marketplace.core import spreadsheet
+from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.money import MAX_FEN, MoneyError, parse_yuan
+from marketplace.core.money import MAX_FEN, MoneyError, parse_yuan
 
 HERE = Path(__file__).parent
 EXPORT_FORMATS = ("csv", "xlsx")

@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
-from marketplace.errors import Conflict, ServiceError
+from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 from marketplace.programmes import common
 from marketplace.programmes.models import POOL_DECISIONS, POOL_STATUSES, HteFigureSet, PoolDecision, PoolEntry
 from marketplace.subsidies import HteAssessment, HteError, hte_assessment
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 FIGURE_FIELDS = ("revenue_last_year", "revenue_3y", "rd_3y", "rd_3y_in_china", "high_tech_revenue")
 COUNT_FIELDS = ("staff", "st_staff", "core_ip_count")

@@ -13,7 +13,7 @@ from marketplace.extensions import db
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import cultivation, ipdb, projects
 from marketplace.programmes.models import Commissioner, HteFigureSet
-from marketplace.timeutil import frozen_at
+from marketplace.core.timeutil import frozen_at
 
 REVIEWER = "reviewer@kjj.liaocheng.demo"
 

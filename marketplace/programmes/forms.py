@@ -13,7 +13,7 @@ REQUIRED = _l("This field is required.")
 
 
 def _choices(values, group):
-    from marketplace import labels
+    from marketplace.core import labels
 
     return [(v, labels.label(v, group)) for v in values]
 

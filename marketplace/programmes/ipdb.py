@@ -13,12 +13,12 @@ from sqlalchemy import exists, or_, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
-from marketplace.errors import Conflict, ServiceError
+from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.programmes import common
 from marketplace.programmes.models import IP_RIGHT_KINDS, IP_STATUSES, EnterpriseProfile, IpRight
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 
 def normalise_number(number: str) -> str:
@@ -100,7 +100,7 @@ def search_ip(actor, q: str | None = None, industry: str | None = None, kind: st
 
 
 def ip_table(rows: list[IpRight]) -> tuple[list[str], list[list]]:
-    from marketplace import labels
+    from marketplace.core import labels
 
     headers = [_("Number"), _("Kind"), _("Title"), _("Industry"), _("Holder"), _("Credit code"),
                _("County or district"), _("Granted on"), _("Status"), _("Achievement")]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
 from marketplace.extensions import db
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 
 def _in(column: str, values) -> str:
@@ -55,7 +55,7 @@ class HteFigureSet(db.Model):
 
     def engine_figures(self) -> dict:
         """The figures as the pure HTE check reads them (decimal yuan strings)."""
-        from marketplace.money import fen_to_str
+        from marketplace.core.money import fen_to_str
 
         return {"revenue_last_year": fen_to_str(self.revenue_last_year_fen),
                 "revenue_3y": fen_to_str(self.revenue_3y_fen), "rd_3y": fen_to_str(self.rd_3y_fen),

@@ -18,17 +18,17 @@ from werkzeug.security import check_password_hash
 from marketplace import permissions as perm
 from marketplace.accounts.models import Membership, User
 from marketplace.audit.models import record
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.listings.models import Listing
-from marketplace.money import fen_to_str
+from marketplace.core.money import fen_to_str
 from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.orders.models import Booking, Enquiry, LeasePayment, Order, TechContract
 from marketplace.programmes import common
 from marketplace.programmes.models import (EnterpriseProfile, HteFigureSet, IpRight, MajorProject, PoolEntry,
                                            Selection)
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 CLOSED_DOMAIN = "closed.invalid"  # RFC 2606: never deliverable
 UNUSABLE_HASH_PREFIX = "!closed-"  # no "$": werkzeug's check_password_hash answers False for it

@@ -12,15 +12,15 @@ from sqlalchemy import func, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
-from marketplace.errors import Conflict, ServiceError
+from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
-from marketplace.money import fen_to_str, format_yuan
+from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.programmes import common
 from marketplace.programmes.commissioners import _claims_file_claim
 from marketplace.programmes.models import PROJECT_STATUSES, MajorProject
 from marketplace.subsidies import compute_claim, default_parameters
 from marketplace.subsidies.money import parse_fen
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 
 def propose(actor, organization_id: int, data: dict) -> MajorProject:

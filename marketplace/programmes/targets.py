@@ -21,7 +21,7 @@ from marketplace.extensions import db
 from marketplace.orders.models import TechContract
 from marketplace.programmes import cultivation, projects
 from marketplace.subsidies.parameters import _DecimalLoader
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 TARGETS_FILE = Path(__file__).with_name("targets.yaml")
 QUALIFIERS = ("about", "at_least")

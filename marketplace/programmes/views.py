@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
-from marketplace.errors import PermissionDenied, ServiceError
+from marketplace.core.errors import PermissionDenied, ServiceError
 from marketplace.extensions import db
-from marketplace.forms import attach_error
+from marketplace.core.forms import attach_error
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import common, cultivation, ipdb, mydata, projects, targets
 from marketplace.programmes.forms import (BaseForm, CloseAccountForm, CommissionerForm, CommissionerProjectForm,

@@ -29,13 +29,13 @@ from marketplace.audit.models import record
 from marketplace.claims import models as m
 from marketplace.claims.drafting import decide, notify_members
 from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
-from marketplace.external import external_url
-from marketplace.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from marketplace.core.external import external_url
+from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
-from marketplace.money import format_yuan
+from marketplace.core.money import format_yuan
 from marketplace.notifications.models import queue_mail
-from marketplace.timeutil import beijing_today, utcnow
+from marketplace.core.timeutil import beijing_today, utcnow
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

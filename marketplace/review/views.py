@@ -12,13 +12,13 @@ from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.claims.traces import clause_title
 from marketplace.claims.views import claim_context
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import rate_limit
-from marketplace.forms import attach_error, validated
+from marketplace.core.forms import attach_error, validated
 from marketplace.review import services
 from marketplace.review.forms import (ApproveForm, BudgetForm, ConfirmObjectionForm, EvidenceRequestForm,
                                       ObjectionDecisionForm, ObjectionForm, PayForm, ProvincialRewardForm, RejectForm)
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 bp = Blueprint("review", __name__)
 

@@ -1,7 +1,7 @@
 """Fixtures for the JSON API: organisations, published listings and real bearer tokens."""
 import pytest
 
-from marketplace import search_index
+from marketplace.search import indexing as search_index
 from marketplace.api import services as api_tokens
 from marketplace.listings import services as listings
 

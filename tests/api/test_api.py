@@ -9,7 +9,7 @@ from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Booking, Order, TechContract
 from marketplace.payments.models import VoucherReceivable
-from marketplace.timeutil import beijing_today, utcnow
+from marketplace.core.timeutil import beijing_today, utcnow
 from tests.api.conftest import bearer, published, reindex
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.api.validation import MAX_YEAR, MIN_YEAR
 from marketplace.programmes.common import industries
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from tests.api.conftest import bearer, published
 
 API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

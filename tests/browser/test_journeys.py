@@ -9,7 +9,7 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from marketplace.timeutil import beijing_today
+from marketplace.core.timeutil import beijing_today
 
 BOSS = "boss@jx.liaocheng.demo"          # small enterprise
 RD = "rd@zl.liaocheng.demo"              # medium enterprise

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from marketplace.claims import models as m
 from marketplace.extensions import db
 from marketplace.listings import services as listings
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from tests.factories import login
 
 

@@ -16,11 +16,11 @@ from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.ledger.scenario import build_scenario
-from marketplace.money import yuan_to_fen
+from marketplace.core.money import yuan_to_fen
 from marketplace.outbox import OutboxEntry
 from marketplace.review import services as review
 from marketplace.subsidies import evaluate
-from marketplace.timeutil import beijing_today, frozen_at, utcnow
+from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from tests.claims.helpers import as_user, buy_with_voucher, claim_of, published_service
 from tests.factories import login
 

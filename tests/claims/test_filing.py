@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
-from marketplace.errors import PermissionDenied, ServiceError
+from marketplace.core.errors import PermissionDenied, ServiceError
 from marketplace.extensions import db
-from marketplace.money import yuan_to_fen
+from marketplace.core.money import yuan_to_fen
 from marketplace.subsidies import CLAIM_KINDS, compute_claim
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from tests.claims.helpers import as_user
 from tests.factories import login
 

@@ -9,7 +9,7 @@ from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.outbox import OutboxEntry
 from marketplace.payments import services as payments
-from marketplace.timeutil import frozen_at
+from marketplace.core.timeutil import frozen_at
 from tests.claims.helpers import claim_of
 
 

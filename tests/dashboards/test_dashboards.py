@@ -25,7 +25,7 @@ from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.payments import services as payments
 from marketplace.subsidies import county_rd_indicator, evaluate
-from marketplace.timeutil import frozen_at
+from marketplace.core.timeutil import frozen_at
 from tests.factories import login
 
 YEAR = 2024

@@ -234,7 +234,7 @@ def test_concurrent_replays_of_one_event_apply_once(app, factory, database_url, 
 
 def test_a_drain_killed_after_commit_leaves_the_outbox_and_the_next_drain_catches_up(app, client, factory,
                                                                                     monkeypatch):
-    from marketplace import search_index
+    from marketplace.search import indexing as search_index
     from search.documents import SearchQuery
 
     search_index.reindex()  # start from an index of this test's database only
@@ -275,7 +275,7 @@ def test_a_drain_killed_after_commit_leaves_the_outbox_and_the_next_drain_catche
 
 
 def test_a_request_after_the_failure_drains_the_leftover_rows_too(app, client, factory, monkeypatch):
-    from marketplace import search_index
+    from marketplace.search import indexing as search_index
     from search.documents import SearchQuery
 
     search_index.reindex()  # start from an index of this test's database only

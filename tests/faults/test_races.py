@@ -19,7 +19,7 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry, Order, TechContract
 from marketplace.payments.models import Payment, Refund, VoucherReceivable
 from marketplace.review import services as review
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 
 
 def _published(user, kind, **data):

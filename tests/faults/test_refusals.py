@@ -15,7 +15,7 @@ from marketplace.ledger.models import LedgerEntry
 from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking, BookingSlot, Order
-from marketplace.timeutil import beijing_today, frozen_at, utcnow
+from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from tests.factories import login
 
 

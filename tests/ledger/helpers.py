@@ -27,7 +27,7 @@ def payment(ref: str, amount: str, payer="P", payee="Q", on=date(2024, 1, 1), **
 
 
 def _fen(amount: str) -> int:
-    from marketplace.money import yuan_to_fen
+    from marketplace.core.money import yuan_to_fen
 
     return yuan_to_fen(amount)
 

@@ -9,7 +9,7 @@ from marketplace.extensions import db
 from marketplace.ops import services
 from marketplace.worker import beat
 from marketplace.outbox import OutboxEntry
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 
 
 @pytest.fixture(autouse=True)

@@ -83,7 +83,7 @@ def test_outbox_rows_carry_the_request_id_of_the_request_that_queued_them(app_ct
 def test_no_password_token_or_phone_number_in_the_logs(client, factory, captured):
     from marketplace.claims import services as claims
     from marketplace.review import services as review
-    from marketplace.timeutil import utcnow
+    from marketplace.core.timeutil import utcnow
 
     user = factory.user("enterprise")
     user.password_hash = hash_password(DEMO_PASSWORD)

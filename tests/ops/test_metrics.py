@@ -90,7 +90,7 @@ def test_outbox_backlog_and_age_are_scraped_from_the_database(client):
 
 def test_parked_work_failing_timed_jobs_and_worker_progress_are_scraped_from_the_database(client, app):
     from marketplace import worker
-    from marketplace.timeutil import utcnow
+    from marketplace.core.timeutil import utcnow
 
     db.session.add(OutboxEntry(topic="mail", key="3", attempts=8, parked_at=utcnow()))
     db.session.commit()

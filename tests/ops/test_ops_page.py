@@ -8,7 +8,7 @@ from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.ops.models import LedgerVerification
 from marketplace.outbox import OutboxEntry
-from marketplace.timeutil import utcnow
+from marketplace.core.timeutil import utcnow
 from tests.factories import login
 from tests.ledger.helpers import append_payments
 

@@ -10,7 +10,7 @@ import yaml
 from marketplace.extensions import db
 from marketplace.orders.models import TechContract
 from marketplace.programmes import common, cultivation, projects, targets
-from marketplace.timeutil import frozen_at
+from marketplace.core.timeutil import frozen_at
 from tests.factories import login
 from tests.policy import policy_file
 from tests.programmes.helpers import english

@@ -11,7 +11,7 @@ from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.extensions import db
 from marketplace.review import services as review
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 
 YEAR = utcnow().year - 1
 OBJECTION = {"name": "王五", "contact": "wangwu@example.org", "reason": "该项目并未实施，金额有误"}

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from marketplace.audit.models import AuditEvent
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.review import services as review
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 from tests.claims.helpers import as_user
 
 YEAR = utcnow().year - 1

@@ -9,11 +9,11 @@ from marketplace import permissions as perm
 from marketplace.audit.models import AuditEvent
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.review import services as review
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 from tests.claims.helpers import as_user
 from tests.factories import login
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from marketplace import search_index
+from marketplace.search import indexing as search_index
 from marketplace.listings import services as listings
 
 

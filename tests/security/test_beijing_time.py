@@ -1,5 +1,5 @@
 """Times are Beijing times: "in the past" for a booking and the business date of a payment
-or refund are judged in Asia/Shanghai (one helper, ``marketplace.timeutil``), and bookings
+or refund are judged in Asia/Shanghai (one helper, ``marketplace.core.timeutil``), and bookings
 are taken at most ``BOOKING_HORIZON_DAYS`` ahead.
 
 Before: a booking's Beijing wall-clock hour was compared with UTC (at 00:30 Beijing time an
@@ -12,13 +12,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking
 from marketplace.payments import services as payments
-from marketplace.timeutil import beijing_today, business_date, frozen_at, to_beijing
+from marketplace.core.timeutil import beijing_today, business_date, frozen_at, to_beijing
 from tests.api.conftest import published
 from tests.factories import login
 

@@ -1,4 +1,4 @@
-"""Bounds on money: one parser (``marketplace.money.parse_yuan``) for web forms, the API and
+"""Bounds on money: one parser (``marketplace.core.money.parse_yuan``) for web forms, the API and
 the services behind the city's forms, with one upper bound, 999,999,999,999.99 yuan.
 
 Before: a web form took ``92233720368547758.07`` (the order was paid, an A3 claim of
@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.money import MAX_FEN, MoneyError, parse_yuan
+from marketplace.core.money import MAX_FEN, MoneyError, parse_yuan
 from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry
 from tests.api.conftest import bearer, published

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from marketplace.accounts import services
 from marketplace.accounts.models import Membership, User
 from marketplace.audit.models import AuditEvent
-from marketplace.errors import PermissionDenied
+from marketplace.core.errors import PermissionDenied
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail
 from tests.factories import login

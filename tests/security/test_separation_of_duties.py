@@ -17,7 +17,7 @@ from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.extensions import db
 from marketplace.review import services as review
-from marketplace.timeutil import frozen_at, utcnow
+from marketplace.core.timeutil import frozen_at, utcnow
 from tests.factories import login
 
 YEAR = utcnow().year - 1

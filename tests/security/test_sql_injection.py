@@ -54,7 +54,7 @@ def market(factory):
     listings.create_listing(provider, "service", {"title": "草稿液相色谱", "description": "液相色谱", "price_fen": 100})
     withdrawn = _publish(provider, "service", "撤回液相色谱")
     listings.withdraw(provider, withdrawn.id)
-    from marketplace.search_index import reindex
+    from marketplace.search.indexing import reindex
 
     reindex()  # the index holds exactly these four (and nothing left by other tests)
     return provider

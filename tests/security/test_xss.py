@@ -13,7 +13,7 @@ from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Enquiry, TechContract
-from marketplace.timeutil import beijing_today
+from marketplace.core.timeutil import beijing_today
 from tests.factories import login
 from tests.security.html import PAYLOADS, injected, shows
 

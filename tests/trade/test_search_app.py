@@ -79,7 +79,7 @@ def _outbox() -> int:
 
 
 def test_published_and_withdrawn_listings_through_the_search_page(client, search_backend, provider):
-    from marketplace import search_index
+    from marketplace.search import indexing as search_index
 
     search_index.reindex()
     listing_id = _published_via_web(client, provider)
@@ -91,7 +91,7 @@ def test_published_and_withdrawn_listings_through_the_search_page(client, search
 
 def test_a_listing_rejected_by_a_moderator_leaves_search_and_returns_only_when_published_again(
         client, search_backend, provider, admin):
-    from marketplace import search_index
+    from marketplace.search import indexing as search_index
 
     search_index.reindex()
     listing_id = _published_via_web(client, provider)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.listings import services as listings
 from marketplace.outbox import OutboxEntry
-from marketplace import search_index
+from marketplace.search import indexing as search_index
 from search.documents import SearchQuery
 from tests.factories import login
 

@@ -18,7 +18,7 @@ from marketplace.listings import services as listings
 from marketplace.orders.models import Booking, BookingSlot, Order, TechContract
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
-from marketplace.timeutil import beijing_today
+from marketplace.core.timeutil import beijing_today
 from tests.factories import login
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_FILES = 10

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from marketplace.errors import ServiceError
+from marketplace.core.errors import ServiceError
 
 
 def attach_error(form, exc: ServiceError) -> None:

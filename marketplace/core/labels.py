@@ -1,7 +1,7 @@
 """User-facing names of the codes the data model stores (kinds, sizes, roles, ...)."""
 from flask_babel import lazy_gettext as _l
 
-from marketplace.i18n import text_of
+from marketplace.core.i18n import text_of
 
 GROUPS = {
     "kind": {

@@ -1,0 +1,88 @@
+"""The unit of work: one transaction for one service call, however many services it calls.
+
+A service opens a unit of work; a service it calls joins it (an inner block never commits),
+so services compose: filing a claim from inside a project's registration is one
+transaction, and a refusal anywhere in it writes nothing.
+
+    with unit_of_work() as uow:
+        db.session.add(thing)
+        uow.on_commit(lambda: ...)      # after the outermost commit succeeded
+        uow.on_rollback(lambda: ...)    # if the outermost block fails (delete a stored file)
+
+Work that must outlive the request (index, recompute, mail) goes to the outbox
+(``outbox.enqueue``), which writes its rows in this same transaction; ``on_commit`` is for
+what is local and cheap (forget a cache, tell the embedded index to refresh), and
+``on_rollback`` for undoing what a transaction cannot undo (a file written to storage).
+
+``@transactional`` wraps a whole service function in one.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from contextvars import ContextVar
+from typing import Callable, Iterator
+from contextlib import contextmanager
+
+from marketplace.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    def __init__(self) -> None:
+        self._on_commit: list[Callable[[], object]] = []
+        self._on_rollback: list[Callable[[], object]] = []
+
+    def on_commit(self, fn: Callable[[], object]) -> None:
+        self._on_commit.append(fn)
+
+    def on_rollback(self, fn: Callable[[], object]) -> None:
+        self._on_rollback.append(fn)
+
+    def _run(self, hooks: list[Callable[[], object]], when: str) -> None:
+        for fn in hooks:
+            try:
+                fn()
+            except Exception:  # a hook after the fact must not undo what was decided
+                log.exception("unit of work: %s hook %r failed", when, fn)
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("marketplace_uow", default=None)
+
+
+def current() -> UnitOfWork | None:
+    """The unit of work the caller is inside, or None."""
+    return _current.get()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """Join the caller's unit of work, or open one that commits (or rolls back) at its end."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
+    uow = UnitOfWork()
+    token = _current.set(uow)
+    try:
+        yield uow
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _current.reset(token)
+        uow._run(uow._on_rollback, "rollback")
+        raise
+    _current.reset(token)
+    uow._run(uow._on_commit, "commit")
+
+
+def transactional(fn):
+    """Run the decorated service function in one unit of work (joining the caller's)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with unit_of_work():
+            return fn(*args, **kwargs)
+
+    return wrapper
