@@ -456,3 +456,46 @@ def published_values(actor) -> list[PublishedParameterValue]:
     perm.require(actor, perm.DRAFT_REFORM)
     return list(db.session.scalars(select(PublishedParameterValue).order_by(
         PublishedParameterValue.effective_from.desc(), PublishedParameterValue.id.desc())))
+
+
+# --- the targets under a draft ------------------------------------------------------------------
+
+# Which clauses of a scenario pay for what a five-year target counts. Targets met by award
+# claims filed with evidence (projects: B1; recognised enterprises: B2) are not replayed, and
+# the county R&D indicator is paid by nobody.
+TARGET_CLAUSES = {
+    "achievements_transferred": ("A1.DT", "A1.CS", "A2.city"),
+}
+
+
+@dataclass
+class TargetEffect:
+    clauses: tuple[str, ...]
+    base: Decimal
+    draft: Decimal
+    count: int | None = None  # what the target counts, in the replayed year
+
+    def per_unit(self, amount: Decimal) -> Decimal | None:
+        if not self.count:
+            return None
+        return (amount / self.count).quantize(CENT, ROUND_HALF_UP)
+
+
+def target_effects(actor, draft: ParameterDraft, year: int) -> dict[str, TargetEffect]:
+    """Per target measure, the public money its clauses cost in ``year`` in force and under the
+    draft, and per unit of what the target counts. A replay cannot say how many more contracts
+    a richer subsidy would have brought; it says what each one would have cost."""
+    from marketplace.programmes.targets import MEASURES
+
+    comparison = replay(actor, draft, year)
+    by_clause = {r.key: r for r in comparison.by_clause}
+    period = (date(year, 1, 1), date(year, 12, 31))
+    effects = {}
+    for measure, clauses in TARGET_CLAUSES.items():
+        rows = [by_clause[c] for c in clauses if c in by_clause]
+        figure = MEASURES[measure](period)
+        effects[measure] = TargetEffect(
+            clauses, sum((r.base.city + r.base.province for r in rows), ZERO),
+            sum((r.draft.city + r.draft.province for r in rows), ZERO),
+            figure.value if isinstance(figure.value, int) else None)
+    return effects

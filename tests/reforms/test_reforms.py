@@ -171,3 +171,25 @@ def test_the_forecast_states_its_assumption_and_gives_a_range(demo, client):
     assert 'value="50"' in typed
     bad = client.get(f"/reforms/{draft.id}/forecast?growth-A3=lots").get_data(as_text=True)
     assert 'role="alert"' in bad
+
+
+def test_the_targets_page_shows_what_a_draft_would_cost_per_contract_transferred(demo, client):
+    login(client, _user("reviewer@kjj.liaocheng.demo"))
+    draft = _draft(client, "A1 技术开发 1%")
+    r = client.post(f"/reforms/{draft.id}/edit", data={"parameter": "a1.dt.rate", "value": "1%", "reason": "测算"})
+    assert r.status_code == 302, r.data[:600]
+    plain = client.get("/programmes/targets").get_data(as_text=True)
+    assert 'id="reform-form"' in plain and "reform-effect" not in plain
+    page = client.get(f"/programmes/targets?draft={draft.id}&year={demo}").get_data(as_text=True)
+    row = page.split('data-target="achievements_transferred"', 1)[1].split("</tr>", 1)[0]
+    cell = row.split('class="reform-effect">', 1)[1].split("</td>", 1)[0]
+    import re
+
+    amounts = re.findall(r"¥([0-9,]+\.[0-9]{2})", cell)
+    base, draft_amount = (Decimal(a.replace(",", "")) for a in amounts[:2])
+    assert draft_amount < base  # A1's rate fell from 1.5 % to 1 %
+    assert "每单位" in cell
+    # an enterprise never sees the comparison
+    client.get("/logout")
+    login(client, _user("boss@jx.liaocheng.demo"))
+    assert client.get(f"/programmes/targets?draft={draft.id}").status_code == 403
