@@ -67,11 +67,7 @@ def get_draft(actor, draft_id: int) -> ParameterDraft:
 def create_draft(actor, name: str) -> ParameterDraft:
     """A new draft: a copy of the parameters in force, under a name, with no changes yet."""
     perm.require(actor, perm.DRAFT_REFORM)
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError(_("Give the draft a name."), "name")
-    if len(name) > MAX_NAME:
-        raise ServiceError(_("At most %(n)d characters.", n=MAX_NAME), "name")
+    name = _required_text(name, "name", MAX_NAME, _("Give the draft a name."))
     with unit_of_work():
         draft = ParameterDraft(name=name, status=DRAFT, created_by_id=actor.id)
         db.session.add(draft)
@@ -96,11 +92,7 @@ def edit_value(actor, draft: ParameterDraft, name: str, text: str, reason: str) 
         raise ServiceError(_("No such parameter."), "parameter") from None
     if parameter.unit not in EDITABLE_UNITS:
         raise ServiceError(_("This parameter decides who is eligible; a replay cannot judge it."), "parameter")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_("Say why the value changes."), "reason")
-    if len(reason) > MAX_REASON:
-        raise ServiceError(_("At most %(n)d characters.", n=MAX_REASON), "reason")
+    reason = _required_text(reason, "reason", MAX_REASON, _("Say why the value changes."))
     value = _checked_value(current, name, text)
     with unit_of_work():
         edit = ParameterDraftEdit(draft_id=draft.id, parameter=name, value=_text(value), reason=reason,
@@ -123,6 +115,15 @@ def revert_value(actor, draft: ParameterDraft, name: str) -> None:
                                           reason=_("Back to the value in force."), edited_by_id=actor.id))
         record(actor, "reform.revert", "parameter_draft", draft.id, after={"parameter": name})
     db.session.refresh(draft)
+
+
+def _required_text(value, field: str, limit: int, missing: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(missing, field)
+    if len(value) > limit:
+        raise ServiceError(_("At most %(n)d characters.", n=limit), field)
+    return value
 
 
 def _require_open(draft: ParameterDraft) -> None:
@@ -415,11 +416,8 @@ def require_publisher(actor) -> None:
 def publish(actor, draft: ParameterDraft, effective_from: date, document_no: str) -> list[PublishedParameterValue]:
     """Publish the draft's values as new dated parameter values (administrators only)."""
     perm.require(actor, perm.PUBLISH_PARAMETERS)
-    document_no = (document_no or "").strip()
-    if not document_no:
-        raise ServiceError(_("Give the number of the decision that sets the new values (文号)."), "document_no")
-    if len(document_no) > MAX_DOCUMENT_NO:
-        raise ServiceError(_("At most %(n)d characters.", n=MAX_DOCUMENT_NO), "document_no")
+    document_no = _required_text(document_no, "document_no", MAX_DOCUMENT_NO,
+                                 _("Give the number of the decision that sets the new values (文号)."))
     if not isinstance(effective_from, date):
         raise ServiceError(_("Give the date the new values take effect."), "effective_from")
     if effective_from < earliest_effective_date() or (effective_from.month, effective_from.day) != (1, 1):
