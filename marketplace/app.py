@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
     "marketplace.reforms.views",
+    "marketplace.documents.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
