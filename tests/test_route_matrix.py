@@ -149,6 +149,9 @@ ACCESS = {
     "programmes.project_new": GET((perm.ENTERPRISE, perm.UNIVERSITY)),
     "programmes.targets_page": GET(perm.CITY_ROLES),
     "programmes.my_data": GET(ANY),
+    # --- documents (add below this line) ---
+    "documents.receipt": GET(perm.CITY_ROLES, order_id="paid_order"),  # and the parties: tests/documents
+    "documents.contract": GET(perm.CITY_ROLES, contract_id="contract"),  # and the parties: tests/documents
     # --- reforms (add below this line) ---
     "reforms.index": GET(perm.CITY_ROLES),
     "reforms.create": POST(perm.CITY_ROLES, ok="/reforms/", data={"name": "矩阵草案"}),
@@ -213,6 +216,7 @@ ELSEWHERE = {
     "programmes.project": "needs a project: tests/programmes/test_projects.py",
     "programmes.project_step": "needs a project: tests/programmes/test_projects.py",
     "programmes.close_account": "password-confirmed: tests/programmes/test_mydata.py",
+    "documents.decision": "needs a decided claim (404 before): tests/documents/test_documents.py",
 }
 
 
