@@ -66,7 +66,7 @@ def test_price_order_puts_negotiable_last_and_breaks_ties_newest_then_id(factory
     prices = [500, None, 100, 500, 100, None, 300, 500]
     _listings(org, len(prices), same_date=False, prices=prices)
     for sort, key in (("price_asc", lambda r: r.price_fen), ("price_desc", lambda r: -r.price_fen)):
-        ids, _sizes = _walk(lambda n, pp: listings.browse(None, sort=sort, page=n, per_page=pp), 3)
+        ids, _sizes = _walk(lambda n, pp, sort=sort: listings.browse(None, sort=sort, page=n, per_page=pp), 3)
         rows = [db.session.get(Listing, i) for i in ids]
         priced = [r for r in rows if r.price_fen is not None]
         assert rows[len(priced):] == [r for r in rows if r.price_fen is None]  # 面议 last

@@ -18,8 +18,9 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 from flask import current_app
 

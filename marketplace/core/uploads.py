@@ -107,7 +107,7 @@ def remove(keys) -> None:
     for key in keys:
         try:
             target.delete(key)
-        except Exception:  # noqa: BLE001 - an orphaned file is logged, the caller's work stands
+        except Exception:  # an orphaned file is logged, the caller's work stands
             log.exception("could not delete stored file %s", key)
 
 
