@@ -3,7 +3,7 @@ bookings by customer and instrument; claims by status and submission, by organis
 year; notifications by user and date)
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0021
 Create Date: 2026-11-25 18:00:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0013'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
