@@ -24,7 +24,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def s3_settings(s3_server):
     return {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": s3_server["endpoint_url"],
             "S3_ACCESS_KEY_ID": s3_server["access_key_id"], "S3_SECRET_ACCESS_KEY": s3_server["secret_access_key"],
-            "S3_BUCKET": f"test-{uuid.uuid4().hex[:12]}", "S3_REGION": "us-east-1", "S3_PREFIX": "node-test/"}
+            # one bucket (a SeaweedFS collection of its own: they are few), a fresh prefix per test
+            "S3_BUCKET": "marketplace-tests", "S3_REGION": "us-east-1", "S3_PREFIX": f"t-{uuid.uuid4().hex[:12]}/"}
 
 
 def _s3(settings) -> S3Storage:

@@ -33,7 +33,7 @@ start() {
   # The Iceberg and Lance listeners are off (they default to fixed ports).
   setsid "$WEED" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$data/store" \
     -master.port="${ports[0]}" -master.port.grpc="${ports[1]}" \
-    -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=100 \
+    -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=0 \
     -master.volumeSizeLimitMB=32 \
     -filer -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" \
     -s3 -s3.port="$s3" -s3.port.grpc="${ports[7]}" -s3.config="$data/s3.json" \
