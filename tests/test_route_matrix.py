@@ -55,6 +55,7 @@ def POST(who, ok=None, data=None, **args):
 ACCESS = {
     "home.index": GET(PUBLIC),
     "home.dashboard": GET(ANY),
+    "home.notifications": GET(ANY),
     "accounts.login": GET(PUBLIC),
     "accounts.logout": POST(PUBLIC),
     "accounts.register": GET(PUBLIC),
