@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "marketplace.api.token_views",
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
+    "marketplace.conversations.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -46,6 +47,7 @@ MODEL_MODULES = (
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
     "marketplace.ops.models",
+    "marketplace.conversations.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -150,6 +152,9 @@ def create_app(config=None) -> Flask:
     drafting.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
+    from marketplace.conversations import jobs as conversation_jobs
+
+    conversation_jobs.init_app(app)
     from marketplace.orders import cli as orders_cli
 
     orders_cli.init_app(app)

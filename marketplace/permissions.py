@@ -69,6 +69,10 @@ VIEW_PROJECT = "project.view"  # target: a project: its lead organisation and th
 EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
+# Conversations (marketplace.conversations)
+TAKE_PART = "thread.take_part"  # target: a thread's subject: members of its parties (reviewers on claims)
+RESPOND_DEMAND = "demand.respond"  # propose on a demand: universities, institutes, providers, agencies
+OBJECT_TO_PRICE = "price.object"  # object to an agreed price on public notice: anyone logged in with a role
 
 
 def _role(actor) -> str | None:
@@ -131,6 +135,10 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
     CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
     RUN_OPS: lambda a, t: _role(a) == ADMIN,
+    TAKE_PART: lambda a, t: (t.reviewers and _role(a) in (REVIEWER, ADMIN))
+    or any(_member_of(a, org_id) for org_id in t.org_ids),
+    RESPOND_DEMAND: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY)),
+    OBJECT_TO_PRICE: lambda a, t: _role(a) is not None,
 }
 
 

@@ -30,10 +30,12 @@ def enquiries():
 @bp.route("/enquiries/<int:enquiry_id>")
 @login_required
 def enquiry(enquiry_id):
+    from marketplace.conversations.views import render_enquiry
+
     item = next((e for e in services.enquiries_of(current_user) if e.id == enquiry_id), None)
     if item is None:
         abort(404)
-    return render_template("orders/enquiry.html", enquiry=item, quote_form=QuoteForm(), pay_form=PayOptionsForm())
+    return render_enquiry(item)
 
 
 @bp.route("/enquiries/<int:enquiry_id>/quote", methods=["POST"])
@@ -50,6 +52,8 @@ def quote(enquiry_id):
 def accept(enquiry_id):
     form = validated(PayOptionsForm())
     order = services.accept_quote(current_user, enquiry_id, form.with_voucher.data)
+    if order is None:  # a university or institute sells: the agreed price goes on public notice first
+        return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
     return redirect(url_for("orders.order", order_id=order.id))
 
 
