@@ -171,8 +171,12 @@ def set_budget():
 def notice():
     lang = claims.lang()
     items = services.on_notice()
+    from marketplace.conversations import pricenotice
+    from marketplace.conversations.forms import PriceObjectionForm
+
     return render_template("review/notice.html", claims=items, form=ObjectionForm(),
-                           titles={c.clause: clause_title(c.clause, lang) for c in items})
+                           titles={c.clause: clause_title(c.clause, lang) for c in items},
+                           price_notices=pricenotice.on_notice(), price_form=PriceObjectionForm())
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])
