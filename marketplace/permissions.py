@@ -135,8 +135,9 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
     CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
     RUN_OPS: lambda a, t: _role(a) == ADMIN,
-    TAKE_PART: lambda a, t: (t.reviewers and _role(a) in (REVIEWER, ADMIN))
-    or any(_member_of(a, org_id) for org_id in t.org_ids),
+    TAKE_PART: lambda a, t: _role(a) is not None and t is not None and (
+        (getattr(t, "reviewers", False) and _role(a) in (REVIEWER, ADMIN))
+        or any(_member_of(a, org_id) for org_id in getattr(t, "org_ids", ()))),
     RESPOND_DEMAND: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY)),
     OBJECT_TO_PRICE: lambda a, t: _role(a) is not None,
 }
