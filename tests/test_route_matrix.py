@@ -86,6 +86,8 @@ ACCESS = {
     "talk.open_notification": GET(NOBODY, notification_id="notification"),  # one's own: tests/conversations
     "talk.mark_read": POST(ANY, ok="/notifications"),
     "talk.preferences": GET(ANY),
+    "talk.confidential_file": POST((perm.ADMIN,), ok="/listings/{service}", attachment_id="attachment"),  # and the owner
+    "talk.grant_files": POST(NOBODY, enquiry_id="enquiry"),  # the seller: tests/conversations
     "listings.browse": GET(PUBLIC),
     "listings.detail": GET(PUBLIC, listing_id="service"),
     "listings.create": GET(ANY),  # the form; saving is checked by the service (tests/trade)

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from marketplace.conversations import negotiation, pricenotice, threads
+from marketplace.conversations import confidential, negotiation, pricenotice, threads
 from marketplace.conversations.forms import (AcceptForm, DeclineForm, DecideObjectionForm, MessageForm, OfferForm,
                                              PriceObjectionForm, ProposalForm)
 from marketplace.core.errors import ServiceError
@@ -26,9 +26,12 @@ def beijing(moment):
 
 @bp.app_context_processor
 def unread_notifications():
+    def may_see_file(attachment):
+        return confidential.may_see(current_user, attachment)
+
     if getattr(current_user, "is_authenticated", False):
-        return {"unread_notifications": notes.unread_count(current_user)}
-    return {"unread_notifications": 0}
+        return {"unread_notifications": notes.unread_count(current_user), "may_see_file": may_see_file}
+    return {"unread_notifications": 0, "may_see_file": may_see_file}
 
 
 def _files():
@@ -104,6 +107,29 @@ def decline(version_id):
         except ServiceError as exc:
             attach_error(form, exc)
     return render_enquiry(enquiry, decline_form=form, status=400)
+
+
+@bp.route("/attachments/<int:attachment_id>/confidential", methods=["POST"])
+@login_required
+def confidential_file(attachment_id):
+    validated(FlaskForm())
+    from marketplace.listings.models import ListingAttachment
+
+    current = db.session.get(ListingAttachment, attachment_id)
+    if current is None:
+        abort(404)
+    item = confidential.set_confidential(current_user, attachment_id, not current.confidential)
+    flash(_("Saved."), "success")
+    return redirect(url_for("listings.detail", listing_id=item.listing_id))
+
+
+@bp.route("/enquiries/<int:enquiry_id>/grant-files", methods=["POST"])
+@login_required
+def grant_files(enquiry_id):
+    validated(FlaskForm())
+    confidential.grant(current_user, enquiry_id)
+    flash(_("The enquirer may now see the confidential files."), "success")
+    return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
 
 
 # --- demands ----------------------------------------------------------------------------------

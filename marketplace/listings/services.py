@@ -245,8 +245,10 @@ def remove_attachment(actor, attachment_id: int) -> Listing:
 
 def attachment_file(viewer, attachment_id: int):
     """(attachment, path) for download: whoever may see the listing."""
+    from marketplace.conversations.confidential import may_see
+
     attachment = db.session.get(ListingAttachment, attachment_id)
-    if attachment is None or not visible_to(viewer, attachment.listing):
+    if attachment is None or not visible_to(viewer, attachment.listing) or not may_see(viewer, attachment):
         raise NotFound(_("This file does not exist."))
     path = uploads.path_of("listings", attachment.stored_name)
     if not path.is_file():

@@ -43,6 +43,7 @@ TEXTS = {
     "talk.countered": _l("%(org)s countered with %(price)s for %(title)s."),
     "talk.accepted": _l("%(org)s accepted %(price)s for %(title)s."),
     "talk.declined": _l("%(org)s declined %(price)s for %(title)s: %(reason)s"),
+    "talk.files_granted": _l("%(org)s let you see the confidential files of %(title)s."),
     "talk.not_chosen": _l("%(org)s chose another proposal for %(title)s."),
     "talk.demand_closed": _l("%(org)s closed the demand %(title)s."),
     "talk.order": _l("%(org)s ordered %(title)s for %(price)s."),

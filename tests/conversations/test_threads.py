@@ -171,3 +171,28 @@ def test_a_booking_tomorrow_is_reminded_and_vouchers_can_hook_in(app_ctx, factor
             jobs._voucher_sources.clear()
     texts = db.session.scalars(select(Notification.message).where(Notification.user_id == customer.id)).all()
     assert "talk.booking_tomorrow" in texts and "talk.voucher_expiring" in texts
+
+
+def test_confidential_files_are_shown_to_an_enquirer_only_once_the_seller_grants_them(app_ctx, client, factory):
+    from marketplace.conversations import confidential
+    from marketplace.listings.models import ListingAttachment
+
+    seller = factory.user("university", kind="university")
+    buyer, other = factory.user("enterprise"), factory.user("enterprise")
+    achievement = listings.publish(seller, listings.create_listing(seller, "achievement", {
+        "title": "保密工艺", "price_fen": 100_000_00, "negotiable": True, "ip_kind": "know_how", "maturity": "pilot",
+        "transfer_modes": ["assignment"]}).id)
+    listings.attach_files(seller, achievement.id, [("摘要.pdf", b"%PDF-1.4 summary"), ("工艺.pdf", b"%PDF-1.4 secret")])
+    summary, secret = db.session.scalars(select(ListingAttachment).order_by(ListingAttachment.id)).all()
+    confidential.set_confidential(seller, secret.id, True)
+    enquiry = orders.enquire(buyer, achievement.id, "想看工艺文件", "assignment")
+    login(client, buyer)
+    assert client.get(f"/attachments/{summary.id}").status_code == 200  # the summary first
+    assert client.get(f"/attachments/{secret.id}").status_code == 404
+    with pytest.raises(Exception):
+        confidential.grant(buyer, enquiry.id)  # the buyer cannot grant itself
+    confidential.grant(seller, enquiry.id)
+    assert client.get(f"/attachments/{secret.id}").status_code == 200
+    client.post("/logout")
+    login(client, other)
+    assert client.get(f"/attachments/{secret.id}").status_code == 404  # per enquirer
