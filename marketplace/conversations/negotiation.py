@@ -285,14 +285,18 @@ def proposals(actor, listing_id: int) -> tuple[Listing, list[tuple[Enquiry, Quot
 
 def _not_chosen(chosen: Enquiry) -> None:
     """The other open proposals on a demand whose poster accepted one are closed, and told."""
-    for other in db.session.scalars(select(Enquiry).where(Enquiry.listing_id == chosen.listing_id,
-                                                         Enquiry.id != chosen.id,
-                                                         Enquiry.status.in_(("open", "quoted")))):
+    _close_open(chosen.listing, "talk.not_chosen", Enquiry.id != chosen.id)
+
+
+def _close_open(listing: Listing, key: str, *where) -> None:
+    """Close the open proposals on a demand (their open versions withdrawn); tell each responder."""
+    for other in db.session.scalars(select(Enquiry).where(Enquiry.listing_id == listing.id,
+                                                         Enquiry.status.in_(("open", "quoted")), *where)):
         other.status = "closed"
         db.session.execute(update(QuoteVersion).where(QuoteVersion.enquiry_id == other.id,
                                                       QuoteVersion.status == "open").values(status="withdrawn"))
-        tell(members(other.responder_org_id), "enquiry", "talk.not_chosen", f"/enquiries/{other.id}",
-             org=chosen.buyer.name, title=chosen.listing.title)
+        tell(members(other.seller_org_id), "enquiry", key, f"/enquiries/{other.id}",
+             org=listing.organization.name, title=listing.title)
 
 
 def close_demand(actor, listing_id: int) -> Listing:
@@ -310,13 +314,7 @@ def close_demand(actor, listing_id: int) -> Listing:
         if moved != 1:
             raise Conflict(_("This demand is not open."))
         enqueue("search", str(listing.id))
-        for other in db.session.scalars(select(Enquiry).where(Enquiry.listing_id == listing.id,
-                                                             Enquiry.status.in_(("open", "quoted")))):
-            other.status = "closed"
-            db.session.execute(update(QuoteVersion).where(QuoteVersion.enquiry_id == other.id,
-                                                          QuoteVersion.status == "open").values(status="withdrawn"))
-            tell(members(other.seller_org_id), "enquiry", "talk.demand_closed", f"/enquiries/{other.id}",
-                 org=listing.organization.name, title=listing.title)
+        _close_open(listing, "talk.demand_closed")
     db.session.refresh(listing)
     return listing
 

@@ -181,3 +181,17 @@ def test_notifications_follow_each_users_preferences(app_ctx, parties):
     assert notes.unread_count(enterprise) == 1
     notes.mark_all_read(enterprise)
     assert notes.unread_count(enterprise) == 0
+
+
+def test_a_closed_demand_takes_no_proposal_and_its_poster_still_sees_them(app_ctx, parties):
+    enterprise, university, institute, _provider, demand = parties
+    with frozen_at(NOON):
+        first = negotiation.respond_to_demand(university, demand.id, "方案一", 400_000_00)
+        with pytest.raises(PermissionDenied):
+            negotiation.close_demand(university, demand.id)
+        negotiation.close_demand(enterprise, demand.id)
+        with pytest.raises(NotFound):
+            negotiation.respond_to_demand(institute, demand.id, "方案二", 300_000_00)
+    _listing, rows = negotiation.proposals(enterprise, demand.id)
+    assert [(e.id, e.status, v.status) for e, v in rows] == [(first.id, "closed", "withdrawn")]
+    assert any("关闭" in t or "closed" in t for t in _texts(university))
