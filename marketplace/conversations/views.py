@@ -29,9 +29,10 @@ def unread_notifications():
     def may_see_file(attachment):
         return confidential.may_see(current_user, attachment)
 
+    helpers = {"may_see_file": may_see_file, "notification_text": notes.text}
     if getattr(current_user, "is_authenticated", False):
-        return {"unread_notifications": notes.unread_count(current_user), "may_see_file": may_see_file}
-    return {"unread_notifications": 0, "may_see_file": may_see_file}
+        return {"unread_notifications": notes.unread_count(current_user), **helpers}
+    return {"unread_notifications": 0, **helpers}
 
 
 def _files():
@@ -238,7 +239,7 @@ def sign(notice_id):
 @bp.route("/notifications")
 @login_required
 def notifications():
-    return render_template("notifications/list.html", items=notes.recent(current_user), text=notes.text)
+    return render_template("notifications/list.html", items=notes.recent(current_user))
 
 
 @bp.route("/notifications/<int:notification_id>")
