@@ -129,6 +129,11 @@ class Config:
     OBJECTIONS_PER_CLAIM = 1
     OBJECTIONS_PER_DAY = 5
     OBJECTION_CONFIRM_MAX_AGE = 2 * 24 * 3600
+    # Negotiation: days a quote or proposal stays open unless its author says otherwise, and
+    # the default period of the agreed-price public notice (协议定价公示) a university or
+    # public institute's negotiated sale stands on before the contract is signed.
+    QUOTE_VALID_DAYS = 30
+    PRICE_NOTICE_DAYS = 15
 
     # After-commit work (marketplace/outbox.py): "inline" drains at the end of the request that
     # wrote it; "worker" leaves it to `flask --app wsgi worker` (one or more processes).

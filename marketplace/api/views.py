@@ -235,7 +235,7 @@ def order_create():
     elif listing.kind == "instrument":
         raise Invalid(_("Instrument time is booked: use POST /api/v1/bookings."), "listing_id")
     else:
-        raise Invalid(_("A demand cannot be ordered: answer it with an enquiry."), "listing_id")
+        raise Invalid(_("A demand cannot be ordered: answer it with a proposal on its page."), "listing_id")
     return jsonify(_order_detail(order)), 201
 
 

@@ -72,7 +72,7 @@ def check(files) -> list[CheckedFile]:
     return checked
 
 
-AREAS = ("claims", "listings")
+AREAS = ("claims", "listings", "threads")
 
 
 def key_of(area: str, stored_name: str) -> str:

@@ -2,7 +2,6 @@
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from marketplace.core.paging import page_arg
 from marketplace.home import services
 
 bp = Blueprint("home", __name__)
@@ -18,9 +17,3 @@ def index():
 def dashboard():
     return render_template("home/dashboard.html", home=services.home_for(current_user))
 
-
-@bp.route("/notifications")
-@login_required
-def notifications():
-    page = services.notifications_of(current_user, page=page_arg())
-    return render_template("home/notifications.html", notices=page.items, page=page)

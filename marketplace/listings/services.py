@@ -261,8 +261,10 @@ def remove_attachment(actor, attachment_id: int) -> Listing:
 
 def attachment_file(viewer, attachment_id: int):
     """(attachment, open file) for download: whoever may see the listing."""
+    from marketplace.conversations.confidential import may_see
+
     attachment = db.session.get(ListingAttachment, attachment_id)
-    if attachment is None or not visible_to(viewer, attachment.listing):
+    if attachment is None or not visible_to(viewer, attachment.listing) or not may_see(viewer, attachment):
         raise NotFound(_("This file does not exist."))
     try:
         return attachment, uploads.open_stored("listings", attachment.stored_name)

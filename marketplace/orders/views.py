@@ -32,8 +32,9 @@ def enquiries():
 @bp.route("/enquiries/<int:enquiry_id>")
 @login_required
 def enquiry(enquiry_id):
-    item = services.get_enquiry(current_user, enquiry_id)
-    return render_template("orders/enquiry.html", enquiry=item, quote_form=QuoteForm(), pay_form=PayOptionsForm())
+    from marketplace.conversations.views import render_enquiry
+
+    return render_enquiry(services.get_enquiry(current_user, enquiry_id))
 
 
 @bp.route("/enquiries/<int:enquiry_id>/quote", methods=["POST"])
@@ -50,6 +51,8 @@ def quote(enquiry_id):
 def accept(enquiry_id):
     form = validated(PayOptionsForm())
     order = services.accept_quote(current_user, enquiry_id, form.with_voucher.data)
+    if order is None:  # a university or institute sells: the agreed price goes on public notice first
+        return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
     return redirect(url_for("orders.order", order_id=order.id))
 
 

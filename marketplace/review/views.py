@@ -174,8 +174,12 @@ def notice():
     lang = claims.lang()
     page = services.on_notice(page=page_arg())
     items = page.items
+    from marketplace.conversations import pricenotice
+    from marketplace.conversations.forms import PriceObjectionForm
+
     return render_template("review/notice.html", claims=items, page=page, form=ObjectionForm(),
-                           titles={c.clause: clause_title(c.clause, lang) for c in items})
+                           titles={c.clause: clause_title(c.clause, lang) for c in items},
+                           price_notices=pricenotice.on_notice(), price_form=PriceObjectionForm())
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])
