@@ -15,8 +15,9 @@ from typing import Iterator
 from sqlalchemy import select, text
 
 from marketplace.extensions import db
+from marketplace.ledger.affects import claim_keys
 from marketplace.ledger.models import (CORRECTION_KINDS, GENESIS_HASH, KINDS, LedgerEntry, canonical_json,
-                                       entry_hash)
+                                       entry_hash, index_columns)
 from marketplace.core.money import FEN, MoneyError, yuan_to_fen
 from marketplace.outbox import enqueue
 
@@ -161,28 +162,16 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
         if corrected not in CORRECTABLE_KINDS:
             raise LedgerError(f"{kind}: entry {corrects_seq} ({corrected}) cannot be corrected")
 
+    keys = claim_keys(session, kind, ref, occurred_on, payload, corrects_seq)
     entry = LedgerEntry(seq=seq + 1, kind=kind, ref=ref, occurred_on=occurred_on, amount_fen=amount_fen,
-                        payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash)
+                        payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash,
+                        **index_columns(kind, payload))
     entry.hash = entry.compute_hash()
     session.add(entry)
-    years = _registration_years(session, ref) if kind == "payment" else {occurred_on.year}
-    for year in sorted(years):
-        enqueue("claims", str(year))  # recompute those years' claims after commit
+    for key in sorted(keys):
+        enqueue("claims", key)  # recompute the claim groups it can change, after commit
     session.flush()
     return entry
-
-
-def _registration_years(session, ref: str) -> set[int]:
-    """The years whose claims a payment under ``ref`` can change. The scenario
-    (ledger/scenario.py) reads payments only to mark registered contracts paid, and a
-    contract counts in the year of its registration, which may be before the payment (a
-    contract registered in December and paid in January). A payment of anything else (a
-    service order, a voucher's share, a booking) changes no claim."""
-    dates = {o.occurred_on for o in session.new
-             if isinstance(o, LedgerEntry) and o.kind == "contract_registered" and o.ref == ref}
-    dates.update(session.scalars(select(LedgerEntry.occurred_on).where(
-        LedgerEntry.ref == ref, LedgerEntry.kind == "contract_registered")))
-    return {d.year for d in dates}
 
 
 @dataclass(frozen=True)
