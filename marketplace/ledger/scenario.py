@@ -123,8 +123,16 @@ def build_subscenario(session, year: int, rows, history=(), *, organizations=())
     even without trade. Drafting evaluates it for the claim groups whose rows it holds whole
     (``claims/incremental.py``); every transaction in it reads as in ``build_scenario``."""
     session = session or db.session
-    _year_bounds(year)
-    rows = sorted(rows, key=lambda r: r.seq)
+    start, end = _year_bounds(year)
+    rows = {r.seq: r for r in rows}
+    # Every entry of the year under the same refs: scenario ids number repeated refs (LSE-3#2)
+    # in seq order over the whole year, so the part must hold all of them to number alike.
+    for chunk in _chunks(sorted({r.ref for r in rows.values()})):
+        for row in session.execute(select(*_COLUMNS).where(LedgerEntry.kind.in_(SUBJECT_TYPES),
+                                                           LedgerEntry.ref.in_(chunk),
+                                                           LedgerEntry.occurred_on.between(start, end))):
+            rows.setdefault(row.seq, row)
+    rows = [rows[seq] for seq in sorted(rows)]
     txns, aliases, _projects = _collect(rows)
     for row in history:
         txns[row.seq] = _transaction(row)
