@@ -158,8 +158,9 @@ def ledger_entries(rnd: random.Random, plan: Plan, orgs: list[dict], first_seq: 
     labs = agencies + [o for o in orgs if o["kind"] in ("university", "institute")]
     leased = [(rnd.choice(labs), f"INS-W{i + 1}") for i in range(c["leased_instruments"])]
     instruments = leased + [(rnd.choice(labs), f"INS-W{len(leased) + i + 1}") for i in range(len(leased) * 2)]
-    # a few busy agencies and instruments, a long tail of quiet ones
-    agency_weights = [rnd.paretovariate(1.2) for _ in agencies]
+    # some busy agencies, a long tail of quiet ones (the busiest sells a few per cent of the
+    # city's vouchers; a province has more agencies, not larger ones)
+    agency_weights = [rnd.lognormvariate(0, 1.0) for _ in agencies]
     days = (date(year, 12, 31) - date(year, 1, 1)).days + 1
 
     events: list[list] = [[] for _ in range(days)]  # per day: (kind, args)
