@@ -40,6 +40,7 @@ from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from marketplace.subsidies import evaluate
 from marketplace.subsidies.result import CLAUSE_ORDER
+from marketplace.reforms.parameters import in_force
 
 log = logging.getLogger(__name__)
 TOPIC = "claims"
@@ -153,7 +154,7 @@ def _order_refs_related(refs: set[str]) -> dict[str, list[int]]:
 def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
     """Evaluate ``year`` from the ledger; the awards grouped per (clause, beneficiary credit code)."""
     scenario = build_scenario(db.session, year)
-    return group_awards(evaluate(scenario)), scenario
+    return group_awards(evaluate(scenario, parameters=in_force())), scenario
 
 
 def group_awards(result, wanted: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], _Group]:

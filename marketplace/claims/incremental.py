@@ -15,6 +15,7 @@ from marketplace.claims import drafting
 from marketplace.extensions import db
 from marketplace.ledger import affects
 from marketplace.ledger.scenario import build_subscenario
+from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import evaluate
 
 
@@ -50,6 +51,6 @@ def recompute_keys(year: int, keys: list[str]) -> dict:
 def _evaluate_and_file(year: int, rows, history, organizations: set[str], targets: set[tuple[str, str]],
                        counts: dict[str, int]) -> None:
     scenario = build_subscenario(db.session, year, rows, history, organizations=organizations)
-    groups = drafting.group_awards(evaluate(scenario), wanted=targets)
+    groups = drafting.group_awards(evaluate(scenario, parameters=in_force()), wanted=targets)
     for what, n in drafting.recompute_groups(year, groups, targets).items():
         counts[what] += n
