@@ -397,10 +397,11 @@ def apply(keys: list[str]) -> None:
             whole.add(year)
         else:
             per_year[year].append(key)
-    for year in sorted(whole):
-        recompute_year(year, commit=False)
-    for year in sorted(set(per_year) - whole):
-        recompute_keys(year, per_year[year])
+    for year in sorted(whole | set(per_year)):  # years in one order: workers never wait on each other in a ring
+        if year in whole:
+            recompute_year(year, commit=False)
+        else:
+            recompute_keys(year, per_year[year])
 
 
 def drain() -> int:

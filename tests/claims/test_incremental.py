@@ -241,3 +241,34 @@ def test_a_transfer_touches_the_later_transfers_of_its_project(orgs):
     a1 = db.session.get(m.Claim, a1.id)
     assert a1.engine_amount_fen == 300_000  # only the 200,000 added over 800,000
     _claims_equal_the_whole_year(2025)
+
+
+def test_two_workers_never_work_one_group_at_once(app_ctx):
+    """PostgreSQL: a worker holds its groups' advisory locks until it commits; another worker
+    asking for one of them waits (here: times out), for another group it goes on; a whole-year
+    recompute waits for every group of its year."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite has one writer")
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    first, second = Session(db.engine), Session(db.engine)
+    try:
+        drafting._lock_groups(first, 2025, ["2025|A3|X", "2025|A4|Y"])
+        second.execute(text("SET lock_timeout = '300ms'"))
+        drafting._lock_groups(second, 2025, ["2025|A3|Z"])  # another group of the year: goes on
+        second.rollback()
+        second.execute(text("SET lock_timeout = '300ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            drafting._lock_groups(second, 2025, ["2025|A4|Y"])
+        second.rollback()
+        second.execute(text("SET lock_timeout = '300ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            drafting._lock(second, 2025)  # the whole year waits for the groups
+        second.rollback()
+        first.commit()  # released at commit
+        drafting._lock_groups(second, 2025, ["2025|A4|Y"])
+    finally:
+        first.close()
+        second.close()
