@@ -17,6 +17,7 @@ import json
 from alembic import op
 import sqlalchemy as sa
 
+from marketplace.claims.traces import payer_split
 from marketplace.ledger.models import index_columns, install_guards, remove_guards
 
 
@@ -35,20 +36,6 @@ _INDEXES = (('ix_ledger_entries_party_kind_occurred_on', ['party', 'kind', 'occu
             ('ix_ledger_entries_registration_no', ['registration_no']),
             ('ix_ledger_entries_order_ref', ['order_ref']),
             ('ix_ledger_entries_corrects_seq', ['corrects_seq']))
-
-
-def _payers(trace):
-    """The payer totals of a stored trace (claims/traces.py payer_totals, before the amount check)."""
-    from marketplace.core.money import yuan_to_fen
-
-    parts = trace or []
-    if not any(p.get('payers') for p in parts):
-        return None
-    totals = {'city': 0, 'province': 0}
-    for p in parts:
-        for payer, amount in (p.get('payers') or {'city': p['amount']}).items():
-            totals[payer] = totals.get(payer, 0) + yuan_to_fen(amount)
-    return totals
 
 
 def upgrade():
@@ -76,7 +63,7 @@ def upgrade():
     claims = sa.table('claims', sa.column('id'), sa.column('trace', sa.JSON()), sa.column('payers', sa.JSON()),
                       sa.column('part_count'))
     for cid, trace in bind.execute(sa.select(claims.c.id, claims.c.trace)).all():
-        bind.execute(claims.update().where(claims.c.id == cid).values(payers=_payers(trace),
+        bind.execute(claims.update().where(claims.c.id == cid).values(payers=payer_split(trace),
                                                                       part_count=len(trace or [])))
 
 
