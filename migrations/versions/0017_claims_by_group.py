@@ -8,7 +8,7 @@ is unchanged). Claims keep their payer totals and part count beside the trace, s
 read the trace.
 
 Revision ID: 0017
-Revises: 0021
+Revises: 0019
 Create Date: 2026-11-25 18:20:00
 
 """
@@ -23,7 +23,7 @@ from marketplace.ledger.models import index_columns, install_guards, remove_guar
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0021'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
