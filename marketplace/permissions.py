@@ -57,6 +57,8 @@ SELL = "order.sell"  # target: an order or enquiry: act as its seller (quote, de
 BUY = "order.buy"  # target: an order: act as its buyer (pay, confirm delivery)
 VIEW_ORDER = "order.view"  # target: an order: its parties and the city
 REFUND = "order.refund"  # target: an order: its seller, or an administrator
+CANCEL_BOOKING = "booking.cancel"  # target: a booking: its customer or the instrument's owner
+REGISTER_CONTRACT = "contract.register"  # target: a technology contract: its seller or its broker
 # Programmes beyond the market (marketplace.programmes)
 MANAGE_PROGRAMMES = "programmes.manage"  # keep the registries: pool, IP, commissioners, projects
 VIEW_PROGRAMMES = "programmes.view"  # the registries, the zero-patent view, the targets page
@@ -117,6 +119,10 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     SELL: lambda a, t: _member_of(a, t.seller_org_id) and _verified_member(a, MARKET_ROLES),
     BUY: lambda a, t: _member_of(a, t.buyer_org_id) and _verified_member(a, MARKET_ROLES),
     VIEW_ORDER: lambda a, t: _role(a) in CITY_ROLES or _member_of(a, t.buyer_org_id) or _member_of(a, t.seller_org_id),
+    CANCEL_BOOKING: lambda a, t: _verified_member(a, MARKET_ROLES)
+    and (_member_of(a, t.buyer_org_id) or _member_of(a, t.seller_org_id)),
+    REGISTER_CONTRACT: lambda a, t: _verified_member(a, MARKET_ROLES)
+    and (_member_of(a, t.seller_org_id) or _member_of(a, t.broker_org_id)),
     REFUND: lambda a, t: _role(a) == ADMIN or (_member_of(a, t.seller_org_id) and _verified_member(a, MARKET_ROLES)),
     MANAGE_PROGRAMMES: lambda a, t: _role(a) in (REVIEWER, ADMIN),
     VIEW_PROGRAMMES: lambda a, t: _role(a) in CITY_ROLES,

@@ -84,6 +84,10 @@ def order(seller, buyer):
     return NS(seller_org_id=seller, buyer_org_id=buyer)
 
 
+def contract(seller, buyer, broker=None):
+    return NS(seller_org_id=seller, buyer_org_id=buyer, broker_org_id=broker)
+
+
 # (action, target, roles allowed when verified, roles allowed when their organisation is unverified)
 ALL, NONE = {E, U, P, AG, R, F, A}, set()
 CITY, MARKET = {R, F, A}, {E, U, P, AG}
@@ -106,6 +110,13 @@ BY_TARGET = [
     (perm.VIEW_ORDER, order(OWN, OTHER), ALL, ALL),
     (perm.VIEW_ORDER, order(OTHER, OWN), ALL, ALL),
     (perm.VIEW_ORDER, order(OTHER, OTHER), CITY, CITY),
+    (perm.CANCEL_BOOKING, order(OWN, OTHER), MARKET, NONE),  # the instrument's owner
+    (perm.CANCEL_BOOKING, order(OTHER, OWN), MARKET, NONE),  # the customer
+    (perm.CANCEL_BOOKING, order(OTHER, OTHER), NONE, NONE),  # nobody else, not even the city
+    (perm.REGISTER_CONTRACT, contract(OWN, OTHER), MARKET, NONE),  # the seller
+    (perm.REGISTER_CONTRACT, contract(OTHER, OTHER, broker=OWN), MARKET, NONE),  # its broker
+    (perm.REGISTER_CONTRACT, contract(OTHER, OWN), NONE, NONE),  # never the buyer
+    (perm.REGISTER_CONTRACT, contract(OTHER, OTHER), NONE, NONE),
     (perm.REFUND, order(OWN, OTHER), MARKET | {A}, {A}),  # the seller
     (perm.REFUND, order(OTHER, OWN), {A}, {A}),  # never the buyer
     (perm.REFUND, order(OTHER, OTHER), {A}, {A}),  # never reviewer or finance
