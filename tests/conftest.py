@@ -164,6 +164,23 @@ def factory(app_ctx):
     return Factory()
 
 
+@pytest.fixture()
+def provider(factory):
+    """A member of a verified in-city service agency (its services take vouchers)."""
+    return factory.provider()
+
+
+@pytest.fixture()
+def enterprise(factory):
+    """A member of a verified small enterprise of the city."""
+    return factory.enterprise()
+
+
+@pytest.fixture()
+def university(factory):
+    return factory.university(name="聊城大学")
+
+
 def pytest_sessionstart(session):
     """Compile the translation catalogues the app reads (they are built, not committed)."""
     import subprocess

@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -312,7 +312,6 @@ def world(app, factory):
     """The objects the walk acts on, one for each action that consumes one, and the parties'
     users (under ``users``)."""
     from marketplace.api import services as api_tokens
-    from marketplace.claims import services as claims
     from marketplace.core.timeutil import utcnow
     from marketplace.listings import services as listings
     from marketplace.listings.models import ListingAttachment
@@ -325,7 +324,7 @@ def world(app, factory):
     author = factory.university()
     buyer = factory.enterprise()
     objector = factory.enterprise()
-    reviewer, finance, admin = factory.user("reviewer"), factory.user("finance"), factory.user("admin")
+    reviewer, finance = factory.user("reviewer"), factory.user("finance")
     last_year = utcnow().year - 1
 
     def listing(user, kind="service", **fields):
@@ -361,8 +360,7 @@ def world(app, factory):
     w["buyer_token"] = api_tokens.create_token(buyer, "买方脚本")[0].id
 
     def claim(project, files=()):
-        return claims.file_claim(buyer, buyer.organization.id, "B1", {
-            "project": project, "city_county_joint": True, "requested_amount": "10000"}, last_year, list(files))
+        return factory.claim(buyer, project=project, year=last_year, files=files)
 
     w["claim"] = claim("甲", [("合同.pdf", b"%PDF-1.4 claim")]).id
     from marketplace.claims.models import ClaimFile
