@@ -17,19 +17,15 @@ from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.core import uploads
 from marketplace.core.money import MAX_FEN
+from marketplace.listings import schema
 from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, LISTING, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
                                          Listing, ListingAttachment, ListingStatus)
 from marketplace.outbox import enqueue
 from marketplace.core.timeutil import utcnow
 
-COMMON = ("title", "description", "field", "county", "price_fen", "negotiable")
-KIND_FIELDS = {
-    "achievement": ("ip_kind", "ip_number", "maturity", "transfer_modes"),
-    "instrument": ("category", "model", "location", "price_unit", "internal_price_fen", "financing_lease",
-                   "on_sharing_platform", "open_from_hour", "open_to_hour"),
-    "service": (),
-    "demand": (),
-}
+# The fields a listing takes, from their one declaration (marketplace/listings/schema.py).
+COMMON = schema.service_names(schema.COMMON)
+KIND_FIELDS = {kind: schema.service_names(fields) for kind, fields in schema.BY_KIND.items()}
 
 
 def _clean(kind: str, data: dict) -> dict:
