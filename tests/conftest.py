@@ -165,6 +165,16 @@ def factory(app_ctx):
 
 
 @pytest.fixture()
+def fresh_gateway(monkeypatch):
+    """An in-memory payment gateway of this test's own: the shared one lives for the session,
+    and its idempotency keys (``order-<id>-pay-1``) repeat in every test's fresh database, so a
+    refund would find an earlier test's payment of another amount."""
+    from marketplace.payments import services
+
+    monkeypatch.setattr(services, "_memory_gateway", None)
+
+
+@pytest.fixture()
 def provider(factory):
     """A member of a verified in-city service agency (its services take vouchers)."""
     return factory.provider()

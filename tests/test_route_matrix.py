@@ -308,7 +308,7 @@ WALKED_APART = ("accounts.logout", "accounts.set_language")
 # --- the world the walk acts on: objects of organisations no walking user belongs to ------------
 
 @pytest.fixture()
-def world(app, factory):
+def world(app, factory, fresh_gateway):
     """The objects the walk acts on, one for each action that consumes one, and the parties'
     users (under ``users``)."""
     from marketplace.api import services as api_tokens

@@ -106,7 +106,7 @@ def test_a_table_names_every_state_of_its_enum():
 # --- the services ask the tables ------------------------------------------------
 
 @pytest.fixture(autouse=True)
-def english(request):
+def english(request, fresh_gateway):
     if "factory" not in request.fixturenames:
         yield
         return
