@@ -29,6 +29,8 @@ BLUEPRINTS = (
     "marketplace.api.token_views",
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
+    "marketplace.reforms.views",
+    "marketplace.documents.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -45,6 +47,7 @@ MODEL_MODULES = (
     "marketplace.api.models",
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
+    "marketplace.reforms.models",
     "marketplace.ops.models",
 )
 CLI_MODULES = (
@@ -235,7 +238,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from marketplace import permissions as perm
-    from marketplace.core import i18n, labels, money
+    from marketplace.core import i18n, labels, money, timeutil
 
     i18n.install(app)
 
@@ -251,6 +254,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["perm"] = perm
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["beijing"] = timeutil.format_beijing
 
 
 def _register_observability(app: Flask) -> None:

@@ -79,6 +79,8 @@ EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 KEEP_API_TOKENS = "api.tokens"  # make and revoke one's own API tokens: any logged-in user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
+DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
+PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
 
 
 def _role(actor) -> str | None:
@@ -203,6 +205,9 @@ RULES: dict[str, Rule] = {
     KEEP_API_TOKENS: Rule(lambda a, t: a is not None and bool(getattr(a, "is_authenticated", False)),
                           _l("Log in to keep API tokens.")),
     RUN_OPS: Rule(lambda a, t: _role(a) == ADMIN, _l("Only an administrator runs the operations page.")),
+    DRAFT_REFORM: Rule(lambda a, t: _role(a) in CITY_ROLES, _l("Only the city drafts parameter reforms.")),
+    PUBLISH_PARAMETERS: Rule(lambda a, t: _role(a) == ADMIN,
+                             _l("Only an administrator publishes parameter values.")),
 }
 
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace import permissions as perm
+from marketplace.core.timeutil import beijing_today
 from marketplace.extensions import db
 from tests.factories import login
 
@@ -91,6 +92,7 @@ OWN = {SELLER: 400}  # a seller buying from itself is refused as input, not as a
 ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "home.index": GET(PUBLIC),
     "home.dashboard": GET(ANY),
+    "home.notifications": GET(ANY),
     "accounts.login": (GET(PUBLIC), POST(PUBLIC, status=400, data={"email": "nobody@example.com", "password": "x"})),
     "accounts.logout": POST(PUBLIC),  # (walked apart: it ends the session)
     "accounts.register": (GET(PUBLIC), POST(PUBLIC, status=400, data={"email": "not-an-address"})),
@@ -249,6 +251,23 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
                                     step="review"),
     "programmes.targets_page": GET(CITY),
     "programmes.my_data": GET(ANY),
+    # --- documents (add below this line) ---
+    "documents.receipt": GET(CITY + (SELLER, BUYER), order_id="paid_order"),  # the order's parties and the city
+    "documents.contract": GET(CITY + (AUTHOR, BUYER), contract_id="contract"),  # the contract's parties and the city
+    # --- reforms (add below this line) ---
+    "reforms.index": GET(perm.CITY_ROLES),
+    "reforms.create": POST(perm.CITY_ROLES, ok="/reforms/", data={"name": "矩阵草案"}),
+    "reforms.draft": GET(perm.CITY_ROLES, draft_id="reform_draft"),
+    "reforms.edit": POST(perm.CITY_ROLES, ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                         data={"parameter": "a4.rate", "value": "4%", "reason": "测算"}),
+    "reforms.revert": POST(perm.CITY_ROLES, ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                           data={"parameter": "a3.city_share"}),
+    "reforms.replay": GET(perm.CITY_ROLES, draft_id="reform_draft", year="ledger_year"),
+    "reforms.replay_export": GET(perm.CITY_ROLES, draft_id="reform_draft", year="ledger_year"),
+    "reforms.forecast": GET(perm.CITY_ROLES, draft_id="reform_draft"),
+    "reforms.publish": POST((perm.ADMIN,), ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                            data={"effective_from": date(beijing_today().year + 1, 1, 1).isoformat(),
+                                  "document_no": "聊政字〔2026〕9号"}),
 }
 
 # endpoint -> why its access is not a matter of who is logged in, and the test that covers it
@@ -262,6 +281,7 @@ ELSEWHERE = {
     "health.metrics": "loopback or METRICS_TOKEN, not a role: tests/ops/test_metrics.py",
     "payments.webhook": "a signature, not a session: tests/payments/test_app_flows.py",
     "programmes.close_account": "password-confirmed; it ends the walker's account: tests/programmes/test_mydata.py",
+    "documents.decision": "needs a decided claim (404 before): tests/documents/test_documents.py",
 }
 
 
@@ -384,6 +404,11 @@ def world(app, factory, fresh_gateway):
     institute = factory.organization(kind="institute", name="农科院")
     commissioner = comm.add_commissioner(reviewer, {"name": "王建农", "kind": "rural", "organization_id": institute.id})
     w["selection"] = comm.select_for_award(reviewer, last_year, "advanced", commissioner.id, f"{last_year}-11-28").id
+    from marketplace.reforms import services as reforms
+
+    draft = reforms.create_draft(finance, "矩阵测算")
+    reforms.edit_value(finance, draft, "a3.city_share", "20%", "测算")
+    w["reform_draft"], w["ledger_year"] = draft.id, beijing_today().year
     db.session.commit()
     w["users"] = {SELLER: seller, BUYER: buyer, AUTHOR: author}
     return w

@@ -17,8 +17,9 @@ from marketplace.search import indexing as search_index
 from marketplace.api import serialize
 from marketplace.api import services as tokens
 from marketplace.api.openapi import document
-from marketplace.api.validation import (Field, Invalid, body, field_for, boolean, integer, iso_date, json_object,
+from marketplace.api.validation import (Field, Invalid, body, boolean, field_for, integer, iso_date, json_object,
                                         local_datetime, parse, query, query_integer, search_text, string)
+from marketplace.core import paging
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import csrf, db
 from marketplace.listings import schema as listing_schema
@@ -163,6 +164,15 @@ def listing_withdraw(listing_id):
     return jsonify(serialize.listing(listings.withdraw(_user(), listing_id), _user()))
 
 
+def _paging() -> dict:
+    args = query({"page": Field(query_integer(1, paging.MAX_PAGE)), "per_page": Field(query_integer(1, paging.MAX_PER_PAGE))})
+    return {"page": args.get("page", 1), "per_page": args.get("per_page", paging.PER_PAGE)}
+
+
+def _page_meta(page: paging.Page) -> dict:
+    return {"page": page.number, "per_page": page.per_page, "has_next": page.has_next}
+
+
 # --- orders --------------------------------------------------------------------------------
 
 def _order_detail(order):
@@ -171,8 +181,8 @@ def _order_detail(order):
 
 @bp.route("/orders")
 def order_index():
-    query({})
-    return jsonify(items=[serialize.order(o) for o in orders.orders_of(_user())])
+    page = orders.orders_of(_user(), **_paging())
+    return jsonify(items=[serialize.order(o) for o in page], **_page_meta(page))
 
 
 @bp.route("/orders/<int:order_id>")
@@ -226,8 +236,8 @@ def order_refund(order_id):
 
 @bp.route("/bookings")
 def booking_index():
-    query({})
-    return jsonify(items=[serialize.booking(b) for b in orders.bookings_of(_user())])
+    page = orders.bookings_of(_user(), **_paging())
+    return jsonify(items=[serialize.booking(b) for b in page], **_page_meta(page))
 
 
 @bp.route("/bookings", methods=["POST"])

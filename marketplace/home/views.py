@@ -2,6 +2,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from marketplace.core.paging import page_arg
 from marketplace.home import services
 
 bp = Blueprint("home", __name__)
@@ -16,3 +17,10 @@ def index():
 @login_required
 def dashboard():
     return render_template("home/dashboard.html", home=services.home_for(current_user))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    page = services.notifications_of(current_user, page=page_arg())
+    return render_template("home/notifications.html", notices=page.items, page=page)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
@@ -53,6 +53,10 @@ class Listing(db.Model):
         CheckConstraint("kind IN ('achievement', 'instrument', 'service', 'demand')", name="kind"),
         CheckConstraint("status IN ('draft', 'published', 'withdrawn', 'rejected', 'pending')", name="status"),
         CheckConstraint("price_fen IS NULL OR price_fen >= 0", name="price"),
+        # the market's pages (marketplace.core.paging): newest first, by kind, by price
+        Index("ix_listings_status_published", "status", "published_at", "id"),
+        Index("ix_listings_status_kind_published", "status", "kind", "published_at", "id"),
+        Index("ix_listings_status_price", "status", "price_fen", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

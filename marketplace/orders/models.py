@@ -171,7 +171,12 @@ class TechContract(db.Model):
 
 class Booking(db.Model):
     __tablename__ = "bookings"
-    __table_args__ = (CheckConstraint("end_at > start_at", name="period"),)
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="period"),
+        # a customer's and an instrument's bookings, newest first (marketplace.core.paging)
+        Index("ix_bookings_customer_start", "customer_org_id", "start_at", "id"),
+        Index("ix_bookings_instrument_start", "instrument_id", "start_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instrument_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)

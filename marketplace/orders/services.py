@@ -14,6 +14,7 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
+from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
@@ -71,7 +72,9 @@ def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
     """The voucher split, from the rules engine (the only implementation of it)."""
     from marketplace.subsidies import voucher_split
 
-    split = voucher_split(Decimal(amount_fen) / 100, on)
+    from marketplace.reforms.parameters import in_force
+
+    split = voucher_split(Decimal(amount_fen) / 100, on, parameters=in_force())
     province, city, enterprise = (yuan_to_fen(split.province), yuan_to_fen(split.city), yuan_to_fen(split.enterprise))
     assert province + city + enterprise == amount_fen
     return province, city, enterprise
@@ -133,6 +136,15 @@ def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = No
 def _enquiry(enquiry_id: int) -> Enquiry:
     enquiry = db.session.get(Enquiry, enquiry_id)
     if enquiry is None:
+        raise NotFound(_("This enquiry does not exist."))
+    return enquiry
+
+
+def get_enquiry(actor, enquiry_id: int) -> Enquiry:
+    """An enquiry its buyer or the listing's organisation sees (one row, not a scan of the list)."""
+    org = getattr(actor, "organization", None)
+    enquiry = db.session.get(Enquiry, enquiry_id)
+    if enquiry is None or org is None or org.id not in (enquiry.buyer_org_id, enquiry.listing.organization_id):
         raise NotFound(_("This enquiry does not exist."))
     return enquiry
 
@@ -214,20 +226,22 @@ def get_order(actor, order_id: int) -> Order:
     return order
 
 
-def orders_of(actor) -> list[Order]:
+def orders_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Order]:
+    """The orders the actor's organisation bought or sold, newest first, a page at a time."""
     org = actor.organization
     if org is None:
-        return []
-    return list(db.session.scalars(select(Order).where(or_(Order.buyer_org_id == org.id, Order.seller_org_id == org.id))
-                                   .order_by(Order.id.desc()).limit(200)))
+        return paging.from_list([])
+    return paging.paginate(select(Order).where(or_(Order.buyer_org_id == org.id, Order.seller_org_id == org.id)),
+                           order_by=(), tiebreak=Order.id.desc(), page=page, per_page=per_page)
 
 
-def enquiries_of(actor) -> list[Enquiry]:
+def enquiries_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Enquiry]:
     org = actor.organization
     if org is None:
-        return []
-    return list(db.session.scalars(select(Enquiry).join(Listing).where(
-        or_(Enquiry.buyer_org_id == org.id, Listing.organization_id == org.id)).order_by(Enquiry.id.desc()).limit(200)))
+        return paging.from_list([])
+    return paging.paginate(select(Enquiry).join(Listing).where(
+        or_(Enquiry.buyer_org_id == org.id, Listing.organization_id == org.id)),
+        order_by=(), tiebreak=Enquiry.id.desc(), page=page, per_page=per_page)
 
 
 def confirm_delivery(actor, order_id: int) -> Order:
@@ -481,13 +495,14 @@ def cancel_booking(actor, booking_id: int) -> Booking:
     return booking
 
 
-def bookings_of(actor) -> list[Booking]:
+def bookings_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Booking]:
+    """Bookings the organisation made or whose instrument it owns, latest hours first."""
     org = actor.organization
     if org is None:
-        return []
-    return list(db.session.scalars(select(Booking).join(Listing, Booking.instrument_id == Listing.id).where(
-        or_(Booking.customer_org_id == org.id, Listing.organization_id == org.id)).order_by(Booking.start_at.desc())
-        .limit(200)))
+        return paging.from_list([])
+    return paging.paginate(select(Booking).join(Listing, Booking.instrument_id == Listing.id).where(
+        or_(Booking.customer_org_id == org.id, Listing.organization_id == org.id)),
+        order_by=(Booking.start_at.desc(),), tiebreak=Booking.id.desc(), page=page, per_page=per_page)
 
 
 # --- lease fees (A5) -------------------------------------------------------------
