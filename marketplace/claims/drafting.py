@@ -40,6 +40,7 @@ from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from marketplace.subsidies import evaluate
 from marketplace.subsidies.result import CLAUSE_ORDER
+from marketplace.core.uow import transactional
 
 log = logging.getLogger(__name__)
 TOPIC = "claims"
@@ -201,9 +202,9 @@ def steps(year: int, groups: dict) -> int:
     return len(groups) + sum(1 for key in existing if tuple(key) not in groups)
 
 
-def recompute_year(year: int, progress=None, groups: dict | None = None, commit: bool = True) -> dict:
-    """Recompute every drafted claim of ``year`` from the ledger and commit once (or leave the
-    commit to the caller's unit of work: ``commit=False``).
+@transactional
+def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict:
+    """Recompute every drafted claim of ``year`` from the ledger, in one unit of work.
     ``progress(n)`` is called after each claim; ``groups`` (from ``engine_groups``) saves
     evaluating twice. Returns counts by what happened."""
     from marketplace.review.services import promote_waiting
@@ -246,8 +247,6 @@ def recompute_year(year: int, progress=None, groups: dict | None = None, commit:
 
     for clause in touched_clauses:
         promote_waiting(year, clause)
-    if commit:
-        db.session.commit()
     from marketplace.ops.metrics import claims_recomputed
 
     claims_recomputed(counts)
@@ -349,7 +348,7 @@ def apply(keys: list[str]) -> None:
         except ValueError:
             log.warning("claims outbox row has a key that is not a year: %r", key)
     for year in sorted(_years_affected(years)):
-        recompute_year(year, commit=False)
+        recompute_year(year)
 
 
 def drain() -> int:
@@ -361,9 +360,9 @@ def init_app(app: Flask) -> None:
     outbox.register(app, TOPIC, apply, batch=1000)
 
 
+@transactional
 def clear_pending(years: set[int]) -> None:
     """Drop outbox rows for years just recomputed by hand (CLI, demo)."""
     db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == TOPIC,
                                                             OutboxEntry.key.in_([str(y) for y in years])))
-    db.session.commit()
 

@@ -31,6 +31,7 @@ from marketplace.subsidies.clauses.claims import validate_evidence
 from marketplace.subsidies.result import CLAUSE_ORDER
 from marketplace.subsidies.trace import render
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 
 ENGINE_CLAUSES = CLAUSE_ORDER  # A1.DT … A5: drafted from the ledger
 FILED_CLAUSES = tuple(CLAIM_KINDS)  # B1 … B6.*, A2.national, A2.provincial: filed with evidence
@@ -80,6 +81,7 @@ def claims_of(actor, year: int | None = None) -> list[m.Claim]:
     return sorted(claims, key=lambda c: (c.status == m.WITHDRAWN, -c.year, c.clause, c.id))
 
 
+@transactional
 def submit(actor, claim_id: int) -> m.Claim:
     """The beneficiary submits a drafted claim for review."""
     claim = load_claim(claim_id)
@@ -92,7 +94,6 @@ def submit(actor, claim_id: int) -> m.Claim:
     claim.submitted_at = utcnow()
     record(actor, "claim.submit", "claim", claim.id, before={"status": m.DRAFTED},
            after={"status": m.SUBMITTED, "amount_fen": claim.amount_fen})
-    db.session.commit()
     return claim
 
 
@@ -130,6 +131,7 @@ def organization_id_by_code(credit_code: str) -> int:
     return org_id
 
 
+@transactional
 def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int, files=()) -> m.Claim:
     """File an award claim (B1–B6, A2.national, A2.provincial) for an organisation with its
     evidence and files ((filename, bytes) pairs). Its members file for it; the city may file on
@@ -177,16 +179,17 @@ def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int
                                    to_status=m.SUBMITTED, amount_before_fen=None, amount_after_fen=amount_fen))
     record(actor, "claim.file", "claim", claim.id, after={"clause": kind, "organization_id": org.id,
                                                            "amount_fen": amount_fen, "files": len(checked)})
-    _commit_with_files(claim, checked, actor)
+    _save_files(claim, checked, actor)
     return claim
 
 
-def _commit_with_files(claim: m.Claim, checked, actor) -> None:
-    uploads.commit_with_files(checked, "claims", lambda f, stored: m.ClaimFile(
+def _save_files(claim: m.Claim, checked, actor) -> None:
+    uploads.save_with_rows(checked, "claims", lambda f, stored: m.ClaimFile(
         claim=claim, stored_name=stored, original_name=f.original_name, content_type=f.content_type,
         size_bytes=len(f.data), sha256=f.sha256, uploaded_by_id=actor.id))
 
 
+@transactional
 def respond(actor, claim_id: int, message: str, files=()) -> m.Claim:
     """The applicant answers the reviewer's request for evidence; the claim returns to review."""
     claim = load_claim(claim_id)
@@ -201,7 +204,7 @@ def respond(actor, claim_id: int, message: str, files=()) -> m.Claim:
         raise ServiceError(_("Write an answer or attach a file."), "message")
     decide(claim, "evidence_provided", m.SUBMITTED, actor, reason=message or None)
     record(actor, "claim.evidence", "claim", claim.id, after={"files": len(checked)})
-    _commit_with_files(claim, checked, actor)
+    _save_files(claim, checked, actor)
     return claim
 
 

@@ -109,19 +109,17 @@ def path_of(area: str, stored_name: str) -> Path:
     return upload_dir(area) / stored_name
 
 
-def commit_with_files(checked: list[CheckedFile], area: str, make_row) -> None:
-    """Write the checked files, add one row per file (``make_row(file, stored_name)``) to the
-    session and commit. If anything fails the transaction rolls back and the written
-    files are removed, so no row points at a missing file and no file is orphaned."""
+def save_with_rows(checked: list[CheckedFile], area: str, make_row) -> None:
+    """Write the checked files and add one row per file (``make_row(file, stored_name)``) in
+    the caller's unit of work (or one of its own). If that unit of work rolls back — here or
+    in the service that called this one — the written files are removed, so no row points at
+    a missing file and no file is orphaned."""
+    from marketplace.core.uow import unit_of_work
     from marketplace.extensions import db
 
-    written = []
-    try:
+    with unit_of_work() as uow:
         written = store(checked, area)
+        uow.on_rollback(lambda: remove([p for _f, _s, p in written]))
         for f, stored, _path in written:
             db.session.add(make_row(f, stored))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        remove([p for _f, _s, p in written])
-        raise
+        db.session.flush()

@@ -25,6 +25,7 @@ from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.core.money import fen_to_yuan, yuan_to_fen
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 
 # The ledger kinds that make up turnover (交易额), and the party each one is counted for:
 # the organisation that earns the money or, for lease fees, the institution that pays them.
@@ -332,6 +333,7 @@ def county_rd_for_edit(actor, year: int, county: str) -> CountyRD | None:
     return db.session.scalar(select(CountyRD).where(CountyRD.year == year, CountyRD.county == county))
 
 
+@transactional
 def save_county_rd(actor, year: int, county: str, rd_spending_fen: int, gdp_fen: int) -> CountyRD:
     """Enter (or correct) one county's R&D spending and GDP for a year; audited."""
     perm.require(actor, perm.EDIT_COUNTY_RD)
@@ -358,7 +360,6 @@ def save_county_rd(actor, year: int, county: str, rd_spending_fen: int, gdp_fen:
     db.session.flush()
     record(actor, "county_rd.save", "county_rd", row.id, before,
            {"year": year, "county": county, "rd_spending_fen": rd_spending_fen, "gdp_fen": gdp_fen})
-    db.session.commit()
     return row
 
 

@@ -12,6 +12,7 @@ from marketplace.accounts.models import Membership, Organization, User
 from marketplace.accounts.services import hash_password
 from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import unit_of_work
 
 CITY_FILE = Path(__file__).with_name("city.yaml")
 
@@ -65,11 +66,11 @@ def _register_steps() -> None:
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:
     _register_steps()
     city = read_city()
-    context = load_organizations(city)
-    context["city"] = city
-    db.session.commit()
+    with unit_of_work():
+        context = load_organizations(city)
+        context["city"] = city
     echo(f"organisations: {len(context['organizations'])}, accounts: {len(context['users'])}")
     for step in STEPS:
-        step(context)
-        db.session.commit()
+        with unit_of_work():  # each step is one transaction (a step's services join it)
+            step(context)
     return context

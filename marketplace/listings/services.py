@@ -21,6 +21,7 @@ from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PR
                                          Listing, ListingAttachment)
 from marketplace.outbox import enqueue
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
 
 COMMON = ("title", "description", "field", "county", "price_fen", "negotiable")
 KIND_FIELDS = {
@@ -72,6 +73,7 @@ def _clean(kind: str, data: dict) -> dict:
     return values
 
 
+@transactional
 def create_listing(actor, kind: str, data: dict) -> Listing:
     perm.require(actor, perm.POST_DEMAND if kind == "demand" else perm.LIST_OFFER)
     values = _clean(kind, data)
@@ -80,7 +82,6 @@ def create_listing(actor, kind: str, data: dict) -> Listing:
     if not listing.county:
         listing.county = org.county
     db.session.add(listing)
-    db.session.commit()
     return listing
 
 
@@ -91,6 +92,7 @@ def _get(listing_id: int) -> Listing:
     return listing
 
 
+@transactional
 def update_listing(actor, listing_id: int, data: dict) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
@@ -102,10 +104,10 @@ def update_listing(actor, listing_id: int, data: dict) -> Listing:
                after={"status": "pending"})
     if listing.status == "published":
         enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
+@transactional
 def publish(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
@@ -117,10 +119,10 @@ def publish(actor, listing_id: int) -> Listing:
     listing.status = "published"
     listing.published_at = listing.published_at or utcnow()
     enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
+@transactional
 def withdraw(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
@@ -128,10 +130,10 @@ def withdraw(actor, listing_id: int) -> Listing:
         raise Conflict(_("Only a published listing can be withdrawn."))
     listing.status = "withdrawn"
     enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
+@transactional
 def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
     perm.require(actor, perm.MODERATE_LISTING)
     listing = _get(listing_id)
@@ -156,7 +158,6 @@ def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
     record(actor, "listing." + decision, "listing", listing.id, before=before,
            after={"status": listing.status, "note": listing.moderation_note})
     enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
@@ -208,6 +209,7 @@ def moderation_queue(actor) -> list[Listing]:
 MAX_ATTACHMENTS = 10
 
 
+@transactional
 def attach_files(actor, listing_id: int, files) -> list[ListingAttachment]:
     """Attach PDF, JPEG or PNG files to one's own listing (checked before anything is written)."""
     listing = _get(listing_id)
@@ -226,7 +228,7 @@ def attach_files(actor, listing_id: int, files) -> list[ListingAttachment]:
         made.append(attachment)
         return attachment
 
-    uploads.commit_with_files(checked, "listings", row)
+    uploads.save_with_rows(checked, "listings", row)
     return made
 
 
@@ -237,9 +239,9 @@ def remove_attachment(actor, attachment_id: int) -> Listing:
     listing = attachment.listing
     perm.require(actor, perm.EDIT_LISTING, listing)
     path = uploads.path_of("listings", attachment.stored_name)
-    db.session.delete(attachment)
-    db.session.commit()
-    uploads.remove([path])
+    with unit_of_work() as uow:
+        db.session.delete(attachment)
+        uow.on_commit(lambda: uploads.remove([path]))  # the file goes once the row is gone
     return listing
 
 

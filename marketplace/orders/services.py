@@ -23,6 +23,7 @@ from marketplace.notifications.models import notify
 from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
                                        TechContract)
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
+from marketplace.core.uow import transactional
 
 # Which technology contract a purchase of an achievement creates.
 CONTRACT_FOR_MODE = {"assignment": "transfer", "exclusive_licence": "transfer", "non_exclusive_licence": "transfer",
@@ -111,6 +112,7 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
     return order
 
 
+@transactional
 def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = None) -> Enquiry:
     perm.require(actor, perm.TRADE)
     listing = _listing_for_sale(listing_id, ("achievement", "service", "instrument", "demand"))
@@ -126,7 +128,6 @@ def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = No
     db.session.flush()
     for user_id in _members(listing.organization_id):
         notify(user_id, "notice.new_enquiry", f"/enquiries/{enquiry.id}")
-    db.session.commit()
     return enquiry
 
 
@@ -137,6 +138,7 @@ def _enquiry(enquiry_id: int) -> Enquiry:
     return enquiry
 
 
+@transactional
 def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
     enquiry = _enquiry(enquiry_id)
     if not perm.can(actor, perm.SELL, _Parties(enquiry.listing.organization_id, enquiry.buyer_org_id)):
@@ -149,7 +151,6 @@ def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
         raise ServiceError(_("The amount is too large."), "amount")
     enquiry.quote_fen, enquiry.quote_note, enquiry.status, enquiry.quoted_at = amount_fen, note, "quoted", utcnow()
     notify(enquiry.buyer_user_id, "notice.quoted", f"/enquiries/{enquiry.id}")
-    db.session.commit()
     return enquiry
 
 
@@ -158,6 +159,7 @@ class _Parties:
         self.seller_org_id, self.buyer_org_id = seller_org_id, buyer_org_id
 
 
+@transactional
 def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order:
     """The buyer accepts the quote: one order (and technology contract) per enquiry. The
     enquiry moves quoted -> ordered by a conditional update, so of concurrent acceptances
@@ -173,22 +175,19 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order:
     moved = db.session.execute(update(Enquiry).where(Enquiry.id == enquiry.id, Enquiry.status == "quoted")
                                .values(status="ordered").execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        db.session.rollback()
         raise Conflict(_("This quote was accepted already."))
+    # A refusal in here writes nothing: the unit of work rolls back and the enquiry stays quoted.
     try:
         order = _new_order(actor, listing, kind, quote_fen, with_voucher, transfer_mode=transfer_mode,
                            enquiry=enquiry)
-        db.session.commit()
-    except ServiceError:
-        db.session.rollback()  # a refusal writes nothing: the enquiry stays quoted
-        raise
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(_("This quote was accepted already.")) from None
     db.session.expire(enquiry)
     return order
 
 
+@transactional
 def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
     """Buy a service at its listed price."""
     perm.require(actor, perm.TRADE)
@@ -196,10 +195,10 @@ def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
     if listing.price_fen is None:
         raise ServiceError(_("This service is priced on request: send an enquiry."))
     order = _new_order(actor, listing, "service", listing.price_fen, with_voucher)
-    db.session.commit()
     return order
 
 
+@transactional
 def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
     """Buy a licence or assignment at the asking price; creates the technology contract."""
     perm.require(actor, perm.TRADE)
@@ -209,7 +208,6 @@ def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
     if listing.price_fen is None or listing.negotiable:
         raise ServiceError(_("The price is negotiable: send an enquiry."))
     order = _new_order(actor, listing, "licence", listing.price_fen, False, transfer_mode=transfer_mode)
-    db.session.commit()
     return order
 
 
@@ -236,13 +234,13 @@ def enquiries_of(actor) -> list[Enquiry]:
         or_(Enquiry.buyer_org_id == org.id, Listing.organization_id == org.id)).order_by(Enquiry.id.desc()).limit(200)))
 
 
+@transactional
 def confirm_delivery(actor, order_id: int) -> Order:
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
     if order.status != "paid":
         raise ServiceError(_("Only a paid order can be confirmed as delivered."))
     order.status, order.delivered_at = "delivered", utcnow()
-    db.session.commit()
     return order
 
 
@@ -259,6 +257,7 @@ def business_ref(order: Order) -> str:
 
 # --- technology contracts ------------------------------------------------------------
 
+@transactional
 def register_contract(actor, contract_id: int, registration_no: str, registered_on: date,
                       contract_type: str | None = None, broker_org_id: int | None = None) -> TechContract:
     """The seller (or its broker) records the 认定登记 registration; the ledger records it."""
@@ -293,7 +292,6 @@ def register_contract(actor, contract_id: int, registration_no: str, registered_
         "project": contract.project, "broker": contract.broker.credit_code if contract.broker else None,
         "transformed_in_city": contract.transformed_in_city, "transfer_kind": contract.transfer_kind,
     })
-    db.session.commit()
     return contract
 
 
@@ -350,14 +348,15 @@ def _overdue(*where):
             .where(Booking.status == "booked", Order.status == "pending_payment", Booking.created_at < deadline, *where))
 
 
+@transactional
 def expire_unpaid_bookings() -> int:
     """The sweep (``flask bookings expire``, run by the worker): expire every unpaid booking
     past its payment time and free its hours. Commits; returns how many expired."""
     expired = _expire(list(db.session.execute(_overdue())))
-    db.session.commit()
     return expired
 
 
+@transactional
 def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, samples: int | None = None,
                     with_voucher: bool = False) -> Booking:
     """Book whole hours of an instrument. Overlaps are impossible: each hour is a unique row.
@@ -400,13 +399,9 @@ def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, s
                                                  BookingSlot.slot_start >= start_at, BookingSlot.slot_start < end_at))))))
         db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
                                         slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # a concurrent booking of the same hour won the race
-        db.session.rollback()
         raise Conflict(_("This time is already booked. Choose another."), "start_at") from None
-    except ServiceError:
-        db.session.rollback()
-        raise
     return booking
 
 
@@ -432,6 +427,7 @@ def _booking(booking_id: int) -> Booking:
     return booking
 
 
+@transactional
 def complete_booking(actor, booking_id: int) -> Booking:
     """The provider marks the service done; the ledger records the instrument service."""
     booking = _booking(booking_id)
@@ -446,7 +442,6 @@ def complete_booking(actor, booking_id: int) -> Booking:
     moved = db.session.execute(update(Booking).where(Booking.id == booking.id, Booking.status == "booked")
                                .values(status="completed").execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        db.session.rollback()
         raise Conflict(_("This booking is not open."))
     booking.status = "completed"
     provider = booking.instrument.organization
@@ -456,10 +451,10 @@ def complete_booking(actor, booking_id: int) -> Booking:
     })
     if booking.order is not None and booking.order.status == "paid":
         booking.order.status, booking.order.delivered_at = "delivered", utcnow()
-    db.session.commit()
     return booking
 
 
+@transactional
 def cancel_booking(actor, booking_id: int) -> Booking:
     booking = _booking(booking_id)
     parties = _Parties(booking.instrument.organization_id, booking.customer_org_id)
@@ -478,13 +473,11 @@ def cancel_booking(actor, booking_id: int) -> Booking:
                                                        ~live_payment)
                                    .values(status="cancelled").execution_options(synchronize_session=False)).rowcount
         if moved != 1:
-            db.session.rollback()
             raise Conflict(_("This booking is being paid; a paid booking is cancelled by a refund."))
         db.session.expire(booking.order)
     booking.status = "cancelled"
     for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == booking.id)):
         db.session.delete(slot)  # the hours are free again
-    db.session.commit()
     return booking
 
 
@@ -499,6 +492,7 @@ def bookings_of(actor) -> list[Booking]:
 
 # --- lease fees (A5) -------------------------------------------------------------
 
+@transactional
 def record_lease_payment(actor, instrument_id: int, amount_fen: int, paid_on: date) -> LeasePayment:
     instrument = db.session.get(Listing, instrument_id)
     if instrument is None or instrument.kind != "instrument":
@@ -519,5 +513,4 @@ def record_lease_payment(actor, instrument_id: int, amount_fen: int, paid_on: da
         "amount": fen_to_str(amount_fen), "financing_lease": instrument.financing_lease,
         "on_sharing_platform": instrument.on_sharing_platform,
     })
-    db.session.commit()
     return lease

@@ -24,6 +24,7 @@ from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, LEVEL
 from marketplace.subsidies import ClaimError, compute_claim
 from marketplace.subsidies.money import parse_fen
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 
 # Which registry row each category selects.
 SUBJECTS = {"base": "base", "star": "base", "station": "base",
@@ -58,6 +59,7 @@ def _org(value, field, required=True) -> Organization | None:
     return org
 
 
+@transactional
 def add_commissioner(actor, data: dict) -> Commissioner:
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     org = _org(data.get("organization_id"), "organization_id", required=False)
@@ -69,10 +71,10 @@ def add_commissioner(actor, data: dict) -> Commissioner:
     db.session.add(c)
     db.session.flush()
     record(actor, "commissioner.add", "commissioner", c.id, after={"name": c.name, "kind": c.kind})
-    db.session.commit()
     return c
 
 
+@transactional
 def add_base(actor, data: dict) -> CommissionerBase:
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     org = _org(data.get("organization_id"), "organization_id")
@@ -90,10 +92,10 @@ def add_base(actor, data: dict) -> CommissionerBase:
     db.session.add(b)
     db.session.flush()
     record(actor, "commissioner_base.add", "commissioner_base", b.id, after={"name": b.name, "kind": b.kind})
-    db.session.commit()
     return b
 
 
+@transactional
 def add_project(actor, data: dict) -> CommissionerProject:
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     commissioner = db.session.get(Commissioner, int(data["commissioner_id"])) \
@@ -109,7 +111,6 @@ def add_project(actor, data: dict) -> CommissionerProject:
     db.session.add(p)
     db.session.flush()
     record(actor, "commissioner_project.add", "commissioner_project", p.id, after={"title": p.title})
-    db.session.commit()
     return p
 
 
@@ -181,6 +182,7 @@ def selection_evidence(category: str, subject_id, selected_on: date, extra: dict
     return org, subject, evidence
 
 
+@transactional
 def select_for_award(actor, year, category: str, subject_id, selected_on=None, extra: dict | None = None) -> Selection:
     """Enter one result of the selection; the engine computes the award on ``selected_on``."""
     perm.require(actor, perm.MANAGE_PROGRAMMES)
@@ -207,10 +209,10 @@ def select_for_award(actor, year, category: str, subject_id, selected_on=None, e
     record(actor, "commissioner.select", "selection", s.id,
            after={"year": year, "category": category, "subject": subject, "claim_kind": kind,
                   "amount": fen_to_str(s.amount_fen), "organization_id": org.id})
-    db.session.commit()
     return s
 
 
+@transactional
 def file_selection_claim(actor, selection_id: int):
     """File the B6 claim of a selection through ``marketplace.claims`` (entered once, claimed from here)."""
     perm.require(actor, perm.MANAGE_PROGRAMMES)
@@ -221,7 +223,6 @@ def file_selection_claim(actor, selection_id: int):
     claim = file_claim(actor, s.organization_id, s.claim_kind, dict(s.evidence), s.year)
     s.claim_id = claim.id
     record(actor, "commissioner.claim_filed", "selection", s.id, after={"claim_id": claim.id})
-    db.session.commit()
     return claim
 
 

@@ -29,6 +29,7 @@ from marketplace.programmes import common
 from marketplace.programmes.models import (EnterpriseProfile, HteFigureSet, IpRight, MajorProject, PoolEntry,
                                            Selection)
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 
 CLOSED_DOMAIN = "closed.invalid"  # RFC 2606: never deliverable
 UNUSABLE_HASH_PREFIX = "!closed-"  # no "$": werkzeug's check_password_hash answers False for it
@@ -136,6 +137,7 @@ def export_xlsx(data: dict) -> bytes:
     return common.workbook(sheets)
 
 
+@transactional
 def close_account(actor, password: str) -> None:
     """Anonymise the actor's user row (never delete it) and end every way back in."""
     perm.require(actor, perm.CLOSE_ACCOUNT, actor)
@@ -155,7 +157,6 @@ def close_account(actor, password: str) -> None:
         note.read = True
     _revoke_api_tokens(user.id)
     record(actor, "account.close", "user", user.id, after={"active": False, "anonymised": True})
-    db.session.commit()
 
 
 def _revoke_api_tokens(user_id: int) -> None:

@@ -36,6 +36,7 @@ from marketplace.ledger import services as ledger
 from marketplace.core.money import format_yuan
 from marketplace.notifications.models import queue_mail
 from marketplace.core.timeutil import beijing_today, utcnow
+from marketplace.core.uow import transactional
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -129,6 +130,7 @@ def _check_may_pay(actor, claim: m.Claim) -> None:
         raise PermissionDenied(_("You approved this claim: the payout is recorded by someone else."))
 
 
+@transactional
 def approve(actor, claim_id: int, good_service_results: bool = False, note: str = "") -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
@@ -153,10 +155,10 @@ def approve(actor, claim_id: int, good_service_results: bool = False, note: str 
                   "good_service_results": judged if claim.clause in A5_JUDGEMENT_CLAUSES else None})
     notify_members(claim.organization_id, "notice.claim_approved", claim.id)
     promote_waiting(claim.year, claim.clause, actor)
-    db.session.commit()
     return claim
 
 
+@transactional
 def reject(actor, claim_id: int, reason: str) -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
@@ -173,10 +175,10 @@ def reject(actor, claim_id: int, reason: str) -> m.Claim:
     record(actor, "claim.reject", "claim", claim.id, before={"status": before},
            after={"status": m.REJECTED, "reason": reason})
     notify_members(claim.organization_id, "notice.claim_rejected", claim.id)
-    db.session.commit()
     return claim
 
 
+@transactional
 def request_evidence(actor, claim_id: int, message: str) -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
@@ -191,7 +193,6 @@ def request_evidence(actor, claim_id: int, message: str) -> m.Claim:
     record(actor, "claim.request_evidence", "claim", claim.id, before={"status": m.SUBMITTED},
            after={"status": m.EVIDENCE_REQUESTED, "message": message})
     notify_members(claim.organization_id, "notice.claim_evidence_requested", claim.id)
-    db.session.commit()
     return claim
 
 
@@ -233,6 +234,7 @@ def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
     return promoted
 
 
+@transactional
 def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
     perm.require(actor, perm.BUDGET_EDIT)
     if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= today().year + 1:
@@ -256,7 +258,6 @@ def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
     record(actor, "claim.budget", "claim_budget", f"{year}/{clause}", before={"amount_fen": before},
            after={"amount_fen": amount_fen})
     promote_waiting(year, clause, actor)
-    db.session.commit()
     return budget
 
 
@@ -338,6 +339,7 @@ def _check_objection_limits(claim: m.Claim, key: str) -> None:
                            "reason")
 
 
+@transactional
 def object_to(actor, claim_id: int, name: str, contact: str, reason: str) -> m.ClaimObjection:
     """Object to a claim on public notice, with a verified contact: a logged-in user objects
     at once; anyone else gives an e-mail address and the objection counts only once confirmed
@@ -382,7 +384,6 @@ def object_to(actor, claim_id: int, name: str, contact: str, reason: str) -> m.C
                      "it counts only then: %(link)s", link=link))
         record(None, "claim.objection_filed", "claim", claim.id, after={"objection_id": objection.id,
                                                                         "status": "unconfirmed"})
-    db.session.commit()
     return objection
 
 
@@ -400,6 +401,7 @@ def _open(objection: m.ClaimObjection, user=None) -> None:
         notify(reviewer_id, "notice.objection_to_review", f"/review/claims/{claim.id}")
 
 
+@transactional
 def confirm_objection(token: str) -> m.ClaimObjection:
     """The objector opened the signed link: the objection counts, if the notice still runs."""
     from itsdangerous import BadSignature, SignatureExpired
@@ -421,16 +423,15 @@ def confirm_objection(token: str) -> m.ClaimObjection:
         m.ClaimObjection.id == objection.id, m.ClaimObjection.status == "unconfirmed")
         .values(status="open")).rowcount
     if not done:  # a parallel click confirmed it
-        db.session.rollback()
         return objection
     _open(objection)
-    db.session.commit()
     return objection
 
 
 OBJECTION_DECISIONS = ("suspend", "dismiss")
 
 
+@transactional
 def decide_objection(actor, claim_id: int, objection_id: int, decision: str, reason: str) -> m.ClaimObjection:
     """A reviewer decides an open objection: ``suspend`` the notice (the claim goes back to
     review with the objection as its reason and frees its budget) or ``dismiss`` it with a
@@ -451,7 +452,6 @@ def decide_objection(actor, claim_id: int, objection_id: int, decision: str, rea
         m.ClaimObjection.id == objection.id, m.ClaimObjection.status == "open")
         .values(status=status, resolved_at=utcnow(), resolved_by_id=actor.id, decision_reason=reason)).rowcount
     if not done:
-        db.session.rollback()
         raise Conflict(_("This objection was already decided."))
     claim = db.session.scalars(select(m.Claim).where(m.Claim.id == objection.claim_id)
                                .with_for_update().execution_options(populate_existing=True)).one()
@@ -472,7 +472,7 @@ def decide_objection(actor, claim_id: int, objection_id: int, decision: str, rea
     else:
         body = _("The city dismissed your objection to a subsidy on public notice: %(reason)s", reason=reason)
     queue_mail(objection.contact, _("Your objection to a subsidy on public notice"), body)
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(objection)
     return objection
 
@@ -493,6 +493,7 @@ def recent_payouts(actor, limit: int = 50) -> list[m.Payout]:
                                    .order_by(m.Payout.id.desc()).limit(limit)))
 
 
+@transactional
 def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
     """City finance records the payout of a claim whose public notice has ended.
     ``paid_on``: a date or ISO string; today when not given."""
@@ -520,7 +521,6 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
     moved = db.session.execute(update(m.Claim).where(m.Claim.id == claim.id, m.Claim.status == m.ON_NOTICE)
                                .values(status=m.PAID).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        db.session.rollback()
         raise Conflict(_("This claim was paid already."))
     payout = m.Payout(claim=claim, amount_fen=claim.amount_fen, paid_on=paid_on, trace=claim.trace,
                       transactions=claim.transactions, recorded_by_id=actor.id)
@@ -530,13 +530,13 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
            after={"status": m.PAID, "amount_fen": claim.amount_fen, "paid_on": paid_on.isoformat()})
     notify_members(claim.organization_id, "notice.claim_paid", claim.id)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(_("This claim was paid already.")) from None
     return payout
 
 
+@transactional
 def record_provincial_reward(actor, organization_id: int, year: int, amount_fen: int):
     """Enter (or correct) the provincial service-performance reward an in-city service agency
     received in ``year``; the year's claims are recomputed after commit (A4.match)."""
@@ -564,7 +564,6 @@ def record_provincial_reward(actor, organization_id: int, year: int, amount_fen:
     record(actor, "provincial_reward.enter", "organization", org.id, before={"year": year, "amount_fen": before},
            after={"year": year, "amount_fen": amount_fen})
     enqueue("claims", str(year))
-    db.session.commit()
     return reward
 
 

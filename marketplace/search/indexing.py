@@ -18,6 +18,7 @@ from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace import outbox
 from marketplace.outbox import OutboxEntry
+from marketplace.core.uow import transactional
 from search.backend import make_backend
 from search.documents import Document, SearchQuery
 
@@ -90,10 +91,10 @@ def published_listings():
                               .execution_options(yield_per=500))
 
 
+@transactional
 def reindex(progress=None) -> int:
     count = backend().reindex((to_document(l) for l in published_listings()), progress=progress)
     db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == "search"))
-    db.session.commit()
     return count
 
 
