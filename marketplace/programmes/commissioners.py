@@ -15,6 +15,7 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
+from marketplace.claims.services import file_claim
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.core.money import fen_to_str
@@ -31,12 +32,6 @@ SUBJECTS = {"base": "base", "star": "base", "station": "base",
             "excellent": "commissioner", "advanced": "commissioner", "enterprise": "commissioner",
             "project": "project"}
 ONE_TIME = ("star", "station")
-
-
-class ClaimsUnavailable(ServiceError):
-    """The claims service is not installed yet: the selection stays, nothing is filed."""
-
-    status = 503
 
 
 def _county(value, field="county"):
@@ -219,19 +214,10 @@ def file_selection_claim(actor, selection_id: int):
     s = common.get_or_404(Selection, selection_id)
     if s.claim_id is not None:
         raise Conflict(_("The claim of this selection is already filed."))
-    file_claim = _claims_file_claim()
     claim = file_claim(actor, s.organization_id, s.claim_kind, dict(s.evidence), s.year)
     s.claim_id = claim.id
     record(actor, "commissioner.claim_filed", "selection", s.id, after={"claim_id": claim.id})
     return claim
-
-
-def _claims_file_claim():
-    try:
-        from marketplace.claims.services import file_claim
-    except ImportError:
-        raise ClaimsUnavailable(_("Claims cannot be filed yet: the claims service is not installed.")) from None
-    return file_claim
 
 
 def registry(actor) -> dict:

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
+from marketplace.claims.services import file_claim
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.programmes import common
-from marketplace.programmes.commissioners import _claims_file_claim
 from marketplace.programmes.models import PROJECT_STATUSES, MajorProject
 from marketplace.subsidies import compute_claim, default_parameters
 from marketplace.subsidies.money import parse_fen
@@ -119,7 +119,6 @@ def file_project_claim(actor, project_id: int):
     p = _transition(actor, project_id, ("funded", "completed"))
     if p.claim_id is not None:
         raise Conflict(_("The claim of this project is already filed."))
-    file_claim = _claims_file_claim()
     evidence = {"applicant": p.organization.credit_code, "project": p.title, "city_county_joint": True,
                 "requested_amount": fen_to_str(p.city_share_fen)}
     claim = file_claim(actor, p.organization_id, "B1", evidence, p.funded_on.year)

@@ -353,17 +353,3 @@ def close_account():
     return render_template("programmes/my_data.html", form=form), 400
 
 
-def _register_home_actions() -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from marketplace.home.services import EXTRA_ACTIONS, Action
-
-    programmes = Action(_l("City programmes"), "programmes.index",
-                        _l("Cultivation pool, IP database, commissioners, project reserve, targets."))
-    for role in perm.ROLES:
-        actions = EXTRA_ACTIONS.setdefault(role, [])
-        if not any(a.endpoint == "programmes.index" for a in actions):
-            actions.append(programmes)
-
-
-_register_home_actions()

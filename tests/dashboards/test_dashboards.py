@@ -148,28 +148,12 @@ def _draft_claims(year):
     drafting.recompute_year(year)
 
 
-def test_without_claims_the_awards_are_the_engines(client, factory, city, monkeypatch):
-    monkeypatch.setattr(services, "_claims_installed", lambda: False)
-    finance = factory.user("finance")
-    expected = _engine_by_clause(YEAR)
-    assert {"A1.DT", "A3", "A4", "A5"} <= set(expected)
-    a = services.awards(finance, YEAR)
-    assert a.source == "engine" and {r.clause: r.drafted_fen for r in a.rows} == expected
-    assert services.budgets(finance, YEAR) is None
-    login(client, finance)
-    client.post("/lang/en")
-    html = client.get(f"/dashboards/?year={YEAR}").get_data(as_text=True)
-    assert _fen_attr(html, "awards-total") == sum(expected.values())
-    assert "Claims are not available yet" in html and "Budgets are not available yet" in html
-
-
 def test_drafted_claims_equal_the_engine_and_the_dashboard_shows_them(client, factory, city):
     from marketplace.claims import services as claims
 
     _draft_claims(YEAR)
     finance = factory.user("finance")
     a = services.awards(finance, YEAR)
-    assert a.source == "claims"
     assert {r.clause: r.drafted_fen for r in a.rows} == _engine_by_clause(YEAR)
     truth = claims.awards_by_clause(YEAR)
     assert {r.clause: (r.approved_fen, r.paid_fen, r.count) for r in a.rows} == {
@@ -326,24 +310,6 @@ def test_ledger_export_csv_is_utf8_with_bom_and_chinese_by_default(client, facto
     client.post("/lang/en")
     english = client.get(f"/dashboards/exports/ledger?year={YEAR}&format=csv").data.decode("utf-8-sig")
     assert english.splitlines()[0].startswith("Seq,Date,Kind,Reference,Amount (yuan)")
-
-
-def test_awards_export_without_claims_matches_the_engine(client, factory, city, monkeypatch):
-    monkeypatch.setattr(services, "_claims_installed", lambda: False)
-    login(client, factory.user("finance"))
-    client.post("/lang/en")
-    result = evaluate(build_scenario(db.session, YEAR))
-    response = client.get(f"/dashboards/exports/awards?year={YEAR}&format=xlsx")
-    assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == f'attachment; filename="awards-{YEAR}.xlsx"'
-    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
-    assert rows[0][6] == "Amount (yuan)"
-    assert len(rows) - 1 == len(result.awards)
-    assert sum(Decimal(str(r[6])) for r in rows[1:]) == sum(a.amount for a in result.awards)
-    a3 = [r for r in rows[1:] if r[1] == "A3"]
-    assert a3 and all(Decimal(str(r[7])) + Decimal(str(r[8])) == Decimal(str(r[6])) for r in a3)
-    text = client.get(f"/dashboards/exports/awards?year={YEAR}&format=csv").data.decode("utf-8-sig")
-    assert len(list(csv.reader(io.StringIO(text)))) == len(rows)
 
 
 def test_claims_export_has_every_claim_of_the_year(client, factory, city):
