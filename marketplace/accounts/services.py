@@ -177,9 +177,8 @@ def _once(message: str):
     """Write the block's rows in one unit of work; a parallel request that created the same
     e-mail, credit code or membership first makes this one a clean 409, not a 500."""
     try:
-        with unit_of_work():
+        with unit_of_work(), db.session.begin_nested():
             yield
-            db.session.flush()
     except IntegrityError:
         raise Conflict(message) from None
 

@@ -178,9 +178,9 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order:
         raise Conflict(_("This quote was accepted already."))
     # A refusal in here writes nothing: the unit of work rolls back and the enquiry stays quoted.
     try:
-        order = _new_order(actor, listing, kind, quote_fen, with_voucher, transfer_mode=transfer_mode,
-                           enquiry=enquiry)
-        db.session.flush()
+        with db.session.begin_nested():  # a clash rolls back to here; the session stays usable
+            order = _new_order(actor, listing, kind, quote_fen, with_voucher, transfer_mode=transfer_mode,
+                               enquiry=enquiry)
     except IntegrityError:
         raise Conflict(_("This quote was accepted already.")) from None
     db.session.expire(enquiry)
@@ -389,17 +389,17 @@ def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, s
     booking = Booking(instrument_id=instrument.id, customer_org_id=actor.organization.id, start_at=start_at,
                       end_at=end_at, samples=samples, amount_fen=amount, self_use=self_use)
     try:
-        if not self_use:
-            order = _new_order(actor, instrument, "booking", amount, with_voucher)
-            booking.order_id = order.id
-        db.session.add(booking)
-        db.session.flush()
-        _expire(list(db.session.execute(_overdue(Booking.instrument_id == instrument.id, Booking.id.in_(
-            select(BookingSlot.booking_id).where(BookingSlot.instrument_id == instrument.id,
-                                                 BookingSlot.slot_start >= start_at, BookingSlot.slot_start < end_at))))))
-        db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
-                                        slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
-        db.session.flush()
+        with db.session.begin_nested():  # a clash rolls back to here; the session stays usable
+            if not self_use:
+                order = _new_order(actor, instrument, "booking", amount, with_voucher)
+                booking.order_id = order.id
+            db.session.add(booking)
+            db.session.flush()
+            _expire(list(db.session.execute(_overdue(Booking.instrument_id == instrument.id, Booking.id.in_(
+                select(BookingSlot.booking_id).where(BookingSlot.instrument_id == instrument.id,
+                                                     BookingSlot.slot_start >= start_at, BookingSlot.slot_start < end_at))))))
+            db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
+                                            slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
     except IntegrityError:  # a concurrent booking of the same hour won the race
         raise Conflict(_("This time is already booked. Choose another."), "start_at") from None
     return booking

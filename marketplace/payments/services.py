@@ -80,9 +80,8 @@ def checkout(actor, order_id: int) -> Payment:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
         payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=order.enterprise_fen)
         try:
-            with unit_of_work():  # committed before the gateway is asked to confirm
+            with unit_of_work(), db.session.begin_nested():  # committed before the gateway confirms
                 db.session.add(payment)
-                db.session.flush()
         except IntegrityError:  # a concurrent request started this order's payment first
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
     try:
@@ -117,7 +116,7 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
     if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
         return {"event": event.id, "outcome": "duplicate"}
     try:
-        with unit_of_work():
+        with unit_of_work(), db.session.begin_nested():
             outcome = "ignored"
             if event.type == "payment_intent.succeeded":
                 outcome = _payment_succeeded(event)
@@ -125,7 +124,6 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
                 outcome = _payment_failed(event)
             db.session.add(WebhookEvent(event_id=event.id, type=event.type, object_id=event.object_id,
                                         outcome=outcome))
-            db.session.flush()
     except IntegrityError:  # the same event handled concurrently: that one wins
         return {"event": event.id, "outcome": "duplicate"}
     return {"event": event.id, "outcome": outcome}
@@ -234,7 +232,8 @@ def refund(actor, order_id: int, reason: str) -> Refund:
             db.session.delete(slot)
     notify(order.created_by_id, "notice.refunded", f"/orders/{order.id}")
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.flush()
     except IntegrityError:  # a concurrent refund of the same payment won
         raise Conflict(_("This order was refunded already.")) from None
     return refund_row

@@ -530,7 +530,8 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
            after={"status": m.PAID, "amount_fen": claim.amount_fen, "paid_on": paid_on.isoformat()})
     notify_members(claim.organization_id, "notice.claim_paid", claim.id)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.flush()
     except IntegrityError:
         raise Conflict(_("This claim was paid already.")) from None
     return payout
