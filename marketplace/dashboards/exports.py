@@ -21,7 +21,7 @@ from marketplace.dashboards import services
 from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.core.money import fen_to_yuan, yuan_to_fen
+from marketplace.core.money import fen_to_yuan
 
 FORMATS = ("xlsx", "csv")
 MONEY_FORMAT = "#,##0.00"

@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from marketplace.dashboards.models import INDICATOR_COUNTIES
 from marketplace.dashboards.services import MAX_YEAR, MIN_YEAR
-from marketplace.listings.forms import YuanField
+from marketplace.core.forms import YuanField
 
 REQUIRED = _l("This field is required.")
 

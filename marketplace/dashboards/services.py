@@ -9,7 +9,6 @@ which is exactly what drafted claims will equal.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -23,8 +22,8 @@ from marketplace.dashboards.models import INDICATOR_COUNTIES, CountyRD
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.core.money import fen_to_yuan, yuan_to_fen
-from marketplace.core.timeutil import utcnow
+from marketplace.core.money import fen_to_yuan
+from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.core.uow import transactional
 
 # The ledger kinds that make up turnover (交易额), and the party each one is counted for:
@@ -44,10 +43,8 @@ def _view(actor) -> None:
 
 
 def default_year() -> int:
-    """The last complete calendar year (the demo city-year)."""
-    from marketplace.demo.year import demo_year
-
-    return demo_year()
+    """The last complete calendar year, in Beijing."""
+    return beijing_today().year - 1
 
 
 def parse_year(value) -> int:

@@ -5,34 +5,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from marketplace.accounts.models import COUNTIES
 from marketplace.listings.models import FIELDS, IP_KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
-from marketplace.core.money import MoneyError, parse_yuan
+from marketplace.core.forms import YuanField, choices
 
 REQUIRED = _l("This field is required.")
-
-
-class YuanField(StringField):
-    """An amount in yuan typed by a person, kept as integer fen (``.fen``)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.fen = None
-        raw = (self.data or "").strip()
-        if raw:
-            try:
-                self.fen = parse_yuan(raw)
-            except MoneyError:
-                self.fen = None
-                raise ValueError(_l("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
-                                    "signs or exponents, with up to two decimals, like 12000 or 12000.50."))
-
-    def _value(self):
-        return self.data or ""
-
-
-def choices(values, group=None):
-    from marketplace.core import labels
-
-    return [(v, labels.label(v, group) if group else v) for v in values]
 
 
 class ListingForm(FlaskForm):

@@ -1,5 +1,5 @@
 """Listing pages: browse, detail (with the voucher what-if), create, edit, publish, withdraw, moderate."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -9,7 +9,7 @@ from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
 from marketplace.listings import services
 from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
-from marketplace.listings.models import KINDS
+from marketplace.listings.services import KINDS
 from marketplace.orders import services as orders
 from marketplace.orders.forms import BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm
 from marketplace.core.timeutil import beijing_today

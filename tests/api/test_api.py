@@ -1,6 +1,6 @@
 """Every /api/v1 endpoint through HTTP with real tokens: the happy path, the permission
 failure, strict validation (nothing written), vouchers, bookings and contracts."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Booking, Order, TechContract
-from marketplace.payments.models import VoucherReceivable
 from marketplace.core.timeutil import beijing_today, utcnow
 from tests.api.conftest import bearer, published, reindex
 

@@ -2,7 +2,6 @@
 the engine's registry, the amount from compute_claim, and uploads are checked before anything
 is written and served only to the applicant and the city."""
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 

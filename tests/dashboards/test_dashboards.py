@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import AuditEvent
 from marketplace.dashboards import services
-from marketplace.dashboards.demo import FIGURES
+from marketplace.demo.dashboards import FIGURES
 from marketplace.dashboards.models import INDICATOR_COUNTIES, CountyRD
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry

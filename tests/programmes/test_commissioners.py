@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.programmes import commissioners as comm
 from marketplace.programmes.models import Commissioner, CommissionerBase, CommissionerProject, Selection
 from tests.factories import login
 from tests.programmes.helpers import count

@@ -4,7 +4,6 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-import pytest
 import yaml
 
 from marketplace.extensions import db

@@ -15,7 +15,6 @@ from marketplace.notifications.models import Notification
 from marketplace.review import services as review
 from marketplace.core.timeutil import frozen_at, utcnow
 from tests.claims.helpers import as_user
-from tests.factories import login
 
 YEAR = utcnow().year - 1
 

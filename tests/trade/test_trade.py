@@ -1,8 +1,5 @@
 """Trade end to end through the web routes: vouchers, licences and contracts, bookings,
 webhooks and refunds, with every money event on the ledger."""
-import json
-import subprocess
-import sys
 import threading
 import time
 from datetime import date, datetime, timedelta

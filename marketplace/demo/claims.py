@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from marketplace.claims import drafting, models as m, services as claims
-from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.review import services as review
@@ -92,5 +91,3 @@ def load_claims(context: dict) -> None:
                           {"level": "provincial", "newly_recognised": True, "recognised_on": f"{year}-11-20"},
                           year, files=[("省级技术创新示范企业认定文件.pdf", DEMO_PDF)])
 
-
-loader.STEPS.append(load_claims)

@@ -8,7 +8,6 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from marketplace.demo import loader
 from marketplace.extensions import db
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import cultivation, ipdb, projects
@@ -156,5 +155,3 @@ def _projects(year, users, orgs, reviewer):
     with frozen_at(_at(year, 12, 15)):
         projects.complete(reviewer, a.id, True, date(year, 12, 15))
 
-
-loader.STEPS.append(load_programmes)
