@@ -118,3 +118,61 @@ def test_on_rollback_and_on_commit_run_once_for_the_outermost_block(app_ctx):
         uow.on_commit(lambda: events.append("committed"))
         uow.on_rollback(lambda: events.append("never"))
     assert events == ["committed"]
+
+
+# --- one place per rule -------------------------------------------------------------------------
+
+def test_nothing_but_config_reads_the_environment():
+    pattern = re.compile(r"\bos\s*\.\s*(environ|getenv)\b|\bgetenv\s*\(")
+    offenders = [f"{path.relative_to(ROOT)}:{n}"
+                 for root in (PACKAGE, ROOT / "search") for path in sorted(root.rglob("*.py"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == [], "settings come from config.py (app.config): " + ", ".join(offenders)
+
+
+def test_the_apps_money_is_the_engines():
+    from marketplace.core import money
+    from marketplace.subsidies import money as engine
+
+    assert (money.FEN, money.MAX_FEN) == (engine.FEN, engine.MAX_FEN)
+    assert issubclass(money.MoneyError, engine.AmountError)
+    pattern = re.compile(money.YUAN_PATTERN)
+    for text in ("0", "5", "0.5", "12000.50", "999999999999.99", "007", "1.", ".5", "1e3", "-1", "1,000",
+                 "1000000000000", "0.001", "５"):
+        try:
+            expected = engine.parse_amount(text)
+        except engine.AmountError:
+            expected = None
+        try:
+            got = money.parse_yuan(text)
+        except money.MoneyError:
+            got = None
+        assert got == expected, text
+        assert bool(pattern.match(text)) == (expected is not None), text
+
+
+def test_the_audit_log_refuses_update_and_delete_in_the_orm_and_in_the_database(app_ctx, factory):
+    from sqlalchemy import text, update
+
+    from marketplace.audit.models import AuditEvent, AuditImmutableError, record
+
+    actor = factory.user("admin")
+    with unit_of_work():
+        event = record(actor, "test.event", "user", actor.id, after={"x": 1})
+    event_id = event.id
+    with pytest.raises(AuditImmutableError):
+        with unit_of_work():
+            db.session.get(AuditEvent, event_id).action = "rewritten"
+    with pytest.raises(AuditImmutableError):
+        with unit_of_work():
+            db.session.delete(db.session.get(AuditEvent, event_id))
+    with pytest.raises(AuditImmutableError):  # an ORM bulk statement
+        with unit_of_work():
+            db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(action="rewritten"))
+    for sql in ("UPDATE audit_events SET action = 'rewritten'", "DELETE FROM audit_events"):
+        with pytest.raises(Exception, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text(sql))
+    db.session.rollback()
+    assert db.session.get(AuditEvent, event_id).action == "test.event"

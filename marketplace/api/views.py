@@ -143,11 +143,11 @@ def listing_index():
                          page=args.get("page", 1), per_page=args.get("per_page", 20), facets=False)
     results = search_index.query(search)
     ids = [int(hit.id.split(":", 1)[1]) for hit in results.hits]
-    found = {l.id: l for l in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids)))} if ids else {}
+    found = {listing.id: listing for listing in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids)))} if ids else {}
     # The index follows the database after commit; a hit whose listing is no longer published is left out.
     items = [found[i] for i, hit in zip(ids, results.hits)
              if i in found and found[i].status == "published" and found[i].kind == hit.kind]
-    return jsonify(items=[serialize.listing(l, _user()) for l in items], total=results.total,
+    return jsonify(items=[serialize.listing(listing, _user()) for listing in items], total=results.total,
                    page=search.page, per_page=search.per_page)
 
 

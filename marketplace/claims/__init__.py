@@ -7,7 +7,7 @@ Public functions for other domains (keep these names):
 * ``marketplace.claims.services.file_claim(actor, organization_id, kind, evidence, year, files=())``
 * ``marketplace.claims.services.claims_for_export(year)``
 * ``marketplace.claims.services.awards_by_clause(year)``
-* ``marketplace.review.services.budget_status(year)`` (also importable from claims.services)
+* ``marketplace.claims.services.budget_status(year)``, ``set_budget``, ``promote_waiting`` (claims/budgets.py)
 """
 from __future__ import annotations
 

@@ -207,7 +207,7 @@ def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict
     """Recompute every drafted claim of ``year`` from the ledger, in one unit of work.
     ``progress(n)`` is called after each claim; ``groups`` (from ``engine_groups``) saves
     evaluating twice. Returns counts by what happened."""
-    from marketplace.review.services import promote_waiting
+    from marketplace.claims.budgets import promote_waiting
 
     _lock(db.session)
     if groups is None:

@@ -1,9 +1,9 @@
 """Claims for the beneficiary: see the drafted claims, submit them, file award claims with
 evidence, answer the reviewer's request for evidence, download evidence.
 
-Each function takes the acting user first, checks permission, and commits once. The public
-functions other domains call are ``file_claim``, ``claims_for_export``, ``awards_by_clause``
-and ``budget_status`` (from ``marketplace.review.services``).
+Each function takes the acting user first, checks permission, and runs in one unit of work.
+The public functions other domains call are ``file_claim``, ``claims_for_export``,
+``awards_by_clause``, and from ``budgets``: ``budget_status``, ``set_budget``, ``promote_waiting``.
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
+from marketplace.claims.budgets import (  # noqa: F401 - budgets are part of claims' services
+    budget_status, notice_days, promote_waiting, set_budget, today)
 from marketplace.core import uploads
 from marketplace.claims.drafting import decide
 from marketplace.claims.traces import encode_award
@@ -261,12 +263,6 @@ def awards_by_clause(year: int) -> dict[str, dict]:
         out[clause]["clawed_back_fen"] += int(amount or 0)
     order = {c: i for i, c in enumerate(ALL_CLAUSES)}
     return {k: out[k] for k in sorted(out, key=lambda c: (order.get(c, len(order)), c))}
-
-
-def budget_status(year: int) -> list[dict]:
-    from marketplace.review.services import budget_status as status
-
-    return status(year)
 
 
 def awards_list(year: int) -> list[dict]:

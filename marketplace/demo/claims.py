@@ -44,7 +44,7 @@ def load_claims(context: dict) -> None:
         drafting.clear_pending({year})
     with frozen_at(now - timedelta(days=45)):
         for clause, yuan in BUDGETS.items():
-            review.set_budget(finance, year, clause, yuan * 100)
+            claims.set_budget(finance, year, clause, yuan * 100)
 
     def walk(clause, org_key, user_email, days_ago):
         claim = _claim(year, clause, o[org_key])

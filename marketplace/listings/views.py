@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
+from marketplace.core.money import fen_to_str
 from marketplace.listings import services
 from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
 from marketplace.listings.services import KINDS
@@ -62,7 +63,7 @@ def edit(listing_id):
     listing = services.listing_to_edit(current_user, listing_id)
     form = FORMS[listing.kind](obj=listing)
     if request.method == "GET":
-        form.price.data = str(listing.price_fen / 100) if listing.price_fen is not None else ""
+        form.price.data = fen_to_str(listing.price_fen) if listing.price_fen is not None else ""
         if listing.kind == "achievement":
             form.transfer_modes.data = listing.modes
     if form.validate_on_submit():

@@ -140,7 +140,7 @@ def render() -> tuple[bytes, str]:
     from prometheus_client import REGISTRY
 
     registry = CollectorRegistry()
-    directory = current_app.config.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = current_app.config["PROMETHEUS_MULTIPROC_DIR"]  # config.py reads it from the environment
     if directory and os.path.isdir(directory):
         multiprocess.MultiProcessCollector(registry, path=directory)
     else:

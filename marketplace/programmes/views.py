@@ -10,6 +10,7 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.core.errors import PermissionDenied, ServiceError
+from marketplace.core.money import format_yuan
 from marketplace.extensions import db
 from marketplace.core.forms import attach_error
 from marketplace.programmes import commissioners as comm
@@ -232,7 +233,7 @@ def selection_new():
         except ServiceError as exc:
             attach_error(form, exc)
         else:
-            flash(_("Selection entered: %(kind)s, %(amount)s.", kind=s.claim_kind, amount=f"¥{s.amount_fen / 100:,.2f}"),
+            flash(_("Selection entered: %(kind)s, %(amount)s.", kind=s.claim_kind, amount=format_yuan(s.amount_fen)),
                   "success")
             return redirect(url_for("programmes.commissioners"))
     return render_template("programmes/form.html", form=form, title=_("Enter a selection")), _status(form)

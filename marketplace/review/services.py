@@ -1,11 +1,12 @@
-"""Review, public notice, budgets and payouts.
+"""Review, public notice and payouts.
 
 * Reviewers (role reviewer; admin too) approve, reject with a reason, or ask the applicant for
   more evidence. An A5 approval needs the reviewer's “服务成效良好” judgement. Every decision
   is a ``ClaimDecision`` row, an audit event and a notification to the beneficiary's members.
 * An approved claim takes budget of its clause and year if there is enough left, in approval
-  order; otherwise it waits. Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS``
-  days (Beijing dates): from ``notice_from`` up to, not including, ``notice_until``.
+  order; otherwise it waits (budgets and that queue are claims', ``marketplace.claims.budgets``).
+  Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS`` days (Beijing dates): from
+  ``notice_from`` up to, not including, ``notice_until``.
 * During the notice anyone with a verified contact may object (a logged-in user, or an e-mail
   address confirmed by a signed link), within per-contact limits. A reviewer decides each
   objection: suspend the notice (the claim returns to review, its budget is freed) or dismiss
@@ -28,27 +29,17 @@ from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
 from marketplace.claims.drafting import decide, notify_members
-from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
+from marketplace.claims.services import FIRST_YEAR, load_claim, promote_waiting, today
 from marketplace.core.external import external_url
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
-from marketplace.core.money import format_yuan
 from marketplace.notifications.models import queue_mail
-from marketplace.core.timeutil import beijing_today, utcnow
+from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def today() -> date:
-    """The business date: today in Beijing (notice periods, payment dates)."""
-    return beijing_today()
-
-
-def notice_days() -> int:
-    return int(current_app.config["PUBLIC_NOTICE_DAYS"])
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -196,107 +187,6 @@ def request_evidence(actor, claim_id: int, message: str) -> m.Claim:
     return claim
 
 
-# --- budgets and the waiting queue ------------------------------------------------------------
-
-def _budget(year: int, clause: str, lock: bool = False) -> m.ClaimBudget | None:
-    stmt = select(m.ClaimBudget).where(m.ClaimBudget.year == year, m.ClaimBudget.clause == clause)
-    if lock:
-        stmt = stmt.with_for_update()
-    return db.session.scalar(stmt)
-
-
-def _committed(year: int, clause: str) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(m.Claim.amount_fen), 0)).where(
-        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status.in_((m.ON_NOTICE, m.PAID)))) or 0)
-
-
-def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
-    """Put waiting claims of (year, clause) on notice, in approval order, while the budget
-    lasts; the first that does not fit stops the queue (no overtaking). Does not commit."""
-    db.session.flush()
-    budget = _budget(year, clause, lock=True)
-    if budget is None:
-        return []
-    remaining = budget.amount_fen - _committed(year, clause)
-    waiting = db.session.scalars(select(m.Claim).where(
-        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status == m.WAITING_BUDGET)
-        .order_by(m.Claim.approved_at, m.Claim.id))
-    promoted = []
-    start = today()
-    for claim in waiting:
-        if claim.amount_fen > remaining:
-            break
-        remaining -= claim.amount_fen
-        decide(claim, "notice", m.ON_NOTICE, actor)
-        claim.notice_from, claim.notice_until = start, start + timedelta(days=notice_days())
-        notify_members(claim.organization_id, "notice.claim_on_notice", claim.id)
-        promoted.append(claim)
-    return promoted
-
-
-@transactional
-def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
-    perm.require(actor, perm.BUDGET_EDIT)
-    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= today().year + 1:
-        raise ServiceError(_("Choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=today().year + 1),
-                           "year")
-    if clause not in ALL_CLAUSES:
-        raise ServiceError(_("Choose a clause."), "clause")
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
-        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), "amount")
-    committed = _committed(year, clause)
-    if amount_fen < committed:
-        raise ServiceError(_("The budget cannot be less than what is already committed (%(amount)s).",
-                             amount=format_yuan(committed)), "amount")
-    budget = _budget(year, clause, lock=True)
-    before = budget.amount_fen if budget else None
-    if budget is None:
-        budget = m.ClaimBudget(year=year, clause=clause, amount_fen=amount_fen, updated_by_id=actor.id)
-        db.session.add(budget)
-    else:
-        budget.amount_fen, budget.updated_by_id = amount_fen, actor.id
-    record(actor, "claim.budget", "claim_budget", f"{year}/{clause}", before={"amount_fen": before},
-           after={"amount_fen": amount_fen})
-    promote_waiting(year, clause, actor)
-    return budget
-
-
-def budget_status(year: int) -> list[dict]:
-    """Per clause of ``year`` with a budget or claims: ``budget_fen`` (0 when none is set:
-    approved claims then wait), ``committed_fen`` (on notice and paid), ``paid_fen``,
-    ``remaining_fen``, ``waiting`` (number of approved claims waiting for budget) and
-    ``waiting_fen``; ``has_budget`` says whether the city entered one."""
-    budgets = {b.clause: b.amount_fen for b in db.session.scalars(select(m.ClaimBudget).where(m.ClaimBudget.year == year))}
-    rows: dict[str, dict] = {}
-
-    def row(clause):
-        if clause not in rows:
-            rows[clause] = {"clause": clause, "budget_fen": budgets.get(clause, 0), "committed_fen": 0, "paid_fen": 0,
-                            "remaining_fen": 0, "waiting": 0, "waiting_fen": 0, "has_budget": clause in budgets}
-        return rows[clause]
-
-    for clause in budgets:
-        row(clause)
-    for clause, status, amount, n in db.session.execute(
-            select(m.Claim.clause, m.Claim.status, func.sum(m.Claim.amount_fen), func.count())
-            .where(m.Claim.year == year, m.Claim.status.in_((m.WAITING_BUDGET, m.ON_NOTICE, m.PAID)))
-            .group_by(m.Claim.clause, m.Claim.status)):
-        r = row(clause)
-        if status == m.WAITING_BUDGET:
-            r["waiting"] += n
-            r["waiting_fen"] += int(amount or 0)
-        else:
-            r["committed_fen"] += int(amount or 0)
-    for clause, amount in db.session.execute(select(m.Claim.clause, func.sum(m.Payout.amount_fen))
-                                             .join(m.Payout, m.Payout.claim_id == m.Claim.id)
-                                             .where(m.Claim.year == year).group_by(m.Claim.clause)):
-        row(clause)["paid_fen"] = int(amount or 0)
-    for r in rows.values():
-        r["remaining_fen"] = r["budget_fen"] - r["committed_fen"]
-    order = {c: i for i, c in enumerate(ALL_CLAUSES)}
-    return [rows[c] for c in sorted(rows, key=lambda c: (order.get(c, len(order)), c))]
-
-
 # --- public notice and objections --------------------------------------------------------------
 
 def on_notice() -> list[m.Claim]:
@@ -325,15 +215,15 @@ def _check_objection_limits(claim: m.Claim, key: str) -> None:
     live_link = now - timedelta(seconds=int(current_app.config["OBJECTION_CONFIRM_MAX_AGE"]))
     per_claim = int(current_app.config["OBJECTIONS_PER_CLAIM"])
     per_day = int(current_app.config["OBJECTIONS_PER_DAY"])
-    O = m.ClaimObjection
-    on_claim = db.session.scalar(select(func.count()).select_from(O).where(
-        O.claim_id == claim.id, O.contact_key == key,
-        (O.status != "unconfirmed") | (O.created_at >= live_link)))
+    Objection = m.ClaimObjection
+    on_claim = db.session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.claim_id == claim.id, Objection.contact_key == key,
+        (Objection.status != "unconfirmed") | (Objection.created_at >= live_link)))
     if on_claim >= per_claim:
         raise ServiceError(_("You have already objected to this claim; the reviewer reads every objection. "
                              "At most %(n)d per claim.", n=per_claim), "reason")
-    today_count = db.session.scalar(select(func.count()).select_from(O).where(
-        O.contact_key == key, O.created_at >= now - timedelta(days=1)))
+    today_count = db.session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.contact_key == key, Objection.created_at >= now - timedelta(days=1)))
     if today_count >= per_day:
         raise ServiceError(_("At most %(n)d objections a day from one contact; try again tomorrow.", n=per_day),
                            "reason")

@@ -50,7 +50,7 @@ def test_listing_lifecycle_create_patch_publish_search_withdraw(client, provider
     assert client.get("/api/v1/listings", headers=buyer).json["items"] == []
     assert client.post(f"/api/v1/listings/{item['id']}/publish", headers=headers).json["status"] == "published"
     found = client.get("/api/v1/listings?q=色谱&kind=service&county=东昌府区", headers=buyer).json
-    assert [l["id"] for l in found["items"]] == [item["id"]] and found["total"] == 1
+    assert [x["id"] for x in found["items"]] == [item["id"]] and found["total"] == 1
     assert client.get("/api/v1/listings?kind=achievement", headers=buyer).json["items"] == []
     assert client.get("/api/v1/listings?field=新材料", headers=buyer).json["items"] == []
     assert client.get(f"/api/v1/listings/{item['id']}", headers=buyer).status_code == 200

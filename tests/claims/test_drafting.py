@@ -18,6 +18,7 @@ from marketplace.extensions import db
 from marketplace.ledger.scenario import build_scenario
 from marketplace.core.money import yuan_to_fen
 from marketplace.outbox import OutboxEntry
+from marketplace.claims import budgets as claims_budgets
 from marketplace.review import services as review
 from marketplace.subsidies import evaluate
 from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
@@ -166,7 +167,7 @@ def test_an_approved_claim_whose_amount_changes_goes_back_to_review(client, fact
     service = published_service(provider)
     buy_with_voucher(client, enterprise, service)
     claim = claim_of(enterprise.organization, "A3")
-    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    claims_budgets.set_budget(finance, utcnow().year, "A3", 100_000_000)
     as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
     review.approve(reviewer, claim.id)
     assert claim_of(enterprise.organization, "A3").status == m.ON_NOTICE
@@ -184,7 +185,7 @@ def test_a_refund_after_payout_records_a_clawback_and_keeps_history(client, fact
     service = published_service(provider)
     order_id = buy_with_voucher(client, enterprise, service)
     claim = claim_of(enterprise.organization, "A3")
-    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    claims_budgets.set_budget(finance, utcnow().year, "A3", 100_000_000)
     as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
     as_user(client, reviewer)
     assert client.post(f"/review/claims/{claim.id}/approve", data={}).status_code == 302

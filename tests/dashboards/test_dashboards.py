@@ -162,7 +162,7 @@ def test_drafted_claims_equal_the_engine_and_the_dashboard_shows_them(client, fa
     login(client, finance)
     html = client.get(f"/dashboards/?year={YEAR}").get_data(as_text=True)
     assert _fen_attr(html, "awards-total") == sum(d["drafted_fen"] for d in truth.values())
-    for clause, d in truth.items():
+    for clause in truth:
         assert f'data-clause="{clause}"' in html
 
 
@@ -427,12 +427,13 @@ def test_a_claim_notice_that_does_not_exist_is_404(client, factory):
 def test_budget_used_against_budget_follows_approvals(client, factory, city):
     from marketplace.claims import services as claims
     from marketplace.claims.models import Claim
+    from marketplace.claims import budgets as claims_budgets
     from marketplace.review import services as review
 
     _draft_claims(YEAR)
     finance, reviewer = factory.user("finance"), factory.user("reviewer")
     claim = db.session.scalars(select(Claim).where(Claim.year == YEAR, Claim.clause == "A1.DT")).one()
-    review.set_budget(finance, YEAR, "A1.DT", 10_000_000)  # ¥100,000.00
+    claims_budgets.set_budget(finance, YEAR, "A1.DT", 10_000_000)  # ¥100,000.00
     claims.submit(city["uni"], claim.id)
     review.approve(reviewer, claim.id)
     rows = {r.clause: r for r in services.budgets(finance, YEAR)}
