@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from marketplace import (accounts, admin, api, audit, claims, dashboards, demo, home, ledger, listings,
-                         notifications, ops, orders, outbox, payments, programmes, review, search, worker)
+                         notifications, ops, orders, outbox, payments, programmes, reforms, review, search, worker)
 from marketplace.core.errors import ServiceError
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # actions) in its package's ``init_app``, in this order. The outbox and the worker come first:
 # the domains register their topics and jobs with them.
 DOMAINS = (outbox, worker, home, accounts, audit, notifications, ledger, admin, listings, orders, payments,
-           search, claims, review, api, dashboards, programmes, demo, ops)
+           search, claims, review, api, dashboards, programmes, reforms, demo, ops)
 
 
 class _DatabaseInt(IntegerConverter):
@@ -174,7 +174,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from marketplace.core import i18n, labels, money
+    from marketplace.core import i18n, labels, money, timeutil
 
     i18n.install(app)
 
@@ -187,4 +187,5 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["beijing"] = timeutil.format_beijing
 

@@ -155,6 +155,7 @@ def turnover(actor, year: int) -> Turnover:
 
 # --- awards and budgets (from the claims) ----------------------------------------------------
 
+
 def clause_title(cid: str, locale: str) -> str:
     from marketplace.subsidies import ParameterError, default_parameters
 

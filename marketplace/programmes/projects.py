@@ -22,6 +22,7 @@ from marketplace.subsidies import compute_claim, default_parameters
 from marketplace.subsidies.money import parse_fen
 from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional
+from marketplace.reforms.parameters import in_force
 
 
 @transactional
@@ -76,7 +77,8 @@ def review(actor, project_id: int, decision: str, note: str) -> MajorProject:
 
 def b1_award(p: MajorProject, city_share_fen: int, on):
     return compute_claim("B1", {"applicant": p.organization.credit_code, "project": p.title,
-                                "city_county_joint": True, "requested_amount": fen_to_str(city_share_fen)}, on)
+                                "city_county_joint": True, "requested_amount": fen_to_str(city_share_fen)}, on,
+                         parameters=in_force())
 
 
 @transactional
