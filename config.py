@@ -110,6 +110,9 @@ class Config:
     # Search: "embedded" (SQLite FTS5 file) or "elasticsearch".
     SEARCH_BACKEND = "embedded"
     SEARCH_SQLITE_PATH = str(INSTANCE_DIR / "search.sqlite")
+    # The embedded index prepares a reindex in a helper process on a machine with two CPUs or
+    # more; true keeps it in the reindexing process (a machine whose CPUs are busy elsewhere).
+    SEARCH_REINDEX_INLINE = False
     ELASTICSEARCH_URL = "http://127.0.0.1:9200"
     ELASTICSEARCH_INDEX = "marketplace-listings"
 

@@ -23,6 +23,7 @@ with a temporary MARKETPLACE_RUN_DIR and stops it at the end. Goals are reported
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 
 # This file is named http.py: keep its own folder off the path so that the standard
@@ -260,7 +261,7 @@ def booking_burst(sessions, port, data, db_path: Path, rounds: int) -> dict:
         barrier = threading.Barrier(len(sessions))
         results = []
 
-        def attempt(s):
+        def attempt(s, barrier=barrier, hour=hour, results=results):
             barrier.wait()
             status, _, _ = s.post(f"/listings/{instrument}/book", {"day": day.isoformat(), "hour": hour, "hours": 2})
             results.append(status)

@@ -27,11 +27,8 @@ import argparse
 import importlib.util
 import json
 import os
-import re
 import secrets
 import shutil
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,7 +119,7 @@ def claims_phase(db_path: Path, year: int, entries: int) -> dict:
                                  "recompute_year_s": round(full_s, 3),
                                  "ratio": round(full_s / engine_s, 2) if engine_s else None}
 
-        latencies, groups_s = [], []
+        latencies = []
         for i in range(entries):
             fee = 1000_00 + i
             province, city = (fee * 6 + 5) // 10, (fee * 3 + 5) // 10

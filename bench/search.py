@@ -159,7 +159,7 @@ def query_stream(n: int, seed: int = SEED + 1) -> list[tuple[str, str, dict]]:
     out: list[tuple[str, str, dict]] = []
     while len(out) < n:
         r, acc = rnd.random(), 0.0
-        for weight, cls, make in makers:
+        for weight, cls, make in makers:  # noqa: B007 - the chosen pair is used after the break
             acc += weight
             if r < acc:
                 break
@@ -370,7 +370,7 @@ def main() -> None:
         samples: list[float] = []
         cpu: list[float] = []
         now = datetime(2026, 11, 2, tzinfo=timezone.utc)
-        for i, (cls, text, filters) in enumerate(after_writes):
+        for i, (_cls, text, filters) in enumerate(after_writes):
             edited = Document(**{**docs[i].__dict__, "title": docs[i].title + "（更新）",
                                  "published_at": now + timedelta(seconds=i)})
             t = time.perf_counter()

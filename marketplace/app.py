@@ -3,67 +3,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, jsonify, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 import config as config_module
+from marketplace import (
+    accounts,
+    admin,
+    api,
+    audit,
+    claims,
+    conversations,
+    dashboards,
+    demo,
+    documents,
+    home,
+    ledger,
+    listings,
+    notifications,
+    ops,
+    orders,
+    outbox,
+    payments,
+    programmes,
+    reforms,
+    review,
+    search,
+    worker,
+)
 from marketplace.core.errors import ServiceError
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Domain blueprints, registered in this order.
-BLUEPRINTS = (
-    "marketplace.home.views",
-    "marketplace.accounts.views",
-    "marketplace.admin.views",
-    "marketplace.listings.views",
-    "marketplace.orders.views",
-    "marketplace.payments.views",
-    "marketplace.search.views",
-    "marketplace.claims.views",
-    "marketplace.review.views",
-    "marketplace.api.views",
-    "marketplace.api.token_views",
-    "marketplace.dashboards.views",
-    "marketplace.programmes.views",
-    "marketplace.reforms.views",
-    "marketplace.documents.views",
-    "marketplace.conversations.views",
-)
-# Modules whose models must be imported so that metadata (and Alembic) sees every table.
-MODEL_MODULES = (
-    "marketplace.accounts.models",
-    "marketplace.audit.models",
-    "marketplace.notifications.models",
-    "marketplace.ledger.models",
-    "marketplace.outbox",
-    "marketplace.worker",
-    "marketplace.listings.models",
-    "marketplace.orders.models",
-    "marketplace.payments.models",
-    "marketplace.claims.models",
-    "marketplace.api.models",
-    "marketplace.dashboards.models",
-    "marketplace.programmes.models",
-    "marketplace.reforms.models",
-    "marketplace.ops.models",
-    "marketplace.conversations.models",
-)
-CLI_MODULES = (
-    "marketplace.demo.cli",
-    "marketplace.ledger.cli",
-    "marketplace.ledger.scenario_cli",
-    "marketplace.claims.cli",
-)
-
-
-def _import(name: str):
-    import importlib
-
-    return importlib.import_module(name)
+# The domains, each registering itself (blueprints, commands, outbox topics, timed jobs, home
+# actions) in its package's ``init_app``, in this order. The outbox and the worker come first:
+# the domains register their topics and jobs with them.
+DOMAINS = (outbox, worker, home, accounts, audit, notifications, ledger, admin, listings, orders, payments,
+           search, claims, review, api, dashboards, programmes, reforms, documents,
+           conversations, demo, ops)
 
 
 class _DatabaseInt(IntegerConverter):
@@ -96,9 +76,6 @@ def create_app(config=None) -> Flask:
         config = overrides.pop("CONFIG_NAME", None)
     app.config.update(config_module.load(config, overrides=overrides))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
-    for name in MODEL_MODULES:
-        _import(name)
 
     db.init_app(app)
     with app.app_context():
@@ -134,33 +111,11 @@ def create_app(config=None) -> Flask:
         return user
 
     app.url_map.converters["int"] = _DatabaseInt  # before the blueprints add their rules
-    for name in BLUEPRINTS:
-        app.register_blueprint(_import(name).bp)
+    for domain in DOMAINS:
+        domain.init_app(app)
     _register_rate_limits(app)
-    for name in CLI_MODULES:
-        app.cli.add_command(_import(name).cli)
-
     _register_error_handlers(app)
     _register_template_helpers(app)
-    _register_observability(app)
-
-    # After-commit work: one outbox, each domain registers the topics it handles.
-    from marketplace import outbox, worker
-    from marketplace.search import indexing as search_index
-    from marketplace.claims import drafting
-    from marketplace.notifications import mail
-
-    outbox.init_app(app)
-    search_index.init_app(app)
-    drafting.init_app(app)
-    mail.init_app(app)
-    worker.init_app(app)
-    from marketplace.conversations import jobs as conversation_jobs
-
-    conversation_jobs.init_app(app)
-    from marketplace.orders import cli as orders_cli
-
-    orders_cli.init_app(app)
 
     @app.after_request
     def security_headers(response):
@@ -261,9 +216,3 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.filters["beijing"] = timeutil.format_beijing
 
-
-def _register_observability(app: Flask) -> None:
-    """Health endpoints, request logs, metrics, ProxyFix, backups: marketplace/ops."""
-    from marketplace import ops
-
-    ops.register(app)

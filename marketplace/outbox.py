@@ -28,8 +28,9 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
+from marketplace.extensions import db
 
 log = logging.getLogger(__name__)
 # One line per batch of after-commit work (JSON in production, like the request lines): the
@@ -117,11 +118,12 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
     request_ids = sorted({row.request_id for row in rows if row.request_id})[:20]
     started = time.perf_counter()
     try:
-        topic.handler(keys)
-        db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
-        db.session.commit()
+        # The handler's work and the rows' deletion are one unit of work: the handler joins
+        # it (the services it calls do not commit on their own) and on an error both roll back.
+        with unit_of_work():
+            topic.handler(keys)
+            db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
     except Exception as exc:  # noqa: BLE001 - the rows stay, marked, for the next try
-        db.session.rollback()
         _record_failure(ids, exc, now)
         if skip is not None:
             skip.update(ids)
@@ -145,6 +147,7 @@ def _log_batch(topic: str, rows: int, duration_ms: int, outcome: str, request_id
     job_log.log(logging.WARNING if error else logging.INFO, "outbox batch", extra=fields)
 
 
+@transactional
 def _record_failure(ids: list[int], exc: Exception, now: datetime) -> None:
     config = current_app.config
     base, cap, most = (config["OUTBOX_RETRY_BASE_SECONDS"], config["OUTBOX_RETRY_MAX_SECONDS"],
@@ -156,7 +159,6 @@ def _record_failure(ids: list[int], exc: Exception, now: datetime) -> None:
         row.available_at = now + retry_delay(row.attempts, base, cap)
         if row.attempts >= most:
             row.parked_at = now
-    db.session.commit()
 
 
 def drain(topics: Iterable[str] | None = None, now: datetime | None = None, max_rounds: int = 1000) -> int:
@@ -202,16 +204,14 @@ def parked(limit: int = 200) -> list[OutboxEntry]:
                                    .order_by(OutboxEntry.id).limit(limit)))
 
 
-def retry_parked(topic: str | None = None, commit: bool = True) -> int:
+@transactional
+def retry_parked(topic: str | None = None) -> int:
     """Put parked rows back in the queue (after the cause was mended); returns how many."""
     stmt = update(OutboxEntry).where(OutboxEntry.parked_at.is_not(None)).values(
         parked_at=None, attempts=0, available_at=utcnow())
     if topic:
         stmt = stmt.where(OutboxEntry.topic == topic)
-    count = db.session.execute(stmt).rowcount
-    if commit:
-        db.session.commit()
-    return count
+    return db.session.execute(stmt).rowcount
 
 
 def _drain_after_request(response):

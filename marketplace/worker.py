@@ -31,8 +31,9 @@ from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace import outbox
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
+from marketplace.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class ScheduledJob(db.Model):
 class Job:
     name: str
     every: timedelta
-    run: Callable[[datetime], object]  # given "now"; commits its own work
+    run: Callable[[datetime], object]  # given "now"; runs in a unit of work of its own
 
 
 def _jobs(app: Flask | None = None) -> dict[str, Job]:
@@ -83,15 +84,15 @@ def schedule(app: Flask, name: str, every_seconds: int, run: Callable[[datetime]
 def _claim_job(job: Job, worker: str, now: datetime) -> bool:
     """Start ``job`` if it is due and no other worker started it: one conditional UPDATE wins."""
     if db.session.get(ScheduledJob, job.name) is None:
-        db.session.add(ScheduledJob(name=job.name, next_run_at=now))
         try:
-            db.session.commit()
-        except Exception:  # noqa: BLE001 - another worker inserted it first
-            db.session.rollback()
-    won = db.session.execute(
-        update(ScheduledJob).where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
-        .values(next_run_at=now + job.every, last_started_at=now, last_worker=worker)).rowcount == 1
-    db.session.commit()
+            with unit_of_work():
+                db.session.add(ScheduledJob(name=job.name, next_run_at=now))
+        except Exception:  # noqa: BLE001 - another worker inserted it first (rolled back)
+            pass
+    with unit_of_work():
+        won = db.session.execute(
+            update(ScheduledJob).where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= now)
+            .values(next_run_at=now + job.every, last_started_at=now, last_worker=worker)).rowcount == 1
     return won
 
 
@@ -105,10 +106,10 @@ def run_due_jobs(worker: str, now: datetime | None = None) -> int:
         ran += 1
         started = time.perf_counter()
         try:
-            job.run(now)
+            with unit_of_work():
+                job.run(now)
             error = None
-        except Exception as exc:  # noqa: BLE001 - recorded, retried at the next period
-            db.session.rollback()
+        except Exception as exc:  # noqa: BLE001 - recorded (the job's work rolled back), retried next period
             log.exception("timed job %s failed", job.name)
             error = f"{type(exc).__name__}: {exc}"[:2000]
         duration_ms = int((time.perf_counter() - started) * 1000)
@@ -118,11 +119,12 @@ def run_due_jobs(worker: str, now: datetime | None = None) -> int:
         values = {"last_finished_at": utcnow(), "last_error": error, "last_duration_ms": duration_ms}
         if error:
             values["failures"] = ScheduledJob.failures + 1
-        db.session.execute(update(ScheduledJob).where(ScheduledJob.name == job.name).values(**values))
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(update(ScheduledJob).where(ScheduledJob.name == job.name).values(**values))
     return ran
 
 
+@transactional
 def beat(name: str, started_at: datetime, rows: int = 0, jobs: int = 0) -> None:
     row = db.session.get(WorkerHeartbeat, name)
     now = utcnow()
@@ -133,7 +135,6 @@ def beat(name: str, started_at: datetime, rows: int = 0, jobs: int = 0) -> None:
     row.seen_at = now
     row.rows_done = (row.rows_done or 0) + rows
     row.jobs_done = (row.jobs_done or 0) + jobs
-    db.session.commit()
 
 
 def scheduled_jobs() -> list[ScheduledJob]:

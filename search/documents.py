@@ -1,7 +1,8 @@
 """What the search index holds and answers: plain dataclasses, no Flask, no models."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime, timezone
 from typing import Any, Literal
 

@@ -257,7 +257,8 @@ class _Preparer:
     machine has a spare CPU; inline otherwise, or if the child cannot be started.
     Results come back in submission order."""
 
-    def __init__(self) -> None:
+    def __init__(self, inline: bool = False) -> None:
+        self._inline = inline  # never a helper process (the caller's setting)
         self._proc: Any = None
         self._feeder: threading.Thread | None = None
         self._jobs: Any = None
@@ -267,7 +268,7 @@ class _Preparer:
 
     def _start(self) -> None:
         self._tried = True
-        if (os.cpu_count() or 1) < 2 or os.environ.get("SEARCH_REINDEX_INLINE"):
+        if (os.cpu_count() or 1) < 2 or self._inline:
             return
         import queue
         import subprocess
@@ -347,12 +348,13 @@ class EmbeddedBackend:
     """SQLite FTS5 search in the file at ``path`` (created if missing)."""
 
     def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0,
-                 term_cache_bytes: int = TERM_CACHE_BYTES) -> None:
+                 term_cache_bytes: int = TERM_CACHE_BYTES, reindex_inline: bool = False) -> None:
         self.path = os.fspath(path)
         if self.path == ":memory:" or self.path.startswith("file:"):
             raise ValueError("the embedded backend needs a file path (one file, many connections)")
         self.timeout = timeout
         self.term_cache_bytes = term_cache_bytes
+        self.reindex_inline = reindex_inline  # prepare a reindex in this process, no helper
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -493,7 +495,7 @@ class EmbeddedBackend:
         conn = self._conn()
         conn.execute("PRAGMA synchronous = OFF")  # derived data: reindex again after a crash
         conn.execute("BEGIN IMMEDIATE")
-        preparer = _Preparer()
+        preparer = _Preparer(inline=self.reindex_inline)
         try:
             _script(conn, _DROP + _TABLES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

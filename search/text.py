@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import html
 import re
-from itertools import islice
 import unicodedata
 from dataclasses import dataclass
+from itertools import islice
 
 MAX_WORD = 64  # longer letter/digit runs are split into chunks of this length
 MAX_TERMS = 10  # further query terms are ignored

@@ -8,9 +8,8 @@ fails under ``CI=true`` — in CI a component that did not start is a failure, n
 import contextvars
 import os
 
-from flask.testing import FlaskClient
-
 import pytest
+from flask.testing import FlaskClient
 
 
 def _component(var: str, what: str) -> str:
@@ -121,6 +120,7 @@ def app_ctx(app):
         db.session.remove()
         # Empty every table, children first, so each test starts from nothing.
         # (The ledger refuses deletes; the test harness lifts its guards to clean up.)
+        from marketplace.core import append_only
         from marketplace.ledger.models import install_guards, remove_guards
 
         tables = db.metadata.sorted_tables
@@ -134,9 +134,11 @@ def app_ctx(app):
                 conn.exec_driver_sql("SET session_replication_role = origin")
             else:
                 remove_guards(conn)
+                append_only.remove_all(conn)
                 for table in reversed(tables):
                     conn.execute(table.delete())
                 install_guards(conn)
+                append_only.install_all(conn)
         # The search index lives outside the database: empty it too.
         backend = app.extensions.get("search_backend")
         if backend is not None:

@@ -6,8 +6,8 @@ import itertools
 from marketplace.accounts import credit_code
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.accounts.services import hash_password
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)

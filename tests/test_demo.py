@@ -2,7 +2,6 @@
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.accounts.models import Organization, User
 from marketplace.demo import loader
 from marketplace.extensions import db
 

@@ -4,12 +4,12 @@ import uuid
 
 import pytest
 
-from marketplace.search import indexing as search_index
 from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.ledger.scenario import build_scenario
 from marketplace.ledger.services import verify, verify_business
+from marketplace.search import indexing as search_index
 from marketplace.subsidies import Scenario, evaluate
 from search.backend import make_backend
 from search.documents import SearchQuery
@@ -47,7 +47,7 @@ def test_demo_search_finds_the_right_listings(demo):
 
 
 def test_same_top_ten_on_both_backends_over_the_demo(demo, elasticsearch_url, tmp_path):
-    docs = [search_index.to_document(l) for l in search_index.published_listings()]
+    docs = [search_index.to_document(x) for x in search_index.published_listings()]
     embedded = make_backend("embedded", path=str(tmp_path / "parity.sqlite"))
     elastic = make_backend("elasticsearch", url=elasticsearch_url, index=f"demo-parity-{uuid.uuid4().hex[:8]}")
     try:

@@ -12,7 +12,10 @@ from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail, queue_mail
 from marketplace.outbox import OutboxEntry
-from tests.mailbox import Inbox, body as _body, free_port as _free_port, start, subject as _subject
+from tests.mailbox import Inbox, start
+from tests.mailbox import body as _body
+from tests.mailbox import free_port as _free_port
+from tests.mailbox import subject as _subject
 
 
 @pytest.fixture()

@@ -7,17 +7,16 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace import outbox, worker
-from marketplace.extensions import db
-from marketplace.listings import services as listings
-from marketplace.outbox import OutboxEntry
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
+from marketplace.outbox import OutboxEntry
 from marketplace.worker import ScheduledJob, WorkerHeartbeat
 
 ROOT = Path(__file__).resolve().parents[1]

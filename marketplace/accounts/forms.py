@@ -4,9 +4,9 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from marketplace import permissions as perm
-from marketplace.core import labels
 from marketplace.accounts import credit_code
 from marketplace.accounts.models import AGENCY_LEVELS, COUNTIES, HOST_LEVELS, ORG_KINDS, SIZES
+from marketplace.core import labels
 
 REQUIRED = _l("This field is required.")
 

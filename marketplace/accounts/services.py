@@ -24,10 +24,11 @@ from marketplace.accounts.passwords import MIN_PASSWORD, hash_password  # noqa: 
 from marketplace.audit.models import record
 from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
-from marketplace.extensions import db
 from marketplace.core.external import external_url
-from marketplace.notifications.models import queue_mail
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
+from marketplace.extensions import db
+from marketplace.notifications.models import queue_mail
 
 
 class LoginThrottled(ServiceError):
@@ -100,6 +101,7 @@ def _check_registration(reg: Registration) -> str:
     return code
 
 
+@transactional
 def start_registration(reg: Registration) -> None:
     """First step of registering: mail a confirmation link to the given address.
 
@@ -125,7 +127,6 @@ def start_registration(reg: Registration) -> None:
                    _("Open this link within a day to confirm your e-mail address, choose your password and "
                      "finish registering %(org)s: %(link)s",
                      org=reg.org_name.strip(), link=external_url("accounts.confirm_registration", token=token)))
-    db.session.commit()
 
 
 def read_registration(token: str) -> Registration:
@@ -174,14 +175,13 @@ def register(reg: Registration) -> User:
 
 @contextmanager
 def _once(message: str):
-    """Write and commit the block's rows; a parallel request that created the same e-mail,
-    credit code or membership first makes this one a clean 409, not a 500."""
+    """Write the block's rows in one unit of work; a parallel request that created the same
+    e-mail, credit code or membership first makes this one a clean 409, not a 500."""
     try:
-        yield
-        db.session.commit()
+        with unit_of_work(), db.session.begin_nested():
+            yield
     except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message)
+        raise Conflict(message) from None
 
 
 def _throttle_keys(email: str, address: str | None) -> list[tuple[str, str]]:
@@ -239,22 +239,23 @@ def authenticate(email: str, password: str, address: str | None = None) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     ok = passwords.verify(user.password_hash if user is not None else None, password)
     if not ok or not user.active:
-        _count_failure(keys, now)
-        db.session.commit()
+        with unit_of_work():  # the failure counts, though the login is refused
+            _count_failure(keys, now)
         raise ServiceError(_("E-mail or password is wrong."))
-    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0][0]))
-    user.last_login_at = now
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0][0]))
+        user.last_login_at = now
     return user
 
 
+@transactional
 def end_sessions(user: User) -> None:
     """Make every session and remember cookie of ``user`` worthless (logout, new password):
     they carry the session version, which moves on."""
     db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
-    db.session.commit()
 
 
+@transactional
 def change_password(actor: User, current: str, new_password: str) -> User:
     """A logged-in user chooses a new password; every other session of theirs ends."""
     if not passwords.verify(actor.password_hash, current):
@@ -263,7 +264,6 @@ def change_password(actor: User, current: str, new_password: str) -> User:
     actor.password_hash = hash_password(new_password)
     actor.session_version = (actor.session_version or 0) + 1
     record(actor, "account.password_change", "user", actor.id)
-    db.session.commit()
     return actor
 
 
@@ -276,6 +276,7 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
+@transactional
 def request_password_reset(email: str) -> None:
     """Mail a signed reset link if the address has an account; say nothing either way."""
     user = db.session.scalar(select(User).where(User.email == _normalise_email(email)))
@@ -285,9 +286,9 @@ def request_password_reset(email: str) -> None:
     link = external_url("accounts.reset_password", token=token)
     queue_mail(user.email, _("Reset your password"),
                _("Open this link within an hour to choose a new password: %(link)s", link=link))
-    db.session.commit()
 
 
+@transactional
 def reset_password(token: str, new_password: str) -> User:
     try:
         data = _serializer("password-reset").loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
@@ -301,7 +302,6 @@ def reset_password(token: str, new_password: str) -> User:
     _check_password_strength(new_password, user.email)
     user.password_hash = hash_password(new_password)
     user.session_version = (user.session_version or 0) + 1  # a stolen session ends here too
-    db.session.commit()
     return user
 
 
@@ -317,6 +317,7 @@ def _may_grant(inviter: User | None, org: Organization, role: str) -> bool:
     return is_admin or any(m.organization_id == org.id and m.is_owner for m in inviter.memberships)
 
 
+@transactional
 def invite_member(actor: User, email: str, role: str | None = None, organization_id: int | None = None) -> str:
     """Invite a colleague into the actor's organisation (an admin: into any organisation);
     returns the invitation link. Only an admin invites into a city role."""
@@ -342,7 +343,6 @@ def invite_member(actor: User, email: str, role: str | None = None, organization
                _("%(name)s invites you to join %(org)s on the Liaocheng innovation marketplace: %(link)s",
                  name=actor.name, org=org.name, link=link))
     record(actor, "member.invite", "organization", org.id, after={"email": email, "role": role})
-    db.session.commit()
     return link
 
 
@@ -401,6 +401,7 @@ def list_organizations(actor: User, status: str = "pending", page: int = 1,
                            per_page=per_page)
 
 
+@transactional
 def verify_organization(actor: User, organization_id: int) -> Organization:
     perm.require(actor, perm.VERIFY_ORGANIZATION)
     org = db.session.get(Organization, organization_id)
@@ -416,7 +417,6 @@ def verify_organization(actor: User, organization_id: int) -> Organization:
         from marketplace.notifications.models import notify
 
         notify(membership.user_id, "notice.organization_verified")
-    db.session.commit()
     return org
 
 

@@ -5,12 +5,19 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace import permissions as perm
 from marketplace.accounts import services
-from marketplace.accounts.forms import (AcceptInvitationForm, ChangePasswordForm, ConfirmRegistrationForm,
-                                        ForgotPasswordForm, InviteForm, LoginForm, RegistrationForm,
-                                        ResetPasswordForm)
+from marketplace.accounts.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ConfirmRegistrationForm,
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
 from marketplace.core.errors import ServiceError
-from marketplace.extensions import rate_limit
 from marketplace.core.forms import attach_error
+from marketplace.extensions import rate_limit
 
 bp = Blueprint("accounts", __name__)
 

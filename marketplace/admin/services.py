@@ -3,7 +3,6 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.audit.models import AuditEvent
 from marketplace.core import paging
-from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail
 
 

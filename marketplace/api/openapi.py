@@ -12,8 +12,16 @@ from marketplace.listings.models import KINDS, TRANSFER_MODES
 from marketplace.listings.models import STATUSES as LISTING_STATUSES
 from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
 from marketplace.programmes.common import industries
-from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, IP_RIGHT_KINDS, IP_STATUSES, LEVELS,
-                                           POOL_STATUSES, PROJECT_STATUSES, SELECTION_CATEGORIES)
+from marketplace.programmes.models import (
+    BASE_KINDS,
+    COMMISSIONER_KINDS,
+    IP_RIGHT_KINDS,
+    IP_STATUSES,
+    LEVELS,
+    POOL_STATUSES,
+    PROJECT_STATUSES,
+    SELECTION_CATEGORIES,
+)
 from marketplace.subsidies.clauses.hte import CRITERIA as HTE_CRITERIA
 
 API_VERSION = "1.0.0"

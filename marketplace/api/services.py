@@ -11,8 +11,9 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.api.models import ApiToken
 from marketplace.core.errors import NotFound, ServiceError
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
+from marketplace.extensions import db
 
 SECRET_PREFIX = "lcm_"  # 聊城 marketplace: makes a leaked token recognisable in logs and scanners
 PREFIX_LENGTH = 12  # "lcm_" and 8 characters of the random part
@@ -28,6 +29,7 @@ def _require_user(actor) -> None:
     perm.require(actor, perm.KEEP_API_TOKENS)
 
 
+@transactional
 def create_token(actor, name: str) -> tuple[ApiToken, str]:
     """A new token for the actor. Returns the row and the secret, which is never stored."""
     _require_user(actor)
@@ -45,7 +47,6 @@ def create_token(actor, name: str) -> tuple[ApiToken, str]:
     token = ApiToken(user_id=actor.id, organization_id=membership.organization_id if membership else None,
                      name=name, prefix=secret[:PREFIX_LENGTH], secret_hash=hash_secret(secret))
     db.session.add(token)
-    db.session.commit()
     return token, secret
 
 
@@ -61,8 +62,8 @@ def revoke_token(actor, token_id: int) -> ApiToken:
     if token is None or token.user_id != actor.id:  # another user's token does not exist for you
         raise NotFound(_("This token does not exist."))
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+        with unit_of_work():
+            token.revoked_at = utcnow()
     return token
 
 
@@ -85,6 +86,6 @@ def authenticate(secret: str | None):
         user.active_organization_id = token.organization_id
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        db.session.commit()
+        with unit_of_work():
+            token.last_used_at = now
     return user

@@ -1,21 +1,14 @@
 """The account page where a user creates, lists and revokes API tokens (session and CSRF, as every page)."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from marketplace import permissions as perm
 from marketplace.api import services
 from marketplace.api.forms import ApiTokenForm
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
-from marketplace.home.services import EXTRA_ACTIONS, Action
 
 bp = Blueprint("api_tokens", __name__)
-
-for _role in perm.MARKET_ROLES:
-    EXTRA_ACTIONS.setdefault(_role, []).append(
-        Action(_l("API tokens"), "api_tokens.tokens", _l("Let your own programs use the platform's API.")))
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

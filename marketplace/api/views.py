@@ -13,14 +13,28 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
 from marketplace import programmes
-from marketplace.search import indexing as search_index
 from marketplace.api import serialize
 from marketplace.api import services as tokens
 from marketplace.api.openapi import document
-from marketplace.api.validation import (Field, Invalid, body, boolean, field_for, integer, iso_date, json_object,
-                                        local_datetime, parse, query, query_integer, search_text, string)
+from marketplace.api.validation import (
+    Field,
+    Invalid,
+    body,
+    boolean,
+    field_for,
+    integer,
+    iso_date,
+    json_object,
+    local_datetime,
+    parse,
+    query,
+    query_integer,
+    search_text,
+    string,
+)
 from marketplace.core import paging
 from marketplace.core.errors import NotFound, ServiceError
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import csrf, db
 from marketplace.listings import schema as listing_schema
 from marketplace.listings import services as listings
@@ -30,7 +44,7 @@ from marketplace.orders.models import CONTRACT_TYPES
 from marketplace.payments import services as payments
 from marketplace.programmes import common as programme_common
 from marketplace.programmes.models import IP_RIGHT_KINDS, POOL_STATUSES, PROJECT_STATUSES
-from marketplace.core.timeutil import utcnow
+from marketplace.search import indexing as search_index
 from search.documents import SearchQuery
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -118,11 +132,11 @@ def listing_index():
                          page=args.get("page", 1), per_page=args.get("per_page", 20), facets=False)
     results = search_index.query(search)
     ids = [int(hit.id.split(":", 1)[1]) for hit in results.hits]
-    found = {l.id: l for l in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids)))} if ids else {}
+    found = {listing.id: listing for listing in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids)))} if ids else {}
     # The index follows the database after commit; a hit whose listing is no longer published is left out.
     items = [found[i] for i, hit in zip(ids, results.hits)
              if i in found and found[i].status == "published" and found[i].kind == hit.kind]
-    return jsonify(items=[serialize.listing(l, _user()) for l in items], total=results.total,
+    return jsonify(items=[serialize.listing(listing, _user()) for listing in items], total=results.total,
                    page=search.page, per_page=search.per_page)
 
 

@@ -1,4 +1,7 @@
-"""The audit log of privileged actions: who, when, what, before and after. Append only."""
+"""The audit log of privileged actions: who, when, what, before and after.
+
+Append-only, guarded as the ledger is (``marketplace.core.append_only``): the ORM refuses to
+update or delete an event, and so do the database's triggers (migration 0014)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.extensions import db
+from marketplace.core.append_only import guard
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 
 class AuditEvent(db.Model):
@@ -21,6 +25,16 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+APPEND_ONLY_MESSAGE = "the audit log is append-only"
+
+
+class AuditImmutableError(RuntimeError):
+    """Raised when code tries to update or delete an audit event."""
+
+
+guard(AuditEvent, APPEND_ONLY_MESSAGE, AuditImmutableError)
 
 
 def record(actor, action: str, target_type: str, target_id, before=None, after=None) -> AuditEvent:

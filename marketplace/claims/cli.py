@@ -6,8 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from marketplace.claims import drafting, services
-from marketplace.ledger.scenario import ScenarioExportError
 from marketplace.core.money import fen_to_str
+from marketplace.ledger.scenario import ScenarioExportError
 
 cli = AppGroup("claims", help="Subsidy claims drafted from the ledger.")
 

@@ -28,19 +28,20 @@ from decimal import Decimal
 from flask import Flask
 from sqlalchemy import false, or_, select, text
 
+from marketplace import outbox
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.claims import models as m
 from marketplace.claims.traces import encode_award, encode_flag, encode_step, payer_split
+from marketplace.core.money import yuan_to_fen
+from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.ledger import affects
 from marketplace.ledger.scenario import build_scenario
-from marketplace.core.money import yuan_to_fen
 from marketplace.notifications.models import notify
-from marketplace import outbox
 from marketplace.outbox import OutboxEntry
+from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import evaluate
 from marketplace.subsidies.result import CLAUSE_ORDER
-from marketplace.reforms.parameters import in_force
 
 log = logging.getLogger(__name__)
 TOPIC = "claims"
@@ -223,9 +224,9 @@ def steps(year: int, groups: dict) -> int:
     return len(groups) + sum(1 for key in existing if tuple(key) not in groups)
 
 
-def recompute_year(year: int, progress=None, groups: dict | None = None, commit: bool = True) -> dict:
-    """Recompute every drafted claim of ``year`` from the ledger and commit once (or leave the
-    commit to the caller's unit of work: ``commit=False``).
+@transactional
+def recompute_year(year: int, progress=None, groups: dict | None = None) -> dict:
+    """Recompute every drafted claim of ``year`` from the ledger, in one unit of work.
     ``progress(n)`` is called after each claim; ``groups`` (from ``engine_groups``) saves
     evaluating twice. Returns counts by what happened."""
     _lock(db.session, year)
@@ -233,7 +234,7 @@ def recompute_year(year: int, progress=None, groups: dict | None = None, commit:
         groups, _scenario = engine_groups(year)
     existing = {(c.clause, c.organization_id): c for c in db.session.scalars(
         select(m.Claim).where(m.Claim.year == year, m.Claim.source == m.ENGINE))}
-    return _file(year, groups, existing, progress=progress, commit=commit)
+    return _file(year, groups, existing, progress=progress)
 
 
 def recompute_groups(year: int, groups: dict, targets: set[tuple[str, str]]) -> dict:
@@ -255,11 +256,11 @@ def recompute_groups(year: int, groups: dict, targets: set[tuple[str, str]]) -> 
                 m.Claim.organization_id.in_(ids[i:i + 500]))):
             if (c.clause, c.organization_id) in wanted:
                 existing[(c.clause, c.organization_id)] = c
-    return _file(year, {k: g for k, g in groups.items() if k in targets}, existing, commit=False)
+    return _file(year, {k: g for k, g in groups.items() if k in targets}, existing)
 
 
-def _file(year: int, groups: dict, existing: dict, progress=None, commit: bool = True) -> dict:
-    from marketplace.review.services import promote_waiting
+def _file(year: int, groups: dict, existing: dict, progress=None) -> dict:
+    from marketplace.claims.budgets import promote_waiting
 
     codes = {b for _, b in groups}
     orgs = {}
@@ -298,8 +299,6 @@ def _file(year: int, groups: dict, existing: dict, progress=None, commit: bool =
 
     for clause in touched_clauses:
         promote_waiting(year, clause)
-    if commit:
-        db.session.commit()
     from marketplace.ops.metrics import claims_recomputed
 
     claims_recomputed(counts)
@@ -399,7 +398,7 @@ def apply(keys: list[str]) -> None:
             per_year[year].append(key)
     for year in sorted(whole | set(per_year)):  # years in one order: workers never wait on each other in a ring
         if year in whole:
-            recompute_year(year, commit=False)
+            recompute_year(year)
         else:
             recompute_keys(year, per_year[year])
 
@@ -419,10 +418,10 @@ def year_keys(years: set[int]):
     return or_(*conds) if conds else false()
 
 
+@transactional
 def clear_pending(years: set[int]) -> None:
     """Drop outbox rows for years just recomputed by hand (CLI, demo)."""
     db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == TOPIC, year_keys(years)))
-    db.session.commit()
 
 
 def updating(claims) -> set[int]:

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, event)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 # Statuses of a claim.
 DRAFTED = "drafted"  # computed by the rules engine, not yet submitted by the beneficiary

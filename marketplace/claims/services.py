@@ -1,9 +1,9 @@
 """Claims for the beneficiary: see the drafted claims, submit them, file award claims with
 evidence, answer the reviewer's request for evidence, download evidence.
 
-Each function takes the acting user first, checks permission, and commits once. The public
-functions other domains call are ``file_claim``, ``claims_for_export``, ``awards_by_clause``
-and ``budget_status`` (from ``marketplace.review.services``).
+Each function takes the acting user first, checks permission, and runs in one unit of work.
+The public functions other domains call are ``file_claim``, ``claims_for_export``,
+``awards_by_clause``, and from ``budgets``: ``budget_status``, ``set_budget``, ``promote_waiting``.
 """
 from __future__ import annotations
 
@@ -20,18 +20,20 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
-from marketplace.core import paging, uploads
+from marketplace.claims.budgets import budget_status, notice_days, promote_waiting, set_budget, today  # noqa: F401 - budgets are part of claims' services
 from marketplace.claims.drafting import decide
 from marketplace.claims.traces import encode_award
+from marketplace.core import paging, uploads
 from marketplace.core.errors import Conflict, NotFound, ServiceError
-from marketplace.extensions import db
 from marketplace.core.money import fen_to_str, yuan_to_fen
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
+from marketplace.extensions import db
+from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import CLAIM_KINDS, ClaimError, ParameterError, claim_kinds, compute_claim
 from marketplace.subsidies.clauses.claims import validate_evidence
 from marketplace.subsidies.result import CLAUSE_ORDER
 from marketplace.subsidies.trace import render
-from marketplace.core.timeutil import utcnow
-from marketplace.reforms.parameters import in_force
 
 ENGINE_CLAUSES = CLAUSE_ORDER  # A1.DT … A5: drafted from the ledger
 FILED_CLAUSES = tuple(CLAIM_KINDS)  # B1 … B6.*, A2.national, A2.provincial: filed with evidence
@@ -81,6 +83,7 @@ def claims_of(actor, year: int | None = None, page: int = 1, per_page: int = pag
                            tiebreak=m.Claim.id, page=page, per_page=per_page)
 
 
+@transactional
 def submit(actor, claim_id: int) -> m.Claim:
     """The beneficiary submits a drafted claim for review."""
     claim = load_claim(claim_id)
@@ -93,7 +96,6 @@ def submit(actor, claim_id: int) -> m.Claim:
     claim.submitted_at = utcnow()
     record(actor, "claim.submit", "claim", claim.id, before={"status": m.DRAFTED},
            after={"status": m.SUBMITTED, "amount_fen": claim.amount_fen})
-    db.session.commit()
     return claim
 
 
@@ -131,6 +133,7 @@ def organization_id_by_code(credit_code: str) -> int:
     return org_id
 
 
+@transactional
 def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int, files=()) -> m.Claim:
     """File an award claim (B1–B6, A2.national, A2.provincial) for an organisation with its
     evidence and files ((filename, bytes) pairs). Its members file for it; the city may file on
@@ -178,16 +181,17 @@ def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int
                                    to_status=m.SUBMITTED, amount_before_fen=None, amount_after_fen=amount_fen))
     record(actor, "claim.file", "claim", claim.id, after={"clause": kind, "organization_id": org.id,
                                                            "amount_fen": amount_fen, "files": len(checked)})
-    _commit_with_files(claim, checked, actor)
+    _save_files(claim, checked, actor)
     return claim
 
 
-def _commit_with_files(claim: m.Claim, checked, actor) -> None:
-    uploads.commit_with_files(checked, "claims", lambda f, stored: m.ClaimFile(
+def _save_files(claim: m.Claim, checked, actor) -> None:
+    uploads.save_with_rows(checked, "claims", lambda f, stored: m.ClaimFile(
         claim=claim, stored_name=stored, original_name=f.original_name, content_type=f.content_type,
         size_bytes=len(f.data), sha256=f.sha256, uploaded_by_id=actor.id))
 
 
+@transactional
 def respond(actor, claim_id: int, message: str, files=()) -> m.Claim:
     """The applicant answers the reviewer's request for evidence; the claim returns to review."""
     claim = load_claim(claim_id)
@@ -202,7 +206,7 @@ def respond(actor, claim_id: int, message: str, files=()) -> m.Claim:
         raise ServiceError(_("Write an answer or attach a file."), "message")
     decide(claim, "evidence_provided", m.SUBMITTED, actor, reason=message or None)
     record(actor, "claim.evidence", "claim", claim.id, after={"files": len(checked)})
-    _commit_with_files(claim, checked, actor)
+    _save_files(claim, checked, actor)
     return claim
 
 
@@ -259,12 +263,6 @@ def awards_by_clause(year: int) -> dict[str, dict]:
         out[clause]["clawed_back_fen"] += int(amount or 0)
     order = {c: i for i, c in enumerate(ALL_CLAUSES)}
     return {k: out[k] for k in sorted(out, key=lambda c: (order.get(c, len(order)), c))}
-
-
-def budget_status(year: int) -> list[dict]:
-    from marketplace.review.services import budget_status as status
-
-    return status(year)
 
 
 def awards_list(year: int) -> list[dict]:

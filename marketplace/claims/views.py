@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
@@ -12,34 +11,11 @@ from marketplace.claims import drafting, services
 from marketplace.claims.forms import RespondForm, evidence_form
 from marketplace.claims.traces import clause_title, overlap_flagged, payer_totals, render_flags, render_trace
 from marketplace.core.errors import ServiceError
-from marketplace.core.paging import page_arg
 from marketplace.core.forms import attach_error
-from marketplace.home.services import EXTRA_ACTIONS, Action
+from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import utcnow
 
 bp = Blueprint("claims", __name__)
-
-
-def _register_home_actions() -> None:
-    mine = Action(_l("My subsidy claims"), "claims.mine",
-                  _l("Claims drafted from your trade, and award claims filed with evidence."))
-    for role in perm.MARKET_ROLES:
-        actions = EXTRA_ACTIONS.setdefault(role, [])
-        if not any(a.endpoint == mine.endpoint for a in actions):
-            actions.append(mine)
-    queue = Action(_l("Review queue"), "review.queue", _l("Subsidy claims waiting for the city's decision."))
-    for role in (perm.REVIEWER, perm.ADMIN):
-        actions = EXTRA_ACTIONS.setdefault(role, [])
-        if not any(a.endpoint == queue.endpoint for a in actions):
-            actions.append(queue)
-    payouts = Action(_l("Payouts and budgets"), "review.payouts",
-                     _l("Budgets per clause, and approved claims to pay after their public notice."))
-    actions = EXTRA_ACTIONS.setdefault(perm.FINANCE, [])
-    if not any(a.endpoint == payouts.endpoint for a in actions):
-        actions.append(payouts)
-
-
-_register_home_actions()
 
 
 def files_of(field) -> list[tuple[str, bytes]]:

@@ -45,6 +45,14 @@ def set_confidential(actor, attachment_id: int, confidential: bool) -> ListingAt
     return attachment
 
 
+def toggle_confidential(actor, attachment_id: int) -> ListingAttachment:
+    """Mark a listing's file confidential, or public again."""
+    attachment = db.session.get(ListingAttachment, attachment_id) if isinstance(attachment_id, int) else None
+    if attachment is None:
+        raise NotFound(_("This file does not exist."))
+    return set_confidential(actor, attachment_id, not attachment.confidential)
+
+
 def grant(actor, enquiry_id: int) -> AttachmentGrant:
     """The seller lets this enquirer's organisation see the listing's confidential files."""
     enquiry = db.session.get(Enquiry, enquiry_id) if isinstance(enquiry_id, int) else None

@@ -29,13 +29,28 @@ from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.notifications.services import members, tell
+from marketplace.orders.models import Enquiry
 from marketplace.outbox import enqueue
-from marketplace.orders.models import Enquiry, Order
 
 NOTICE_SELLER_KINDS = ("university", "institute")  # public units: 协议定价公示 before signing
 MAX_NOTICE_DAYS = 60
 MAX_VALID_DAYS = 365
 MAX_NOTE = 3000
+
+
+def enquiry_seen_by(actor, enquiry_id: int) -> Enquiry | None:
+    """The enquiry if ``actor`` is one of its sides (for the pages), else None."""
+    enquiry = db.session.get(Enquiry, enquiry_id)
+    if enquiry is None or side_of(actor, enquiry) is None:
+        return None
+    return enquiry
+
+
+def order_of(enquiry: Enquiry):
+    """The order an accepted enquiry became, or None."""
+    from marketplace.orders.models import Order
+
+    return db.session.scalar(select(Order).where(Order.enquiry_id == enquiry.id))
 
 
 def side_of(actor, enquiry: Enquiry) -> str | None:

@@ -15,7 +15,7 @@ from marketplace.conversations.models import Thread, ThreadAttachment, ThreadMes
 from marketplace.core import uploads
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.timeutil import utcnow
-from marketplace.core.uow import transactional, unit_of_work
+from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.notifications.services import members, tell
 

@@ -1,20 +1,26 @@
 """Pages of conversations: negotiation on an enquiry, proposals on demands, threads, the
 agreed-price notice, and the reader's notifications."""
+from __future__ import annotations
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from marketplace.conversations import confidential, negotiation, pricenotice, threads
-from marketplace.conversations.forms import (AcceptForm, DeclineForm, DecideObjectionForm, MessageForm, OfferForm,
-                                             PriceObjectionForm, ProposalForm)
-from marketplace.core.errors import ServiceError
+from marketplace.conversations.forms import (
+    AcceptForm,
+    DecideObjectionForm,
+    DeclineForm,
+    MessageForm,
+    OfferForm,
+    PriceObjectionForm,
+    ProposalForm,
+)
+from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.forms import attach_error, validated
-from marketplace.extensions import db
-from marketplace.notifications import services as notes
 from marketplace.core.timeutil import to_beijing
-from marketplace.orders.models import Enquiry, Order
+from marketplace.notifications import services as notes
 
 bp = Blueprint("talk", __name__)
 
@@ -41,7 +47,7 @@ def _files():
 
 # --- the enquiry page: terms, versions, notice, thread -----------------------------------------
 
-def render_enquiry(enquiry: Enquiry, offer_form=None, decline_form=None, message_form=None, objection_form=None,
+def render_enquiry(enquiry, offer_form=None, decline_form=None, message_form=None, objection_form=None,
                    status=200):
     side = negotiation.side_of(current_user, enquiry)
     if side is None:
@@ -56,12 +62,12 @@ def render_enquiry(enquiry: Enquiry, offer_form=None, decline_form=None, message
         message_form=message_form or MessageForm(formdata=None), thread=thread, receipts=receipts,
         subject=subj, decide_form=DecideObjectionForm(formdata=None),
         objection_form=objection_form or PriceObjectionForm(formdata=None),
-        enquiry_order=db.session.scalar(select(Order).where(Order.enquiry_id == enquiry.id))), status
+        enquiry_order=negotiation.order_of(enquiry)), status
 
 
-def _enquiry_or_404(enquiry_id: int) -> Enquiry:
-    enquiry = db.session.get(Enquiry, enquiry_id)
-    if enquiry is None or negotiation.side_of(current_user, enquiry) is None:
+def _enquiry_or_404(enquiry_id: int):
+    enquiry = negotiation.enquiry_seen_by(current_user, enquiry_id)
+    if enquiry is None:
         abort(404)
     return enquiry
 
@@ -114,12 +120,10 @@ def decline(version_id):
 @login_required
 def confidential_file(attachment_id):
     validated(FlaskForm())
-    from marketplace.listings.models import ListingAttachment
-
-    current = db.session.get(ListingAttachment, attachment_id)
-    if current is None:
+    try:
+        item = confidential.toggle_confidential(current_user, attachment_id)
+    except NotFound:
         abort(404)
-    item = confidential.set_confidential(current_user, attachment_id, not current.confidential)
     flash(_("Saved."), "success")
     return redirect(url_for("listings.detail", listing_id=item.listing_id))
 

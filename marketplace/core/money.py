@@ -1,44 +1,48 @@
-"""Money: integer fen in the database, Decimal yuan in the rules engine, strings on the wire.
+"""Money in the application: integer fen in the database, strings on the wire, ¥ on pages.
 
-``parse_yuan`` is the one parser of an amount a person (or a client) types: web forms, the
-API and the CLI all use it, with the same upper bound. ``yuan_to_fen`` converts amounts the
-platform itself computed (the rules engine, ledger payloads).
+It builds on the rules engine's money (``marketplace.subsidies.money``, which imports nothing
+of the application): one grammar of an amount, one ``FEN``, one ``MAX_FEN``. ``parse_yuan`` is
+the one parser of an amount a person (or a client) types — web forms, the API and the CLI —
+and reads exactly what the engine reads (CLAUSES.md "Reading an amount"), after trimming the
+spaces around it. ``yuan_to_fen`` converts amounts the platform itself computed (the rules
+engine, ledger payloads).
 """
 from __future__ import annotations
 
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-FEN = Decimal("0.01")
-# The largest amount anyone may type: 999,999,999,999.99 yuan. Far above any real price or
-# subsidy, far below what a BIGINT sum of many of them can hold (dashboards add amounts up).
-MAX_YUAN = Decimal("999999999999.99")
-MAX_FEN = int(MAX_YUAN * 100)
-# Digits, optionally a point and one or two decimals: no sign, no exponent, no separators.
-YUAN_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
-_YUAN = re.compile(YUAN_PATTERN)
+from marketplace.subsidies.money import FEN, MAX_FEN, AmountError, fen_to_decimal, parse_amount
+
+__all__ = ["FEN", "MAX_FEN", "MAX_YUAN", "YUAN_PATTERN", "MoneyError", "parse_yuan", "yuan_to_fen",
+           "fen_to_yuan", "fen_to_str", "format_yuan"]
+
+# The largest amount anyone may type: 999,999,999,999.99 yuan, the engine's bound. Far above
+# any real price or subsidy, far below what a BIGINT sum of many of them can hold.
+MAX_YUAN = fen_to_decimal(MAX_FEN)
+# The engine's grammar as a pattern (the OpenAPI document and the API's checks): 0 or digits
+# without a leading zero, optionally a point and one or two decimals; no sign, exponent or
+# separator.
+YUAN_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
 
 
-class MoneyError(ValueError):
-    pass
+class MoneyError(AmountError):
+    """An amount that is not money (the engine's ``AmountError``, so either may be caught)."""
 
 
 def parse_yuan(text) -> int:
     """An amount in yuan as typed (``"800000"``, ``"800000.5"``, ``"800000.50"``) -> integer fen.
 
-    Refused with ``MoneyError``: signs, exponents (``1e20``), ``NaN``/``Infinity``, thousands
-    separators (``800,000``), more than two decimals and anything above ``MAX_YUAN``. Numbers
-    (int, float) are refused too: a typed amount arrives as text.
+    Refused with ``MoneyError`` (its message says what is wrong): signs, exponents (``1e20``),
+    ``NaN``/``Infinity``, thousands separators (``800,000``), leading zeros, more than two
+    decimals and anything above ``MAX_YUAN``. Numbers (int, float) are refused too: a typed
+    amount arrives as text.
     """
     if not isinstance(text, str):
         raise MoneyError(f"{text!r} is not an amount typed as text")
-    raw = text.strip()
-    if not _YUAN.match(raw):
-        raise MoneyError(f"{text!r} is not an amount in yuan")
-    fen = int(Decimal(raw) * 100)
-    if fen > MAX_FEN:
-        raise MoneyError(f"{text!r} is more than {MAX_YUAN}")
-    return fen
+    try:
+        return parse_amount(text.strip())
+    except AmountError as exc:
+        raise MoneyError(str(exc)) from None
 
 
 def yuan_to_fen(value) -> int:
@@ -56,7 +60,7 @@ def yuan_to_fen(value) -> int:
 
 
 def fen_to_yuan(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(FEN, rounding=ROUND_HALF_UP)
+    return fen_to_decimal(fen).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
 def fen_to_str(fen: int) -> str:

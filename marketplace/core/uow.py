@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator
-from contextlib import contextmanager
 
 from marketplace.extensions import db
 
@@ -62,6 +62,9 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     outer = _current.get()
     if outer is not None:
         yield outer
+        # An inner block flushes at its end, so what it made has its ids (and its unique keys
+        # were checked) when it returns to the caller, as if it had committed on its own.
+        db.session.flush()
         return
     uow = UnitOfWork()
     token = _current.set(uow)

@@ -116,10 +116,11 @@ def open_stored(area: str, stored_name: str) -> BinaryIO:
     return storage().open(key_of(area, stored_name))
 
 
-def commit_with_files(checked: list[CheckedFile], area: str, make_row) -> None:
+def save_with_rows(checked: list[CheckedFile], area: str, make_row) -> None:
     """Write the checked files and add one row per file (``make_row(file, stored_name)``) in
-    the caller's unit of work (or one of its own). If the transaction does not commit, the
-    written files are removed, so no row points at a missing file and no file is orphaned."""
+    the caller's unit of work (or one of its own). If that unit of work rolls back — here or
+    in the service that called this one — the written files are removed, so no row points at
+    a missing file and no file is orphaned."""
     from marketplace.extensions import db
 
     with unit_of_work() as uow:
@@ -127,3 +128,4 @@ def commit_with_files(checked: list[CheckedFile], area: str, make_row) -> None:
         uow.on_rollback(lambda: remove([k for _f, _s, k in written]))
         for f, stored, _key in written:
             db.session.add(make_row(f, stored))
+        db.session.flush()

@@ -17,11 +17,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from marketplace.core import labels, spreadsheet
-from marketplace.dashboards import services
 from marketplace.core.errors import ServiceError
+from marketplace.core.money import fen_to_yuan
+from marketplace.dashboards import services
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.core.money import fen_to_yuan, yuan_to_fen
 
 FORMATS = ("xlsx", "csv")
 MONEY_FORMAT = "#,##0.00"
@@ -91,26 +91,11 @@ def ledger_table(actor, year: int) -> Table:
 
 
 def awards_table(actor, year: int) -> Table:
-    """The year's claims when the claims module is installed, else the engine's awards."""
+    """The year's claims."""
+    from marketplace.claims import services as claims
+
     services._view(actor)
-    locale = _locale()
-    module = services._claims()
-    if module is not None and hasattr(module, "claims_for_export"):
-        return _claims_table(module.claims_for_export(year), year, locale)
-    result = services.engine_result(year)
-    orgs = services.organizations_by_code(a.beneficiary for a in result.awards)
-    rows = []
-    for a in result.awards:
-        org = orgs.get(a.beneficiary)
-        payers = a.payers or {}
-        rows.append(["", a.clause, services.clause_title(a.clause, locale), org.name if org else a.beneficiary,
-                     a.beneficiary, (org.county or "") if org else "",
-                     fen_to_yuan(yuan_to_fen(a.amount)),
-                     fen_to_yuan(yuan_to_fen(payers["province"])) if "province" in payers else "",
-                     fen_to_yuan(yuan_to_fen(payers["city"])) if "city" in payers else "",
-                     _("Computed by the rules engine (no claim yet)"),
-                     ", ".join(a.transactions) if a.transactions else str(a.transaction_count or "")])
-    return Table(f"awards-{year}", _("Awards %(year)d", year=year), _award_headers(), rows, (6, 7, 8))
+    return _claims_table(claims.claims_for_export(year), year, _locale())
 
 
 def _award_headers() -> list[str]:

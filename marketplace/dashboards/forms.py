@@ -3,9 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
+from marketplace.core.forms import YuanField
 from marketplace.dashboards.models import INDICATOR_COUNTIES
 from marketplace.dashboards.services import MAX_YEAR, MIN_YEAR
-from marketplace.listings.forms import YuanField
 
 REQUIRED = _l("This field is required.")
 

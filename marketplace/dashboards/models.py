@@ -7,8 +7,8 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Intege
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import COUNTIES, User
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 # The development zones are functional zones, not county-level divisions (县、市、区): the
 # indicator of 6.2 counts the eight counties, districts and county-level cities, whose

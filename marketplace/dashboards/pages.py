@@ -6,8 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
-from marketplace.dashboards import charts, services
 from marketplace.core.money import fen_to_yuan, format_yuan
+from marketplace.dashboards import charts, services
 
 
 def _locale() -> str:
@@ -53,11 +53,9 @@ def turnover_charts(t: services.Turnover) -> dict:
 def awards_chart(a: services.Awards):
     locale = _locale()
     cats = [r.clause for r in a.rows]
-    series = [("bar-drafted", _("Drafted") if a.source == "claims" else _("Computed by the engine"),
-               [r.drafted_fen for r in a.rows])]
-    if a.source == "claims":
-        series += [("bar-approved", _("Approved"), [r.approved_fen for r in a.rows]),
-                   ("bar-paid", _("Paid"), [r.paid_fen for r in a.rows])]
+    series = [("bar-drafted", _("Drafted"), [r.drafted_fen for r in a.rows]),
+              ("bar-approved", _("Approved"), [r.approved_fen for r in a.rows]),
+              ("bar-paid", _("Paid"), [r.paid_fen for r in a.rows])]
     titles = "; ".join(f"{r.clause} {services.clause_title(r.clause, locale)}" for r in a.rows)
     return charts.bar_chart(_("Awards by clause, %(year)d", year=a.year),
                             _("Bars per clause: %(clauses)s. The values are in the table below.",
@@ -118,7 +116,7 @@ def yuan(fen: int) -> Decimal:
 
 def exports(actor, year: int) -> dict:
     services._view(actor)
-    return {"year": year, "claims_available": services.claims_available()}
+    return {"year": year}
 
 
 def notice(actor, claim_id: int) -> dict:

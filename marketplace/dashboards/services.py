@@ -9,7 +9,6 @@ which is exactly what drafted claims will equal.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,12 +18,13 @@ from sqlalchemy import JSON, case, cast, extract, func, select, type_coerce
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
-from marketplace.dashboards.models import INDICATOR_COUNTIES, CountyRD
 from marketplace.core.errors import NotFound, ServiceError
+from marketplace.core.money import fen_to_yuan
+from marketplace.core.timeutil import beijing_today, utcnow
+from marketplace.core.uow import transactional
+from marketplace.dashboards.models import INDICATOR_COUNTIES, CountyRD
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.core.money import fen_to_yuan, yuan_to_fen
-from marketplace.core.timeutil import utcnow
 
 # The ledger kinds that make up turnover (交易额), and the party each one is counted for:
 # the organisation that earns the money or, for lease fees, the institution that pays them.
@@ -43,10 +43,8 @@ def _view(actor) -> None:
 
 
 def default_year() -> int:
-    """The last complete calendar year (the demo city-year)."""
-    from marketplace.demo.year import demo_year
-
-    return demo_year()
+    """The last complete calendar year, in Beijing."""
+    return beijing_today().year - 1
 
 
 def parse_year(value) -> int:
@@ -155,45 +153,7 @@ def turnover(actor, year: int) -> Turnover:
     return Turnover(year, [by_month[m] for m in range(1, 13)], by_county, by_kind, corrections)
 
 
-# --- awards, budgets (claims module when installed, else the engine) ----------------------
-
-CLAIMS_MODELS = "marketplace.claims.models"
-
-
-def _claims_installed() -> bool:
-    """Claims are used once the app registers their models (``marketplace.app.MODEL_MODULES``):
-    importing them earlier would add tables the database does not have."""
-    from marketplace import app as app_module
-
-    return CLAIMS_MODELS in app_module.MODEL_MODULES
-
-
-def _claims():
-    """``marketplace.claims.services`` when it is installed, else None."""
-    if not _claims_installed():
-        return None
-    try:
-        return importlib.import_module("marketplace.claims.services")
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == "marketplace.claims" or exc.name.startswith("marketplace.claims.")):
-            return None
-        raise
-
-
-def claims_available() -> bool:
-    module = _claims()
-    return module is not None and all(hasattr(module, f) for f in ("claims_for_export", "budget_status",
-                                                                      "awards_by_clause"))
-
-
-def engine_result(year: int):
-    """The engine's evaluation of the year's ledger scenario."""
-    from marketplace.ledger.scenario import build_scenario
-    from marketplace.subsidies import evaluate
-
-    from marketplace.reforms.parameters import in_force
-
-    return evaluate(build_scenario(db.session, year), parameters=in_force())
+# --- awards and budgets (from the claims) ----------------------------------------------------
 
 
 def clause_title(cid: str, locale: str) -> str:
@@ -210,7 +170,7 @@ def clause_title(cid: str, locale: str) -> str:
 class ClauseAwards:
     clause: str
     drafted_fen: int = 0
-    approved_fen: int | None = None  # None: not known (no claims module yet)
+    approved_fen: int | None = None
     paid_fen: int | None = None
     clawed_back_fen: int | None = None
     count: int = 0
@@ -219,7 +179,6 @@ class ClauseAwards:
 @dataclass
 class Awards:
     year: int
-    source: str  # "claims" or "engine"
     rows: list[ClauseAwards]
 
     @property
@@ -227,12 +186,12 @@ class Awards:
         return sum(r.drafted_fen for r in self.rows)
 
     @property
-    def approved_fen(self) -> int | None:
-        return None if self.source != "claims" else sum(r.approved_fen or 0 for r in self.rows)
+    def approved_fen(self) -> int:
+        return sum(r.approved_fen or 0 for r in self.rows)
 
     @property
-    def paid_fen(self) -> int | None:
-        return None if self.source != "claims" else sum(r.paid_fen or 0 for r in self.rows)
+    def paid_fen(self) -> int:
+        return sum(r.paid_fen or 0 for r in self.rows)
 
 
 def _clause_order(cid: str):
@@ -242,20 +201,13 @@ def _clause_order(cid: str):
 
 
 def awards(actor, year: int) -> Awards:
+    from marketplace.claims import services as claims
+
     _view(actor)
-    module = _claims()
-    if module is not None and hasattr(module, "awards_by_clause"):
-        data = module.awards_by_clause(year)
-        rows = [ClauseAwards(cid, int(d.get("drafted_fen") or 0), int(d.get("approved_fen") or 0),
-                             int(d.get("paid_fen") or 0), int(d.get("clawed_back_fen") or 0), int(d.get("count") or 0))
-                for cid, d in data.items()]
-        return Awards(year, "claims", sorted(rows, key=lambda r: _clause_order(r.clause)))
-    by_clause: dict[str, ClauseAwards] = {}
-    for award in engine_result(year).awards:
-        row = by_clause.setdefault(award.clause, ClauseAwards(award.clause))
-        row.drafted_fen += yuan_to_fen(award.amount)
-        row.count += 1
-    return Awards(year, "engine", sorted(by_clause.values(), key=lambda r: _clause_order(r.clause)))
+    rows = [ClauseAwards(cid, int(d.get("drafted_fen") or 0), int(d.get("approved_fen") or 0),
+                         int(d.get("paid_fen") or 0), int(d.get("clawed_back_fen") or 0), int(d.get("count") or 0))
+            for cid, d in claims.awards_by_clause(year).items()]
+    return Awards(year, sorted(rows, key=lambda r: _clause_order(r.clause)))
 
 
 @dataclass
@@ -273,15 +225,14 @@ class BudgetRow:
         return self.committed_fen
 
 
-def budgets(actor, year: int) -> list[BudgetRow] | None:
-    """Budget used against budget per clause; None while the claims module is not installed."""
+def budgets(actor, year: int) -> list[BudgetRow]:
+    """Budget used against budget per clause."""
+    from marketplace.claims import services as claims
+
     _view(actor)
-    module = _claims()
-    if module is None or not hasattr(module, "budget_status"):
-        return None
     rows = [BudgetRow(str(d["clause"]), int(d.get("budget_fen") or 0), int(d.get("committed_fen") or 0),
                       int(d.get("paid_fen") or 0), int(d.get("remaining_fen") or 0), int(d.get("waiting") or 0))
-            for d in module.budget_status(year)]
+            for d in claims.budget_status(year)]
     return sorted(rows, key=lambda r: _clause_order(r.clause))
 
 
@@ -334,6 +285,7 @@ def county_rd_for_edit(actor, year: int, county: str) -> CountyRD | None:
     return db.session.scalar(select(CountyRD).where(CountyRD.year == year, CountyRD.county == county))
 
 
+@transactional
 def save_county_rd(actor, year: int, county: str, rd_spending_fen: int, gdp_fen: int) -> CountyRD:
     """Enter (or correct) one county's R&D spending and GDP for a year; audited."""
     perm.require(actor, perm.EDIT_COUNTY_RD)
@@ -360,7 +312,6 @@ def save_county_rd(actor, year: int, county: str, rd_spending_fen: int, gdp_fen:
     db.session.flush()
     record(actor, "county_rd.save", "county_rd", row.id, before,
            {"year": year, "county": county, "rd_spending_fen": rd_spending_fen, "gdp_fen": gdp_fen})
-    db.session.commit()
     return row
 
 
@@ -378,11 +329,6 @@ def organizations_by_code(codes) -> dict[str, Organization]:
 def claim_for_notice(actor, claim_id: int):
     """The claim a printable decision notice is about (city roles only)."""
     _view(actor)
-    claim = None
-    if _claims_installed():
-        from marketplace.claims.models import Claim
+    from marketplace.claims.services import load_claim
 
-        claim = db.session.get(Claim, claim_id)
-    if claim is None:
-        raise NotFound(_("This claim does not exist."))
-    return claim
+    return load_claim(claim_id)

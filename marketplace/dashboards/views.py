@@ -1,32 +1,16 @@
 """The city's dashboards, the county R&D figures and the finance bureau's exports."""
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
-from marketplace.dashboards import exports, pages, services
-from marketplace.dashboards.forms import CountyRDForm
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
-from marketplace.home.services import EXTRA_ACTIONS, Action
+from marketplace.dashboards import exports, pages, services
+from marketplace.dashboards.forms import CountyRDForm
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
 
-
-def _register_home_actions() -> None:
-    actions = (Action(_l("Dashboard"), "dashboards.overview",
-                      _l("Turnover by month and county, awards and budgets by clause, the county R&D indicator.")),
-               Action(_l("Exports"), "dashboards.exports",
-                      _l("The ledger and the awards of a year, as Excel or CSV files.")))
-    for role in perm.CITY_ROLES:
-        listed = EXTRA_ACTIONS.setdefault(role, [])
-        for action in actions:
-            if all(a.endpoint != action.endpoint for a in listed):
-                listed.append(action)
-
-
-_register_home_actions()
 
 
 def _year(action: str = perm.VIEW_DASHBOARD) -> int:

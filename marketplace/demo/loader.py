@@ -10,13 +10,11 @@ from sqlalchemy import select
 from marketplace.accounts import credit_code
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.accounts.services import hash_password
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import unit_of_work
+from marketplace.extensions import db
 
 CITY_FILE = Path(__file__).with_name("city.yaml")
-
-# Later steps (listings, trade, claims) register here; each receives the context dict.
-STEPS: list[Callable[[dict], None]] = []
 
 ORG_FIELDS = ("name", "name_en", "kind", "size", "county", "transfer_agency_level", "host_level")
 
@@ -55,21 +53,23 @@ def load_organizations(city: dict) -> dict:
     return {"organizations": orgs, "users": users, "password": city["password"]}
 
 
-def _register_steps() -> None:
-    import marketplace.demo.year  # noqa: F401 - registers the city-year step
-    import marketplace.claims.demo  # noqa: F401 - registers the claims step (after the year)
-    import marketplace.dashboards.demo  # noqa: F401 - registers the county R&D figures step
-    import marketplace.programmes.demo  # noqa: F401 - registers the programmes step (pool, IP, commissioners, projects)
+def steps() -> list[Callable[[dict], None]]:
+    """The steps after the organisations, in order; each receives the context dict."""
+    from marketplace.demo import claims, dashboards, programmes, year
+
+    return [year.load_year,  # listings and a year of trade
+            claims.load_claims,  # claims drafted, budgets, a few walked through review
+            dashboards.load_county_rd,  # the counties' R&D figures
+            programmes.load_programmes]  # pool, IP, commissioners, projects
 
 
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:
-    _register_steps()
     city = read_city()
-    context = load_organizations(city)
-    context["city"] = city
-    db.session.commit()
+    with unit_of_work():
+        context = load_organizations(city)
+        context["city"] = city
     echo(f"organisations: {len(context['organizations'])}, accounts: {len(context['users'])}")
-    for step in STEPS:
-        step(context)
-        db.session.commit()
+    for step in steps():
+        with unit_of_work():  # each step is one transaction (a step's services join it)
+            step(context)
     return context

@@ -7,14 +7,13 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from marketplace.demo import loader
+from marketplace.core.timeutil import beijing_today, frozen_at
 from marketplace.extensions import db
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing
 from marketplace.orders import services as orders
-from marketplace.orders.models import Booking, TechContract
+from marketplace.orders.models import Booking
 from marketplace.payments import services as payments
-from marketplace.core.timeutil import frozen_at, utcnow
 
 LISTINGS = [
     # (owner key, user email, kind, fields)
@@ -77,7 +76,8 @@ LISTINGS = [
 
 
 def demo_year() -> int:
-    return utcnow().year - 1
+    """The last complete calendar year in Beijing (the dashboards' default year too)."""
+    return beijing_today().year - 1
 
 
 def _at(year: int, month: int, day: int, hour: int = 10) -> datetime:
@@ -173,5 +173,3 @@ def _trade(context, year, made):
     _booking(lab, lab, made["高效液相色谱仪"], _at(year, 11, 3, 9), hours=4)  # own use
     del new
 
-
-loader.STEPS.append(load_year)

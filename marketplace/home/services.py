@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from marketplace import permissions as perm
-from marketplace.core import paging
 from marketplace.accounts.models import Organization, User
+from marketplace.core import paging
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 
@@ -76,13 +77,19 @@ ROLE_ACTIONS = {
     ],
 }
 
-# Other domains add their home actions here when they register (see marketplace.app).
-EXTRA_ACTIONS: dict[str, list[Action]] = {}
+def add_action(app: Flask, roles, action: Action) -> None:
+    """A domain's entry on the home page of these roles (called from the domain's ``init_app``)."""
+    extra: dict[str, list[Action]] = app.extensions.setdefault("home_actions", {})
+    for role in roles:
+        listed = extra.setdefault(role, [])
+        if all(a.endpoint != action.endpoint for a in listed):
+            listed.append(action)
 
 
 def home_for(user: User) -> Home:
     role = user.role or perm.ENTERPRISE
-    actions = list(EXTRA_ACTIONS.get(role, [])) + list(ROLE_ACTIONS.get(role, []))
+    extra = current_app.extensions.get("home_actions", {})
+    actions = list(extra.get(role, [])) + list(ROLE_ACTIONS.get(role, []))
     notices = notifications_of(user, per_page=10).items
     pending = 0
     if perm.can(user, perm.VIEW_ORGANIZATIONS):

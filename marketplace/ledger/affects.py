@@ -104,7 +104,6 @@ def _subjects_by(session, *conditions) -> list[dict]:
 
 def _pending(session, kind_filter, attr, value) -> list[dict]:
     """Entries of this unit of work not flushed yet that match (autoflush may be off)."""
-    from marketplace.ledger.models import index_columns
 
     out = []
     for o in session.new:
@@ -173,7 +172,7 @@ def contract_component(session, year: int, parties: set[str], projects: set[str]
     year), registration number (every contract of the year with it, and earlier contracts with
     it whose project the year has), project (every contract of the year of it; earlier ones
     come as history only when the year has a contract of the project, as in ``build_scenario``)."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
+    start = date(year, 1, 1)
     in_year: dict[int, object] = {}
     history: dict[int, object] = {}
     all_parties: set[str] = set()

@@ -4,8 +4,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from marketplace.ledger import services
 from marketplace.core.money import fen_to_str
+from marketplace.ledger import services
 
 cli = AppGroup("ledger", help="The tamper-evident ledger.")
 

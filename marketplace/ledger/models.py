@@ -18,12 +18,11 @@ import hashlib
 import json
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        event)
+from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 # Kinds of entry. ``refund`` and ``cancellation`` correct an earlier entry (``corrects_seq``).
 KINDS = ("contract_registered", "payment", "refund", "cancellation", "voucher_redemption",

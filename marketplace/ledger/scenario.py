@@ -25,9 +25,9 @@ from datetime import date
 from sqlalchemy import select
 
 from marketplace.accounts.models import Organization, ProvincialServiceReward
+from marketplace.core.money import fen_to_str
 from marketplace.extensions import db
 from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
-from marketplace.core.money import fen_to_str
 
 SUBJECT_TYPES = {"contract_registered": "tech_contract", "voucher_redemption": "voucher_service",
                  "booking_completed": "instrument_service", "lease_fee": "instrument_lease"}

@@ -14,13 +14,20 @@ from typing import Iterator
 
 from sqlalchemy import select, text
 
+from marketplace.core.money import FEN, MoneyError, yuan_to_fen
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 from marketplace.ledger.affects import claim_keys
-from marketplace.ledger.models import (CORRECTION_KINDS, GENESIS_HASH, KINDS, LedgerEntry, canonical_json,
-                                       entry_hash, index_columns)
-from marketplace.core.money import FEN, MoneyError, yuan_to_fen
+from marketplace.ledger.models import (
+    CORRECTION_KINDS,
+    GENESIS_HASH,
+    KINDS,
+    LedgerEntry,
+    canonical_json,
+    entry_hash,
+    index_columns,
+)
 from marketplace.outbox import enqueue
-from marketplace.core.timeutil import utcnow
 
 # pg_advisory_xact_lock key that serialises appends ("Ledger" in ASCII).
 ADVISORY_LOCK_KEY = 0x4C6564676572

@@ -1,39 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.accounts.models import COUNTIES
+from marketplace.core.forms import YuanField, choices
 from marketplace.listings.models import FIELDS, IP_KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
 from marketplace.listings.schema import max_length  # the bounds the API and its document state too
-from marketplace.core.money import MoneyError, parse_yuan
 
 REQUIRED = _l("This field is required.")
-
-
-class YuanField(StringField):
-    """An amount in yuan typed by a person, kept as integer fen (``.fen``)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.fen = None
-        raw = (self.data or "").strip()
-        if raw:
-            try:
-                self.fen = parse_yuan(raw)
-            except MoneyError:
-                self.fen = None
-                raise ValueError(_l("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
-                                    "signs or exponents, with up to two decimals, like 12000 or 12000.50."))
-
-    def _value(self):
-        return self.data or ""
-
-
-def choices(values, group=None):
-    from marketplace.core import labels
-
-    return [(v, labels.label(v, group) if group else v) for v in values]
 
 
 class ListingForm(FlaskForm):

@@ -13,16 +13,26 @@ from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.audit.models import record
-from marketplace.core.errors import Conflict, NotFound, ServiceError
-from marketplace.extensions import db
 from marketplace.core import paging, uploads
-from marketplace.core.uow import unit_of_work
+from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.core.money import MAX_FEN
-from marketplace.listings import schema
-from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, LISTING, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
-                                         Listing, ListingAttachment, ListingStatus)
-from marketplace.outbox import enqueue
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
+from marketplace.extensions import db
+from marketplace.listings import schema
+from marketplace.listings.models import (
+    FIELDS,
+    IP_KINDS,
+    KINDS,
+    LISTING,
+    MATURITIES,
+    PRICE_UNITS,
+    TRANSFER_MODES,
+    Listing,
+    ListingAttachment,
+    ListingStatus,
+)
+from marketplace.outbox import enqueue
 
 # The fields a listing takes, from their one declaration (marketplace/listings/schema.py).
 COMMON = schema.service_names(schema.COMMON)
@@ -69,6 +79,7 @@ def _clean(kind: str, data: dict) -> dict:
     return values
 
 
+@transactional
 def create_listing(actor, kind: str, data: dict) -> Listing:
     perm.require(actor, perm.POST_DEMAND if kind == "demand" else perm.LIST_OFFER)
     values = _clean(kind, data)
@@ -78,7 +89,6 @@ def create_listing(actor, kind: str, data: dict) -> Listing:
     if not listing.county:
         listing.county = org.county
     db.session.add(listing)
-    db.session.commit()
     return listing
 
 
@@ -89,6 +99,7 @@ def _get(listing_id: int) -> Listing:
     return listing
 
 
+@transactional
 def update_listing(actor, listing_id: int, data: dict) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
@@ -101,10 +112,10 @@ def update_listing(actor, listing_id: int, data: dict) -> Listing:
                after={"status": ListingStatus.PENDING})
     if listing.status == ListingStatus.PUBLISHED:
         enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
+@transactional
 def publish(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
@@ -118,20 +129,20 @@ def publish(actor, listing_id: int) -> Listing:
     listing.status = ListingStatus.PUBLISHED
     listing.published_at = listing.published_at or utcnow()
     enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
+@transactional
 def withdraw(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
     LISTING.require(listing.status, ListingStatus.WITHDRAWN, _("Only a published listing can be withdrawn."))
     listing.status = ListingStatus.WITHDRAWN
     enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
+@transactional
 def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
     perm.require(actor, perm.MODERATE_LISTING)
     listing = _get(listing_id)
@@ -155,7 +166,6 @@ def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
     record(actor, "listing." + decision, "listing", listing.id, before=before,
            after={"status": listing.status, "note": listing.moderation_note})
     enqueue("search", str(listing.id))
-    db.session.commit()
     return listing
 
 
@@ -223,6 +233,7 @@ def moderation_queue(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> p
 MAX_ATTACHMENTS = 10
 
 
+@transactional
 def attach_files(actor, listing_id: int, files) -> list[ListingAttachment]:
     """Attach PDF, JPEG or PNG files to one's own listing (checked before anything is written)."""
     listing = _get(listing_id)
@@ -241,7 +252,7 @@ def attach_files(actor, listing_id: int, files) -> list[ListingAttachment]:
         made.append(attachment)
         return attachment
 
-    uploads.commit_with_files(checked, "listings", row)
+    uploads.save_with_rows(checked, "listings", row)
     return made
 
 

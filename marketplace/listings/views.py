@@ -1,5 +1,5 @@
 """Listing pages: browse, detail (with the voucher what-if), create, edit, publish, withdraw, moderate."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -7,13 +7,14 @@ from flask_login import current_user, login_required
 
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
+from marketplace.core.money import fen_to_str
 from marketplace.core.paging import page_arg
+from marketplace.core.timeutil import beijing_today
 from marketplace.listings import services
 from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
-from marketplace.listings.models import KINDS
+from marketplace.listings.services import KINDS
 from marketplace.orders import services as orders
 from marketplace.orders.forms import BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm
-from marketplace.core.timeutil import beijing_today
 
 bp = Blueprint("listings", __name__)
 
@@ -65,7 +66,7 @@ def edit(listing_id):
     listing = services.listing_to_edit(current_user, listing_id)
     form = FORMS[listing.kind](obj=listing)
     if request.method == "GET":
-        form.price.data = str(listing.price_fen / 100) if listing.price_fen is not None else ""
+        form.price.data = fen_to_str(listing.price_fen) if listing.price_fen is not None else ""
         if listing.kind == "achievement":
             form.transfer_modes.data = listing.modes
     if form.validate_on_submit():

@@ -14,9 +14,9 @@ from flask_mailman import EmailMessage, Mail
 from sqlalchemy import select
 
 from marketplace import outbox
-from marketplace.notifications.models import MAIL_TOPIC, OutgoingMail
 from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
+from marketplace.notifications.models import MAIL_TOPIC, OutgoingMail
 
 mail = Mail()
 

@@ -1,13 +1,13 @@
 """Running the platform for a city: health, structured logs, metrics, backups, the ops page.
 
-``register(app)`` is the one call ``create_app`` makes; deploy/README.md is the operator's side.
+``init_app(app)`` is the one call ``create_app`` makes; deploy/README.md is the operator's side.
 """
 from __future__ import annotations
 
 from flask import Flask
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     from marketplace.ops import metrics, requestlog, views
     from marketplace.ops.backup import cli as backup_cli
     from marketplace.ops.cli import cli as ops_cli
@@ -29,12 +29,10 @@ def register(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from marketplace import permissions as perm
-    from marketplace.home.services import EXTRA_ACTIONS, Action
+    from marketplace.home.services import Action, add_action
 
-    actions = EXTRA_ACTIONS.setdefault(perm.ADMIN, [])
-    if not any(a.endpoint == "ops.index" for a in actions):
-        actions.append(Action(_l("Operations"), "ops.index",
-                              _l("Component status, outbox backlog, ledger verification.")))
+    add_action(app, (perm.ADMIN,), Action(_l("Operations"), "ops.index",
+                                          _l("Component status, outbox backlog, ledger verification.")))
 
 
 def _proxy_fix(app: Flask) -> None:

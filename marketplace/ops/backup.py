@@ -33,8 +33,11 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import click
 from flask import current_app
@@ -42,8 +45,8 @@ from flask.cli import AppGroup
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 PREFIX = "marketplace-"
 FORMAT = 1
@@ -72,15 +75,24 @@ def pg_bin(tool: str) -> str:
     return found
 
 
-def _libpq(url) -> tuple[str, dict]:
-    """A libpq connection URL without the password, and the environment carrying it (a
-    password on the command line would show in the process list)."""
+@contextmanager
+def _libpq(url) -> Iterator[str]:
+    """A libpq connection URL without the password (a password on the command line would show
+    in the process list): the password is in a passfile only this user reads, named by the
+    URL's ``passfile`` parameter and removed afterwards."""
     url = make_url(url)
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = url.password
     plain = url.set(drivername="postgresql", password=None)
-    return plain.render_as_string(hide_password=False), env
+    if not url.password:
+        yield plain.render_as_string(hide_password=False)
+        return
+    secret = url.password.replace("\\", "\\\\").replace(":", "\\:")
+    fd, passfile = tempfile.mkstemp(prefix="marketplace-pgpass-")
+    try:
+        with os.fdopen(fd, "w") as fh:  # mkstemp: mode 0600, as libpq requires
+            fh.write(f"*:*:*:*:{secret}\n")
+        yield plain.update_query_dict({"passfile": passfile}).render_as_string(hide_password=False)
+    finally:
+        os.remove(passfile)
 
 
 def _sha256(path: Path) -> str:
@@ -122,12 +134,12 @@ def _dump_postgresql(url, target: Path) -> dict:
         with conn.begin():
             snapshot = conn.scalar(text("SELECT pg_export_snapshot()"))
             found = figures(conn)
-            dsn, env = _libpq(url)
             # The snapshot stays valid while this transaction is open: pg_dump dumps what
             # `found` counted, whatever commits meanwhile.
-            result = subprocess.run([pg_bin("pg_dump"), "--format=custom", f"--snapshot={snapshot}",
-                                     "--no-owner", "--no-privileges", f"--file={target}", f"--dbname={dsn}"],
-                                    env=env, capture_output=True, text=True)
+            with _libpq(url) as dsn:
+                result = subprocess.run([pg_bin("pg_dump"), "--format=custom", f"--snapshot={snapshot}",
+                                         "--no-owner", "--no-privileges", f"--file={target}", f"--dbname={dsn}"],
+                                        capture_output=True, text=True)
             if result.returncode != 0:
                 raise BackupError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
     return found
@@ -267,10 +279,10 @@ def restore_backup(backup: str | os.PathLike) -> RestoreReport:
     db.session.remove()
     db_file = backup / manifest["database"]["file"]
     if backend == "postgresql":
-        dsn, env = _libpq(engine.url)
-        result = subprocess.run([pg_restore := pg_bin("pg_restore"), "--no-owner", "--no-privileges",
-                                 "--exit-on-error", "--single-transaction", f"--dbname={dsn}", str(db_file)],
-                                env=env, capture_output=True, text=True)
+        with _libpq(engine.url) as dsn:
+            result = subprocess.run([pg_restore := pg_bin("pg_restore"), "--no-owner", "--no-privileges",
+                                     "--exit-on-error", "--single-transaction", f"--dbname={dsn}", str(db_file)],
+                                    capture_output=True, text=True)
         if result.returncode != 0:
             raise BackupError(f"{Path(pg_restore).name} failed: {result.stderr.strip()[-500:]}")
     else:

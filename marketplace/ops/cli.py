@@ -34,8 +34,9 @@ def create_admin(email, name, org_name, credit_code, password):
     from marketplace.accounts import credit_code as codes
     from marketplace.accounts.models import Membership, Organization, User
     from marketplace.accounts.services import email_has_account, hash_password
-    from marketplace.extensions import db
     from marketplace.core.timeutil import utcnow
+    from marketplace.core.uow import unit_of_work
+    from marketplace.extensions import db
 
     email = email.strip().lower()
     try:
@@ -54,9 +55,9 @@ def create_admin(email, name, org_name, credit_code, password):
     elif org.kind != "government":
         raise click.BadParameter("this credit code belongs to an organisation that is not a government body",
                                  param_hint="--credit-code")
-    user = User(email=email, name=name, password_hash=hash_password(password))
-    db.session.add(user)
-    db.session.flush()
-    db.session.add(Membership(user_id=user.id, organization_id=org.id, role=perm.ADMIN, is_owner=True))
-    db.session.commit()
+    with unit_of_work():
+        user = User(email=email, name=name, password_hash=hash_password(password))
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(Membership(user_id=user.id, organization_id=org.id, role=perm.ADMIN, is_owner=True))
     click.echo(f"administrator {email} created in {org.name}")

@@ -17,12 +17,10 @@ from __future__ import annotations
 import os
 
 from flask import Flask, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest,
-                               multiprocess)
-from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter("marketplace_http_requests_total", "HTTP requests answered.",
                    ["endpoint", "method", "status"])
@@ -140,7 +138,7 @@ def render() -> tuple[bytes, str]:
     from prometheus_client import REGISTRY
 
     registry = CollectorRegistry()
-    directory = current_app.config.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = current_app.config["PROMETHEUS_MULTIPROC_DIR"]  # config.py reads it from the environment
     if directory and os.path.isdir(directory):
         multiprocess.MultiProcessCollector(registry, path=directory)
     else:

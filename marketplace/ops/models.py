@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 
 
 class LedgerVerification(db.Model):

@@ -18,10 +18,11 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from marketplace import permissions as perm
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ops.models import LedgerVerification, last_verification
 from marketplace.outbox import OutboxEntry
-from marketplace.core.timeutil import utcnow
 
 OK, FAIL, NOT_CONFIGURED = "ok", "fail", "not_configured"
 
@@ -197,14 +198,14 @@ def verify_ledger(actor=None, source: str = "cli") -> LedgerVerification:
         business = ledger.verify_business()
         if not business.ok:
             failed, inconsistent = business, True
-    db.session.rollback()
-    row = LedgerVerification(ran_at=utcnow(), ok=failed.ok, checked=result.checked,
-                             first_broken_seq=failed.first_broken_seq,
-                             reason=(failed.reason or None) and str(failed.reason)[:300], source=source,
-                             user_id=getattr(actor, "id", None),
-                             duration_ms=int((time.perf_counter() - started) * 1000))
-    db.session.add(row)
-    db.session.commit()
+    db.session.rollback()  # the reads end here; the record is a transaction of its own
+    with unit_of_work():
+        row = LedgerVerification(ran_at=utcnow(), ok=failed.ok, checked=result.checked,
+                                 first_broken_seq=failed.first_broken_seq,
+                                 reason=(failed.reason or None) and str(failed.reason)[:300], source=source,
+                                 user_id=getattr(actor, "id", None),
+                                 duration_ms=int((time.perf_counter() - started) * 1000))
+        db.session.add(row)
     row.inconsistent = inconsistent
     return row
 
@@ -225,6 +226,7 @@ def overview(actor) -> dict:
             "heartbeats": worker_heartbeats(), "parked": outbox.parked(), "jobs": worker.scheduled_jobs()}
 
 
+@transactional
 def retry_parked(actor, topic: str | None = None) -> int:
     """Put the parked outbox rows (of one topic, or all) back in the queue, once an operator
     has mended their cause; audited. Returns how many rows."""
@@ -232,7 +234,6 @@ def retry_parked(actor, topic: str | None = None) -> int:
     from marketplace.audit.models import record
 
     perm.require(actor, perm.RUN_OPS)
-    count = outbox.retry_parked(topic, commit=False)
+    count = outbox.retry_parked(topic)
     record(actor, "ops.outbox_retry", "outbox", topic or "*", after={"rows": count})
-    db.session.commit()
     return count

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from marketplace.listings.forms import YuanField, choices
+from marketplace.core.forms import YuanField, choices
 from marketplace.listings.models import TRANSFER_MODES
 from marketplace.orders.models import CONTRACT_TYPES
 

@@ -4,15 +4,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
 from marketplace.core.states import Transitions
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.core.timeutil import utcnow
 
 
 class EnquiryStatus(StrEnum):

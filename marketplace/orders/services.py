@@ -16,14 +16,27 @@ from sqlalchemy.exc import IntegrityError
 from marketplace import permissions as perm
 from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, ServiceError
+from marketplace.core.money import MAX_FEN, fen_to_str, format_yuan, yuan_to_fen
+from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
+from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing, ListingStatus
-from marketplace.core.money import MAX_FEN, fen_to_str, format_yuan, yuan_to_fen
 from marketplace.notifications.services import tell
-from marketplace.orders.models import (BOOKING, CONTRACT_TYPES, ENQUIRY, ORDER, Booking, BookingSlot, BookingStatus,
-                                       Enquiry, EnquiryStatus, LeasePayment, Order, OrderStatus, TechContract)
-from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
+from marketplace.orders.models import (
+    BOOKING,
+    CONTRACT_TYPES,
+    ORDER,
+    Booking,
+    BookingSlot,
+    BookingStatus,
+    Enquiry,
+    EnquiryStatus,
+    LeasePayment,
+    Order,
+    OrderStatus,
+    TechContract,
+)
 
 # Which technology contract a purchase of an achievement creates.
 CONTRACT_FOR_MODE = {"assignment": "transfer", "exclusive_licence": "transfer", "non_exclusive_licence": "transfer",
@@ -70,9 +83,8 @@ def price_preview(buyer_org, listing: Listing, amount_fen: int, on: date | None 
 
 def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
     """The voucher split, from the rules engine (the only implementation of it)."""
-    from marketplace.subsidies import voucher_split
-
     from marketplace.reforms.parameters import in_force
+    from marketplace.subsidies import voucher_split
 
     split = voucher_split(Decimal(amount_fen) / 100, on, parameters=in_force())
     province, city, enterprise = (yuan_to_fen(split.province), yuan_to_fen(split.city), yuan_to_fen(split.enterprise))
@@ -126,6 +138,7 @@ def order_from_enquiry(buyer_user, enquiry: Enquiry, amount_fen: int, with_vouch
                       transfer_mode=enquiry.transfer_mode, enquiry=enquiry)
 
 
+@transactional
 def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = None) -> Enquiry:
     perm.require(actor, perm.TRADE)
     listing = _listing_for_sale(listing_id, ("achievement", "service", "instrument", "demand"))
@@ -143,7 +156,6 @@ def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = No
     db.session.flush()
     tell(_members(listing.organization_id), "enquiry", "talk.enquiry", f"/enquiries/{enquiry.id}",
          org=actor.organization.name, title=listing.title)
-    db.session.commit()
     return enquiry
 
 
@@ -164,6 +176,7 @@ def get_enquiry(actor, enquiry_id: int) -> Enquiry:
     return enquiry
 
 
+@transactional
 def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
     """The seller's quote: a version of the terms (marketplace.conversations.negotiation)."""
     from marketplace.conversations import negotiation
@@ -174,6 +187,7 @@ def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
     return enquiry
 
 
+@transactional
 def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | None:
     """The buyer accepts the seller's open version: one order (and technology contract) per
     enquiry, or first the agreed-price notice when a university or institute sells (then None)."""
@@ -190,6 +204,7 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | 
     return None if isinstance(result, pricenotice.PriceNotice) else result
 
 
+@transactional
 def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
     """Buy a service at its listed price."""
     perm.require(actor, perm.TRADE)
@@ -197,10 +212,10 @@ def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
     if listing.price_fen is None:
         raise ServiceError(_("This service is priced on request: send an enquiry."))
     order = _new_order(actor, listing, "service", listing.price_fen, with_voucher)
-    db.session.commit()
     return order
 
 
+@transactional
 def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
     """Buy a licence or assignment at the asking price; creates the technology contract."""
     perm.require(actor, perm.TRADE)
@@ -210,7 +225,6 @@ def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
     if listing.price_fen is None or listing.negotiable:
         raise ServiceError(_("The price is negotiable: send an enquiry."))
     order = _new_order(actor, listing, "licence", listing.price_fen, False, transfer_mode=transfer_mode)
-    db.session.commit()
     return order
 
 
@@ -239,13 +253,13 @@ def enquiries_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> pagin
         order_by=(), tiebreak=Enquiry.id.desc(), page=page, per_page=per_page)
 
 
+@transactional
 def confirm_delivery(actor, order_id: int) -> Order:
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
     ORDER.require(order.status, OrderStatus.DELIVERED, _("Only a paid order can be confirmed as delivered."),
                   ServiceError)
     order.status, order.delivered_at = OrderStatus.DELIVERED, utcnow()
-    db.session.commit()
     return order
 
 
@@ -262,6 +276,7 @@ def business_ref(order: Order) -> str:
 
 # --- technology contracts ------------------------------------------------------------
 
+@transactional
 def register_contract(actor, contract_id: int, registration_no: str, registered_on: date,
                       contract_type: str | None = None, broker_org_id: int | None = None) -> TechContract:
     """The seller (or its broker) records the 认定登记 registration; the ledger records it."""
@@ -294,7 +309,6 @@ def register_contract(actor, contract_id: int, registration_no: str, registered_
         "project": contract.project, "broker": contract.broker.credit_code if contract.broker else None,
         "transformed_in_city": contract.transformed_in_city, "transfer_kind": contract.transfer_kind,
     })
-    db.session.commit()
     return contract
 
 
@@ -356,14 +370,15 @@ def _overdue(*where):
                    Booking.created_at < deadline, *where))
 
 
+@transactional
 def expire_unpaid_bookings() -> int:
     """The sweep (``flask bookings expire``, run by the worker): expire every unpaid booking
     past its payment time and free its hours. Commits; returns how many expired."""
     expired = _expire(list(db.session.execute(_overdue())))
-    db.session.commit()
     return expired
 
 
+@transactional
 def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, samples: int | None = None,
                     with_voucher: bool = False) -> Booking:
     """Book whole hours of an instrument. Overlaps are impossible: each hour is a unique row.
@@ -396,23 +411,19 @@ def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, s
     booking = Booking(instrument_id=instrument.id, customer_org_id=actor.organization.id, start_at=start_at,
                       end_at=end_at, samples=samples, amount_fen=amount, self_use=self_use)
     try:
-        if not self_use:
-            order = _new_order(actor, instrument, "booking", amount, with_voucher)
-            booking.order_id = order.id
-        db.session.add(booking)
-        db.session.flush()
-        _expire(list(db.session.execute(_overdue(Booking.instrument_id == instrument.id, Booking.id.in_(
-            select(BookingSlot.booking_id).where(BookingSlot.instrument_id == instrument.id,
-                                                 BookingSlot.slot_start >= start_at, BookingSlot.slot_start < end_at))))))
-        db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
-                                        slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
-        db.session.commit()
+        with db.session.begin_nested():  # a clash rolls back to here; the session stays usable
+            if not self_use:
+                order = _new_order(actor, instrument, "booking", amount, with_voucher)
+                booking.order_id = order.id
+            db.session.add(booking)
+            db.session.flush()
+            _expire(list(db.session.execute(_overdue(Booking.instrument_id == instrument.id, Booking.id.in_(
+                select(BookingSlot.booking_id).where(BookingSlot.instrument_id == instrument.id,
+                                                     BookingSlot.slot_start >= start_at, BookingSlot.slot_start < end_at))))))
+            db.session.add_all([BookingSlot(booking_id=booking.id, instrument_id=instrument.id,
+                                            slot_start=start_at + timedelta(hours=h)) for h in range(hours)])
     except IntegrityError:  # a concurrent booking of the same hour won the race
-        db.session.rollback()
         raise Conflict(_("This time is already booked. Choose another."), "start_at") from None
-    except ServiceError:
-        db.session.rollback()
-        raise
     return booking
 
 
@@ -438,6 +449,7 @@ def _booking(booking_id: int) -> Booking:
     return booking
 
 
+@transactional
 def complete_booking(actor, booking_id: int) -> Booking:
     """The provider marks the service done; the ledger records the instrument service."""
     booking = _booking(booking_id)
@@ -451,7 +463,6 @@ def complete_booking(actor, booking_id: int) -> Booking:
                                                      Booking.status.in_(BOOKING.sources(BookingStatus.COMPLETED)))
                                .values(status=BookingStatus.COMPLETED).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        db.session.rollback()
         raise Conflict(_("This booking is not open."))
     booking.status = BookingStatus.COMPLETED
     provider = booking.instrument.organization
@@ -461,10 +472,10 @@ def complete_booking(actor, booking_id: int) -> Booking:
     })
     if booking.order is not None and ORDER.allows(booking.order.status, OrderStatus.DELIVERED):
         booking.order.status, booking.order.delivered_at = OrderStatus.DELIVERED, utcnow()
-    db.session.commit()
     return booking
 
 
+@transactional
 def cancel_booking(actor, booking_id: int) -> Booking:
     booking = _booking(booking_id)
     perm.require(actor, perm.CANCEL_BOOKING, booking)
@@ -480,13 +491,11 @@ def cancel_booking(actor, booking_id: int) -> Booking:
                                                        ~live_payment)
                                    .values(status=OrderStatus.CANCELLED).execution_options(synchronize_session=False)).rowcount
         if moved != 1:
-            db.session.rollback()
             raise Conflict(_("This booking is being paid; a paid booking is cancelled by a refund."))
         db.session.expire(booking.order)
     booking.status = BookingStatus.CANCELLED
     for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == booking.id)):
         db.session.delete(slot)  # the hours are free again
-    db.session.commit()
     return booking
 
 
@@ -502,6 +511,7 @@ def bookings_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging
 
 # --- lease fees (A5) -------------------------------------------------------------
 
+@transactional
 def record_lease_payment(actor, instrument_id: int, amount_fen: int, paid_on: date) -> LeasePayment:
     instrument = db.session.get(Listing, instrument_id)
     if instrument is None or instrument.kind != "instrument":
@@ -522,5 +532,4 @@ def record_lease_payment(actor, instrument_id: int, amount_fen: int, paid_on: da
         "amount": fen_to_str(amount_fen), "financing_lease": instrument.financing_lease,
         "on_sharing_platform": instrument.on_sharing_platform,
     })
-    db.session.commit()
     return lease

@@ -6,8 +6,15 @@ from flask_login import current_user, login_required
 from marketplace.core.forms import validated
 from marketplace.core.paging import page_arg
 from marketplace.orders import services
-from marketplace.orders.forms import (BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm, QuoteForm,
-                                      RefundForm, RegisterContractForm)
+from marketplace.orders.forms import (
+    BookingForm,
+    BuyAchievementForm,
+    EnquiryForm,
+    PayOptionsForm,
+    QuoteForm,
+    RefundForm,
+    RegisterContractForm,
+)
 from marketplace.payments import services as payments
 
 bp = Blueprint("orders", __name__)

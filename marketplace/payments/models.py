@@ -8,9 +8,9 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.states import Transitions
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 from marketplace.orders.models import Order
-from marketplace.core.timeutil import utcnow
 
 
 class PaymentStatus(StrEnum):

@@ -14,16 +14,16 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
+from marketplace.core.money import fen_to_str, format_yuan
+from marketplace.core.timeutil import business_date, utcnow
+from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
-from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.notifications.models import notify
 from marketplace.orders.models import BOOKING, ORDER, BookingStatus, Order, OrderStatus
 from marketplace.orders.services import business_ref, get_order
 from marketplace.payments import gateway as gw
-from marketplace.payments.models import (LIVE, PAYMENT, Payment, PaymentStatus, Refund, VoucherReceivable,
-                                         WebhookEvent)
-from marketplace.core.timeutil import business_date, utcnow
+from marketplace.payments.models import LIVE, PAYMENT, Payment, PaymentStatus, Refund, VoucherReceivable, WebhookEvent
 
 _memory_gateway: gw.InMemoryGateway | None = None
 
@@ -77,11 +77,10 @@ def checkout(actor, order_id: int) -> Payment:
         except gw.PaymentGatewayError as exc:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
         payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=order.enterprise_fen)
-        db.session.add(payment)
         try:
-            db.session.commit()
+            with unit_of_work(), db.session.begin_nested():  # committed before the gateway confirms
+                db.session.add(payment)
         except IntegrityError:  # a concurrent request started this order's payment first
-            db.session.rollback()
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
     try:
         confirmed = gateway().confirm_payment(payment.gateway_id)
@@ -114,16 +113,16 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
         raise ServiceError(_("The webhook body is not valid.")) from exc
     if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
         return {"event": event.id, "outcome": "duplicate"}
-    outcome = "ignored"
-    if event.type == "payment_intent.succeeded":
-        outcome = _payment_succeeded(event)
-    elif event.type == "payment_intent.payment_failed":
-        outcome = _payment_failed(event)
-    db.session.add(WebhookEvent(event_id=event.id, type=event.type, object_id=event.object_id, outcome=outcome))
     try:
-        db.session.commit()
+        with unit_of_work(), db.session.begin_nested():
+            outcome = "ignored"
+            if event.type == "payment_intent.succeeded":
+                outcome = _payment_succeeded(event)
+            elif event.type == "payment_intent.payment_failed":
+                outcome = _payment_failed(event)
+            db.session.add(WebhookEvent(event_id=event.id, type=event.type, object_id=event.object_id,
+                                        outcome=outcome))
     except IntegrityError:  # the same event handled concurrently: that one wins
-        db.session.rollback()
         return {"event": event.id, "outcome": "duplicate"}
     return {"event": event.id, "outcome": outcome}
 
@@ -189,6 +188,7 @@ def _payment_failed(event) -> str:
     return "failed" if moved == 1 else "ignored"
 
 
+@transactional
 def refund(actor, order_id: int, reason: str) -> Refund:
     """Refund a paid order in full; the ledger records a correction, nothing is rewritten.
 
@@ -215,13 +215,11 @@ def refund(actor, order_id: int, reason: str) -> Refund:
                                          .values(status=PaymentStatus.REFUNDED)
                                          .execution_options(synchronize_session=False)).rowcount
     if claimed != 1 or claimed_payment != 1:
-        db.session.rollback()
         raise Conflict(_("This order was refunded already."))
     try:
         result = gateway().refund(intent_id=payment.gateway_id, amount_fen=payment.amount_fen,
                                   idempotency_key=f"order-{order.id}-refund", reason=None)
-    except gw.PaymentGatewayError as exc:
-        db.session.rollback()
+    except gw.PaymentGatewayError as exc:  # the unit of work rolls the move back
         raise ServiceError(_("The payment service did not answer. Nothing was refunded; try again.")) from exc
     db.session.expire(order)
     db.session.expire(payment)
@@ -241,9 +239,9 @@ def refund(actor, order_id: int, reason: str) -> Refund:
             db.session.delete(slot)
     notify(order.created_by_id, "notice.refunded", f"/orders/{order.id}")
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.flush()
     except IntegrityError:  # a concurrent refund of the same payment won
-        db.session.rollback()
         raise Conflict(_("This order was refunded already.")) from None
     return refund_row
 

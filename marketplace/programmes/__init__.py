@@ -10,6 +10,9 @@ permission; each returns JSON-ready lists of dicts)::
     list_commissioners(actor)                    # with their bases, projects and selections
     list_projects(actor, status=None)            # the city sees all; members their own
 """
+from __future__ import annotations
+
+from flask import Flask
 
 
 def list_pool(actor, status: str | None = "admitted") -> list[dict]:
@@ -34,3 +37,16 @@ def list_projects(actor, status: str | None = None) -> list[dict]:
     from marketplace.programmes.projects import list_projects as f
 
     return f(actor, status)
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from marketplace import permissions as perm
+    from marketplace.home.services import Action, add_action
+    from marketplace.programmes import models, views  # noqa: F401 - models: the tables
+
+    app.register_blueprint(views.bp)
+    add_action(app, perm.ROLES, Action(
+        _l("City programmes"), "programmes.index",
+        _l("Cultivation pool, IP database, commissioners, project reserve, targets.")))

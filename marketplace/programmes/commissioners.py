@@ -15,28 +15,32 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
+from marketplace.claims.services import file_claim
 from marketplace.core.errors import Conflict, ServiceError
-from marketplace.extensions import db
 from marketplace.core.money import fen_to_str
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
+from marketplace.extensions import db
 from marketplace.programmes import common
-from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, LEVELS, SELECTION_CATEGORIES, Commissioner,
-                                           CommissionerBase, CommissionerProject, Selection)
+from marketplace.programmes.models import (
+    BASE_KINDS,
+    COMMISSIONER_KINDS,
+    LEVELS,
+    SELECTION_CATEGORIES,
+    Commissioner,
+    CommissionerBase,
+    CommissionerProject,
+    Selection,
+)
+from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import ClaimError, compute_claim
 from marketplace.subsidies.money import parse_fen
-from marketplace.core.timeutil import utcnow
-from marketplace.reforms.parameters import in_force
 
 # Which registry row each category selects.
 SUBJECTS = {"base": "base", "star": "base", "station": "base",
             "excellent": "commissioner", "advanced": "commissioner", "enterprise": "commissioner",
             "project": "project"}
 ONE_TIME = ("star", "station")
-
-
-class ClaimsUnavailable(ServiceError):
-    """The claims service is not installed yet: the selection stays, nothing is filed."""
-
-    status = 503
 
 
 def _county(value, field="county"):
@@ -59,6 +63,7 @@ def _org(value, field, required=True) -> Organization | None:
     return org
 
 
+@transactional
 def add_commissioner(actor, data: dict) -> Commissioner:
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     org = _org(data.get("organization_id"), "organization_id", required=False)
@@ -70,10 +75,10 @@ def add_commissioner(actor, data: dict) -> Commissioner:
     db.session.add(c)
     db.session.flush()
     record(actor, "commissioner.add", "commissioner", c.id, after={"name": c.name, "kind": c.kind})
-    db.session.commit()
     return c
 
 
+@transactional
 def add_base(actor, data: dict) -> CommissionerBase:
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     org = _org(data.get("organization_id"), "organization_id")
@@ -91,10 +96,10 @@ def add_base(actor, data: dict) -> CommissionerBase:
     db.session.add(b)
     db.session.flush()
     record(actor, "commissioner_base.add", "commissioner_base", b.id, after={"name": b.name, "kind": b.kind})
-    db.session.commit()
     return b
 
 
+@transactional
 def add_project(actor, data: dict) -> CommissionerProject:
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     commissioner = db.session.get(Commissioner, int(data["commissioner_id"])) \
@@ -110,7 +115,6 @@ def add_project(actor, data: dict) -> CommissionerProject:
     db.session.add(p)
     db.session.flush()
     record(actor, "commissioner_project.add", "commissioner_project", p.id, after={"title": p.title})
-    db.session.commit()
     return p
 
 
@@ -182,6 +186,7 @@ def selection_evidence(category: str, subject_id, selected_on: date, extra: dict
     return org, subject, evidence
 
 
+@transactional
 def select_for_award(actor, year, category: str, subject_id, selected_on=None, extra: dict | None = None) -> Selection:
     """Enter one result of the selection; the engine computes the award on ``selected_on``."""
     perm.require(actor, perm.MANAGE_PROGRAMMES)
@@ -208,30 +213,20 @@ def select_for_award(actor, year, category: str, subject_id, selected_on=None, e
     record(actor, "commissioner.select", "selection", s.id,
            after={"year": year, "category": category, "subject": subject, "claim_kind": kind,
                   "amount": fen_to_str(s.amount_fen), "organization_id": org.id})
-    db.session.commit()
     return s
 
 
+@transactional
 def file_selection_claim(actor, selection_id: int):
     """File the B6 claim of a selection through ``marketplace.claims`` (entered once, claimed from here)."""
     perm.require(actor, perm.MANAGE_PROGRAMMES)
     s = common.get_or_404(Selection, selection_id)
     if s.claim_id is not None:
         raise Conflict(_("The claim of this selection is already filed."))
-    file_claim = _claims_file_claim()
     claim = file_claim(actor, s.organization_id, s.claim_kind, dict(s.evidence), s.year)
     s.claim_id = claim.id
     record(actor, "commissioner.claim_filed", "selection", s.id, after={"claim_id": claim.id})
-    db.session.commit()
     return claim
-
-
-def _claims_file_claim():
-    try:
-        from marketplace.claims.services import file_claim
-    except ImportError:
-        raise ClaimsUnavailable(_("Claims cannot be filed yet: the claims service is not installed.")) from None
-    return file_claim
 
 
 def form_choices(actor) -> dict:

@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 
 from marketplace.core import spreadsheet
 from marketplace.core.errors import NotFound, ServiceError
-from marketplace.extensions import db
 from marketplace.core.money import MAX_FEN, MoneyError, parse_yuan
+from marketplace.extensions import db
 
 HERE = Path(__file__).parent
 EXPORT_FORMATS = ("csv", "xlsx")

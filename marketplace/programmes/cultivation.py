@@ -17,12 +17,13 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.core.errors import Conflict, ServiceError
-from marketplace.extensions import db
 from marketplace.core.money import fen_to_str
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
+from marketplace.extensions import db
 from marketplace.programmes import common
 from marketplace.programmes.models import POOL_DECISIONS, POOL_STATUSES, HteFigureSet, PoolDecision, PoolEntry
 from marketplace.subsidies import HteAssessment, HteError, hte_assessment
-from marketplace.core.timeutil import utcnow
 
 FIGURE_FIELDS = ("revenue_last_year", "revenue_3y", "rd_3y", "rd_3y_in_china", "high_tech_revenue")
 COUNT_FIELDS = ("staff", "st_staff", "core_ip_count")
@@ -53,6 +54,7 @@ def assess(figures: HteFigureSet | None, on: date | None = None) -> HteAssessmen
     return hte_assessment(figures.engine_figures(), on or utcnow().date())
 
 
+@transactional
 def enter_figures(actor, organization_id: int, data: dict) -> tuple[HteFigureSet, HteAssessment]:
     """Record an enterprise's figures (a new row each time) and check them against the criteria."""
     org = _organization(organization_id)
@@ -74,7 +76,6 @@ def enter_figures(actor, organization_id: int, data: dict) -> tuple[HteFigureSet
     except HteError as exc:
         raise ServiceError(_consistency_message(exc.field), exc.field) from None
     db.session.add(figures)
-    db.session.commit()
     return figures, assessment
 
 
@@ -126,6 +127,7 @@ def candidates(actor, status: str | None = None) -> list[Candidate]:
     return [Candidate(o, entries.get(o.id), figures.get(o.id), assess(figures.get(o.id), today)) for o in orgs]
 
 
+@transactional
 def decide(actor, organization_id: int, decision: str, reason: str, certificate_no: str | None = None) -> PoolEntry:
     """Admit to, keep in or remove from the pool, or record recognition; the reason is required."""
     perm.require(actor, perm.MANAGE_PROGRAMMES)
@@ -166,7 +168,6 @@ def decide(actor, organization_id: int, decision: str, reason: str, certificate_
     record(actor, f"hte_pool.{decision}", "organization", org.id, before=before,
            after={"status": entry.status, "reason": reason, "criteria_met": met,
                   "certificate_no": entry.certificate_no})
-    db.session.commit()
     return entry
 
 

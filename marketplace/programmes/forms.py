@@ -6,8 +6,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.accounts.models import COUNTIES
 from marketplace.programmes import common
-from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, IP_RIGHT_KINDS, IP_STATUSES, LEVELS,
-                                           POOL_DECISIONS, SELECTION_CATEGORIES)
+from marketplace.programmes.models import (
+    BASE_KINDS,
+    COMMISSIONER_KINDS,
+    IP_RIGHT_KINDS,
+    IP_STATUSES,
+    LEVELS,
+    POOL_DECISIONS,
+    SELECTION_CATEGORIES,
+)
 
 REQUIRED = _l("This field is required.")
 

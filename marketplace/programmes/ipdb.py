@@ -15,11 +15,12 @@ from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.core import paging
 from marketplace.core.errors import Conflict, ServiceError
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.programmes import common
 from marketplace.programmes.models import IP_RIGHT_KINDS, IP_STATUSES, EnterpriseProfile, IpRight
-from marketplace.core.timeutil import utcnow
 
 
 def normalise_number(number: str) -> str:
@@ -36,6 +37,7 @@ def _achievement(listing_id, organization_id: int) -> Listing:
     return listing
 
 
+@transactional
 def register_ip(actor, organization_id: int, data: dict) -> IpRight:
     """Add a patent or other registered IP of an organisation; an achievement of the same
     organisation that names the same number is linked to it."""
@@ -64,10 +66,10 @@ def register_ip(actor, organization_id: int, data: dict) -> IpRight:
     db.session.flush()
     record(actor, "ip.register", "ip_right", ip.id, after={"number": number, "organization_id": org.id,
                                                            "listing_id": ip.listing_id})
-    db.session.commit()
     return ip
 
 
+@transactional
 def link_achievement(actor, ip_id: int, listing_id) -> IpRight:
     ip = common.get_or_404(IpRight, ip_id)
     perm.require(actor, perm.REGISTER_IP, ip.organization)
@@ -77,7 +79,6 @@ def link_achievement(actor, ip_id: int, listing_id) -> IpRight:
     before = {"listing_id": ip.listing_id}
     ip.listing_id = listing.id
     record(actor, "ip.link", "ip_right", ip.id, before=before, after={"listing_id": listing.id})
-    db.session.commit()
     return ip
 
 
@@ -129,6 +130,7 @@ def export_ip(actor, fmt: str, **filters) -> tuple[bytes, str]:
     return common.export_table(headers, body, fmt, sheet="IP")
 
 
+@transactional
 def set_profile(actor, organization_id: int, above_scale_industrial: bool, industry: str | None) -> EnterpriseProfile:
     """The city marks an enterprise as above-scale industrial (规模以上工业企业) and sets its industry."""
     perm.require(actor, perm.MANAGE_PROGRAMMES)
@@ -149,7 +151,6 @@ def set_profile(actor, organization_id: int, above_scale_industrial: bool, indus
     db.session.flush()
     record(actor, "enterprise_profile.set", "organization", org.id, before=before,
            after={"above_scale_industrial": profile.above_scale_industrial, "industry": profile.industry})
-    db.session.commit()
     return profile
 
 

@@ -19,16 +19,16 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Membership, User
 from marketplace.audit.models import record
 from marketplace.core.errors import ServiceError
+from marketplace.core.money import fen_to_str
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.listings.models import Listing
-from marketplace.core.money import fen_to_str
 from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.orders.models import Booking, Enquiry, LeasePayment, Order, TechContract
 from marketplace.programmes import common
-from marketplace.programmes.models import (EnterpriseProfile, HteFigureSet, IpRight, MajorProject, PoolEntry,
-                                           Selection)
-from marketplace.core.timeutil import utcnow
+from marketplace.programmes.models import EnterpriseProfile, HteFigureSet, IpRight, MajorProject, PoolEntry, Selection
 
 CLOSED_DOMAIN = "closed.invalid"  # RFC 2606: never deliverable
 UNUSABLE_HASH_PREFIX = "!closed-"  # no "$": werkzeug's check_password_hash answers False for it
@@ -142,6 +142,7 @@ def export_xlsx(data: dict) -> bytes:
     return common.workbook(sheets)
 
 
+@transactional
 def close_account(actor, password: str) -> None:
     """Anonymise the actor's user row (never delete it) and end every way back in."""
     perm.require(actor, perm.CLOSE_ACCOUNT, actor)
@@ -161,7 +162,6 @@ def close_account(actor, password: str) -> None:
         note.read = True
     _revoke_api_tokens(user.id)
     record(actor, "account.close", "user", user.id, after={"active": False, "anonymised": True})
-    db.session.commit()
 
 
 def _revoke_api_tokens(user_id: int) -> None:

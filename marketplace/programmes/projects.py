@@ -12,19 +12,21 @@ from sqlalchemy import func, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
+from marketplace.claims.services import file_claim
 from marketplace.core import paging
 from marketplace.core.errors import Conflict, ServiceError
-from marketplace.extensions import db
 from marketplace.core.money import fen_to_str, format_yuan
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
+from marketplace.extensions import db
 from marketplace.programmes import common
-from marketplace.programmes.commissioners import _claims_file_claim
 from marketplace.programmes.models import PROJECT_STATUSES, MajorProject
+from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import compute_claim, default_parameters
 from marketplace.subsidies.money import parse_fen
-from marketplace.core.timeutil import utcnow
-from marketplace.reforms.parameters import in_force
 
 
+@transactional
 def propose(actor, organization_id: int, data: dict) -> MajorProject:
     org = common.get_or_404(Organization, organization_id)
     perm.require(actor, perm.PROPOSE_PROJECT, org)
@@ -41,7 +43,6 @@ def propose(actor, organization_id: int, data: dict) -> MajorProject:
     db.session.add(p)
     db.session.flush()
     record(actor, "project.propose", "major_project", p.id, after={"title": p.title, "organization_id": org.id})
-    db.session.commit()
     return p
 
 
@@ -88,6 +89,7 @@ def _transition(actor, project_id: int, allowed: tuple[str, ...]) -> MajorProjec
     return p
 
 
+@transactional
 def review(actor, project_id: int, decision: str, note: str) -> MajorProject:
     """Into the reserve (入库) or rejected, with the reviewers' note."""
     p = _transition(actor, project_id, ("proposed",))
@@ -96,7 +98,6 @@ def review(actor, project_id: int, decision: str, note: str) -> MajorProject:
     before = {"status": p.status}
     p.status, p.review_note = ("reserved" if decision == "reserve" else "rejected"), note
     record(actor, f"project.{decision}", "major_project", p.id, before=before, after={"status": p.status, "note": note})
-    db.session.commit()
     return p
 
 
@@ -106,6 +107,7 @@ def b1_award(p: MajorProject, city_share_fen: int, on):
                          parameters=in_force())
 
 
+@transactional
 def fund(actor, project_id: int, city_share, county_share, funded_on=None) -> MajorProject:
     """Fund a reserved project: the city share may not exceed the B1 cap in force on ``funded_on``."""
     p = _transition(actor, project_id, ("reserved",))
@@ -123,10 +125,10 @@ def fund(actor, project_id: int, city_share, county_share, funded_on=None) -> Ma
     record(actor, "project.fund", "major_project", p.id, before=before,
            after={"status": "funded", "city_share": fen_to_str(city),
                   "county_share": fen_to_str(county) if county is not None else None})
-    db.session.commit()
     return p
 
 
+@transactional
 def complete(actor, project_id: int, breakthrough: bool, completed_on=None) -> MajorProject:
     p = _transition(actor, project_id, ("funded",))
     completed_on = common.day(completed_on, "completed_on") if completed_on else utcnow().date()
@@ -136,22 +138,20 @@ def complete(actor, project_id: int, breakthrough: bool, completed_on=None) -> M
     p.status, p.completed_on, p.breakthrough = "completed", completed_on, bool(breakthrough)
     record(actor, "project.complete", "major_project", p.id, before=before,
            after={"status": "completed", "breakthrough": p.breakthrough})
-    db.session.commit()
     return p
 
 
+@transactional
 def file_project_claim(actor, project_id: int):
     """File the B1 claim of a funded project through ``marketplace.claims``."""
     p = _transition(actor, project_id, ("funded", "completed"))
     if p.claim_id is not None:
         raise Conflict(_("The claim of this project is already filed."))
-    file_claim = _claims_file_claim()
     evidence = {"applicant": p.organization.credit_code, "project": p.title, "city_county_joint": True,
                 "requested_amount": fen_to_str(p.city_share_fen)}
     claim = file_claim(actor, p.organization_id, "B1", evidence, p.funded_on.year)
     p.claim_id = claim.id
     record(actor, "project.claim_filed", "major_project", p.id, after={"claim_id": claim.id})
-    db.session.commit()
     return claim
 
 

@@ -17,11 +17,11 @@ import yaml
 from sqlalchemy import func, select
 
 from marketplace import permissions as perm
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 from marketplace.orders.models import TechContract
 from marketplace.programmes import cultivation, projects
 from marketplace.subsidies.parameters import _DecimalLoader
-from marketplace.core.timeutil import utcnow
 
 TARGETS_FILE = Path(__file__).with_name("targets.yaml")
 QUALIFIERS = ("about", "at_least")

@@ -6,16 +6,28 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from marketplace import permissions as perm
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
 from marketplace.core.money import format_yuan
 from marketplace.core.paging import page_arg
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import common, cultivation, ipdb, mydata, projects, targets
-from marketplace.programmes.forms import (BaseForm, CloseAccountForm, CommissionerForm, CommissionerProjectForm,
-                                          CompleteForm, FundForm, HteFiguresForm, IpForm, LinkForm, PoolDecisionForm,
-                                          ProfileForm, ProjectForm, ReviewForm, SelectionForm)
+from marketplace.programmes.forms import (
+    BaseForm,
+    CloseAccountForm,
+    CommissionerForm,
+    CommissionerProjectForm,
+    CompleteForm,
+    FundForm,
+    HteFiguresForm,
+    IpForm,
+    LinkForm,
+    PoolDecisionForm,
+    ProfileForm,
+    ProjectForm,
+    ReviewForm,
+    SelectionForm,
+)
 from marketplace.programmes.models import POOL_STATUSES, PROJECT_STATUSES
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
@@ -326,17 +338,3 @@ def close_account():
     return render_template("programmes/my_data.html", form=form), 400
 
 
-def _register_home_actions() -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from marketplace.home.services import EXTRA_ACTIONS, Action
-
-    programmes = Action(_l("City programmes"), "programmes.index",
-                        _l("Cultivation pool, IP database, commissioners, project reserve, targets."))
-    for role in perm.ROLES:
-        actions = EXTRA_ACTIONS.setdefault(role, [])
-        if not any(a.endpoint == "programmes.index" for a in actions):
-            actions.append(programmes)
-
-
-_register_home_actions()

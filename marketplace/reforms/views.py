@@ -11,23 +11,6 @@ from marketplace.reforms.forms import EditValueForm, NewDraftForm, PublishForm
 bp = Blueprint("reforms", __name__, url_prefix="/reforms")
 
 
-def _register_home_actions() -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from marketplace import permissions as perm
-    from marketplace.home.services import EXTRA_ACTIONS, Action
-
-    action = Action(_l("Policy reforms"), "reforms.index",
-                    _l("What would a year have cost under other rates, caps or thresholds? Draft, replay, forecast."))
-    for role in perm.CITY_ROLES:
-        listed = EXTRA_ACTIONS.setdefault(role, [])
-        if all(a.endpoint != action.endpoint for a in listed):
-            listed.append(action)
-
-
-_register_home_actions()
-
-
 @bp.route("/")
 @login_required
 def index():

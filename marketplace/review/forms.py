@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.listings.forms import YuanField
+from marketplace.core.forms import YuanField
 
 REQUIRED = _l("This field is required.")
 

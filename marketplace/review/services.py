@@ -1,11 +1,12 @@
-"""Review, public notice, budgets and payouts.
+"""Review, public notice and payouts.
 
 * Reviewers (role reviewer; admin too) approve, reject with a reason, or ask the applicant for
   more evidence. An A5 approval needs the reviewer's “服务成效良好” judgement. Every decision
   is a ``ClaimDecision`` row, an audit event and a notification to the beneficiary's members.
 * An approved claim takes budget of its clause and year if there is enough left, in approval
-  order; otherwise it waits. Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS``
-  days (Beijing dates): from ``notice_from`` up to, not including, ``notice_until``.
+  order; otherwise it waits (budgets and that queue are claims', ``marketplace.claims.budgets``).
+  Budgeted, it goes on public notice for ``PUBLIC_NOTICE_DAYS`` days (Beijing dates): from
+  ``notice_from`` up to, not including, ``notice_until``.
 * During the notice anyone with a verified contact may object (a logged-in user, or an e-mail
   address confirmed by a signed link), within per-contact limits. A reviewer decides each
   objection: suspend the notice (the claim returns to review, its budget is freed) or dismiss
@@ -28,28 +29,18 @@ from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
 from marketplace.claims.drafting import decide, notify_members
-from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
+from marketplace.claims.services import FIRST_YEAR, load_claim, promote_waiting, today
 from marketplace.core import paging
-from marketplace.core.external import external_url
 from marketplace.core.errors import Conflict, NotFound, ServiceError
+from marketplace.core.external import external_url
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
 from marketplace.extensions import db
-from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerEntry
-from marketplace.core.money import format_yuan
 from marketplace.notifications.models import queue_mail
-from marketplace.core.timeutil import beijing_today, utcnow
 
 A5_JUDGEMENT_CLAUSES = ("A5",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def today() -> date:
-    """The business date: today in Beijing (notice periods, payment dates)."""
-    return beijing_today()
-
-
-def notice_days() -> int:
-    return int(current_app.config["PUBLIC_NOTICE_DAYS"])
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -98,6 +89,7 @@ def _resolve_objections(claim: m.Claim, actor) -> None:
         o.status, o.resolved_at, o.resolved_by_id = "resolved", utcnow(), actor.id
 
 
+@transactional
 def approve(actor, claim_id: int, good_service_results: bool = False, note: str = "") -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
@@ -122,10 +114,10 @@ def approve(actor, claim_id: int, good_service_results: bool = False, note: str 
                   "good_service_results": judged if claim.clause in A5_JUDGEMENT_CLAUSES else None})
     notify_members(claim.organization_id, "notice.claim_approved", claim.id)
     promote_waiting(claim.year, claim.clause, actor)
-    db.session.commit()
     return claim
 
 
+@transactional
 def reject(actor, claim_id: int, reason: str) -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
@@ -142,10 +134,10 @@ def reject(actor, claim_id: int, reason: str) -> m.Claim:
     record(actor, "claim.reject", "claim", claim.id, before={"status": before},
            after={"status": m.REJECTED, "reason": reason})
     notify_members(claim.organization_id, "notice.claim_rejected", claim.id)
-    db.session.commit()
     return claim
 
 
+@transactional
 def request_evidence(actor, claim_id: int, message: str) -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
@@ -160,109 +152,7 @@ def request_evidence(actor, claim_id: int, message: str) -> m.Claim:
     record(actor, "claim.request_evidence", "claim", claim.id, before={"status": m.SUBMITTED},
            after={"status": m.EVIDENCE_REQUESTED, "message": message})
     notify_members(claim.organization_id, "notice.claim_evidence_requested", claim.id)
-    db.session.commit()
     return claim
-
-
-# --- budgets and the waiting queue ------------------------------------------------------------
-
-def _budget(year: int, clause: str, lock: bool = False) -> m.ClaimBudget | None:
-    stmt = select(m.ClaimBudget).where(m.ClaimBudget.year == year, m.ClaimBudget.clause == clause)
-    if lock:
-        stmt = stmt.with_for_update()
-    return db.session.scalar(stmt)
-
-
-def _committed(year: int, clause: str) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(m.Claim.amount_fen), 0)).where(
-        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status.in_((m.ON_NOTICE, m.PAID)))) or 0)
-
-
-def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
-    """Put waiting claims of (year, clause) on notice, in approval order, while the budget
-    lasts; the first that does not fit stops the queue (no overtaking). Does not commit."""
-    db.session.flush()
-    budget = _budget(year, clause, lock=True)
-    if budget is None:
-        return []
-    remaining = budget.amount_fen - _committed(year, clause)
-    waiting = db.session.scalars(select(m.Claim).where(
-        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status == m.WAITING_BUDGET)
-        .order_by(m.Claim.approved_at, m.Claim.id))
-    promoted = []
-    start = today()
-    for claim in waiting:
-        if claim.amount_fen > remaining:
-            break
-        remaining -= claim.amount_fen
-        decide(claim, "notice", m.ON_NOTICE, actor)
-        claim.notice_from, claim.notice_until = start, start + timedelta(days=notice_days())
-        notify_members(claim.organization_id, "notice.claim_on_notice", claim.id)
-        promoted.append(claim)
-    return promoted
-
-
-def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
-    perm.require(actor, perm.BUDGET_EDIT)
-    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= today().year + 1:
-        raise ServiceError(_("Choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=today().year + 1),
-                           "year")
-    if clause not in ALL_CLAUSES:
-        raise ServiceError(_("Choose a clause."), "clause")
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
-        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), "amount")
-    committed = _committed(year, clause)
-    if amount_fen < committed:
-        raise ServiceError(_("The budget cannot be less than what is already committed (%(amount)s).",
-                             amount=format_yuan(committed)), "amount")
-    budget = _budget(year, clause, lock=True)
-    before = budget.amount_fen if budget else None
-    if budget is None:
-        budget = m.ClaimBudget(year=year, clause=clause, amount_fen=amount_fen, updated_by_id=actor.id)
-        db.session.add(budget)
-    else:
-        budget.amount_fen, budget.updated_by_id = amount_fen, actor.id
-    record(actor, "claim.budget", "claim_budget", f"{year}/{clause}", before={"amount_fen": before},
-           after={"amount_fen": amount_fen})
-    promote_waiting(year, clause, actor)
-    db.session.commit()
-    return budget
-
-
-def budget_status(year: int) -> list[dict]:
-    """Per clause of ``year`` with a budget or claims: ``budget_fen`` (0 when none is set:
-    approved claims then wait), ``committed_fen`` (on notice and paid), ``paid_fen``,
-    ``remaining_fen``, ``waiting`` (number of approved claims waiting for budget) and
-    ``waiting_fen``; ``has_budget`` says whether the city entered one."""
-    budgets = {b.clause: b.amount_fen for b in db.session.scalars(select(m.ClaimBudget).where(m.ClaimBudget.year == year))}
-    rows: dict[str, dict] = {}
-
-    def row(clause):
-        if clause not in rows:
-            rows[clause] = {"clause": clause, "budget_fen": budgets.get(clause, 0), "committed_fen": 0, "paid_fen": 0,
-                            "remaining_fen": 0, "waiting": 0, "waiting_fen": 0, "has_budget": clause in budgets}
-        return rows[clause]
-
-    for clause in budgets:
-        row(clause)
-    for clause, status, amount, n in db.session.execute(
-            select(m.Claim.clause, m.Claim.status, func.sum(m.Claim.amount_fen), func.count())
-            .where(m.Claim.year == year, m.Claim.status.in_((m.WAITING_BUDGET, m.ON_NOTICE, m.PAID)))
-            .group_by(m.Claim.clause, m.Claim.status)):
-        r = row(clause)
-        if status == m.WAITING_BUDGET:
-            r["waiting"] += n
-            r["waiting_fen"] += int(amount or 0)
-        else:
-            r["committed_fen"] += int(amount or 0)
-    for clause, amount in db.session.execute(select(m.Claim.clause, func.sum(m.Payout.amount_fen))
-                                             .join(m.Payout, m.Payout.claim_id == m.Claim.id)
-                                             .where(m.Claim.year == year).group_by(m.Claim.clause)):
-        row(clause)["paid_fen"] = int(amount or 0)
-    for r in rows.values():
-        r["remaining_fen"] = r["budget_fen"] - r["committed_fen"]
-    order = {c: i for i, c in enumerate(ALL_CLAUSES)}
-    return [rows[c] for c in sorted(rows, key=lambda c: (order.get(c, len(order)), c))]
 
 
 # --- public notice and objections --------------------------------------------------------------
@@ -294,20 +184,21 @@ def _check_objection_limits(claim: m.Claim, key: str) -> None:
     live_link = now - timedelta(seconds=int(current_app.config["OBJECTION_CONFIRM_MAX_AGE"]))
     per_claim = int(current_app.config["OBJECTIONS_PER_CLAIM"])
     per_day = int(current_app.config["OBJECTIONS_PER_DAY"])
-    O = m.ClaimObjection
-    on_claim = db.session.scalar(select(func.count()).select_from(O).where(
-        O.claim_id == claim.id, O.contact_key == key,
-        (O.status != "unconfirmed") | (O.created_at >= live_link)))
+    Objection = m.ClaimObjection
+    on_claim = db.session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.claim_id == claim.id, Objection.contact_key == key,
+        (Objection.status != "unconfirmed") | (Objection.created_at >= live_link)))
     if on_claim >= per_claim:
         raise ServiceError(_("You have already objected to this claim; the reviewer reads every objection. "
                              "At most %(n)d per claim.", n=per_claim), "reason")
-    today_count = db.session.scalar(select(func.count()).select_from(O).where(
-        O.contact_key == key, O.created_at >= now - timedelta(days=1)))
+    today_count = db.session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.contact_key == key, Objection.created_at >= now - timedelta(days=1)))
     if today_count >= per_day:
         raise ServiceError(_("At most %(n)d objections a day from one contact; try again tomorrow.", n=per_day),
                            "reason")
 
 
+@transactional
 def object_to(actor, claim_id: int, name: str, contact: str, reason: str) -> m.ClaimObjection:
     """Object to a claim on public notice, with a verified contact: a logged-in user objects
     at once; anyone else gives an e-mail address and the objection counts only once confirmed
@@ -352,7 +243,6 @@ def object_to(actor, claim_id: int, name: str, contact: str, reason: str) -> m.C
                      "it counts only then: %(link)s", link=link))
         record(None, "claim.objection_filed", "claim", claim.id, after={"objection_id": objection.id,
                                                                         "status": "unconfirmed"})
-    db.session.commit()
     return objection
 
 
@@ -370,6 +260,7 @@ def _open(objection: m.ClaimObjection, user=None) -> None:
         notify(reviewer_id, "notice.objection_to_review", f"/review/claims/{claim.id}")
 
 
+@transactional
 def confirm_objection(token: str) -> m.ClaimObjection:
     """The objector opened the signed link: the objection counts, if the notice still runs."""
     from itsdangerous import BadSignature, SignatureExpired
@@ -391,16 +282,15 @@ def confirm_objection(token: str) -> m.ClaimObjection:
         m.ClaimObjection.id == objection.id, m.ClaimObjection.status == "unconfirmed")
         .values(status="open")).rowcount
     if not done:  # a parallel click confirmed it
-        db.session.rollback()
         return objection
     _open(objection)
-    db.session.commit()
     return objection
 
 
 OBJECTION_DECISIONS = ("suspend", "dismiss")
 
 
+@transactional
 def decide_objection(actor, claim_id: int, objection_id: int, decision: str, reason: str) -> m.ClaimObjection:
     """A reviewer decides an open objection: ``suspend`` the notice (the claim goes back to
     review with the objection as its reason and frees its budget) or ``dismiss`` it with a
@@ -421,7 +311,6 @@ def decide_objection(actor, claim_id: int, objection_id: int, decision: str, rea
         m.ClaimObjection.id == objection.id, m.ClaimObjection.status == "open")
         .values(status=status, resolved_at=utcnow(), resolved_by_id=actor.id, decision_reason=reason)).rowcount
     if not done:
-        db.session.rollback()
         raise Conflict(_("This objection was already decided."))
     claim = db.session.scalars(select(m.Claim).where(m.Claim.id == objection.claim_id)
                                .with_for_update().execution_options(populate_existing=True)).one()
@@ -442,7 +331,7 @@ def decide_objection(actor, claim_id: int, objection_id: int, decision: str, rea
     else:
         body = _("The city dismissed your objection to a subsidy on public notice: %(reason)s", reason=reason)
     queue_mail(objection.contact, _("Your objection to a subsidy on public notice"), body)
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(objection)
     return objection
 
@@ -463,6 +352,7 @@ def recent_payouts(actor, limit: int = 50) -> list[m.Payout]:
                                    .order_by(m.Payout.id.desc()).limit(limit)))
 
 
+@transactional
 def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
     """City finance records the payout of a claim whose public notice has ended.
     ``paid_on``: a date or ISO string; today when not given."""
@@ -490,7 +380,6 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
     moved = db.session.execute(update(m.Claim).where(m.Claim.id == claim.id, m.Claim.status == m.ON_NOTICE)
                                .values(status=m.PAID).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        db.session.rollback()
         raise Conflict(_("This claim was paid already."))
     payout = m.Payout(claim=claim, amount_fen=claim.amount_fen, paid_on=paid_on, trace=claim.trace,
                       transactions=claim.transactions, recorded_by_id=actor.id)
@@ -500,13 +389,14 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
            after={"status": m.PAID, "amount_fen": claim.amount_fen, "paid_on": paid_on.isoformat()})
     notify_members(claim.organization_id, "notice.claim_paid", claim.id)
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(_("This claim was paid already.")) from None
     return payout
 
 
+@transactional
 def record_provincial_reward(actor, organization_id: int, year: int, amount_fen: int):
     """Enter (or correct) the provincial service-performance reward an in-city service agency
     received in ``year``; the year's claims are recomputed after commit (A4.match)."""
@@ -536,7 +426,6 @@ def record_provincial_reward(actor, organization_id: int, year: int, amount_fen:
     from marketplace.ledger.affects import key
 
     enqueue("claims", key(year, "A4", org.credit_code))  # its A4.match (and A4) claims only
-    db.session.commit()
     return reward
 
 

@@ -13,13 +13,22 @@ from marketplace.claims import services as claims
 from marketplace.claims.traces import clause_title
 from marketplace.claims.views import claim_context
 from marketplace.core.errors import ServiceError
-from marketplace.extensions import rate_limit
 from marketplace.core.forms import attach_error, validated
 from marketplace.core.paging import page_arg
-from marketplace.review import services
-from marketplace.review.forms import (ApproveForm, BudgetForm, ConfirmObjectionForm, EvidenceRequestForm,
-                                      ObjectionDecisionForm, ObjectionForm, PayForm, ProvincialRewardForm, RejectForm)
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import rate_limit
+from marketplace.review import services
+from marketplace.review.forms import (
+    ApproveForm,
+    BudgetForm,
+    ConfirmObjectionForm,
+    EvidenceRequestForm,
+    ObjectionDecisionForm,
+    ObjectionForm,
+    PayForm,
+    ProvincialRewardForm,
+    RejectForm,
+)
 
 bp = Blueprint("review", __name__)
 
@@ -130,10 +139,10 @@ def payouts():
     lang = claims.lang()
     reward_form = ProvincialRewardForm(year=year)
     reward_form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
-    return render_template("review/payouts.html", year=year, payable=page.items, page=page, budgets=services.budget_status(year),
+    return render_template("review/payouts.html", year=year, payable=page.items, page=page, budgets=claims.budget_status(year),
                            rewards=services.provincial_rewards(year), reward_form=reward_form,
                            payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
-                           today=services.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
+                           today=claims.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
                            titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
 
 
@@ -162,7 +171,7 @@ def set_provincial_reward():
 def set_budget():
     form = BudgetForm()
     year = form.year.data
-    services.set_budget(current_user, year, form.clause.data, getattr(form.amount, "fen", None))
+    claims.set_budget(current_user, year, form.clause.data, getattr(form.amount, "fen", None))
     flash(_("Budget saved."), "success")
     return redirect(url_for("review.payouts", year=year))
 

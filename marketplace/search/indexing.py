@@ -14,9 +14,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from marketplace import outbox
+from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from search.backend import make_backend
 from search.documents import Document, SearchQuery
@@ -33,7 +34,8 @@ def backend():
         if config["SEARCH_BACKEND"] == "elasticsearch":
             existing = make_backend("elasticsearch", url=config["ELASTICSEARCH_URL"], index=config["ELASTICSEARCH_INDEX"])
         else:
-            existing = make_backend("embedded", path=config["SEARCH_SQLITE_PATH"])
+            existing = make_backend("embedded", path=config["SEARCH_SQLITE_PATH"],
+                                    reindex_inline=config["SEARCH_REINDEX_INLINE"])
         existing.ensure_index()
         app.extensions["search_backend"] = existing
     return existing
@@ -65,10 +67,11 @@ TOPIC = "search"
 def apply(keys: list[str]) -> None:
     """The outbox handler: bring the index in line with these listings as they now stand."""
     ids = {int(key) for key in keys}
-    listings = {l.id: l for l in db.session.scalars(select(Listing).where(Listing.id.in_(ids)))}
+    listings = {listing.id: listing for listing in db.session.scalars(select(Listing).where(Listing.id.in_(ids)))}
     index = backend()
-    to_index = [to_document(l) for l in listings.values() if l.status == "published"]
-    to_delete = [document_id(l.id, l.kind) for l in listings.values() if l.status != "published"]
+    to_index = [to_document(listing) for listing in listings.values() if listing.status == "published"]
+    to_delete = [document_id(listing.id, listing.kind) for listing in listings.values()
+                 if listing.status != "published"]
     if to_index:
         index.index(to_index)
     if to_delete:
@@ -90,10 +93,10 @@ def published_listings():
                               .execution_options(yield_per=500))
 
 
+@transactional
 def reindex(progress=None) -> int:
-    count = backend().reindex((to_document(l) for l in published_listings()), progress=progress)
+    count = backend().reindex((to_document(listing) for listing in published_listings()), progress=progress)
     db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == "search"))
-    db.session.commit()
     return count
 
 

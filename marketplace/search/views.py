@@ -2,7 +2,7 @@
 and on zero results broader queries and related categories."""
 from flask import Blueprint, render_template, request
 
-from marketplace.listings.models import KINDS
+from marketplace.listings.services import KINDS
 from marketplace.search.indexing import backend, query
 from search.documents import PRICE_BUCKETS, SORTS, SearchQuery
 from search.suggest import broader

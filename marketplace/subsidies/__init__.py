@@ -15,8 +15,8 @@ Public API::
     Parameters.load(directory) / default_parameters()
 """
 from .clauses.claims import CLAIM_KINDS, ClaimError, ClaimKind, EvidenceField, claim_kinds, compute_claim
-from .clauses.indicator import CountyFigure, CountyResult, Indicator, IndicatorError, county_rd_indicator
 from .clauses.hte import HteAssessment, HteCriterion, HteError, HteFigures, hte_assessment
+from .clauses.indicator import CountyFigure, CountyResult, Indicator, IndicatorError, county_rd_indicator
 from .clauses.vouchers import VoucherSplit, voucher_split
 from .engine import evaluate, evaluate_stream
 from .parameters import ParameterError, Parameters, default_parameters

@@ -22,7 +22,15 @@ from .clauses.tech_contracts import a1_awards, a2_city_awards, order_key, overla
 from .clauses.vouchers import a3_award, a4_award, a4_match_award, voucher_ineligibility
 from .parameters import Parameters, default_parameters
 from .result import Award, Exclusion, Result, Totals, flagged_awards
-from .scenario import Organization, Scenario, ScenarioError, Transaction, parse_organizations, parse_transaction, parse_year
+from .scenario import (
+    Organization,
+    Scenario,
+    ScenarioError,
+    Transaction,
+    parse_organizations,
+    parse_transaction,
+    parse_year,
+)
 from .trace import Step, nested
 
 _A1_A2 = ["A1", "A2.city"]

@@ -1,15 +1,14 @@
 """Every /api/v1 endpoint through HTTP with real tokens: the happy path, the permission
 failure, strict validation (nothing written), vouchers, bookings and contracts."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Booking, Order, TechContract
-from marketplace.payments.models import VoucherReceivable
-from marketplace.core.timeutil import beijing_today, utcnow
 from tests.api.conftest import bearer, published, reindex
 
 
@@ -51,7 +50,7 @@ def test_listing_lifecycle_create_patch_publish_search_withdraw(client, provider
     assert client.get("/api/v1/listings", headers=buyer).json["items"] == []
     assert client.post(f"/api/v1/listings/{item['id']}/publish", headers=headers).json["status"] == "published"
     found = client.get("/api/v1/listings?q=色谱&kind=service&county=东昌府区", headers=buyer).json
-    assert [l["id"] for l in found["items"]] == [item["id"]] and found["total"] == 1
+    assert [x["id"] for x in found["items"]] == [item["id"]] and found["total"] == 1
     assert client.get("/api/v1/listings?kind=achievement", headers=buyer).json["items"] == []
     assert client.get("/api/v1/listings?field=新材料", headers=buyer).json["items"] == []
     assert client.get(f"/api/v1/listings/{item['id']}", headers=buyer).status_code == 200

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from marketplace.api.validation import MAX_YEAR, MIN_YEAR
-from marketplace.programmes.common import industries
 from marketplace.core.timeutil import utcnow
+from marketplace.programmes.common import industries
 from tests.api.conftest import bearer, published
 
 API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

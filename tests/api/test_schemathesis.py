@@ -7,19 +7,22 @@ import contextvars
 from datetime import datetime, timedelta
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import schemathesis
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
-from marketplace.search import indexing as search_index
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from marketplace.core.timeutil import utcnow
 from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.payments import services as payments
 from marketplace.programmes import projects
-from marketplace.core.timeutil import utcnow
+from marketplace.search import indexing as search_index
 from tests.api.conftest import bearer, programme_data, published
 
 MAX_EXAMPLES = 25

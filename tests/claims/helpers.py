@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.claims import models as m
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 from tests.factories import login, published
 
 

@@ -6,9 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import inspect, select
 
-from marketplace.claims import drafting
+from marketplace.claims import drafting, services
 from marketplace.claims import models as m
-from marketplace.claims import services
 from marketplace.core.money import fen_to_str
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger

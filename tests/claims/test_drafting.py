@@ -10,16 +10,17 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from marketplace.claims import budgets as claims_budgets
 from marketplace.claims import models as m
+from marketplace.core.money import yuan_to_fen
+from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from marketplace.demo import loader
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.ledger.scenario import build_scenario
-from marketplace.core.money import yuan_to_fen
 from marketplace.outbox import OutboxEntry
 from marketplace.review import services as review
 from marketplace.subsidies import evaluate
-from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from tests.claims.helpers import as_user, buy_with_voucher, claim_of, published_service
 from tests.factories import login
 
@@ -155,7 +156,7 @@ def test_an_approved_claim_whose_amount_changes_goes_back_to_review(client, fact
     service = published_service(provider)
     buy_with_voucher(client, enterprise, service)
     claim = claim_of(enterprise.organization, "A3")
-    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    claims_budgets.set_budget(finance, utcnow().year, "A3", 100_000_000)
     as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
     review.approve(reviewer, claim.id)
     assert claim_of(enterprise.organization, "A3").status == m.ON_NOTICE
@@ -173,7 +174,7 @@ def test_a_refund_after_payout_records_a_clawback_and_keeps_history(client, fact
     service = published_service(provider)
     order_id = buy_with_voucher(client, enterprise, service)
     claim = claim_of(enterprise.organization, "A3")
-    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    claims_budgets.set_budget(finance, utcnow().year, "A3", 100_000_000)
     as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
     as_user(client, reviewer)
     assert client.post(f"/review/claims/{claim.id}/approve", data={}).status_code == 302

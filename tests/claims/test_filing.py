@@ -2,7 +2,6 @@
 the engine's registry, the amount from compute_claim, and uploads are checked before anything
 is written and served only to the applicant and the city."""
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,10 +11,10 @@ from sqlalchemy import func, select
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.core.errors import PermissionDenied, ServiceError
-from marketplace.extensions import db
 from marketplace.core.money import yuan_to_fen
-from marketplace.subsidies import CLAIM_KINDS, compute_claim
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
+from marketplace.subsidies import CLAIM_KINDS, compute_claim
 from tests.claims.helpers import as_user
 from tests.factories import login
 

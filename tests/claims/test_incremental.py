@@ -235,7 +235,7 @@ def test_a_transfer_touches_the_later_transfers_of_its_project(orgs):
     assert a1.engine_amount_fen == 1_500_000  # 1.5 % of the whole 1,000,000
     assignment("CTR-1", "agency", 800_000_00, date(2024, 6, 1), "R1")  # an earlier sale, recorded late
     db.session.commit()
-    assert f"2025|TP|ACH-9" in set(db.session.scalars(select(OutboxEntry.key)))
+    assert "2025|TP|ACH-9" in set(db.session.scalars(select(OutboxEntry.key)))
     drafting.drain()
     db.session.expire_all()
     a1 = db.session.get(m.Claim, a1.id)

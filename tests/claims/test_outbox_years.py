@@ -4,12 +4,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from marketplace.claims import drafting
+from marketplace.core.timeutil import frozen_at
 from marketplace.extensions import db
 from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.outbox import OutboxEntry
 from marketplace.payments import services as payments
-from marketplace.core.timeutil import frozen_at
 from tests.claims.helpers import claim_of
 
 

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Membership
 from marketplace.claims import models as m
-from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
+from marketplace.extensions import db
 from tests.claims.helpers import as_user, buy_with_voucher, claim_of, published_service
 
 

@@ -8,12 +8,12 @@ from sqlalchemy import func, select
 
 from marketplace.conversations import negotiation, pricenotice
 from marketplace.conversations.models import PriceNotice, QuoteVersion
-from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from marketplace.core.errors import NotFound, PermissionDenied, ServiceError
 from marketplace.core.timeutil import beijing_today, frozen_at
 from marketplace.extensions import db
 from marketplace.listings import services as listings
-from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.notifications import services as notes
+from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry, Order, TechContract
 

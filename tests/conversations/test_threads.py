@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.conversations import jobs, negotiation, threads
-from marketplace.conversations.models import ReminderSent, ThreadAttachment, ThreadMessage
-from marketplace.core.errors import NotFound, ServiceError
+from marketplace.conversations.models import ReminderSent, ThreadMessage
+from marketplace.core.errors import NotFound, PermissionDenied, ServiceError
 from marketplace.core.timeutil import beijing_today, frozen_at
 from marketplace.extensions import db
 from marketplace.listings import services as listings
@@ -189,7 +189,7 @@ def test_confidential_files_are_shown_to_an_enquirer_only_once_the_seller_grants
     login(client, buyer)
     assert client.get(f"/attachments/{summary.id}").status_code == 200  # the summary first
     assert client.get(f"/attachments/{secret.id}").status_code == 404
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         confidential.grant(buyer, enquiry.id)  # the buyer cannot grant itself
     confidential.grant(seller, enquiry.id)
     assert client.get(f"/attachments/{secret.id}").status_code == 200

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from marketplace.ledger import services
 from marketplace.extensions import db
+from marketplace.ledger import services
 
 ON = date(2025, 3, 1)
 

@@ -9,18 +9,19 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from marketplace.claims import budgets as claims_budgets
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
+from marketplace.conversations.models import PriceNotice
+from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from marketplace.extensions import db
-from tests.factories import published
 from marketplace.ledger.models import LedgerEntry
 from marketplace.ledger.services import verify
 from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry, Order, TechContract
 from marketplace.payments.models import Payment, Refund, VoucherReceivable
 from marketplace.review import services as review
-from marketplace.conversations.models import PriceNotice
-from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
+from tests.factories import published
 
 
 def _count(model, *where) -> int:
@@ -116,7 +117,7 @@ def test_ten_parallel_payouts_of_one_claim_pay_once_and_the_others_get_409(facto
         claim = claims.file_claim(applicant, applicant.organization.id, "B1",
                                   {"project": "市县联合项目", "city_county_joint": True,
                                    "requested_amount": "100000"}, year)
-        review.set_budget(admin, year, "B1", 10_000_000_00)
+        claims_budgets.set_budget(admin, year, "B1", 10_000_000_00)
         review.approve(reviewer, claim.id)
     claim_id = claim.id
     assert db.session.get(m.Claim, claim_id).status == m.ON_NOTICE

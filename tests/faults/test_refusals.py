@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking, BookingSlot, Order
-from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 from tests.factories import login
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from marketplace.extensions import db
 from marketplace.ledger import services
-from marketplace.ledger.models import GENESIS_HASH, LedgerEntry, entry_hash, install_guards, remove_guards
+from marketplace.ledger.models import GENESIS_HASH, entry_hash, install_guards, remove_guards
 
 PAYLOAD = '{"amount":"1234.00","gateway_id":"pi_7","method":"card","payee":"乙","payer":"甲"}'
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from marketplace.core.money import yuan_to_fen
 from marketplace.extensions import db
 from marketplace.ledger import services
 from marketplace.ledger.scenario import build_scenario
-from marketplace.core.money import yuan_to_fen
 
 ROOT = Path(__file__).resolve().parents[2]
 

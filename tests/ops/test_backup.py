@@ -112,7 +112,7 @@ def test_backup_under_write_load_restores_into_a_fresh_database(app, client, fac
             copy = db.session.scalars(select(ListingAttachment)).one()
             assert (tmp_path / "restored-uploads" / "listings" / copy.stored_name).read_bytes() == PDF
             # The restored ledger keeps its guards: history cannot be rewritten there either.
-            with pytest.raises(Exception):
+            with pytest.raises(Exception, match="append-only"):
                 with db.engine.begin() as conn:
                     conn.execute(text("UPDATE ledger_entries SET amount_fen = 1 WHERE seq = 1"))
         finally:

@@ -294,7 +294,9 @@ def _run(cluster: Cluster, data: dict, env: dict, engine, tmp_path) -> None:
     wait_for(drained, timeout=180, what="the outbox drained by the surviving worker")
 
     with engine.connect() as conn:
-        q = lambda sql, **kw: conn.execute(text(sql), kw).all()
+        def q(sql, **kw):
+            return conn.execute(text(sql), kw).all()
+
         orders = {oid: (status, voucher, booking) for oid, status, voucher, booking in q(
             "SELECT o.id, o.status, o.with_voucher, b.id FROM orders o LEFT JOIN bookings b ON b.order_id = o.id"
             " WHERE o.id > :base", base=base_order)}

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 
 from marketplace import create_app
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 from marketplace.ops import services
-from marketplace.worker import beat
 from marketplace.outbox import OutboxEntry
-from marketplace.core.timeutil import utcnow
+from marketplace.worker import beat
 
 
 @pytest.fixture(autouse=True)

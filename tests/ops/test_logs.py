@@ -81,9 +81,10 @@ def test_outbox_rows_carry_the_request_id_of_the_request_that_queued_them(app_ct
 
 
 def test_no_password_token_or_phone_number_in_the_logs(client, factory, captured):
+    from marketplace.claims import budgets as claims_budgets
     from marketplace.claims import services as claims
-    from marketplace.review import services as review
     from marketplace.core.timeutil import utcnow
+    from marketplace.review import services as review
 
     user = factory.user("enterprise")
     user.password_hash = hash_password(DEMO_PASSWORD)
@@ -105,7 +106,7 @@ def test_no_password_token_or_phone_number_in_the_logs(client, factory, captured
     claim = claims.file_claim(user, user.organization.id, "B1",
                               {"project": "项目", "city_county_joint": True, "requested_amount": "1000"}, year)
     city = {"reviewer": factory.user("reviewer"), "finance": factory.user("finance")}
-    review.set_budget(city["finance"], year, "B1", 100_000_000)
+    claims_budgets.set_budget(city["finance"], year, "B1", 100_000_000)
     review.approve(city["reviewer"], claim.id, note="ok")
     phone = "13912345678"
     objector = "wang.wu@example.org"

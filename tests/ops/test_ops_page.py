@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.ops.models import LedgerVerification
 from marketplace.outbox import OutboxEntry
-from marketplace.core.timeutil import utcnow
 from tests.factories import login
 from tests.ledger.helpers import append_payments
 

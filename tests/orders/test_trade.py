@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from marketplace.core.timeutil import beijing_today
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.ledger.services import verify
@@ -14,7 +15,6 @@ from marketplace.listings import services as listings
 from marketplace.orders.models import Booking, BookingSlot, Order, TechContract
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
-from marketplace.core.timeutil import beijing_today
 from tests.factories import login, published
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -163,7 +163,7 @@ def test_a_repeated_click_reuses_the_payment_in_progress(app, client, gateway_ki
     for _ in range(3):
         assert client.post(f"/orders/{order_id}/pay").status_code == 302
     payment = db.session.scalars(select(Payment)).one()  # one attempt, one intent
-    for n in range(3):  # the gateway resends the same event: applied once
+    for _ in range(3):  # the gateway resends the same event: applied once
         assert _post(client, app, _event("evt_once", "payment_intent.succeeded", payment)).status_code == 200
     assert _status(order_id) == "paid" and _kinds() == ["payment"] and _count(WebhookEvent) == 1
 

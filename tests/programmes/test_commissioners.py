@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.programmes import commissioners as comm
 from marketplace.programmes.models import Commissioner, CommissionerBase, CommissionerProject, Selection
 from tests.factories import login
 from tests.programmes.helpers import count
@@ -112,14 +111,3 @@ def test_a_selection_becomes_its_b6_claim_with_the_right_amount(client, registry
     assert len(filed) == db.session.query(claims.Claim).count()
 
 
-def test_without_the_claims_service_the_selection_stays_and_says_so(app_ctx, factory, monkeypatch):
-    def unavailable():
-        raise comm.ClaimsUnavailable("claims service is not installed")
-    monkeypatch.setattr(comm, "_claims_file_claim", unavailable)
-    reviewer = factory.user("reviewer")
-    org = factory.organization(kind="institute")
-    c = comm.add_commissioner(reviewer, {"name": "甲", "kind": "rural", "organization_id": org.id})
-    s = comm.select_for_award(reviewer, YEAR, "advanced", c.id, ON)
-    with pytest.raises(comm.ClaimsUnavailable):
-        comm.file_selection_claim(reviewer, s.id)
-    assert db.session.get(Selection, s.id).claim_id is None

@@ -2,7 +2,6 @@
 completed; the B1 claim filed from the funded project."""
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db

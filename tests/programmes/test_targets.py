@@ -4,13 +4,12 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-import pytest
 import yaml
 
+from marketplace.core.timeutil import frozen_at
 from marketplace.extensions import db
 from marketplace.orders.models import TechContract
 from marketplace.programmes import common, cultivation, projects, targets
-from marketplace.core.timeutil import frozen_at
 from tests.factories import login
 from tests.policy import policy_file
 from tests.programmes.helpers import english

@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.audit.models import AuditEvent
+from marketplace.claims import budgets as claims_budgets
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
+from marketplace.core.timeutil import frozen_at, utcnow
 from marketplace.extensions import db
 from marketplace.review import services as review
-from marketplace.core.timeutil import frozen_at, utcnow
 
 YEAR = utcnow().year - 1
 OBJECTION = {"name": "王五", "contact": "wangwu@example.org", "reason": "该项目并未实施，金额有误"}
@@ -23,7 +24,7 @@ def claim_on_notice(factory):
     finance, reviewer = factory.user("finance"), factory.user("reviewer")
     claim = claims.file_claim(applicant, applicant.organization.id, "B1",
                               {"project": "市县联合项目", "city_county_joint": True, "requested_amount": "80000"}, YEAR)
-    review.set_budget(finance, YEAR, "B1", 100_000_000)
+    claims_budgets.set_budget(finance, YEAR, "B1", 100_000_000)
     review.approve(reviewer, claim.id)
     db.session.expire_all()
     claim = db.session.get(m.Claim, claim.id)

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.audit.models import AuditEvent
+from marketplace.claims import budgets as claims_budgets
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.core.errors import ServiceError
+from marketplace.core.timeutil import frozen_at, utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.review import services as review
-from marketplace.core.timeutil import frozen_at, utcnow
 from tests.claims.helpers import as_user
 
 YEAR = utcnow().year - 1
@@ -33,7 +34,7 @@ def _on_notice(factory, city, amount_yuan=100_000, project="市县联合项目")
                               {"project": project, "city_county_joint": True,
                                "requested_amount": str(amount_yuan)}, YEAR)
     if db.session.scalar(select(m.ClaimBudget).where(m.ClaimBudget.year == YEAR)) is None:
-        review.set_budget(city["finance"], YEAR, "B1", 100_000_000)
+        claims_budgets.set_budget(city["finance"], YEAR, "B1", 100_000_000)
     review.approve(city["reviewer"], claim.id)
     return _get(claim.id)
 
@@ -162,7 +163,7 @@ def test_a_reviewer_dismisses_or_suspends_and_the_decision_is_audited(client, fa
     assert claim.decisions[-1].actor_id == city["reviewer"].id
     [suspended] = _audit("claim.objection_suspend")
     assert suspended.actor_id == city["reviewer"].id
-    assert {r["clause"]: r for r in review.budget_status(YEAR)}["B1"]["committed_fen"] == 0  # budget freed
+    assert {r["clause"]: r for r in claims_budgets.budget_status(YEAR)}["B1"]["committed_fen"] == 0  # budget freed
 
 
 def test_objections_after_the_notice_period_are_refused(client, factory, city, app):

@@ -7,15 +7,15 @@ from sqlalchemy import func, select
 
 from marketplace import permissions as perm
 from marketplace.audit.models import AuditEvent
+from marketplace.claims import budgets as claims_budgets
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.core.errors import ServiceError
+from marketplace.core.timeutil import frozen_at, utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.review import services as review
-from marketplace.core.timeutil import frozen_at, utcnow
 from tests.claims.helpers import as_user
-from tests.factories import login
 
 YEAR = utcnow().year - 1
 
@@ -38,7 +38,7 @@ def _get(claim_id) -> m.Claim:
 
 def test_reviewer_approves_rejects_with_a_reason_and_asks_for_evidence(client, factory, city):
     applicant = factory.user("enterprise")
-    review.set_budget(city["finance"], YEAR, "B1", 100_000_000)
+    claims_budgets.set_budget(city["finance"], YEAR, "B1", 100_000_000)
     one, two, three = _b1(applicant, 100_000, "甲"), _b1(applicant, 200_000, "乙"), _b1(applicant, 300_000, "丙")
     as_user(client, city["reviewer"])
     client.post("/lang/en")
@@ -83,7 +83,7 @@ def test_an_a5_approval_needs_the_good_service_results_judgement(client, factory
                     engine_amount_fen=192_000, transactions=["LSE-1"], trace=[], flags=[])
     db.session.add(claim)
     db.session.commit()
-    review.set_budget(city["finance"], YEAR, "A5", 1_000_000)
+    claims_budgets.set_budget(city["finance"], YEAR, "A5", 1_000_000)
     as_user(client, city["reviewer"])
     client.post("/lang/en")
     assert "good (服务成效良好)" in client.get(f"/review/claims/{claim.id}").get_data(as_text=True)
@@ -114,7 +114,7 @@ def test_non_reviewers_get_403_on_every_review_action(client, factory, city, rol
 def test_public_notice_shows_only_organisation_clause_and_amount_and_objections_return_the_claim(client, factory, city):
     applicant = factory.user("enterprise", name="聊城公示测试有限公司")
     claim = _b1(applicant, 123_456, "保密项目名称")
-    review.set_budget(city["finance"], YEAR, "B1", 100_000_000)
+    claims_budgets.set_budget(city["finance"], YEAR, "B1", 100_000_000)
     review.approve(city["reviewer"], claim.id, note="内部审核意见")
     client.post("/lang/en")
     page = client.get("/notice").get_data(as_text=True)  # anonymous
@@ -152,7 +152,7 @@ def test_public_notice_shows_only_organisation_clause_and_amount_and_objections_
 def test_finance_pays_only_after_the_notice_period(client, factory, city, app):
     applicant = factory.user("enterprise")
     claim = _b1(applicant, 100_000)
-    review.set_budget(city["finance"], YEAR, "B1", 100_000_000)
+    claims_budgets.set_budget(city["finance"], YEAR, "B1", 100_000_000)
     review.approve(city["reviewer"], claim.id)
     claim = _get(claim.id)
     days = app.config["PUBLIC_NOTICE_DAYS"]
@@ -180,7 +180,7 @@ def test_finance_pays_only_after_the_notice_period(client, factory, city, app):
 def test_claims_beyond_the_budget_wait_in_approval_order(client, factory, city):
     applicant = factory.user("enterprise")
     a, b, c = _b1(applicant, 80, "甲"), _b1(applicant, 50, "乙"), _b1(applicant, 10, "丙")
-    review.set_budget(city["finance"], YEAR, "B1", 100 * 100)
+    claims_budgets.set_budget(city["finance"], YEAR, "B1", 100 * 100)
     for claim in (a, b, c):
         review.approve(city["reviewer"], claim.id)
     assert [_get(x.id).status for x in (a, b, c)] == [m.ON_NOTICE, m.WAITING_BUDGET, m.WAITING_BUDGET]  # no overtaking
@@ -234,7 +234,7 @@ def test_home_links_for_each_city_role(client, city):
 def test_functions_for_the_dashboards(factory, city):
     applicant = factory.user("enterprise")
     a, b = _b1(applicant, 1000, "甲"), _b1(applicant, 500, "乙")
-    review.set_budget(city["finance"], YEAR, "B1", 1000 * 100)
+    claims_budgets.set_budget(city["finance"], YEAR, "B1", 1000 * 100)
     review.approve(city["reviewer"], a.id)
     review.reject(city["reviewer"], b.id, "不符合条件")
     assert [c.id for c in claims.claims_for_export(YEAR)] == [a.id, b.id]

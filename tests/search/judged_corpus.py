@@ -242,7 +242,7 @@ def corpus() -> list[Document]:
                      None, [], None))
     docs = []
     counters: dict[str, int] = {}
-    for hours, (kind, title, body, short, field, modes, price) in enumerate(rows):
+    for _hours, (kind, title, body, short, field, modes, price) in enumerate(rows):
         counters[kind] = counters.get(kind, 0) + 1
         full, english, county = ORGS[short]
         # an achievement's IP kind, as its owner chose it on the form (the app adds its words)

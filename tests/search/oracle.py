@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from search import Document, SearchQuery
+from search.backend import TIERS
 from search.documents import price_bucket, to_epoch_ms
 from search.text import parse_terms, tokens
-from search.backend import TIERS
 from search.vocabulary import expand
 
 

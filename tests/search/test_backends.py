@@ -1,7 +1,6 @@
 """One suite, run against every backend (see conftest.BACKENDS)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest

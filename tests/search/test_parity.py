@@ -5,7 +5,8 @@ Needs Elasticsearch (skipped locally without ELASTICSEARCH_URL, fails under CI=t
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from search import SearchQuery
 

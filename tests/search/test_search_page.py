@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from marketplace.search import indexing as search_index
 from marketplace.listings import services as listings
+from marketplace.search import indexing as search_index
 
 
 def _publish(user, kind, **data):

@@ -1,9 +1,10 @@
 """The text rules both backends rely on (no server needed)."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
-
 import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.text import canonical, grams, highlight, normalize, parse_terms, snippet, token_string, tokens
 

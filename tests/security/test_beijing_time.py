@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.timeutil import beijing_today, business_date, frozen_at, to_beijing
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking
 from marketplace.payments import services as payments
-from marketplace.core.timeutil import beijing_today, business_date, frozen_at, to_beijing
 from tests.api.conftest import published
 from tests.factories import login
 

@@ -6,15 +6,14 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from werkzeug.routing.converters import NumberConverter
 from sqlalchemy import func, select
+from werkzeug.routing.converters import NumberConverter
 
 from marketplace import create_app
 from marketplace.accounts import credit_code
 from marketplace.accounts.models import User
 from marketplace.extensions import db
 from tests.factories import PASSWORD, login
-
 
 # --- request size ------------------------------------------------------------------------
 

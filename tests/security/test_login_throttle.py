@@ -8,9 +8,9 @@ import werkzeug.security
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Organization, User
+from marketplace.core.timeutil import frozen_at
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail
-from marketplace.core.timeutil import frozen_at
 from tests.factories import PASSWORD
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}

@@ -4,10 +4,10 @@ sends it back to moderation (pending, still out of the market) and only a modera
 publishes it. The reason stays visible to the owner; every change reaches the search index."""
 from sqlalchemy import select
 
-from marketplace.search import indexing as search_index
 from marketplace.audit.models import AuditEvent
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
+from marketplace.search import indexing as search_index
 from search.documents import SearchQuery
 from tests.api.conftest import bearer
 from tests.factories import login

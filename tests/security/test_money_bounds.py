@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.money import MAX_FEN, MoneyError, parse_yuan
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.core.money import MAX_FEN, MoneyError, parse_yuan
 from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry
 from tests.api.conftest import bearer, published

@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import Membership
+from marketplace.claims import budgets as claims_budgets
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
+from marketplace.core.timeutil import frozen_at, utcnow
 from marketplace.extensions import db
 from marketplace.review import services as review
-from marketplace.core.timeutil import frozen_at, utcnow
 from tests.factories import login
 
 YEAR = utcnow().year - 1
@@ -34,7 +35,7 @@ def city(factory):
     people = {role: factory.user(role) for role in ("reviewer", "finance", "admin")}
     people["second_reviewer"] = factory.user("reviewer", organization=people["reviewer"].organization, owner=False)
     people["applicant"] = factory.user("enterprise")
-    review.set_budget(people["admin"], YEAR, "B1", 100_000_000)
+    claims_budgets.set_budget(people["admin"], YEAR, "B1", 100_000_000)
     return people
 
 

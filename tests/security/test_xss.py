@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from marketplace.accounts import credit_code
 from marketplace.accounts.models import User
+from marketplace.core.timeutil import beijing_today
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Enquiry, TechContract
-from marketplace.core.timeutil import beijing_today
 from tests.factories import login
 from tests.security.html import PAYLOADS, injected, shows
 

@@ -11,8 +11,18 @@ from pathlib import Path
 import pytest
 
 from marketplace.subsidies import (
-    CLAIM_KINDS, ClaimError, Parameters, Scenario, ScenarioError, VoucherSplit, claim_kinds, compute_claim,
-    county_rd_indicator, evaluate, evaluate_stream, voucher_split,
+    CLAIM_KINDS,
+    ClaimError,
+    Parameters,
+    Scenario,
+    ScenarioError,
+    VoucherSplit,
+    claim_kinds,
+    compute_claim,
+    county_rd_indicator,
+    evaluate,
+    evaluate_stream,
+    voucher_split,
 )
 from marketplace.subsidies.parameters import DEFAULT_DIR, ParameterError
 from tests.subsidies.conftest import policy_file

@@ -1,5 +1,4 @@
 """Properties that hold for every scenario: caps, monotonicity, order, exact splits, once per clause."""
-import random
 import re
 from collections import Counter
 from datetime import date

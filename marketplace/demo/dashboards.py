@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from marketplace.dashboards import services
 from marketplace.dashboards.models import CountyRD
-from marketplace.demo import loader
+from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 
 YI = 100_000_000 * 100  # 1 亿元 in fen
@@ -28,12 +28,10 @@ ADMIN_EMAIL = "admin@kjj.liaocheng.demo"
 
 
 def load_county_rd(context: dict) -> None:
-    year = services.default_year()
+    year = demo_year()
     if db.session.scalar(select(func.count()).select_from(CountyRD).where(CountyRD.year == year)):
         return  # already loaded
     admin = context["users"][ADMIN_EMAIL]
     for county, (rd, gdp) in FIGURES.items():
         services.save_county_rd(admin, year, county, rd * YI // 100, gdp * YI // 100)
 
-
-loader.STEPS.append(load_county_rd)

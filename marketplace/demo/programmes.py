@@ -8,12 +8,12 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from marketplace.demo import loader
+from marketplace.core.timeutil import frozen_at
+from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import cultivation, ipdb, projects
 from marketplace.programmes.models import Commissioner, HteFigureSet
-from marketplace.core.timeutil import frozen_at
 
 REVIEWER = "reviewer@kjj.liaocheng.demo"
 
@@ -60,11 +60,11 @@ def _pool(year, users, orgs, reviewer):
             if key in OWN_USERS:
                 cultivation.enter_figures(users[OWN_USERS[key]], orgs[key].id, data)
             else:  # organisations without a demo account: figures as the county collected them
-                db.session.add(HteFigureSet(
-                    organization_id=orgs[key].id, fiscal_year=year - 1, staff=data["staff"], st_staff=data["st_staff"],
-                    core_ip_count=data["core_ip_count"], founded_on=data["founded_on"],
-                    **{f"{n}_fen": int(data[n]) * 100 for n in names[:5]}))
-                db.session.commit()
+                with unit_of_work():
+                    db.session.add(HteFigureSet(
+                        organization_id=orgs[key].id, fiscal_year=year - 1, staff=data["staff"],
+                        st_staff=data["st_staff"], core_ip_count=data["core_ip_count"],
+                        founded_on=data["founded_on"], **{f"{n}_fen": int(data[n]) * 100 for n in names[:5]}))
     with frozen_at(_at(year, 4, 10)):
         for key, reason in (("jx", "各项指标基本达到认定条件，入库培育"), ("zl", "研发投入强度高，核心知识产权充足"),
                             ("gx", "研发费用占比接近要求，入库重点辅导"), ("gt", "营业收入规模大，研发投入强度待提升，入库培育")):
@@ -155,5 +155,3 @@ def _projects(year, users, orgs, reviewer):
     with frozen_at(_at(year, 12, 15)):
         projects.complete(reviewer, a.id, True, date(year, 12, 15))
 
-
-loader.STEPS.append(load_programmes)

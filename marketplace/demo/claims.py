@@ -9,12 +9,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from marketplace.claims import drafting, models as m, services as claims
-from marketplace.demo import loader
+from marketplace.claims import drafting
+from marketplace.claims import models as m
+from marketplace.claims import services as claims
+from marketplace.core.timeutil import frozen_at, utcnow
 from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.review import services as review
-from marketplace.core.timeutil import frozen_at, utcnow
 
 BUDGETS = {  # yuan
     "A1.DT": 1_000_000, "A1.CS": 200_000, "A2.city": 500_000, "A3": 300_000, "A4": 200_000, "A5": 500_000,
@@ -45,7 +46,7 @@ def load_claims(context: dict) -> None:
         drafting.clear_pending({year})
     with frozen_at(now - timedelta(days=45)):
         for clause, yuan in BUDGETS.items():
-            review.set_budget(finance, year, clause, yuan * 100)
+            claims.set_budget(finance, year, clause, yuan * 100)
 
     def walk(clause, org_key, user_email, days_ago):
         claim = _claim(year, clause, o[org_key])
@@ -92,5 +93,3 @@ def load_claims(context: dict) -> None:
                           {"level": "provincial", "newly_recognised": True, "recognised_on": f"{year}-11-20"},
                           year, files=[("省级技术创新示范企业认定文件.pdf", DEMO_PDF)])
 
-
-loader.STEPS.append(load_claims)

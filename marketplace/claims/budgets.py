@@ -1,0 +1,136 @@
+"""Budgets per clause and year, and the queue of approved claims waiting for them.
+
+An approved claim takes budget of its clause and year if there is enough left, in approval
+order; otherwise it waits (``promote_waiting``, called whenever a claim is approved, a budget
+entered, a notice suspended or the year's drafts recomputed). Budgeted, it goes on public
+notice for ``PUBLIC_NOTICE_DAYS`` days (Beijing dates).
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from marketplace import permissions as perm
+from marketplace.audit.models import record
+from marketplace.claims import models as m
+from marketplace.claims.drafting import decide, notify_members
+from marketplace.core.errors import ServiceError
+from marketplace.core.money import format_yuan
+from marketplace.core.timeutil import beijing_today
+from marketplace.core.uow import transactional
+from marketplace.extensions import db
+
+
+def today() -> date:
+    """The business date: today in Beijing (notice periods, payment dates)."""
+    return beijing_today()
+
+
+def notice_days() -> int:
+    return int(current_app.config["PUBLIC_NOTICE_DAYS"])
+
+
+def _budget(year: int, clause: str, lock: bool = False) -> m.ClaimBudget | None:
+    stmt = select(m.ClaimBudget).where(m.ClaimBudget.year == year, m.ClaimBudget.clause == clause)
+    if lock:
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
+def _committed(year: int, clause: str) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(m.Claim.amount_fen), 0)).where(
+        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status.in_((m.ON_NOTICE, m.PAID)))) or 0)
+
+
+def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
+    """Put waiting claims of (year, clause) on notice, in approval order, while the budget
+    lasts; the first that does not fit stops the queue (no overtaking). Does not commit."""
+    db.session.flush()
+    budget = _budget(year, clause, lock=True)
+    if budget is None:
+        return []
+    remaining = budget.amount_fen - _committed(year, clause)
+    waiting = db.session.scalars(select(m.Claim).where(
+        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status == m.WAITING_BUDGET)
+        .order_by(m.Claim.approved_at, m.Claim.id))
+    promoted = []
+    start = today()
+    for claim in waiting:
+        if claim.amount_fen > remaining:
+            break
+        remaining -= claim.amount_fen
+        decide(claim, "notice", m.ON_NOTICE, actor)
+        claim.notice_from, claim.notice_until = start, start + timedelta(days=notice_days())
+        notify_members(claim.organization_id, "notice.claim_on_notice", claim.id)
+        promoted.append(claim)
+    return promoted
+
+
+@transactional
+def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
+    from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR
+
+    perm.require(actor, perm.BUDGET_EDIT)
+    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= today().year + 1:
+        raise ServiceError(_("Choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=today().year + 1),
+                           "year")
+    if clause not in ALL_CLAUSES:
+        raise ServiceError(_("Choose a clause."), "clause")
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
+        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), "amount")
+    committed = _committed(year, clause)
+    if amount_fen < committed:
+        raise ServiceError(_("The budget cannot be less than what is already committed (%(amount)s).",
+                             amount=format_yuan(committed)), "amount")
+    budget = _budget(year, clause, lock=True)
+    before = budget.amount_fen if budget else None
+    if budget is None:
+        budget = m.ClaimBudget(year=year, clause=clause, amount_fen=amount_fen, updated_by_id=actor.id)
+        db.session.add(budget)
+    else:
+        budget.amount_fen, budget.updated_by_id = amount_fen, actor.id
+    record(actor, "claim.budget", "claim_budget", f"{year}/{clause}", before={"amount_fen": before},
+           after={"amount_fen": amount_fen})
+    promote_waiting(year, clause, actor)
+    return budget
+
+
+def budget_status(year: int) -> list[dict]:
+    """Per clause of ``year`` with a budget or claims: ``budget_fen`` (0 when none is set:
+    approved claims then wait), ``committed_fen`` (on notice and paid), ``paid_fen``,
+    ``remaining_fen``, ``waiting`` (number of approved claims waiting for budget) and
+    ``waiting_fen``; ``has_budget`` says whether the city entered one."""
+    from marketplace.claims.services import ALL_CLAUSES
+
+    budgets = {b.clause: b.amount_fen for b in db.session.scalars(select(m.ClaimBudget).where(m.ClaimBudget.year == year))}
+    rows: dict[str, dict] = {}
+
+    def row(clause):
+        if clause not in rows:
+            rows[clause] = {"clause": clause, "budget_fen": budgets.get(clause, 0), "committed_fen": 0, "paid_fen": 0,
+                            "remaining_fen": 0, "waiting": 0, "waiting_fen": 0, "has_budget": clause in budgets}
+        return rows[clause]
+
+    for clause in budgets:
+        row(clause)
+    for clause, status, amount, n in db.session.execute(
+            select(m.Claim.clause, m.Claim.status, func.sum(m.Claim.amount_fen), func.count())
+            .where(m.Claim.year == year, m.Claim.status.in_((m.WAITING_BUDGET, m.ON_NOTICE, m.PAID)))
+            .group_by(m.Claim.clause, m.Claim.status)):
+        r = row(clause)
+        if status == m.WAITING_BUDGET:
+            r["waiting"] += n
+            r["waiting_fen"] += int(amount or 0)
+        else:
+            r["committed_fen"] += int(amount or 0)
+    for clause, amount in db.session.execute(select(m.Claim.clause, func.sum(m.Payout.amount_fen))
+                                             .join(m.Payout, m.Payout.claim_id == m.Claim.id)
+                                             .where(m.Claim.year == year).group_by(m.Claim.clause)):
+        row(clause)["paid_fen"] = int(amount or 0)
+    for r in rows.values():
+        r["remaining_fen"] = r["budget_fen"] - r["committed_fen"]
+    order = {c: i for i, c in enumerate(ALL_CLAUSES)}
+    return [rows[c] for c in sorted(rows, key=lambda c: (order.get(c, len(order)), c))]
