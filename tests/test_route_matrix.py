@@ -359,6 +359,7 @@ def world(app, factory, fresh_gateway):
     """The objects the walk acts on, one for each action that consumes one, and the parties'
     users (under ``users``)."""
     from marketplace.api import services as api_tokens
+    from marketplace.claims import budgets as claims_budgets
     from marketplace.core.timeutil import utcnow
     from marketplace.listings import services as listings
     from marketplace.listings.models import ListingAttachment
@@ -416,7 +417,7 @@ def world(app, factory, fresh_gateway):
     w["claim_to_approve"], w["claim_to_reject"], w["claim_for_evidence"] = (claim(p).id for p in "乙丙丁")
     w["claim_in_evidence"] = claim("己").id
     review.request_evidence(reviewer, w["claim_in_evidence"], "请补充")
-    review.set_budget(finance, last_year, "B1", 100_000_000)
+    claims_budgets.set_budget(finance, last_year, "B1", 100_000_000)
     w["claim_on_notice"] = claim("庚").id
     review.approve(reviewer, w["claim_on_notice"])
     w["objection"] = review.object_to(objector, w["claim_on_notice"], "李四", "li@example.com", "该项目并未按期完成").id
