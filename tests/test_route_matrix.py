@@ -103,6 +103,34 @@ ACCESS = {
     "orders.complete_booking": POST(NOBODY, booking_id="booking"),
     "orders.cancel_booking": POST(NOBODY, booking_id="booking"),
     "search.search": GET(PUBLIC),
+    # --- shared instruments (marketplace/instruments; their managers' side: tests/instruments) ---
+    "instruments.page": GET(PUBLIC, instrument_id="facility"),
+    "instruments.book": POST(MARKET, ok="/instruments/bookings", instrument_id="facility",
+                             data={"day": (date.today() + timedelta(days=5)).isoformat(), "hour": 9, "hours": 1}),
+    "instruments.send_samples": POST(MARKET, ok="/instruments/samples/", instrument_id="facility",
+                                     data={"samples": 2, "description": "两个钢样"}),
+    "instruments.join_waitlist": POST(MARKET, ok="/instruments/bookings", instrument_id="facility",
+                                      data={"day": (date.today() + timedelta(days=5)).isoformat(), "hours": 1}),
+    "instruments.mine": GET(ANY),
+    "instruments.reset_feed": POST(ANY, ok="/instruments/bookings"),
+    "instruments.cancel": POST(NOBODY, booking_id="facility_booking"),
+    "instruments.leave_waitlist": POST(NOBODY, entry_id="waitlist_entry"),
+    "instruments.sample": GET(perm.CITY_ROLES, sample_id="sample_order"),
+    "instruments.advance_samples": POST(NOBODY, data={"to": "received"}, sample_id="sample_order"),
+    "instruments.manage": GET(NOBODY, instrument_id="facility"),
+    "instruments.save_settings": POST(NOBODY, data={"self_mode": "y", "approval": "instant", "late_rule": "none",
+                                                    "billing": "booked", "sample_days": 5, "training_hours": 2,
+                                                    "qualification_months": 12, "hold_hours": 24, "max_hours": 8},
+                                      instrument_id="facility"),
+    "instruments.qualify": POST(NOBODY, data={"email": "someone@example.com"}, instrument_id="facility"),
+    "instruments.block": POST(NOBODY, data={"kind": "maintenance", "start": "2030-01-01 08:00",
+                                            "end": "2030-01-01 18:00", "reason": "保养"}, instrument_id="facility"),
+    "instruments.decide": POST(NOBODY, data={"decision": "approve"}, booking_id="facility_booking"),
+    "instruments.record_use": POST(NOBODY, data={"used_start": "2020-01-01 08:00", "used_end": "2020-01-01 09:00"},
+                                   booking_id="facility_booking"),
+    "instruments.no_show": POST(NOBODY, booking_id="facility_booking"),
+    "instruments.reset_instrument_feed": POST(NOBODY, instrument_id="facility"),
+    "instruments.utilisation": GET(perm.CITY_ROLES, instrument_id="facility"),
     # --- api (add API endpoints below this line) ---
     "api_tokens.tokens": GET(ANY),  # any user may hold tokens; they act with that user's permissions
     "api.openapi": GET(PUBLIC),
@@ -198,6 +226,8 @@ ELSEWHERE = {
     "programmes.project": "needs a project: tests/programmes/test_projects.py",
     "programmes.project_step": "needs a project: tests/programmes/test_projects.py",
     "programmes.close_account": "password-confirmed: tests/programmes/test_mydata.py",
+    "instruments.ical_feed": "a secret address, not a role: tests/instruments/test_instruments.py",
+    "instruments.book_training": "an instrument that needs training: tests/instruments/test_instruments.py",
 }
 
 
@@ -272,6 +302,17 @@ def world(app, factory):
     def claim(project):
         return claims.file_claim(buyer, buyer.organization.id, "B1", {
             "project": project, "city_county_joint": True, "requested_amount": "10000"}, utcnow().year - 1).id
+
+    from marketplace.instruments import services as instruments
+
+    facility = publish(seller, "instrument", title="共享电镜")
+    instruments.save_settings(seller, facility.id, self_mode=True, sample_mode=True, sample_price_fen=30_000,
+                              approval="manager")
+    w["facility"] = facility.id
+    [held] = instruments.book(buyer, facility.id, start.replace(hour=14), 1)
+    w["facility_booking"] = held.id
+    w["sample_order"] = instruments.send_samples(buyer, facility.id, 1, "一个样品").id
+    w["waitlist_entry"] = instruments.join_waitlist(buyer, facility.id, start.date(), 1).id
 
     w["claim"], w["claim_to_approve"] = claim("甲"), claim("乙")
     w["claim_to_reject"], w["claim_for_evidence"] = claim("丙"), claim("丁")

@@ -71,10 +71,10 @@ def test_an_unqualified_user_sees_why_books_training_and_once_qualified_books_wi
         app_ctx, provider, engineer):
     listing = _instrument(provider)
     reasons = instruments.self_booking_reasons(engineer, listing.id)
-    assert len(reasons) == 1 and "training" in reasons[0]
+    assert len(reasons) == 1 and "培训" in reasons[0]  # needs training (the interface is Chinese)
     with pytest.raises(ServiceError) as refused:
         instruments.book(engineer, listing.id, _at(TOMORROW, 9), 2)
-    assert "training" in refused.value.message
+    assert "培训" in refused.value.message
     assert db.session.scalar(select(func.count(Booking.id))) == 0  # a refusal writes nothing
 
     [training] = instruments.book(engineer, listing.id, _at(TOMORROW, 14), 1, purpose="training")
@@ -115,7 +115,7 @@ def test_a_lapsed_qualification_is_explained(app_ctx, provider, engineer):
     listing = _instrument(provider)
     instruments.qualify(provider, listing.id, engineer.id, until=TOMORROW)
     assert instruments.self_booking_reasons(engineer, listing.id) == []
-    with pytest.raises(ServiceError, match="lapsed on 2030-03-05"):
+    with pytest.raises(ServiceError, match="2030-03-05 到期"):
         instruments.book(engineer, listing.id, _at(TOMORROW + timedelta(days=1), 9), 1)
 
 
@@ -152,7 +152,7 @@ def test_instant_bookings_merge_recur_and_respect_quota_and_opening_hours(app_ct
     [grown] = instruments.book(engineer, listing.id, _at(TOMORROW, 11), 1)  # adjacent: one booking
     assert grown.id == first.id and first.end_at == _at(TOMORROW, 12)
     assert first.amount_fen == 180_000 and first.order.amount_fen == 180_000
-    with pytest.raises(ServiceError, match="quota"):
+    with pytest.raises(ServiceError, match="限额"):
         instruments.book(engineer, listing.id, _at(TOMORROW, 14), 4)  # 3 + 4 > 6 this week
     with pytest.raises(ServiceError, match="18:00"):
         instruments.book(engineer, listing.id, _at(TOMORROW, 17), 2)  # no overnight runs here
@@ -177,7 +177,7 @@ def test_maintenance_moves_affected_bookings_with_a_notice(app_ctx, provider, en
     assert instruments.terms_of(booking.id).moved_from == _at(TOMORROW, 10)
     assert db.session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == engineer.id, Notification.message == "notice.instrument_moved")) == 1
-    with pytest.raises(ServiceError, match="blocked"):
+    with pytest.raises(ServiceError, match="停用"):
         instruments.book(engineer, listing.id, _at(TOMORROW, 14), 1)
 
 
