@@ -89,6 +89,7 @@ class QualifyForm(FlaskForm):
     email = StringField(_l("The user's e-mail"), validators=[DataRequired(REQUIRED), Email(), Length(max=254)])
     until = StringField(_l("Qualified until"), validators=[Optional()],
                         description=_l("Empty: the instrument's qualification period from today."))
+    until_date = None  # Optional() skips validate_until when it is empty
 
     def validate_until(self, field):
         self.until_date = _day(field) if (field.data or "").strip() else None

@@ -78,8 +78,14 @@ def _act(instrument_id, form, name, act, done, to):
     except ServiceError as exc:
         attach_error(form, exc)
         return _page(instrument_id, exc.status, **{name: form})
-    flash(done, "success")
+    flash(done(result) if callable(done) else done, "success")
     return redirect(to(result))
+
+
+def _booked(bookings) -> str:
+    if any(services.terms_of(b.id).approval == "pending" for b in bookings):
+        return _("Requested. The instrument's manager approves it; your hours are held until then.")
+    return _("Booked.")
 
 
 def _after_booking(bookings):
@@ -94,14 +100,15 @@ def _after_booking(bookings):
 def book(instrument_id):
     return _act(instrument_id, BookForm(), "book_form", lambda f: services.book(
         current_user, instrument_id, f.start_at(), f.hours.data, "use", f.repeat_weeks.data or 1,
-        f.with_voucher.data), _("Booked."), _after_booking)
+        f.with_voucher.data), _booked, _after_booking)
 
 
 @bp.route("/instruments/<int:instrument_id>/training", methods=["POST"])
 @login_required
 def book_training(instrument_id):
     return _act(instrument_id, TrainingForm(), "training_form", lambda f: services.book(
-        current_user, instrument_id, f.start_at(), 1, "training"), _("Training booked."), _after_booking)
+        current_user, instrument_id, f.start_at(), 1, "training"), lambda b: _("Training booked.") + " " + _booked(b),
+        _after_booking)
 
 
 @bp.route("/instruments/<int:instrument_id>/samples", methods=["POST"])

@@ -272,3 +272,14 @@ def test_pages_refuse_with_the_reason_beside_the_form(client, provider, engineer
     response = client.post(f"/instruments/{listing.id}/training", data={"day": "2030-03-05", "hour": "9"})
     assert response.status_code == 302
     assert db.session.scalar(select(func.count(BookingTerms.booking_id))) == 1
+
+
+def test_the_manager_qualifies_by_e_mail_on_the_desk(client, provider, engineer):
+    listing = _instrument(provider)
+    login(client, provider)
+    assert client.get(f"/instruments/{listing.id}/manage").status_code == 200
+    response = client.post(f"/instruments/{listing.id}/qualify", data={"email": "nobody@example.com"})
+    assert response.status_code == 400 and "nobody@example.com" in response.get_data(as_text=True)
+    response = client.post(f"/instruments/{listing.id}/qualify", data={"email": engineer.email})
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    assert db.session.scalar(select(Qualification.user_id)) == engineer.id
