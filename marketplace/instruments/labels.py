@@ -31,5 +31,5 @@ GROUPS.update({
     "sample_status": {"submitted": _l("Sent, not yet received"), "received": _l("Samples received"),
                       "testing": _l("Testing"), "reported": _l("Report issued"), "cancelled": _l("Cancelled")},
     "outage_kind": {"maintenance": _l("Maintenance"), "outage": _l("Breakdown")},
-    "waitlist_status": {"waiting": _l("Waiting"), "offered": _l("Slot offered"), "withdrawn": _l("Withdrawn")},
+    "waitlist_status": {"waiting": _l("Waiting for a slot"), "offered": _l("Slot offered"), "withdrawn": _l("Withdrawn")},
 })

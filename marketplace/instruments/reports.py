@@ -164,8 +164,8 @@ COLUMNS = ("month", "available", "booked", "external", "external_share", "used",
 
 def headers() -> list[str]:
     return [_("Month"), _("Hours available"), _("Hours booked"), _("Booked by other organisations"),
-            _("External share (%%)"), _("Hours used"), _("Training hours"), _("No-shows"), _("Late cancellations"),
-            _("Sample orders"), _("Samples done"), _("Utilisation (%%)")]
+            _("External share (%%)") % {}, _("Hours used"), _("Training hours"), _("No-shows"), _("Late cancellations"),
+            _("Sample orders"), _("Samples done"), _("Utilisation (%%)") % {}]
 
 
 def _values(row: MonthRow) -> list:

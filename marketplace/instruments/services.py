@@ -786,7 +786,7 @@ def send_samples(actor, instrument_id: int, samples: int, description: str, with
     if not settings.sample_mode:
         raise ServiceError(_("This instrument does not take samples; book it for self-operation."))
     description = (description or "").strip()
-    if not description:
+    if not description or "\x00" in description:
         raise ServiceError(_("Describe the samples and the tests you need."), "description")
     if not 1 <= samples <= 10000:
         raise ServiceError(_("Send between 1 and 10000 samples."), "samples")

@@ -283,3 +283,29 @@ def test_the_manager_qualifies_by_e_mail_on_the_desk(client, provider, engineer)
     response = client.post(f"/instruments/{listing.id}/qualify", data={"email": engineer.email})
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     assert db.session.scalar(select(Qualification.user_id)) == engineer.id
+
+
+def test_the_api_books_sends_samples_lists_qualifications_and_gives_the_feed(client, provider, engineer):
+    from tests.api.conftest import bearer
+
+    listing = _instrument(provider, approval="instant", sample_mode=True, sample_price_fen=35_000)
+    headers = bearer(engineer)
+    refused = client.post(f"/api/v1/instruments/{listing.id}/bookings", headers=headers,
+                          json={"start_at": "2030-03-05T09:00:00", "hours": 2})
+    assert refused.status_code == 400 and refused.json["field"] == "start_at"  # not qualified yet
+    instruments.qualify(provider, listing.id, engineer.id)
+    made = client.post(f"/api/v1/instruments/{listing.id}/bookings", headers=headers,
+                       json={"start_at": "2030-03-05T09:00:00", "hours": 2, "repeat_weeks": 2})
+    assert made.status_code == 201
+    assert [b["start_at"] for b in made.json["items"]] == ["2030-03-05T09:00:00", "2030-03-12T09:00:00"]
+    assert made.json["items"][0]["amount"] == "1200.00" and made.json["items"][0]["approval"] == "instant"
+    assert len(client.get("/api/v1/instruments/bookings", headers=headers).json["items"]) == 2
+    sent = client.post(f"/api/v1/instruments/{listing.id}/samples", headers=headers,
+                       json={"samples": 2, "description": "两个试样"})
+    assert sent.status_code == 201 and sent.json["amount"] == "700.00" and sent.json["status"] == "submitted"
+    assert client.get("/api/v1/instruments/samples", headers=headers).json["items"][0]["id"] == sent.json["id"]
+    [q] = client.get("/api/v1/instruments/qualifications", headers=headers).json["items"]
+    assert q["valid"] is True and q["expires_on"] == "2031-03-04"
+    url = client.get("/api/v1/instruments/feed", headers=headers).json["url"]
+    feed = client.get(url.split("marketplace.test", 1)[1])
+    assert feed.status_code == 200 and feed.data.count(b"BEGIN:VEVENT") == 2
