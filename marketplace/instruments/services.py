@@ -401,6 +401,7 @@ def book(actor, instrument_id: int, start_at: datetime, hours: int, purpose: str
                                          needs_approval, series))
             db.session.flush()
         except IntegrityError:  # a concurrent booking of the same hour won the race
+            db.session.rollback()  # before anything (the message's locale) reads through the failed session
             raise Conflict(_("This time is already booked. Choose another."), "start_at") from None
         return made
 
@@ -647,6 +648,14 @@ def block(actor, instrument_id: int, start_at: datetime, end_at: datetime, kind:
     affected = list(db.session.scalars(select(Booking).where(
         Booking.instrument_id == listing.id, Booking.status == "booked", Booking.start_at < end_at,
         Booking.end_at > start_at, _live_holders()).order_by(Booking.start_at)))
+    try:
+        return _move_out_of_the_way(listing, settings, affected, end_at)
+    except IntegrityError:  # a booking took the hours a moved one was given, meanwhile
+        db.session.rollback()
+        raise Conflict(_("The calendar changed while blocking; try again.")) from None
+
+
+def _move_out_of_the_way(listing, settings, affected, end_at) -> dict:
     result = {"moved": [], "cancelled": [], "left": []}
     for booking in affected:
         terms = terms_of(booking.id)
