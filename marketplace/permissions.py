@@ -69,6 +69,8 @@ VIEW_PROJECT = "project.view"  # target: a project: its lead organisation and th
 EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
+DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
+PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
 # Shared instruments (marketplace.instruments)
 MANAGE_INSTRUMENT = "instrument.manage"  # target: the instrument listing: its organisation's verified members
 VIEW_UTILISATION = "instrument.utilisation"  # target: the instrument listing: its organisation's members and the city
@@ -134,6 +136,8 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
     CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
     RUN_OPS: lambda a, t: _role(a) == ADMIN,
+    DRAFT_REFORM: lambda a, t: _role(a) in CITY_ROLES,
+    PUBLISH_PARAMETERS: lambda a, t: _role(a) == ADMIN,
     MANAGE_INSTRUMENT: lambda a, t: t is not None and _member_of(a, t.organization_id)
     and _verified_member(a, MARKET_ROLES),
     VIEW_UTILISATION: lambda a, t: _role(a) in CITY_ROLES or (t is not None and _member_of(a, t.organization_id)),

@@ -51,6 +51,8 @@ BY_ROLE = {
     perm.VIEW_AUDIT: {A},
     perm.GRANT_CITY_ROLE: {A},
     perm.RUN_OPS: {A},
+    perm.DRAFT_REFORM: {R, F, A},
+    perm.PUBLISH_PARAMETERS: {A},
     perm.VIEW_MAIL: {A},
     perm.VIEW_DASHBOARD: {R, F, A},
     perm.EDIT_COUNTY_RD: {R, A},
