@@ -846,9 +846,8 @@ def sample_order(actor, sample_id: int) -> SampleOrder:
     sample = db.session.get(SampleOrder, sample_id)
     if sample is None:
         raise NotFound(_("This sample order does not exist."))
-    parties = orders._Parties(sample.instrument.organization_id, sample.customer_org_id)
-    if not (perm.can(actor, perm.BUY, parties) or perm.can(actor, perm.MANAGE_INSTRUMENT, sample.instrument)
-            or perm.can(actor, perm.VIEW_ORDER, parties)):
+    if not perm.can(actor, perm.VIEW_ORDER, orders._Parties(sample.instrument.organization_id,
+                                                          sample.customer_org_id)):  # its parties and the city
         raise NotFound(_("This sample order does not exist."))
     return sample
 

@@ -100,15 +100,13 @@ def test_an_unqualified_user_sees_why_books_training_and_once_qualified_books_wi
     assert summaries.count("场发射扫描电镜") == 1 and len(summaries) == 2
     old = found.token
     instruments.reset_feed(engineer)
-    with app_ctx.test_client() as client:
-        assert client.get(f"/ical/{old}.ics").status_code == 404  # the old secret no longer works
+    assert app_ctx.test_client().get(f"/ical/{old}.ics").status_code == 404  # the old secret no longer works
 
 
 def _feed(app, token) -> bytes:
-    with app.test_client() as client:
-        response = client.get(f"/ical/{token}.ics")
-        assert response.status_code == 200 and response.mimetype == "text/calendar"
-        return response.data
+    response = app.test_client().get(f"/ical/{token}.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    return response.data
 
 
 def test_a_lapsed_qualification_is_explained(app_ctx, provider, engineer):
