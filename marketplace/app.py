@@ -30,6 +30,8 @@ BLUEPRINTS = (
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
     "marketplace.reforms.views",
+    "marketplace.documents.views",
+    "marketplace.conversations.views",
     "marketplace.instruments.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
@@ -49,6 +51,7 @@ MODEL_MODULES = (
     "marketplace.programmes.models",
     "marketplace.reforms.models",
     "marketplace.ops.models",
+    "marketplace.conversations.models",
     "marketplace.instruments.models",
 )
 CLI_MODULES = (
@@ -154,6 +157,9 @@ def create_app(config=None) -> Flask:
     drafting.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
+    from marketplace.conversations import jobs as conversation_jobs
+
+    conversation_jobs.init_app(app)
     from marketplace.orders import cli as orders_cli
 
     orders_cli.init_app(app)

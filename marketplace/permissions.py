@@ -71,6 +71,10 @@ CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
 DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
 PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
+# Conversations (marketplace.conversations)
+TAKE_PART = "thread.take_part"  # target: a thread's subject: members of its parties (reviewers on claims)
+RESPOND_DEMAND = "demand.respond"  # propose on a demand: universities, institutes, providers, agencies
+OBJECT_TO_PRICE = "price.object"  # object to an agreed price on public notice: anyone logged in with a role
 # Shared instruments (marketplace.instruments)
 MANAGE_INSTRUMENT = "instrument.manage"  # target: the instrument listing: its organisation's verified members
 VIEW_UTILISATION = "instrument.utilisation"  # target: the instrument listing: its organisation's members and the city
@@ -138,6 +142,11 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     RUN_OPS: lambda a, t: _role(a) == ADMIN,
     DRAFT_REFORM: lambda a, t: _role(a) in CITY_ROLES,
     PUBLISH_PARAMETERS: lambda a, t: _role(a) == ADMIN,
+    TAKE_PART: lambda a, t: _role(a) is not None and t is not None and (
+        (getattr(t, "reviewers", False) and _role(a) in (REVIEWER, ADMIN))
+        or any(_member_of(a, org_id) for org_id in getattr(t, "org_ids", ()))),
+    RESPOND_DEMAND: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY)),
+    OBJECT_TO_PRICE: lambda a, t: _role(a) is not None,
     MANAGE_INSTRUMENT: lambda a, t: t is not None and _member_of(a, t.organization_id)
     and _verified_member(a, MARKET_ROLES),
     VIEW_UTILISATION: lambda a, t: _role(a) in CITY_ROLES or (t is not None and _member_of(a, t.organization_id)),

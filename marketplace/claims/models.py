@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -48,6 +48,9 @@ class Claim(db.Model):
         CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint(_in("source", (ENGINE, FILED)), name="source"),
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        # the review queue (oldest submitted first) and an organisation's claims, paged
+        Index("ix_claims_status_submitted", "status", "submitted_at", "id"),
+        Index("ix_claims_org_year", "organization_id", "year", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

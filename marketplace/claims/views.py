@@ -12,6 +12,7 @@ from marketplace.claims import services
 from marketplace.claims.forms import RespondForm, evidence_form
 from marketplace.claims.traces import clause_title, overlap_flagged, payer_totals, render_flags, render_trace
 from marketplace.core.errors import ServiceError
+from marketplace.core.paging import page_arg
 from marketplace.core.forms import attach_error
 from marketplace.home.services import EXTRA_ACTIONS, Action
 from marketplace.core.timeutil import utcnow
@@ -56,9 +57,10 @@ def claim_context(claim) -> dict:
 @bp.route("/claims")
 @login_required
 def mine():
-    claims = services.claims_of(current_user)
+    page = services.claims_of(current_user, page=page_arg())
+    claims = page.items
     lang = services.lang()
-    return render_template("claims/mine.html", claims=claims,
+    return render_template("claims/mine.html", claims=claims, page=page,
                            titles={c.clause: clause_title(c.clause, lang) for c in claims},
                            payers={c.id: payer_totals(c.trace, c.amount_fen) for c in claims})
 
@@ -98,8 +100,8 @@ def respond(claim_id):
 @bp.route("/claims/files/<int:file_id>")
 @login_required
 def download(file_id):
-    f, path = services.evidence_file(current_user, file_id)
-    return send_file(path, mimetype=f.content_type, as_attachment=True, download_name=f.original_name,
+    f, data = services.evidence_file(current_user, file_id)
+    return send_file(data, mimetype=f.content_type, as_attachment=True, download_name=f.original_name,
                      max_age=0)
 
 
