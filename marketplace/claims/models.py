@@ -63,9 +63,15 @@ class Claim(db.Model):
     status: Mapped[str] = mapped_column(String(20), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)  # what the claim stands for (what is, or was, paid)
     engine_amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # the engine's latest figure (drafted claims)
-    transactions: Mapped[list] = mapped_column(JSON, default=list)  # scenario transaction ids (ledger refs)
+    # Scenario transaction ids (ledger refs). Deferred like the trace: thousands for an A3 claim.
+    transactions: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
     # The engine's structured trace: [{"amount", "transactions", "steps": [{"key", "values"}]}], one part per award.
-    trace: Mapped[list] = mapped_column(JSON, default=list)
+    # Deferred: lists never load it (13 MB for one A3 claim at volume); the claim page pages its parts.
+    trace: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
+    # Beside the trace, for lists: the engine figure by payer ({"city": fen, "province": fen}) when a
+    # part names its payers (A3), and how many parts the trace has.
+    payers: Mapped[dict | None] = mapped_column(JSON)
+    part_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     flags: Mapped[list] = mapped_column(JSON, default=list)  # [{"kind", "transactions", "clauses", "step"}]
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     evidence: Mapped[dict | None] = mapped_column(JSON)  # filed claims: the evidence fields as given

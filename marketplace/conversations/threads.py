@@ -184,7 +184,7 @@ def attachment_file(actor, attachment_id: int):
     thread = item.message.thread
     if not may_take_part(actor, subject(thread.subject_kind, thread.subject_id)):
         raise NotFound(_("This file does not exist."))
-    path = uploads.path_of(UPLOAD_AREA, item.stored_name)
-    if not path.is_file():
-        raise NotFound(_("This file does not exist."))
-    return item, path
+    try:
+        return item, uploads.open_stored(UPLOAD_AREA, item.stored_name)
+    except FileNotFoundError:
+        raise NotFound(_("This file does not exist.")) from None

@@ -200,8 +200,8 @@ def thread(kind, subject_id):
 @bp.route("/thread-files/<int:attachment_id>")
 @login_required
 def thread_file(attachment_id):
-    item, path = threads.attachment_file(current_user, attachment_id)
-    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.original_name)
+    item, data = threads.attachment_file(current_user, attachment_id)
+    return send_file(data, mimetype=item.content_type, as_attachment=True, download_name=item.original_name)
 
 
 # --- the agreed-price notice -------------------------------------------------------------------

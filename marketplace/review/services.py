@@ -572,7 +572,9 @@ def record_provincial_reward(actor, organization_id: int, year: int, amount_fen:
         reward.amount_fen, reward.entered_by_id = amount_fen, actor.id
     record(actor, "provincial_reward.enter", "organization", org.id, before={"year": year, "amount_fen": before},
            after={"year": year, "amount_fen": amount_fen})
-    enqueue("claims", str(year))
+    from marketplace.ledger.affects import key
+
+    enqueue("claims", key(year, "A4", org.credit_code))  # its A4.match (and A4) claims only
     db.session.commit()
     return reward
 

@@ -2,7 +2,7 @@
 preferences and reminders
 
 Revision ID: 0019
-Revises: 0021
+Revises: 0018
 Create Date: 2026-11-25 17:59:20.615121
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0021'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

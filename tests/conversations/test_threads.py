@@ -47,8 +47,8 @@ def test_a_thread_keeps_messages_files_and_who_read_them(app_ctx, factory):
     _subject, thread, receipts = threads.view(seller, "enquiry", enquiry.id)
     assert receipts[message_id] == [seller.name]
     attachment = thread.messages[0].attachments[0]
-    item, path = threads.attachment_file(seller, attachment.id)
-    assert path.read_bytes() == b"\x89PNG\r\n\x1a\nxx"
+    item, data = threads.attachment_file(seller, attachment.id)
+    assert data.read() == b"\x89PNG\r\n\x1a\nxx"
     with pytest.raises(NotFound):
         threads.attachment_file(stranger, attachment.id)
     # The seller was told, with the buyer's name and the words.
