@@ -2,7 +2,7 @@
 no-shows), sample orders, outages, waiting lists and iCal feeds
 
 Revision ID: 0020
-Revises: 0018, 0019
+Revises: 0017
 Create Date: 2026-11-25 17:58:00.675633
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = ('0018', '0019')  # main has two heads (0018 pages, 0019 conversations): this joins them
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
