@@ -32,6 +32,7 @@ BLUEPRINTS = (
     "marketplace.reforms.views",
     "marketplace.documents.views",
     "marketplace.conversations.views",
+    "marketplace.instruments.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -51,6 +52,7 @@ MODEL_MODULES = (
     "marketplace.reforms.models",
     "marketplace.ops.models",
     "marketplace.conversations.models",
+    "marketplace.instruments.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -161,6 +163,9 @@ def create_app(config=None) -> Flask:
     from marketplace.orders import cli as orders_cli
 
     orders_cli.init_app(app)
+    from marketplace.instruments import cli as instruments_cli
+
+    instruments_cli.init_app(app)
 
     @app.after_request
     def security_headers(response):

@@ -60,6 +60,7 @@ def _register_steps() -> None:
     import marketplace.claims.demo  # noqa: F401 - registers the claims step (after the year)
     import marketplace.dashboards.demo  # noqa: F401 - registers the county R&D figures step
     import marketplace.programmes.demo  # noqa: F401 - registers the programmes step (pool, IP, commissioners, projects)
+    import marketplace.instruments.demo  # noqa: F401 - registers the shared-instruments step (after the year)
 
 
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from marketplace.instruments import reports as instrument_reports
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES
 from marketplace.claims import models as m
@@ -36,6 +37,8 @@ def _detail(claim, status=200, **forms):
     forms.setdefault("objection_form", ObjectionDecisionForm())
     return render_template("review/detail.html", can_review=perm.can(current_user, perm.REVIEW_CLAIMS),
                            can_pay=perm.can(current_user, perm.PAY_CLAIMS), pay_form=PayForm(),
+                           instrument_evidence=instrument_reports.evidence_for(claim.organization_id, claim.year)
+                           if claim.clause == "A5" else None,
                            **forms, **claim_context(claim)), status
 
 
