@@ -20,6 +20,7 @@ from marketplace import (
     demo,
     documents,
     home,
+    instruments,
     ledger,
     listings,
     notifications,
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the domains register their topics and jobs with them.
 DOMAINS = (outbox, worker, home, accounts, audit, notifications, ledger, admin, listings, orders, payments,
            search, claims, review, api, dashboards, programmes, reforms, documents,
-           conversations, demo, ops)
+           conversations, instruments, demo, ops)
 
 
 class _DatabaseInt(IntegerConverter):

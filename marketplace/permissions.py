@@ -85,6 +85,9 @@ PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter val
 TAKE_PART = "thread.take_part"  # target: a thread's subject: members of its parties (reviewers on claims)
 RESPOND_DEMAND = "demand.respond"  # propose on a demand: universities, institutes, providers, agencies
 OBJECT_TO_PRICE = "price.object"  # object to an agreed price on public notice: anyone logged in with a role
+# Shared instruments (marketplace.instruments)
+MANAGE_INSTRUMENT = "instrument.manage"  # target: the instrument listing: its organisation's verified members
+VIEW_UTILISATION = "instrument.utilisation"  # target: the instrument listing: its organisation's members and the city
 
 
 def _role(actor) -> str | None:
@@ -219,6 +222,11 @@ RULES: dict[str, Rule] = {
     RESPOND_DEMAND: Rule(lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY)),
                          _l("Only universities, institutes, service providers and agencies propose on a demand.")),
     OBJECT_TO_PRICE: Rule(lambda a, t: _role(a) is not None, _l("Log in to object to an agreed price.")),
+    MANAGE_INSTRUMENT: Rule(lambda a, t: t is not None and _member_of(a, t.organization_id)
+                            and _verified_member(a, MARKET_ROLES),
+                            _l("Only the organisation that owns the instrument manages it.")),
+    VIEW_UTILISATION: Rule(lambda a, t: _role(a) in CITY_ROLES or (t is not None and _member_of(a, t.organization_id)),
+                           _l("Only the instrument's owner and the city see its utilisation.")),
 }
 
 

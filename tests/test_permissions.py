@@ -111,6 +111,10 @@ BY_TARGET = [
     (perm.CLAIM_FILE, None, CITY, CITY),
     (perm.EDIT_LISTING, owned(OWN), MARKET | {A}, {A}),
     (perm.EDIT_LISTING, owned(OTHER), {A}, {A}),
+    (perm.MANAGE_INSTRUMENT, owned(OWN), MARKET, NONE),  # the instrument's own organisation, verified
+    (perm.MANAGE_INSTRUMENT, owned(OTHER), NONE, NONE),  # not even the city runs a facility's calendar
+    (perm.VIEW_UTILISATION, owned(OWN), ALL, ALL),
+    (perm.VIEW_UTILISATION, owned(OTHER), CITY, CITY),  # the reviewers' evidence for A5
     (perm.SELL, order(OWN, OTHER), MARKET, NONE),
     (perm.SELL, order(OTHER, OWN), NONE, NONE),
     (perm.BUY, order(OTHER, OWN), MARKET, NONE),

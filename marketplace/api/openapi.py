@@ -166,6 +166,26 @@ BOOKING = obj({
     "created_at": TIMESTAMP,
 }, ("id", "ref", "status", "instrument", "customer", "start_at", "end_at", "hours", "amount", "order_id"))
 
+INSTRUMENT_REF = obj({"id": ID, "title": STRING}, ("id", "title"))
+FACILITY_BOOKING = obj({
+    "id": ID, "ref": STRING, "status": {"enum": ["booked", "completed", "cancelled", "expired"]},
+    "instrument": INSTRUMENT_REF, "purpose": {"enum": ["use", "training"]},
+    "approval": {"enum": ["instant", "pending", "approved", "refused", "lapsed"]},
+    "refusal_reason": nullable(STRING), "start_at": WALL_CLOCK, "end_at": WALL_CLOCK,
+    "moved_from": nullable({**WALL_CLOCK, "description": "The start before maintenance moved the booking."}),
+    "amount": MONEY, "order_id": nullable(ID), "attendance": nullable({"enum": ["no_show", "late_cancel"]}),
+    "penalty": MONEY, "used_hours": nullable({"type": "number", "minimum": 0}),
+}, ("id", "ref", "status", "instrument", "purpose", "approval", "start_at", "end_at", "amount", "order_id"))
+SAMPLE_ORDER = obj({
+    "id": ID, "ref": STRING, "status": {"enum": ["submitted", "received", "testing", "reported", "cancelled"]},
+    "instrument": INSTRUMENT_REF, "samples": {"type": "integer", "minimum": 1},
+    "samples_done": nullable({"type": "integer", "minimum": 0}), "description": STRING, "amount": MONEY,
+    "order_id": nullable(ID), "report": nullable(STRING), "created_at": TIMESTAMP,
+    "received_at": nullable(TIMESTAMP), "reported_at": nullable(TIMESTAMP),
+}, ("id", "ref", "status", "instrument", "samples", "amount", "created_at"))
+QUALIFICATION = obj({"instrument": INSTRUMENT_REF, "qualified_on": DATE, "expires_on": DATE, "valid": BOOL},
+                    ("instrument", "qualified_on", "expires_on", "valid"))
+
 CALENDAR = obj({
     "instrument_id": ID, "open_from_hour": {"type": "integer"}, "open_to_hour": {"type": "integer"},
     "days": {"type": "array", "items": obj({
@@ -317,6 +337,26 @@ SCHEMAS = {
         "samples": nullable({"type": "integer", "minimum": 1, "maximum": 10000}),
         "with_voucher": BOOL}, ("instrument_id", "start_at", "hours")),
     "Calendar": CALENDAR,
+    "FacilityBooking": FACILITY_BOOKING,
+    "FacilityBookingList": obj({"items": {"type": "array", "items": ref("FacilityBooking")}}, ("items",)),
+    "FacilityBookingCreate": obj({
+        "start_at": {**WALL_CLOCK, "pattern": f"^{DATE_PATTERN}T([01][0-9]|2[0-3]):00(:00)?$",
+                     "description": "On the hour, Beijing wall-clock time, no offset: 2025-03-01T09:00:00; "
+                                    f"a year from {MIN_YEAR} to {MAX_YEAR}."},
+        "hours": {"type": "integer", "minimum": 1, "maximum": 168,
+                  "description": "Within the instrument's longest booking; a training session has its own length."},
+        "purpose": {"enum": ["use", "training"], "default": "use"},
+        "repeat_weeks": {"type": "integer", "minimum": 1, "maximum": 8, "default": 1},
+        "with_voucher": BOOL}, ("start_at", "hours")),
+    "SampleOrder": SAMPLE_ORDER,
+    "SampleOrderList": obj({"items": {"type": "array", "items": ref("SampleOrder")}}, ("items",)),
+    "SampleOrderCreate": obj({
+        "samples": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "description": {"type": "string", "minLength": 1, "maxLength": 3000, "pattern": r"\S"},
+        "with_voucher": BOOL}, ("samples", "description")),
+    "QualificationList": obj({"items": {"type": "array", "items": QUALIFICATION}}, ("items",)),
+    "CalendarFeed": obj({"url": {"type": "string", "description": "The secret iCal address of your bookings; "
+                                                                  "reset it on /instruments/bookings."}}, ("url",)),
     "ContractRegistration": obj({
         "registration_no": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"\S",
                             "description": "认定登记编号"},
@@ -448,6 +488,27 @@ PATHS = {
             _path_id("instrument_id", "instrument"),
             _query("from", DATE_IN, f"First day, YYYY-MM-DD, a year from {MIN_YEAR} to {MAX_YEAR} (default today)."),
             _query("days", {"type": "integer", "minimum": 1, "maximum": 31, "default": 7}, "Number of days.")))},
+    "/api/v1/instruments/bookings": {"get": _op(
+        "listFacilityBookings", "Your bookings of shared instruments (self-operation and training).", "instruments",
+        (200, "FacilityBookingList", "Latest start first, at most 200."), (400,))},
+    "/api/v1/instruments/{instrument_id}/bookings": {"post": _op(
+        "createFacilityBooking", "Book a shared instrument for self-operation (qualified users) or a training "
+                                 "session; with manager approval the request holds its hours until decided.",
+        "instruments", (201, "FacilityBookingList", "The bookings made (several when recurring) or grown."),
+        (400, 403, 404, 409), parameters=(_path_id("instrument_id", "instrument"),), body="FacilityBookingCreate")},
+    "/api/v1/instruments/samples": {"get": _op(
+        "listSampleOrders", "Your organisation's samples sent in (送样), with their reports.", "instruments",
+        (200, "SampleOrderList", "Newest first, at most 200."), (400,))},
+    "/api/v1/instruments/{instrument_id}/samples": {"post": _op(
+        "createSampleOrder", "Send samples for the facility's staff to run; priced per sample.", "instruments",
+        (201, "SampleOrder", "Sent; `order_id` is the order to pay."), (400, 403, 404),
+        parameters=(_path_id("instrument_id", "instrument"),), body="SampleOrderCreate")},
+    "/api/v1/instruments/qualifications": {"get": _op(
+        "listQualifications", "The instruments you may operate yourself, and until when.", "instruments",
+        (200, "QualificationList", "Latest expiry first."), (400,))},
+    "/api/v1/instruments/feed": {"get": _op(
+        "calendarFeed", "The secret iCal address of your instrument bookings.", "instruments",
+        (200, "CalendarFeed", "The address."), (400,))},
     "/api/v1/contracts/{contract_id}/register": {"post": _op(
         "registerContract", "The seller records the contract's 认定登记 registration.", "contracts",
         (200, "Contract", "Registered."), (400, 403, 404, 409), parameters=(_path_id("contract_id", "contract"),),
@@ -499,7 +560,7 @@ def document() -> dict:
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "contracts",
+        "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "instruments", "contracts",
                                                   "programmes")],
         "paths": PATHS,
         "components": {

@@ -91,6 +91,31 @@ def booking(item) -> dict:
             "created_at": timestamp(item.created_at)}
 
 
+def facility_booking(item, terms) -> dict:
+    return {"id": item.id, "ref": item.ref, "status": item.status,
+            "instrument": {"id": item.instrument_id, "title": item.instrument.title},
+            "purpose": terms.purpose, "approval": terms.approval, "refusal_reason": terms.refusal_reason,
+            "start_at": wall_clock(item.start_at), "end_at": wall_clock(item.end_at),
+            "moved_from": wall_clock(terms.moved_from), "amount": money(item.amount_fen), "order_id": item.order_id,
+            "attendance": terms.attendance or None, "penalty": money(terms.penalty_fen),
+            "used_hours": terms.used_hours}
+
+
+def sample_order(item) -> dict:
+    return {"id": item.id, "ref": item.ref, "status": item.status,
+            "instrument": {"id": item.instrument_id, "title": item.instrument.title},
+            "samples": item.samples, "samples_done": item.samples_done, "description": item.description,
+            "amount": money(item.amount_fen), "order_id": item.order_id, "report": item.report,
+            "created_at": timestamp(item.created_at), "received_at": timestamp(item.received_at),
+            "reported_at": timestamp(item.reported_at)}
+
+
+def qualification(item, today) -> dict:
+    return {"instrument": {"id": item.instrument_id, "title": item.instrument.title},
+            "qualified_on": day(item.qualified_on), "expires_on": day(item.expires_on),
+            "valid": item.valid_on(today)}
+
+
 def me(user) -> dict:
     org = user.organization
     return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from marketplace import programmes
@@ -34,8 +34,9 @@ from marketplace.api.validation import (
 )
 from marketplace.core import paging
 from marketplace.core.errors import NotFound, ServiceError
-from marketplace.core.timeutil import utcnow
+from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.extensions import csrf, db
+from marketplace.instruments import services as instruments
 from marketplace.listings import schema as listing_schema
 from marketplace.listings import services as listings
 from marketplace.listings.models import KINDS, TRANSFER_MODES, Listing
@@ -276,6 +277,53 @@ def instrument_calendar(instrument_id):
                  "booked_hours": sorted(taken.get(start + timedelta(days=i), ()))} for i in range(days)]
     return jsonify(instrument_id=instrument.id, open_from_hour=instrument.open_from_hour,
                    open_to_hour=instrument.open_to_hour, days=calendar)
+
+
+# --- shared instruments: facility bookings, samples, qualifications, iCal ----------------------
+
+@bp.route("/instruments/bookings")
+def facility_booking_index():
+    query({})
+    return jsonify(items=[serialize.facility_booking(b, t) for b, t in instruments.bookings_of(_user())])
+
+
+@bp.route("/instruments/<int:instrument_id>/bookings", methods=["POST"])
+def facility_booking_create(instrument_id):
+    values = body({"start_at": Field(local_datetime, required=True), "hours": Field(integer(1, 168), required=True),
+                   "purpose": Field(string(8, ("use", "training"))), "repeat_weeks": Field(integer(1, 8)),
+                   "with_voucher": Field(boolean)})
+    made = instruments.book(_user(), instrument_id, values["start_at"], values["hours"], values.get("purpose", "use"),
+                            values.get("repeat_weeks", 1), values.get("with_voucher", False))
+    return jsonify(items=[serialize.facility_booking(b, instruments.terms_of(b.id)) for b in made]), 201
+
+
+@bp.route("/instruments/samples")
+def sample_order_index():
+    query({})
+    return jsonify(items=[serialize.sample_order(s) for s in instruments.sample_orders_of(_user())])
+
+
+@bp.route("/instruments/<int:instrument_id>/samples", methods=["POST"])
+def sample_order_create(instrument_id):
+    values = body({"samples": Field(integer(1, 10_000), required=True),
+                   "description": Field(string(3000), required=True), "with_voucher": Field(boolean)})
+    made = instruments.send_samples(_user(), instrument_id, values["samples"], values["description"],
+                                    values.get("with_voucher", False))
+    return jsonify(serialize.sample_order(made)), 201
+
+
+@bp.route("/instruments/qualifications")
+def qualification_index():
+    query({})
+    today = beijing_today()
+    return jsonify(items=[serialize.qualification(q, today) for q in instruments.my_qualifications(_user())])
+
+
+@bp.route("/instruments/feed")
+def calendar_feed():
+    query({})
+    found = instruments.feed(_user())
+    return jsonify(url=url_for("instruments.ical_feed", token=found.token, _external=True))
 
 
 # --- contracts -----------------------------------------------------------------------------

@@ -55,12 +55,13 @@ def load_organizations(city: dict) -> dict:
 
 def steps() -> list[Callable[[dict], None]]:
     """The steps after the organisations, in order; each receives the context dict."""
-    from marketplace.demo import claims, dashboards, programmes, year
+    from marketplace.demo import claims, dashboards, instruments, programmes, year
 
     return [year.load_year,  # listings and a year of trade
             claims.load_claims,  # claims drafted, budgets, a few walked through review
             dashboards.load_county_rd,  # the counties' R&D figures
-            programmes.load_programmes]  # pool, IP, commissioners, projects
+            programmes.load_programmes,  # pool, IP, commissioners, projects
+            instruments.load_instruments]  # the shared-instruments facility (after the year)
 
 
 def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:

@@ -10,6 +10,7 @@ from marketplace.core.forms import attach_error
 from marketplace.core.money import fen_to_str
 from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import beijing_today
+from marketplace.instruments import services as instruments
 from marketplace.listings import services
 from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
 from marketplace.listings.services import KINDS
@@ -37,6 +38,7 @@ def detail(listing_id):
     start = beijing_today() + timedelta(days=1)  # the calendar is in Beijing time
     taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
     return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
+                           facility=listing.kind == "instrument" and instruments.settings_of(listing.id) is not None,
                            days=[start + timedelta(days=i) for i in range(7)],
                            enquiry_form=EnquiryForm(), pay_form=PayOptionsForm(with_voucher=eligible),
                            buy_form=BuyAchievementForm(),

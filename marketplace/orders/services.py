@@ -388,6 +388,10 @@ def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, s
     of the same hours whose payment time has run out are expired in the same transaction."""
     perm.require(actor, perm.TRADE)
     instrument = _listing_for_sale(instrument_id, ("instrument",))
+    from marketplace.instruments.models import InstrumentSettings
+
+    if db.session.get(InstrumentSettings, instrument.id) is not None:  # its rules live in marketplace.instruments
+        raise ServiceError(_("Book this instrument on its instrument page: it has its own rules."), "start_at")
     if start_at.minute or start_at.second or start_at.microsecond:
         raise ServiceError(_("Bookings start on the hour."), "start_at")
     if not 1 <= hours <= MAX_BOOKING_HOURS:

@@ -17,6 +17,7 @@ from marketplace.core.forms import attach_error, validated
 from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import utcnow
 from marketplace.extensions import rate_limit
+from marketplace.instruments import reports as instrument_reports
 from marketplace.review import services
 from marketplace.review.forms import (
     ApproveForm,
@@ -45,6 +46,8 @@ def _detail(claim, status=200, **forms):
     forms.setdefault("objection_form", ObjectionDecisionForm())
     return render_template("review/detail.html", can_review=perm.can(current_user, perm.REVIEW_CLAIMS),
                            can_pay=perm.can(current_user, perm.PAY_CLAIMS), pay_form=PayForm(),
+                           instrument_evidence=instrument_reports.evidence_for(claim.organization_id, claim.year)
+                           if claim.clause == "A5" else None,
                            **forms, **claim_context(claim)), status
 
 
