@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "marketplace.api.token_views",
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
+    "marketplace.vouchers.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -46,6 +47,7 @@ MODEL_MODULES = (
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
     "marketplace.ops.models",
+    "marketplace.vouchers.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -153,6 +155,9 @@ def create_app(config=None) -> Flask:
     from marketplace.orders import cli as orders_cli
 
     orders_cli.init_app(app)
+    from marketplace.vouchers import views as voucher_views
+
+    voucher_views.init_app(app)
 
     @app.after_request
     def security_headers(response):

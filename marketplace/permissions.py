@@ -69,6 +69,13 @@ VIEW_PROJECT = "project.view"  # target: a project: its lead organisation and th
 EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
+# Innovation vouchers (marketplace.vouchers)
+VOUCHER_APPLY = "voucher.apply"  # target: an organisation: its verified enterprise members apply (申领)
+VOUCHER_REVIEW = "voucher.review"  # decide voucher applications and provider admissions (入库)
+VOUCHER_SETTINGS = "voucher.settings"  # the dated yearly cap and validity periods
+VOUCHER_OVERSEE = "voucher.oversee"  # redemption batches, the province's share owed, the voucher dashboard
+VOUCHER_PAY = "voucher.pay"  # pay a provider's monthly redemption batch (the city's 30 %)
+ADMISSION_APPLY = "admission.apply"  # target: an organisation: its verified provider or agency members
 
 
 def _role(actor) -> str | None:
@@ -131,6 +138,12 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
     CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
     RUN_OPS: lambda a, t: _role(a) == ADMIN,
+    VOUCHER_APPLY: lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (ENTERPRISE,)),
+    VOUCHER_REVIEW: lambda a, t: _role(a) in (REVIEWER, ADMIN),
+    VOUCHER_SETTINGS: lambda a, t: _role(a) in (REVIEWER, ADMIN),
+    VOUCHER_OVERSEE: lambda a, t: _role(a) in CITY_ROLES,
+    VOUCHER_PAY: lambda a, t: _role(a) in (FINANCE, ADMIN),
+    ADMISSION_APPLY: lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (PROVIDER, AGENCY)),
 }
 
 

@@ -51,6 +51,10 @@ BY_ROLE = {
     perm.VIEW_AUDIT: {A},
     perm.GRANT_CITY_ROLE: {A},
     perm.RUN_OPS: {A},
+    perm.VOUCHER_REVIEW: {R, A},
+    perm.VOUCHER_SETTINGS: {R, A},
+    perm.VOUCHER_OVERSEE: {R, F, A},
+    perm.VOUCHER_PAY: {F, A},
     perm.VIEW_MAIL: {A},
     perm.VIEW_DASHBOARD: {R, F, A},
     perm.EDIT_COUNTY_RD: {R, A},
@@ -127,6 +131,12 @@ BY_TARGET = [
     (perm.EXPORT_OWN_DATA, org(OWN), ALL, ALL),
     (perm.EXPORT_OWN_DATA, org(OTHER), NONE, NONE),
     (perm.EXPORT_OWN_DATA, None, NONE, NONE),
+    (perm.VOUCHER_APPLY, org(OWN), {E}, NONE),
+    (perm.VOUCHER_APPLY, org(OTHER), NONE, NONE),
+    (perm.VOUCHER_APPLY, None, NONE, NONE),
+    (perm.ADMISSION_APPLY, org(OWN), {P, AG}, NONE),
+    (perm.ADMISSION_APPLY, org(OTHER), NONE, NONE),
+    (perm.ADMISSION_APPLY, None, NONE, NONE),
 ]
 
 

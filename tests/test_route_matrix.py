@@ -148,6 +148,25 @@ ACCESS = {
     "programmes.project_new": GET((perm.ENTERPRISE, perm.UNIVERSITY)),
     "programmes.targets_page": GET(perm.CITY_ROLES),
     "programmes.my_data": GET(ANY),
+    # --- vouchers (add below this line) ---
+    "vouchers.mine": GET(ANY),  # applying is checked by the service (tests/vouchers)
+    "vouchers.resubmit": POST(NOBODY, data={"purpose": "补充材料"}, application_id="voucher_application"),
+    "vouchers.review": GET((perm.REVIEWER, perm.ADMIN)),
+    "vouchers.decide": POST((perm.REVIEWER, perm.ADMIN), ok="/vouchers/review",
+                            data={"decision": "reject", "note": "材料不全"}, application_id="voucher_application"),
+    "vouchers.decide_admission": POST((perm.REVIEWER, perm.ADMIN), ok="/vouchers/review",
+                                      data={"decision": "reject", "note": "资质不符"}, admission_id="admission"),
+    "vouchers.settings": POST((perm.REVIEWER, perm.ADMIN), ok="/vouchers/review",
+                              data={"key": "use_months", "value": "12", "effective_from": "2024-01-01"}),
+    "vouchers.provider": GET(ANY),  # applying for admission is checked by the service (tests/vouchers)
+    "vouchers.batches": GET(perm.CITY_ROLES),
+    "vouchers.pay_batch": POST((perm.FINANCE, perm.ADMIN), ok="/vouchers/batches", batch_id="batch"),
+    "vouchers.province_owed_csv": GET(perm.CITY_ROLES),
+    "vouchers.deliver": POST(NOBODY, data={"note": "报告见附件"}, order_id="paid_order"),  # the seller: tests/vouchers
+    "vouchers.accept": POST(NOBODY, order_id="paid_order"),  # the buyer: tests/vouchers
+    "vouchers.dispute": POST(NOBODY, data={"reason": "报告缺页"}, order_id="paid_order"),
+    "vouchers.rate": POST(NOBODY, data={"rating": "5"}, order_id="paid_order"),
+    "vouchers.report": GET(NOBODY, order_id="paid_order"),  # the parties, once delivered: tests/vouchers
 }
 
 # endpoint -> where its rights are tested (they are not a matter of role alone)
@@ -275,6 +294,16 @@ def world(app, factory):
 
     w["claim"], w["claim_to_approve"] = claim("甲"), claim("乙")
     w["claim_to_reject"], w["claim_for_evidence"] = claim("丙"), claim("丁")
+    from marketplace.vouchers import models as vm
+    from marketplace.vouchers import services as vouchers
+
+    w["voucher_application"] = vouchers.apply(buyer, utcnow().year, 5_000_000, "检测费用").id
+    admission = vm.ProviderAdmission(organization_id=university.organization.id, applicant_id=university.id,
+                                     scope="检测", status="pending")
+    batch = vm.RedemptionBatch(provider_org_id=seller.organization.id, month="2020-01")
+    db.session.add_all([admission, batch])
+    db.session.flush()
+    w["admission"], w["batch"] = admission.id, batch.id
     db.session.commit()
     return w
 

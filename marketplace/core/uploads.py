@@ -67,7 +67,7 @@ def check(files) -> list[CheckedFile]:
     return checked
 
 
-AREAS = ("claims", "listings")
+AREAS = ("claims", "listings", "vouchers")
 
 
 def upload_dir(area: str) -> Path:
