@@ -194,9 +194,7 @@ def refund(actor, order_id: int, reason: str) -> Refund:
         raise Conflict(_("Only a paid order can be refunded."))
     if order.booking is not None and order.booking.status == "completed":
         raise Conflict(_("A completed booking cannot be refunded here; ask the city."))
-    from marketplace.vouchers.services import refuse_refund_after_acceptance, release
-
-    refuse_refund_after_acceptance(order)
+    from marketplace.vouchers.services import release
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded"))
     if payment is None:
         raise Conflict(_("Only a paid order can be refunded."))
@@ -224,7 +222,7 @@ def refund(actor, order_id: int, reason: str) -> Refund:
                   corrects_seq=payment.ledger_seq)
     for receivable in db.session.scalars(select(VoucherReceivable).where(VoucherReceivable.order_id == order.id)):
         receivable.status = "void"
-    release(order.id)  # before acceptance: the voucher's reservation is free again
+    release(order.id)  # the voucher's reservation (or what it redeemed) is given back
     if order.booking is not None:
         from marketplace.orders.models import BookingSlot
 

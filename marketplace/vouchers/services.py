@@ -256,21 +256,24 @@ def reservation_of(order_id: int) -> VoucherReservation | None:
 
 
 def release(order_id: int) -> bool:
-    """Give a cancelled or refunded order's reservation back to its voucher (part of the
-    caller's transaction; once: a conditional UPDATE on ``reserved``)."""
+    """Give a cancelled or refunded order's public share back to its voucher (part of the
+    caller's transaction; once: a conditional UPDATE on the reservation's status). Before
+    acceptance the reservation is released; a refund after acceptance gives back what was
+    redeemed (the ledger's refund then corrects the redemption)."""
     reservation = reservation_of(order_id)
     if reservation is None:
         return False
-    moved = db.session.execute(update(VoucherReservation).where(
-        VoucherReservation.id == reservation.id, VoucherReservation.status == "reserved")
-        .values(status="released", settled_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    if moved != 1:
-        return False
-    db.session.execute(update(Voucher).where(Voucher.id == reservation.voucher_id)
-                       .values(reserved_fen=Voucher.reserved_fen - reservation.amount_fen)
-                       .execution_options(synchronize_session=False))
-    db.session.expire(reservation)
-    return True
+    for status, column in (("reserved", Voucher.reserved_fen), ("redeemed", Voucher.used_fen)):
+        moved = db.session.execute(update(VoucherReservation).where(
+            VoucherReservation.id == reservation.id, VoucherReservation.status == status)
+            .values(status="released", settled_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        if moved == 1:
+            db.session.execute(update(Voucher).where(Voucher.id == reservation.voucher_id)
+                               .values({column.key: column - reservation.amount_fen})
+                               .execution_options(synchronize_session=False))
+            db.session.expire(reservation)
+            return True
+    return False
 
 
 def release_many(order_ids) -> None:
@@ -527,13 +530,6 @@ def provider_stats(org_id: int) -> dict:
             "disputes": round(100 * sum(1 for r in rows if r.dispute_reason) / len(rows)) if rows else None}
 
 
-def refuse_refund_after_acceptance(order: Order) -> None:
-    """A refund is for what was not accepted: after acceptance it is the city's matter."""
-    delivery = delivery_of(order.id)
-    if delivery is not None and delivery.status in ("accepted", "auto_accepted"):
-        raise Conflict(_("An accepted service cannot be refunded here; ask the city."))
-
-
 # --- provider admission (入库) ----------------------------------------------------------------------
 
 def _admission(admission_id: int) -> ProviderAdmission:
@@ -632,7 +628,7 @@ def batches(actor) -> list[RedemptionBatch]:
 
 
 def batch_total(batch: RedemptionBatch) -> dict:
-    orders = [r.order for r in batch.reservations]
+    orders = [r.order for r in batch.reservations if r.status == "redeemed"]
     return {"count": len(orders), "amount_fen": sum(o.amount_fen for o in orders),
             "province_fen": sum(o.province_fen for o in orders), "city_fen": sum(o.city_fen for o in orders)}
 
@@ -656,7 +652,7 @@ def pay_batch(actor, batch_id: int) -> RedemptionBatch:
     if moved != 1:
         raise Conflict(_("This batch was paid already."))
     db.session.expire(batch)
-    order_ids = [r.order_id for r in batch.reservations]
+    order_ids = [r.order_id for r in batch.reservations if r.status == "redeemed"]
     if order_ids:
         db.session.execute(update(VoucherReceivable).where(VoucherReceivable.order_id.in_(order_ids),
                                                            VoucherReceivable.payer == "city",
