@@ -18,10 +18,11 @@ REPORT = [("检测报告.pdf", b"%PDF-1.4 test report")]
 
 
 def give_voucher(org, amount_fen: int = 100_000_000_00, mode: str = "exchange",
-                 use_by: date | None = None) -> Voucher:
-    """An approved application and its voucher for ``org`` (committed)."""
+                 use_by: date | None = None, year: int | None = None) -> Voucher:
+    """An approved application and its voucher for ``org`` (committed), usable from 1 January
+    of ``year`` (this year) to the end of the next."""
     org_id = getattr(org, "id", org)
-    today = beijing_today()
+    today = beijing_today().replace(year=year) if year else beijing_today()
     applicant = db.session.scalar(select(Membership.user_id).where(Membership.organization_id == org_id).limit(1))
     application = VoucherApplication(organization_id=org_id, applicant_id=applicant, year=today.year,
                                      planned_fen=amount_fen, purpose="测试", mode=mode, status="approved",

@@ -483,7 +483,7 @@ def document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "contracts",
-                                                  "programmes")],
+                                                  "programmes", "vouchers")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

@@ -452,13 +452,13 @@ def complete_booking(actor, booking_id: int) -> Booking:
         raise perm.PermissionDenied(_("You are not allowed to do this."))
     if booking.status != "booked":
         raise ServiceError(_("This booking is not open."))
-    if beijing_now() < booking.end_at:
-        raise ServiceError(_("A booking can be completed only after it ends (%(end)s).",
-                                end=booking.end_at.strftime("%Y-%m-%d %H:%M")))
     if booking.order is None and not booking.self_use:
         raise ServiceError(_("The booking is not paid yet."))
     if booking.order is not None and booking.order.status not in ("paid", "delivered"):
         raise ServiceError(_("The booking is not paid yet."))
+    if beijing_now() < booking.end_at:
+        raise ServiceError(_("A booking can be completed only after it ends (%(end)s).",
+                                end=booking.end_at.strftime("%Y-%m-%d %H:%M")))
     moved = db.session.execute(update(Booking).where(Booking.id == booking.id, Booking.status == "booked")
                                .values(status="completed").execution_options(synchronize_session=False)).rowcount
     if moved != 1:
