@@ -258,3 +258,22 @@ def test_a_batch_is_paid_after_its_month_and_settles_the_city_share_only(factory
     assert statuses == {"city": "settled", "province": "owed"}
     owed = vouchers.province_owed(finance)
     assert [r["amount_fen"] for r in owed] == [3_000_000]
+
+
+def test_declaring_a_service_agency_at_registration_is_an_admission_application(app_ctx, reviewer):
+    from marketplace.accounts import credit_code
+    from marketplace.accounts.services import Registration, register
+    from marketplace.vouchers.models import ProviderAdmission
+
+    user = register(Registration(org_name="新设检测所", kind="agency", role="provider",
+                                 credit_code=credit_code.make("91371502MA9999991"), county="东昌府区",
+                                 email="lab-new@example.com", name="新所长", password="Zq8!-voucher-admission",
+                                 service_agency=True))
+    db.session.expire_all()
+    org = user.memberships[0].organization
+    assert org.service_agency is False  # not eligible by saying so
+    admission = db.session.scalar(select(ProviderAdmission).where(ProviderAdmission.organization_id == org.id))
+    assert admission.status == "pending" and admission.applicant_id == user.id
+    vouchers.decide_admission(reviewer, admission.id, "admit")
+    db.session.expire_all()
+    assert db.session.get(type(org), org.id).service_agency is True
