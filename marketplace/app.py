@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
     "marketplace.vouchers.views",
+    "marketplace.reforms.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -46,6 +47,7 @@ MODEL_MODULES = (
     "marketplace.api.models",
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
+    "marketplace.reforms.models",
     "marketplace.ops.models",
     "marketplace.vouchers.models",
 )
@@ -239,7 +241,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from marketplace.core import i18n, labels, money
+    from marketplace.core import i18n, labels, money, timeutil
 
     i18n.install(app)
 
@@ -252,6 +254,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["beijing"] = timeutil.format_beijing
 
 
 def _register_observability(app: Flask) -> None:

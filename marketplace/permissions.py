@@ -76,6 +76,8 @@ VOUCHER_SETTINGS = "voucher.settings"  # the dated yearly cap and validity perio
 VOUCHER_OVERSEE = "voucher.oversee"  # redemption batches, the province's share owed, the voucher dashboard
 VOUCHER_PAY = "voucher.pay"  # pay a provider's monthly redemption batch (the city's 30 %)
 ADMISSION_APPLY = "admission.apply"  # target: an organisation: its verified provider or agency members
+DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
+PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
 
 
 def _role(actor) -> str | None:
@@ -144,6 +146,8 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     VOUCHER_OVERSEE: lambda a, t: _role(a) in CITY_ROLES,
     VOUCHER_PAY: lambda a, t: _role(a) in (FINANCE, ADMIN),
     ADMISSION_APPLY: lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (PROVIDER, AGENCY)),
+    DRAFT_REFORM: lambda a, t: _role(a) in CITY_ROLES,
+    PUBLISH_PARAMETERS: lambda a, t: _role(a) == ADMIN,
 }
 
 

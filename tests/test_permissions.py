@@ -55,6 +55,8 @@ BY_ROLE = {
     perm.VOUCHER_SETTINGS: {R, A},
     perm.VOUCHER_OVERSEE: {R, F, A},
     perm.VOUCHER_PAY: {F, A},
+    perm.DRAFT_REFORM: {R, F, A},
+    perm.PUBLISH_PARAMETERS: {A},
     perm.VIEW_MAIL: {A},
     perm.VIEW_DASHBOARD: {R, F, A},
     perm.EDIT_COUNTY_RD: {R, A},

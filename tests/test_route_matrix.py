@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import permissions as perm
+from marketplace.core.timeutil import beijing_today
 from marketplace.extensions import db
 from tests.factories import login
 
@@ -167,6 +168,20 @@ ACCESS = {
     "vouchers.dispute": POST(NOBODY, data={"reason": "报告缺页"}, order_id="paid_order"),
     "vouchers.rate": POST(NOBODY, data={"rating": "5"}, order_id="paid_order"),
     "vouchers.report": GET(NOBODY, order_id="paid_order"),  # the parties, once delivered: tests/vouchers
+    # --- reforms (add below this line) ---
+    "reforms.index": GET(perm.CITY_ROLES),
+    "reforms.create": POST(perm.CITY_ROLES, ok="/reforms/", data={"name": "矩阵草案"}),
+    "reforms.draft": GET(perm.CITY_ROLES, draft_id="reform_draft"),
+    "reforms.edit": POST(perm.CITY_ROLES, ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                         data={"parameter": "a4.rate", "value": "4%", "reason": "测算"}),
+    "reforms.revert": POST(perm.CITY_ROLES, ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                           data={"parameter": "a3.city_share"}),
+    "reforms.replay": GET(perm.CITY_ROLES, draft_id="reform_draft", year="ledger_year"),
+    "reforms.replay_export": GET(perm.CITY_ROLES, draft_id="reform_draft", year="ledger_year"),
+    "reforms.forecast": GET(perm.CITY_ROLES, draft_id="reform_draft"),
+    "reforms.publish": POST((perm.ADMIN,), ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                            data={"effective_from": date(beijing_today().year + 1, 1, 1).isoformat(),
+                                  "document_no": "聊政字〔2026〕9号"}),
 }
 
 # endpoint -> where its rights are tested (they are not a matter of role alone)
@@ -311,6 +326,12 @@ def world(app, factory):
     db.session.add_all([admission, batch])
     db.session.flush()
     w["admission"], w["batch"] = admission.id, batch.id
+    from marketplace.reforms import services as reforms
+
+    finance = factory.user("finance")
+    draft = reforms.create_draft(finance, "矩阵测算")
+    reforms.edit_value(finance, draft, "a3.city_share", "20%", "测算")
+    w["reform_draft"], w["ledger_year"] = draft.id, beijing_today().year
     db.session.commit()
     return w
 

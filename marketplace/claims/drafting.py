@@ -40,6 +40,7 @@ from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from marketplace.subsidies import evaluate
 from marketplace.subsidies.result import CLAUSE_ORDER
+from marketplace.reforms.parameters import in_force
 
 log = logging.getLogger(__name__)
 TOPIC = "claims"
@@ -155,7 +156,7 @@ def _order_refs_related(refs: set[str]) -> dict[str, list[int]]:
 def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
     """Evaluate ``year`` from the ledger; the awards grouped per (clause, beneficiary credit code)."""
     scenario = build_scenario(db.session, year)
-    result = evaluate(scenario)
+    result = evaluate(scenario, parameters=in_force())
     groups: dict[tuple[str, str], _Group] = {}
     for award in result.awards:
         g = groups.get((award.clause, award.beneficiary))

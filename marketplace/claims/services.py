@@ -31,6 +31,7 @@ from marketplace.subsidies.clauses.claims import validate_evidence
 from marketplace.subsidies.result import CLAUSE_ORDER
 from marketplace.subsidies.trace import render
 from marketplace.core.timeutil import utcnow
+from marketplace.reforms.parameters import in_force
 
 ENGINE_CLAUSES = CLAUSE_ORDER  # A1.DT … A5: drafted from the ledger
 FILED_CLAUSES = tuple(CLAIM_KINDS)  # B1 … B6.*, A2.national, A2.provincial: filed with evidence
@@ -148,7 +149,7 @@ def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int
     evidence = {k: v for k, v in evidence.items() if v is not None and v != ""}
     evidence.setdefault("applicant", org.credit_code)
     try:
-        award = compute_claim(kind, evidence, claim_date(year))
+        award = compute_claim(kind, evidence, claim_date(year), parameters=in_force())
         stored_evidence = _plain_evidence(kind, evidence)
     except ClaimError as exc:
         if exc.message == "missing":

@@ -68,7 +68,9 @@ def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
     """The voucher split, from the rules engine (the only implementation of it)."""
     from marketplace.subsidies import voucher_split
 
-    split = voucher_split(Decimal(amount_fen) / 100, on)
+    from marketplace.reforms.parameters import in_force
+
+    split = voucher_split(Decimal(amount_fen) / 100, on, parameters=in_force())
     province, city, enterprise = (yuan_to_fen(split.province), yuan_to_fen(split.city), yuan_to_fen(split.enterprise))
     assert province + city + enterprise == amount_fen
     return province, city, enterprise

@@ -21,6 +21,7 @@ from marketplace.programmes.models import PROJECT_STATUSES, MajorProject
 from marketplace.subsidies import compute_claim, default_parameters
 from marketplace.subsidies.money import parse_fen
 from marketplace.core.timeutil import utcnow
+from marketplace.reforms.parameters import in_force
 
 
 def propose(actor, organization_id: int, data: dict) -> MajorProject:
@@ -75,7 +76,8 @@ def review(actor, project_id: int, decision: str, note: str) -> MajorProject:
 
 def b1_award(p: MajorProject, city_share_fen: int, on):
     return compute_claim("B1", {"applicant": p.organization.credit_code, "project": p.title,
-                                "city_county_joint": True, "requested_amount": fen_to_str(city_share_fen)}, on)
+                                "city_county_joint": True, "requested_amount": fen_to_str(city_share_fen)}, on,
+                         parameters=in_force())
 
 
 def fund(actor, project_id: int, city_share, county_share, funded_on=None) -> MajorProject:

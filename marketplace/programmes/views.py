@@ -313,7 +313,10 @@ def project_step(project_id, step):
 @bp.route("/targets")
 @login_required
 def targets_page():
-    return render_template("programmes/targets.html", rows=targets.targets_page(current_user))
+    from marketplace.reforms import pages as reforms
+
+    return render_template("programmes/targets.html", rows=targets.targets_page(current_user),
+                           **reforms.targets_under_draft(current_user, request.args))
 
 
 # --- one's own data ---------------------------------------------------------------------
