@@ -1,6 +1,6 @@
 """Who may use an innovation voucher, and at which provider: the rules engine decides
 (``voucher_ineligibility`` in marketplace/subsidies, reading ``a3.eligible_sizes`` and
-``a3.maker_team_host_levels``). The marketplace only translates its answer into words."""
+``a3.maker_team_host_levels`` as in force: shipped, amended by published reforms). The marketplace only translates its answer into words."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 
 from marketplace.core.timeutil import beijing_today
 from marketplace.subsidies import Organization as EngineOrg
-from marketplace.subsidies import default_parameters
 from marketplace.subsidies.clauses.vouchers import voucher_ineligibility
 
 # A provider that passes every provider test: used to ask about the buyer alone.
@@ -44,7 +43,9 @@ def _reason(step) -> str:
 def ineligibility(buyer_org, provider_org=None, on: date | None = None):
     """The engine's reason step why ``buyer_org`` may not pay ``provider_org`` with a voucher
     (None: it may). Without a provider, only the buyer is judged."""
-    snap = default_parameters().at(on or beijing_today())
+    from marketplace.reforms.parameters import in_force  # the engine's parameters as published
+
+    snap = in_force().at(on or beijing_today())
     provider = engine_org(provider_org) if provider_org is not None else _ANY_AGENCY
     return voucher_ineligibility(engine_org(buyer_org), provider, snap)
 
