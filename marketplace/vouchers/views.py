@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
-from marketplace.core import uploads
+from marketplace.core import spreadsheet, uploads
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error, validated
 from marketplace.core.money import MoneyError, fen_to_str, parse_yuan
@@ -154,16 +154,11 @@ def province_owed_csv():
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["order", "accepted_on", "buyer", "provider", "fee", "province_owed"])
-    for r in rows:
-        writer.writerow([r["order"].ref, r["accepted_on"].isoformat(), _text(r["buyer"]), _text(r["provider"]),
-                         fen_to_str(r["order"].amount_fen), fen_to_str(r["amount_fen"])])
+    for r in rows:  # user text written as text, never a formula
+        writer.writerow(spreadsheet.row([r["order"].ref, r["accepted_on"], r["buyer"], r["provider"],
+                                         fen_to_str(r["order"].amount_fen), fen_to_str(r["amount_fen"])]))
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=province-owed.csv"})
-
-
-def _text(value: str) -> str:
-    """User text written as text, never a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- on an order ------------------------------------------------------------------------------------

@@ -23,3 +23,6 @@ def test_an_a3_claim_takes_the_city_share_from_the_city_budget(client, factory):
     a3 = next(b for b in review.budget_status(year) if b["clause"] == "A3")
     assert (a3["committed_fen"], a3["remaining_fen"]) == (1_500_000, 0)
     assert [r["amount_fen"] for r in vouchers.province_owed(finance)] == [3_000_000]
+    csv_text = as_user(client, finance).get("/vouchers/province-owed.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[1].endswith(",50000.00,30000.00"), csv_text
+    assert as_user(client, enterprise).get("/vouchers/province-owed.csv").status_code == 403
