@@ -31,6 +31,8 @@ BLUEPRINTS = (
     "marketplace.programmes.views",
     "marketplace.vouchers.views",
     "marketplace.reforms.views",
+    "marketplace.documents.views",
+    "marketplace.conversations.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -50,6 +52,7 @@ MODEL_MODULES = (
     "marketplace.reforms.models",
     "marketplace.ops.models",
     "marketplace.vouchers.models",
+    "marketplace.conversations.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -154,6 +157,9 @@ def create_app(config=None) -> Flask:
     drafting.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
+    from marketplace.conversations import jobs as conversation_jobs
+
+    conversation_jobs.init_app(app)
     from marketplace.orders import cli as orders_cli
 
     orders_cli.init_app(app)

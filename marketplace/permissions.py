@@ -78,6 +78,10 @@ VOUCHER_PAY = "voucher.pay"  # pay a provider's monthly redemption batch (the ci
 ADMISSION_APPLY = "admission.apply"  # target: an organisation: its verified provider or agency members
 DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
 PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
+# Conversations (marketplace.conversations)
+TAKE_PART = "thread.take_part"  # target: a thread's subject: members of its parties (reviewers on claims)
+RESPOND_DEMAND = "demand.respond"  # propose on a demand: universities, institutes, providers, agencies
+OBJECT_TO_PRICE = "price.object"  # object to an agreed price on public notice: anyone logged in with a role
 
 
 def _role(actor) -> str | None:
@@ -148,6 +152,11 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     ADMISSION_APPLY: lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (PROVIDER, AGENCY)),
     DRAFT_REFORM: lambda a, t: _role(a) in CITY_ROLES,
     PUBLISH_PARAMETERS: lambda a, t: _role(a) == ADMIN,
+    TAKE_PART: lambda a, t: _role(a) is not None and t is not None and (
+        (getattr(t, "reviewers", False) and _role(a) in (REVIEWER, ADMIN))
+        or any(_member_of(a, org_id) for org_id in getattr(t, "org_ids", ()))),
+    RESPOND_DEMAND: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY)),
+    OBJECT_TO_PRICE: lambda a, t: _role(a) is not None,
 }
 
 

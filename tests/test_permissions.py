@@ -63,9 +63,11 @@ BY_ROLE = {
     perm.MANAGE_PROGRAMMES: {R, A},
     perm.VIEW_PROGRAMMES: {R, F, A},
     perm.SEARCH_IP: {E, U, P, AG, R, F, A},
+    perm.RESPOND_DEMAND: {U, P, AG},  # the responders to a demand: never an enterprise, never the city
+    perm.OBJECT_TO_PRICE: {E, U, P, AG, R, F, A},
 }
 # ... and with an unverified organisation the market actions are refused, the rest unchanged.
-NEEDS_VERIFIED = {perm.TRADE, perm.LIST_OFFER, perm.POST_DEMAND}
+NEEDS_VERIFIED = {perm.TRADE, perm.LIST_OFFER, perm.POST_DEMAND, perm.RESPOND_DEMAND}
 
 
 @pytest.mark.parametrize("action", sorted(BY_ROLE))
@@ -88,6 +90,10 @@ def owned(org_id):  # a listing, claim or project of an organisation
 
 def order(seller, buyer):
     return NS(seller_org_id=seller, buyer_org_id=buyer)
+
+
+def subject(*org_ids, reviewers=False):  # what a conversation is about: its parties
+    return NS(org_ids=org_ids, reviewers=reviewers)
 
 
 # (action, target, roles allowed when verified, roles allowed when their organisation is unverified)
@@ -139,6 +145,10 @@ BY_TARGET = [
     (perm.ADMISSION_APPLY, org(OWN), {P, AG}, NONE),
     (perm.ADMISSION_APPLY, org(OTHER), NONE, NONE),
     (perm.ADMISSION_APPLY, None, NONE, NONE),
+    (perm.TAKE_PART, subject(OWN, OTHER), ALL, ALL),
+    (perm.TAKE_PART, subject(OTHER, 3), NONE, NONE),
+    (perm.TAKE_PART, subject(OTHER, reviewers=True), {R, A}, {R, A}),  # a claim: the reviewers take part
+    (perm.TAKE_PART, subject(OWN, reviewers=True), ALL, ALL),
 ]
 
 

@@ -16,7 +16,7 @@ from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
-from marketplace.core.money import fen_to_str
+from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.notifications.models import notify
 from marketplace.orders.models import Order
 from marketplace.orders.services import business_ref, get_order
@@ -168,6 +168,10 @@ def _payment_succeeded(event) -> str:
     # (a voucher's redemption and its receivables are written at acceptance, not here:
     # marketplace.vouchers.services._redeem)
     notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
+    from marketplace.notifications.services import members, tell
+
+    tell(members(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
+         price=format_yuan(payment.amount_fen), title=order.listing.title)
     return "paid"
 
 

@@ -5,7 +5,7 @@ Organisations already marked as service agencies are admitted (an admission row 
 applicant), so that the mark and the admission agree.
 
 Revision ID: 0016
-Revises: 0021
+Revises: 0017
 Create Date: 2026-11-25 18:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0021'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
