@@ -344,7 +344,7 @@ def deliver(actor, order_id: int, note: str = "", files=()) -> Delivery:
         delivery = _delivered(actor, order, note)
         if checked:
             written = uploads.store(checked[:1], "vouchers")
-            uow.on_rollback(lambda: uploads.remove([p for _f, _s, p in written]))
+            uow.on_rollback(lambda: uploads.remove([k for _f, _s, k in written]))
             f, stored, _path = written[0]
             delivery.report_name, delivery.report_stored, delivery.report_type = \
                 f.original_name, stored, f.content_type

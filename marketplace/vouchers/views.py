@@ -206,7 +206,7 @@ def report(order_id):
     delivery = services.delivery_of(order.id)
     if delivery is None or not delivery.report_stored:
         abort(404)
-    return send_file(uploads.path_of("vouchers", delivery.report_stored), mimetype=delivery.report_type,
+    return send_file(uploads.open_stored("vouchers", delivery.report_stored), mimetype=delivery.report_type,
                      as_attachment=True, download_name=delivery.report_name)
 
 
