@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "marketplace.api.token_views",
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
+    "marketplace.vouchers.views",
     "marketplace.reforms.views",
     "marketplace.documents.views",
     "marketplace.conversations.views",
@@ -51,6 +52,7 @@ MODEL_MODULES = (
     "marketplace.programmes.models",
     "marketplace.reforms.models",
     "marketplace.ops.models",
+    "marketplace.vouchers.models",
     "marketplace.conversations.models",
     "marketplace.instruments.models",
 )
@@ -166,6 +168,10 @@ def create_app(config=None) -> Flask:
     from marketplace.instruments import cli as instruments_cli
 
     instruments_cli.init_app(app)
+
+    from marketplace.vouchers import views as voucher_views
+
+    voucher_views.init_app(app)
 
     @app.after_request
     def security_headers(response):
