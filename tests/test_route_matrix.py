@@ -177,7 +177,7 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
         "registration_no": "2024370015000123", "contract_type": "transfer", "registered_on": in_days(0)},
         contract_id="contract"),
     "orders.bookings": GET(ANY),
-    "orders.complete_booking": POST((SELLER,), ok="/bookings", booking_id="paid_booking"),
+    "orders.complete_booking": POST(NOBODY, booking_id="paid_booking", other={SELLER: 400}),  # not before it ends (issue 17)
     "orders.cancel_booking": POST((SELLER, BUYER), ok="/bookings", booking_id="booking"),
     "search.search": GET(PUBLIC),
     # --- api: bearer tokens, never the session (anonymous: 401) ---
@@ -341,19 +341,21 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "vouchers.batches": GET(CITY),
     "vouchers.pay_batch": POST((perm.FINANCE, A), ok="/vouchers/batches", batch_id="batch"),
     "vouchers.province_owed_csv": GET(CITY),
-    "vouchers.deliver": POST((SELLER,), ok="/orders/{paid_order}", data={"note": "报告见附件"}, order_id="paid_order"),
-    "vouchers.accept": POST(NOBODY, order_id="paid_order", other={BUYER: 400}),  # not delivered yet
-    "vouchers.dispute": POST(NOBODY, data={"reason": "报告缺页"}, order_id="paid_order", other={BUYER: 400}),
-    "vouchers.rate": POST(NOBODY, data={"rating": "5"}, order_id="paid_order", other={BUYER: 400}),
+    # the world's paid order is an ordinary (voucher-free) service: the buyer confirms it, nothing to
+    # deliver or accept here (409 for its parties); voucher orders: tests/vouchers
+    "vouchers.deliver": POST(NOBODY, data={"note": "报告见附件"}, order_id="paid_order", other={SELLER: 409}),
+    "vouchers.accept": POST(NOBODY, order_id="paid_order", other={BUYER: 409}),
+    "vouchers.dispute": POST(NOBODY, data={"reason": "报告缺页"}, order_id="paid_order", other={BUYER: 409}),
+    "vouchers.rate": POST(NOBODY, data={"rating": "5"}, order_id="paid_order", other={BUYER: 409}),
     "vouchers.report": GET(NOBODY, order_id="paid_order"),  # no report before delivery (404 for all)
     "api.voucher_index": API("GET", ANY),
     "api.voucher_application_index": API("GET", ANY),
     "api.voucher_application_create": API("POST", (perm.ENTERPRISE, BUYER), 201,
                                           {"year": beijing_today().year, "planned": "50000", "purpose": "检测费用"}),
     "api.order_redemption": API("GET", CITY + (SELLER, BUYER), order_id="paid_order"),
-    "api.order_deliver": API("POST", (SELLER,), 200, {"note": "报告见附件"}, order_id="api_paid_order"),
-    "api.order_accept": API("POST", NOBODY, order_id="api_paid_order", other={BUYER: 400}),
-    "api.order_dispute": API("POST", NOBODY, json={"reason": "报告缺页"}, order_id="api_paid_order", other={BUYER: 400}),
+    "api.order_deliver": API("POST", NOBODY, json={"note": "报告见附件"}, order_id="api_paid_order", other={SELLER: 409}),
+    "api.order_accept": API("POST", NOBODY, order_id="api_paid_order", other={BUYER: 409}),
+    "api.order_dispute": API("POST", NOBODY, json={"reason": "报告缺页"}, order_id="api_paid_order", other={BUYER: 409}),
     # --- documents (add below this line) ---
     "documents.receipt": GET(CITY + (SELLER, BUYER), order_id="paid_order"),  # the order's parties and the city
     "documents.contract": GET(CITY + (AUTHOR, BUYER), contract_id="contract"),  # the contract's parties and the city
