@@ -69,3 +69,16 @@ def test_the_fakes_signed_event_carries_the_time_it_was_signed_at():
     payload, signature = fake.make_webhook("evt_1", "payment_intent.succeeded", intent, timestamp=1_700_000_000)
     assert json.loads(payload)["created"] == 1_700_000_000
     assert signature.startswith("t=1700000000,")
+
+
+def test_a_webhook_refused_by_stripes_own_check_says_why():
+    from marketplace.payments.gateway import WebhookPayloadError, WebhookSignatureError, sign_webhook_payload
+
+    gateway = StripeGateway("sk_test_marketplace", None, SECRET)
+    with pytest.raises(WebhookSignatureError, match="(?i)signature"):
+        gateway.parse_webhook(b'{"id": "evt_1"}', "t=1,v1=00")
+    body = b"\xff\xfe not utf-8"
+    import time
+
+    with pytest.raises(WebhookPayloadError, match="^webhook body is not UTF-8$"):
+        gateway.parse_webhook(body, sign_webhook_payload(SECRET, body, int(time.time())))

@@ -104,3 +104,35 @@ def test_an_order_lists_only_its_own_voucher_receivables(app, client, seller, bu
     owed = payments.receivables_of(db.session.get(Order, order.id))
     assert sorted((r.order_id, r.payer, r.amount_fen) for r in owed) == [
         (order.id, "city", 1_500_000), (order.id, "province", 3_000_000)]
+
+
+def test_a_refund_asks_the_gateway_once_for_the_paid_intent_under_the_orders_refund_key(app, client, seller, buyer):
+    from marketplace.notifications.models import Notification
+
+    order = orders.order_service(buyer, _service(seller).id)
+    payment = payments.checkout(buyer, order.id)
+    payments.refund(seller, order.id, "服务未能完成")
+    asked = [kw for name, kw in payments.gateway().calls if name == "refund"]
+    assert asked[-1] == {"intent_id": payment.gateway_id, "amount_fen": 5_000_000,
+                         "idempotency_key": f"order-{order.id}-refund", "reason": None}
+    created = [kw for name, kw in payments.gateway().calls if name == "create_payment"]
+    assert created[-1]["currency"] == "cny" and created[-1]["amount_fen"] == 5_000_000
+    # the buyer is told
+    told = db.session.scalars(select(Notification).where(Notification.user_id == buyer.id)).all()
+    assert [(n.message, n.link) for n in told if n.message == "notice.refunded"] == [
+        ("notice.refunded", f"/orders/{order.id}")]
+
+
+def test_refusals_say_why(app, client, no_relay, seller, buyer):
+    from tests.factories import login
+
+    order = orders.order_service(buyer, _service(seller).id)
+    payments.checkout(buyer, order.id)  # processing: not paid yet
+    login(client, seller)
+    client.post("/lang/en")
+    response = client.post(f"/orders/{order.id}/refund", data={"reason": "退款"})
+    assert response.status_code == 409 and "Only a paid order can be refunded." in response.get_data(as_text=True)
+    forged = client.post("/payments/webhook", data=b"{}", headers={"Stripe-Signature": "t=1,v1=00",
+                                                                    "Accept": "application/json"})
+    assert forged.status_code == 400
+    assert forged.get_json()["error"] == "The webhook signature is not valid."
