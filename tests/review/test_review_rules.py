@@ -220,3 +220,16 @@ def test_the_payable_list_shows_claims_on_notice_by_the_end_of_their_notice(city
     review.reject(city["reviewer"], rejected.id, "重复")
     assert [c.id for c in review.payable(city["finance"])] == [first.id, second.id]
     _refused(PermissionDenied, review.payable, city["reviewer"])
+
+
+def test_objections_and_payouts_refused_say_why(city, factory):
+    claim = _b1(factory.user("enterprise"), 100)
+    anonymous = type("Anonymous", (), {"is_authenticated": False})()
+    _refused(NotFound, review.object_to, anonymous, claim.id, "王五", "wangwu@example.org", "该项目并未实施",
+             message="This claim is not on public notice.")
+    _refused(ServiceError, review.object_to, anonymous, claim.id, "王五", "not-an-address", "该项目并未实施",
+             message="Give an e-mail address: the objection counts once you confirm it by the link we send there.",
+             field="contact")
+    _refused(Conflict, review.pay, city["finance"], claim.id,
+             message="Only an approved claim whose public notice has ended can be paid.")
+    assert db.session.scalar(select(func.count()).select_from(m.ClaimObjection)) == 0
