@@ -233,3 +233,51 @@ def test_objections_and_payouts_refused_say_why(city, factory):
     _refused(Conflict, review.pay, city["finance"], claim.id,
              message="Only an approved claim whose public notice has ended can be paid.")
     assert db.session.scalar(select(func.count()).select_from(m.ClaimObjection)) == 0
+
+
+def _audit(action):
+    from marketplace.audit.models import AuditEvent
+
+    return [(e.actor_id, e.target_type, e.target_id, e.before, e.after)
+            for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
+
+
+def test_every_decision_is_audited_with_who_what_and_the_change(city, factory):
+    reviewer, finance = city["reviewer"], city["finance"]
+    applicant = factory.user("enterprise")
+    approved, rejected, asked = _b1(applicant, 100, "甲"), _b1(applicant, 200, "乙"), _b1(applicant, 300, "丙")
+    review.set_budget(finance, YEAR, "B1", 50_000)
+    review.set_budget(city["admin"], YEAR, "B1", 60_000)
+    assert _audit("claim.budget") == [
+        (finance.id, "claim_budget", f"{YEAR}/B1", {"amount_fen": None}, {"amount_fen": 50_000}),
+        (city["admin"].id, "claim_budget", f"{YEAR}/B1", {"amount_fen": 50_000}, {"amount_fen": 60_000})]
+    review.approve(reviewer, approved.id, note="材料齐全")
+    assert _audit("claim.approve") == [(reviewer.id, "claim", str(approved.id), {"status": m.SUBMITTED},
+                                        {"status": m.WAITING_BUDGET, "amount_fen": 10_000,
+                                         "good_service_results": None})]
+    review.reject(reviewer, rejected.id, " 重复申报 ")
+    assert _audit("claim.reject") == [(reviewer.id, "claim", str(rejected.id), {"status": m.SUBMITTED},
+                                       {"status": m.REJECTED, "reason": "重复申报"})]
+    review.request_evidence(reviewer, asked.id, " 请补充立项文件 ")
+    assert _audit("claim.request_evidence") == [(reviewer.id, "claim", str(asked.id), {"status": m.SUBMITTED},
+                                                 {"status": m.EVIDENCE_REQUESTED, "message": "请补充立项文件"})]
+    with frozen_at(utcnow() + timedelta(days=30)):
+        review.pay(finance, approved.id)
+        today = review.today()
+    assert _audit("claim.pay") == [(finance.id, "claim", str(approved.id), {"status": m.ON_NOTICE},
+                                    {"status": m.PAID, "amount_fen": 10_000, "paid_on": today.isoformat()})]
+    decisions = [(d.action, d.actor_id, d.from_status, d.to_status, d.reason) for d in _get(rejected.id).decisions]
+    assert decisions[-1] == ("rejected", reviewer.id, m.SUBMITTED, m.REJECTED, "重复申报")
+
+
+def test_an_a5_claim_without_the_judgement_is_refused_with_the_reason(city, factory):
+    from marketplace.claims import models as cm
+
+    org = factory.organization(kind="agency")
+    claim = cm.Claim(year=YEAR, clause="A5", source=cm.ENGINE, organization_id=org.id, status=cm.SUBMITTED,
+                     amount_fen=1_000, transactions=[], trace=[], flags=[], flagged=False, submitted_at=utcnow())
+    db.session.add(claim)
+    db.session.commit()
+    _refused(ServiceError, review.approve, city["reviewer"], claim.id, field="good_service_results",
+             message="An A5 claim is approved only with the judgement that the service results are good (服务成效良好).")
+    assert _get(claim.id).status == cm.SUBMITTED
