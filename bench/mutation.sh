@@ -19,6 +19,9 @@ CHILDREN=${MUTATION_CHILDREN:-2}
 # would take hours on a shared machine. The JSON then says "sampled": N.
 SAMPLE=${MUTATION_SAMPLE:-}
 SEED=${MUTATION_SEED:-16}
+# MUTATION_RECHECK=/tmp/mutation-MODULE.XXXX (a kept run; one module): after writing tests,
+# run that run's survivors again with the tests as they are now.
+RECHECK=${MUTATION_RECHECK:-}
 
 declare -A FILES=(
   [permissions]='"marketplace/permissions.py"'
@@ -48,6 +51,27 @@ modules=("$@")
 results=()
 for m in "${modules[@]}"; do
   [[ -n ${FILES[$m]:-} ]] || { echo "unknown module $m" >&2; exit 2; }
+  names=()
+  if [[ -n $RECHECK ]]; then
+    # Recheck a kept run: take the tests as they are now and run its survivors again (of its
+    # sample, if it was one). mutmut collects which tests reach what for the new tests only.
+    work=$RECHECK
+    [[ -f $work/pyproject.toml && -d $work/mutants ]] || { echo "not a kept mutation run: $work" >&2; exit 2; }
+    rm -rf "$work/tests" && cp -r "$ROOT/tests" "$work/tests"
+    mapfile -t names < <(python3 - "$work" <<'PY'
+import json, sys
+from pathlib import Path
+work = Path(sys.argv[1])
+codes = {}
+for meta in (work / "mutants").rglob("*.py.meta"):
+    codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+keys = (work / "sample.txt").read_text().split() if (work / "sample.txt").exists() else sorted(codes)
+print("\n".join(k for k in keys if codes.get(k) in (0, 5, 33, None)))
+PY
+)
+    [[ -f $work/sample.txt ]] && sample=1 || sample=
+    echo "[mutation] $m: rechecking ${#names[@]} survivors in $work" >&2
+  else
   work=$(mktemp -d "/tmp/mutation-$m.XXXXXX")
   # The working tree as it is (uncommitted tests included), without caches and old runs.
   tar -C "$ROOT" --exclude=./mutants --exclude=./.cache --exclude='*/__pycache__' -cf - . | tar -C "$work" -xf -
@@ -64,7 +88,7 @@ text = re.sub(r"pytest_add_cli_args_test_selection = \[.*?\]",
 open(path, "w").write(text)
 PY
   echo "[mutation] $m in $work" >&2
-  names=()
+  sample=$SAMPLE
   if [[ -n $SAMPLE ]]; then
     # Generate the mutants and collect which tests reach which function (a run that matches
     # no mutant stops right after), then draw the sample by a fixed seed.
@@ -81,12 +105,17 @@ PY
     ((${#names[@]})) || { echo "[mutation] $m: no mutants generated, see $work/generate.log" >&2; }
     printf '%s\n' "${names[@]}" >"$work/sample.txt"
   fi
-  (cd "$work" && "$MUTMUT" run --max-children "$CHILDREN" "${names[@]}" >"$work/mutmut.log" 2>&1) ||
-    echo "[mutation] $m: mutmut exited nonzero, see $work/mutmut.log" >&2
-  results+=("$(python3 - "$m" "$work" "${SAMPLE:-0}" <<'PY'
+  fi
+  if [[ (-n $RECHECK || -n $sample) && ${#names[@]} -eq 0 ]]; then
+    echo "[mutation] $m: no mutant to run" >&2
+  else
+    (cd "$work" && "$MUTMUT" run --max-children "$CHILDREN" "${names[@]}" >"$work/mutmut.log" 2>&1) ||
+      echo "[mutation] $m: mutmut exited nonzero, see $work/mutmut.log" >&2
+  fi
+  results+=("$(python3 - "$m" "$work" "${sample:+1}" <<'PY'
 import json, sys
 from pathlib import Path
-m, work, sample = sys.argv[1], sys.argv[2], int(sys.argv[3])
+m, work, sample = sys.argv[1], sys.argv[2], bool(sys.argv[3])
 codes = {}
 for meta in (Path(work) / "mutants").rglob("*.py.meta"):
     codes.update(json.loads(meta.read_text())["exit_code_by_key"])
@@ -118,6 +147,6 @@ print(json.dumps({m: out}))
 print(f"[mutation] {m}: {killed + timeout}/{total} killed ({out['rate']})", file=sys.stderr)
 PY
 )")
-  [[ -n $KEEP ]] || rm -rf "$work"
+  [[ -n $KEEP || -n $RECHECK ]] || rm -rf "$work"
 done
 python3 -c 'import json,sys; out={}; [out.update(json.loads(l)) for l in sys.argv[1:]]; print(json.dumps(out, indent=1, ensure_ascii=False))' "${results[@]}"
