@@ -75,8 +75,10 @@ PY
   work=$(mktemp -d "/tmp/mutation-$m.XXXXXX")
   # The working tree as it is (uncommitted tests included), without caches and old runs.
   tar -C "$ROOT" --exclude=./mutants --exclude=./.cache --exclude='*/__pycache__' -cf - . | tar -C "$work" -xf -
-  # Tests read the policy from the repository's ../shared; mutmut runs them in mutants/.
-  [[ -e $ROOT/../shared ]] && ln -s "$(realpath "$ROOT/../shared")" "$work/shared"
+  # Tests read the policy from the repository's ../shared (tests/policy.py finds it, in a git
+  # worktree too); mutmut runs them in $work/mutants, so it goes to $work/shared.
+  shared=$(cd "$ROOT" && python3 -c 'from tests.policy import policy_dir; print(policy_dir().parent)')
+  [[ -d $shared ]] && ln -s "$(realpath "$shared")" "$work/shared"
   python3 - "$work/pyproject.toml" "${FILES[$m]}" "${TESTS[$m]}" <<'PY'
 import json, os, re, sys
 path, files, tests = sys.argv[1:]
