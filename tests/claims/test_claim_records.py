@@ -1,0 +1,45 @@
+"""What a claim records and shows (issue 16's claims run): submitting is audited, the amounts
+by payer add up from the trace, and a related-party flag says what it means."""
+import pytest
+from sqlalchemy import select
+
+from marketplace.audit.models import AuditEvent
+from marketplace.claims import services as claims
+from marketplace.claims.traces import payer_totals, render_flags
+from marketplace.extensions import db
+from tests.claims.helpers import buy_with_voucher, claim_of, published_service
+
+
+def test_submitting_a_drafted_claim_is_audited(client, factory):
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    enterprise = factory.user("enterprise", size="small")
+    buy_with_voucher(client, enterprise, published_service(provider))
+    claim = claims.submit(enterprise, claim_of(enterprise.organization, "A3").id)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "claim.submit")).all()
+    assert [(e.actor_id, e.target_type, e.target_id, e.before, e.after) for e in events] == [
+        (enterprise.id, "claim", str(claim.id), {"status": "drafted"},
+         {"status": "submitted", "amount_fen": 4_500_000})]
+
+
+def test_the_amounts_by_payer_add_up_from_the_trace():
+    a3 = [{"amount": "45000.00", "payers": {"province": "30000.00", "city": "15000.00"}},
+          {"amount": "4500.00", "payers": {"province": "3000.00", "city": "1500.00"}}]
+    assert payer_totals(a3, 4_950_000) == {"city": 1_650_000, "province": 3_300_000}
+    assert payer_totals(a3 + [{"amount": "10.00"}], 4_951_000) == {"city": 1_651_000, "province": 3_300_000}
+    assert payer_totals(a3, 4_950_001) is None  # the claim stands for another figure
+    assert payer_totals([{"amount": "18000.00"}], 1_800_000) is None  # the city pays it all
+    assert payer_totals([], 0) is None
+
+
+@pytest.mark.parametrize("flag, words", [
+    ({"kind": "related_party", "transactions": ["VCH-1", "VCH-2"]},
+     "Buyer and seller of VCH-1, VCH-2 share a member (a related-party order)."),
+    ({"kind": "related_party", "transactions": ["VCH-1"], "members": ["张三"]},
+     "Buyer and seller of VCH-1 share a member: 张三 (a related-party order"),
+])
+def test_a_related_party_flag_says_what_it_means(app_ctx, flag, words):
+    from flask_babel import force_locale
+
+    with app_ctx.test_request_context(), force_locale("en"):
+        [shown] = render_flags([flag], "en")
+    assert any(isinstance(v, str) and v.startswith(words) for v in shown.values()), shown
