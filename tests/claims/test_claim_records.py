@@ -43,3 +43,18 @@ def test_a_related_party_flag_says_what_it_means(app_ctx, flag, words):
     with app_ctx.test_request_context(), force_locale("en"):
         [shown] = render_flags([flag], "en")
     assert any(isinstance(v, str) and v.startswith(words) for v in shown.values()), shown
+
+
+def test_recomputing_one_year_leaves_the_other_years_claims_alone(client, factory):
+    from marketplace.claims import models as m
+    from marketplace.claims.drafting import recompute_year
+
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    enterprise = factory.user("enterprise", size="small")
+    buy_with_voucher(client, enterprise, published_service(provider))
+    claim = claim_of(enterprise.organization, "A3")
+    assert (claim.status, claim.amount_fen) == (m.DRAFTED, 4_500_000)
+    counts = recompute_year(claim.year - 1)
+    assert not counts.get("withdrawn")
+    claim = claim_of(enterprise.organization, "A3")
+    assert (claim.status, claim.amount_fen) == (m.DRAFTED, 4_500_000)
