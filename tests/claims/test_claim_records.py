@@ -58,3 +58,39 @@ def test_recomputing_one_year_leaves_the_other_years_claims_alone(client, factor
     assert not counts.get("withdrawn")
     claim = claim_of(enterprise.organization, "A3")
     assert (claim.status, claim.amount_fen) == (m.DRAFTED, 4_500_000)
+
+
+def test_a_refund_withdraws_its_own_drafted_claim_and_no_other(client, factory):
+    from marketplace.claims import models as m
+
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    service = published_service(provider)
+    staying, leaving = factory.user("enterprise", size="small"), factory.user("enterprise", size="small")
+    buy_with_voucher(client, staying, service)
+    order_id = buy_with_voucher(client, leaving, service)
+    from tests.claims.helpers import as_user
+
+    assert as_user(client, provider).post(f"/orders/{order_id}/refund", data={"reason": "服务未完成"}).status_code == 302
+    assert claim_of(staying.organization, "A3").status == m.DRAFTED
+    assert claim_of(leaving.organization, "A3").status == m.WITHDRAWN
+
+
+def test_filing_is_audited_and_a_refusal_says_why(app_ctx, factory):
+    from flask_babel import force_locale
+
+    from marketplace.core.errors import ServiceError
+    from marketplace.core.timeutil import utcnow
+
+    year = utcnow().year - 1
+    applicant = factory.user("enterprise")
+    claim = claims.file_claim(applicant, applicant.organization.id, "B6.excellent", {"selected_on": f"{year}-09-01"},
+                              year)
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "claim.file")).all()
+    assert (event.actor_id, event.target_id, event.after) == (
+        applicant.id, str(claim.id), {"clause": "B6.excellent", "organization_id": applicant.organization.id,
+                                      "amount_fen": claim.amount_fen, "files": 0})
+    with app_ctx.test_request_context(), force_locale("en"), pytest.raises(ServiceError) as refused:
+        claims.file_claim(applicant, applicant.organization.id, "B1",
+                          {"project": "市县联合项目", "city_county_joint": False, "requested_amount": "1000"}, year)
+    why = refused.value.message.split("This evidence does not qualify for an award: ", 1)[1]
+    assert why and why != "None"
