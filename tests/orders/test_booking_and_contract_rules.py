@@ -14,7 +14,13 @@ from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.listings import services as listings
 from marketplace.orders import services as orders
-from marketplace.orders.models import Booking, BookingSlot, LeasePayment, Order, TechContract
+from marketplace.orders.models import (
+    Booking,
+    BookingSlot,
+    LeasePayment,
+    Order,
+    TechContract,
+)
 from marketplace.payments import services as payments
 
 NOON_BEIJING = datetime(2026, 6, 10, 4, 0)  # UTC
@@ -151,11 +157,11 @@ def _contract(factory, customer):
 def test_a_contract_is_registered_once_with_a_plausible_number_and_date(factory, customer):
     university, contract = _contract(factory, customer)
     refusals = [
-        (dict(registration_no="  "), "registration_no"),
-        (dict(registration_no="9" * 41), "registration_no"),
-        (dict(registered_on=TODAY + timedelta(days=1)), "registered_on"),
-        (dict(registered_on=TODAY - timedelta(days=1)), "registered_on"),  # before it was signed
-        (dict(contract_type="gift"), "contract_type"),
+        ({"registration_no": "  "}, "registration_no"),
+        ({"registration_no": "9" * 41}, "registration_no"),
+        ({"registered_on": TODAY + timedelta(days=1)}, "registered_on"),
+        ({"registered_on": TODAY - timedelta(days=1)}, "registered_on"),  # before it was signed
+        ({"contract_type": "gift"}, "contract_type"),
     ]
     for change, field in refusals:
         args = {"registration_no": "2026370015000123", "registered_on": TODAY, **change}

@@ -7,7 +7,12 @@ import urllib.parse
 import pytest
 import stripe
 
-from marketplace.payments.gateway import InMemoryGateway, PaymentGatewayError, PaymentIntent, StripeGateway
+from marketplace.payments.gateway import (
+    InMemoryGateway,
+    PaymentGatewayError,
+    PaymentIntent,
+    StripeGateway,
+)
 
 SECRET = "whsec_test_marketplace"
 
@@ -72,7 +77,11 @@ def test_the_fakes_signed_event_carries_the_time_it_was_signed_at():
 
 
 def test_a_webhook_refused_by_stripes_own_check_says_why():
-    from marketplace.payments.gateway import WebhookPayloadError, WebhookSignatureError, sign_webhook_payload
+    from marketplace.payments.gateway import (
+        WebhookPayloadError,
+        WebhookSignatureError,
+        sign_webhook_payload,
+    )
 
     gateway = StripeGateway("sk_test_marketplace", None, SECRET)
     with pytest.raises(WebhookSignatureError, match="(?i)signature"):

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.accounts.models import Organization
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
