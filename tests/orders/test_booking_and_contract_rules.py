@@ -134,6 +134,9 @@ def test_completing_a_booking_takes_the_provider_a_paid_open_booking(provider, c
         orders.complete_booking(customer, booking.id)
     with pytest.raises(perm.PermissionDenied):
         orders.complete_booking(factory.user("provider"), booking.id)
+    with pytest.raises(perm.PermissionDenied) as outsider:
+        orders.cancel_booking(factory.user("enterprise"), booking.id)
+    assert outsider.value.message == "You are not allowed to do this."
     done = orders.complete_booking(provider, booking.id)
     assert done.status == "completed" and done.order.status == "delivered"
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "booking_completed")).one()
@@ -168,6 +171,8 @@ def test_a_contract_is_registered_once_with_a_plausible_number_and_date(factory,
         with pytest.raises(ServiceError) as refused:
             orders.register_contract(university, contract.id, **args)
         assert refused.value.field == field, change
+        if change.get("registered_on") == TODAY - timedelta(days=1):
+            assert refused.value.message == "A contract is registered after it is signed."
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
     with pytest.raises(perm.PermissionDenied):
         orders.register_contract(customer, contract.id, "2026370015000123", TODAY)
@@ -192,7 +197,11 @@ def test_a_lease_fee_is_positive_not_in_the_future_and_of_a_leased_instrument(pr
     for amount in (0, -1):
         with pytest.raises(ServiceError) as bad:
             orders.record_lease_payment(provider, leased.id, amount, TODAY)
-        assert bad.value.field == "amount"
+        assert (bad.value.field, bad.value.message) == ("amount", "The amount must be more than zero.")
+    plain = _instrument(provider, title="普通仪器")
+    with pytest.raises(ServiceError) as not_leased:
+        orders.record_lease_payment(provider, plain.id, 1000, TODAY)
+    assert not_leased.value.message == "Only financially leased instruments have lease fees."
     with pytest.raises(perm.PermissionDenied):
         orders.record_lease_payment(factory.user("provider"), leased.id, 1000, TODAY)
     lease = orders.record_lease_payment(provider, leased.id, 300_000, TODAY)
