@@ -100,13 +100,17 @@ def test_a_booking_is_priced_by_the_hour_or_by_the_sample(provider, customer):
     assert own.amount_fen == 60_000 and own.self_use and own.order_id is None
 
 
-def test_the_calendar_shows_the_booked_hours_of_its_week_only(provider, customer):
+def test_the_calendar_shows_the_booked_hours_of_its_week_only(provider, customer, factory):
     instrument = _instrument(provider)
     other = _instrument(provider, title="另一台")
     orders.book_instrument(customer, instrument.id, _at(1, 9), 2)
     orders.book_instrument(customer, instrument.id, _at(7, 9), 1)  # the next week
     orders.book_instrument(customer, other.id, _at(2, 9), 1)
     assert orders.calendar(instrument.id, TODAY) == {TODAY + timedelta(days=1): {9, 10}}
+    latest_first = [b.id for b in sorted(db.session.scalars(select(Booking)), key=lambda b: b.start_at, reverse=True)]
+    assert [b.id for b in orders.bookings_of(customer)] == latest_first
+    assert [b.id for b in orders.bookings_of(provider)] == latest_first
+    assert orders.bookings_of(factory.user("enterprise")) == []
     assert orders.calendar(instrument.id, TODAY, days=8) == {TODAY + timedelta(days=1): {9, 10},
                                                               TODAY + timedelta(days=7): {9}}
 
