@@ -41,7 +41,7 @@ declare -A TESTS=(
   [ledger]='tests/ledger'
   [payments]='tests/payments tests/trade/test_trade.py tests/trade/test_rights.py tests/orders/test_trade.py tests/orders/test_rights.py tests/orders/test_payment_rules.py'
   [orders]='tests/orders tests/trade/test_trade.py tests/trade/test_rights.py tests/faults/test_refusals.py tests/payments/test_app_flows.py'
-  [review]='tests/review tests/security/test_separation_of_duties.py'
+  [review]='tests/review tests/security/test_separation_of_duties.py tests/claims/test_payout_record.py'
   [claims]='tests/claims tests/review'
   [subsidies]='tests/subsidies tests/programmes/test_hte_cases.py'
 )

@@ -82,7 +82,8 @@ def test_the_budget_table_keeps_each_clause_apart(city, factory):
     review.set_budget(city["finance"], YEAR, "B1", 150_000)
     review.set_budget(city["finance"], YEAR, "B6.excellent", 100_000_000)
     review.set_budget(city["finance"], YEAR, "A3", 5_000)
-    for claim in (b1, b6, waiting):
+    on_notice_too = _b6(factory.user("enterprise"))  # the same status in two clauses
+    for claim in (b1, b6, waiting, on_notice_too):
         review.approve(city["reviewer"], claim.id)
     b6_fen = _get(b6.id).amount_fen
     with frozen_at(utcnow() + timedelta(days=30)):
@@ -93,8 +94,8 @@ def test_the_budget_table_keeps_each_clause_apart(city, factory):
                           "waiting": 0, "waiting_fen": 0, "has_budget": True}
     assert rows["B1"] == {"clause": "B1", "budget_fen": 150_000, "committed_fen": 100_000, "paid_fen": 0,
                           "remaining_fen": 50_000, "waiting": 1, "waiting_fen": 200_000, "has_budget": True}
-    assert rows["B6.excellent"] == {"clause": "B6.excellent", "budget_fen": 100_000_000, "committed_fen": b6_fen,
-                                    "paid_fen": b6_fen, "remaining_fen": 100_000_000 - b6_fen, "waiting": 0,
+    assert rows["B6.excellent"] == {"clause": "B6.excellent", "budget_fen": 100_000_000, "committed_fen": 2 * b6_fen,
+                                    "paid_fen": b6_fen, "remaining_fen": 100_000_000 - 2 * b6_fen, "waiting": 0,
                                     "waiting_fen": 0, "has_budget": True}
     assert review.budget_status(YEAR - 1) == []
 
