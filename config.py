@@ -88,9 +88,24 @@ class Config:
     RATELIMIT_API = "120 per minute"
     RATELIMIT_WEBHOOK = "300 per minute"
 
-    # Uploads are stored outside the web root.
+    # Uploads (marketplace/core/storage.py): "local" keeps them in UPLOAD_DIR, outside the web
+    # root (one machine); "s3" in a bucket of an S3-compatible object store that every web node
+    # reaches (several machines): S3_ENDPOINT_URL (empty: AWS itself), S3_BUCKET (created if
+    # missing), the key pair, S3_REGION and S3_PREFIX (prepended to every object name).
+    STORAGE_BACKEND = "local"
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    S3_ENDPOINT_URL = ""
+    S3_BUCKET = "marketplace-uploads"
+    S3_ACCESS_KEY_ID = ""
+    S3_SECRET_ACCESS_KEY = ""
+    S3_REGION = "us-east-1"
+    S3_PREFIX = ""
+
+    # How many machines serve the web app behind the proxy. Above 1 every node must share
+    # what it keeps: uploads in S3 (STORAGE_BACKEND=s3), search in Elasticsearch (the embedded
+    # index is a file on one machine: the app refuses to start with it).
+    WEB_NODES = 1
 
     # Search: "embedded" (SQLite FTS5 file) or "elasticsearch".
     SEARCH_BACKEND = "embedded"
@@ -114,6 +129,11 @@ class Config:
     OBJECTIONS_PER_CLAIM = 1
     OBJECTIONS_PER_DAY = 5
     OBJECTION_CONFIRM_MAX_AGE = 2 * 24 * 3600
+    # Negotiation: days a quote or proposal stays open unless its author says otherwise, and
+    # the default period of the agreed-price public notice (协议定价公示) a university or
+    # public institute's negotiated sale stands on before the contract is signed.
+    QUOTE_VALID_DAYS = 30
+    PRICE_NOTICE_DAYS = 15
 
     # After-commit work (marketplace/outbox.py): "inline" drains at the end of the request that
     # wrote it; "worker" leaves it to `flask --app wsgi worker` (one or more processes).
@@ -248,6 +268,19 @@ def _instance_secret_key(instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def check_nodes(settings: dict) -> None:
+    """Several web machines cannot share the embedded search index (a file on one machine)."""
+    nodes = int(settings.get("WEB_NODES", 1))
+    if nodes < 1:
+        raise ConfigurationError("configuration error: WEB_NODES must be 1 or more")
+    if nodes > 1 and settings.get("SEARCH_BACKEND") not in ("elasticsearch", "es"):
+        raise ConfigurationError(f"configuration error: WEB_NODES is {nodes} but SEARCH_BACKEND is "
+                                 f"{settings.get('SEARCH_BACKEND')!r}; the embedded index lives on one machine, "
+                                 f"so several web nodes need SEARCH_BACKEND=elasticsearch")
+    if settings.get("STORAGE_BACKEND", "local") not in ("local", "s3"):
+        raise ConfigurationError("configuration error: STORAGE_BACKEND must be local or s3")
+
+
 def check_production(settings: dict) -> None:
     """Refuse a production configuration whose secrets are missing or public."""
     for key in PRODUCTION_REQUIRED:
@@ -290,6 +323,7 @@ def load(name: str | None = None, environ=None, instance_dir: Path | None = None
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     settings["SQLALCHEMY_DATABASE_URI"] = url
     settings["CONFIG_NAME"] = name
+    check_nodes(settings)
     if name == "production":
         check_production(settings)
     elif not settings["SECRET_KEY"]:

@@ -5,7 +5,10 @@
 Generates a deterministic city-year of transactions (a generator; nothing is held),
 evaluates it with ``evaluate_stream`` (the same clause code as ``evaluate``), then
 loads the same stream into an SQLite table in a temp file and computes the same
-totals with one GROUP BY. Prints JSON: both times and their ratio, the transaction
+totals with one GROUP BY. The goal compares the engine with the GROUP BY alone (the
+load is what any reader of the ledger pays). ``--platform-db`` also times the
+platform's real path, ledger → claims, on a volume database (see ``platform_path``).
+Prints JSON: the times and their ratios, the transaction
 count, memory at the checkpoint and at the end, and whether the totals agree
 (per-beneficiary A1 turnover by group, A2.city brokered turnover, A4 voucher sums,
 A5 lease and external-service sums, and the A3 province+city total).
@@ -222,11 +225,54 @@ def run_sql(n, seed):
     return done - start, loaded - start, done - loaded, totals
 
 
+def platform_path(db_file: str, year: int) -> dict:
+    """The platform's own path for ``year`` on a copy of ``db_file``, step by step: the ledger
+    exported as the scenario, the engine on it, the awards grouped with their traces encoded,
+    the claims filed (``recompute_year``, what ``flask claims draft`` runs, all of it again);
+    and the engine alone on the scenario read back from JSON."""
+    import shutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "platform.sqlite"
+        shutil.copy(db_file, copy)
+        os.environ["DATABASE_URL"] = f"sqlite:///{copy}"
+        os.environ.setdefault("MARKETPLACE_CONFIG", "development")
+        from marketplace import create_app
+        from marketplace.claims import drafting
+        from marketplace.extensions import db
+        from marketplace.ledger.scenario import build_scenario
+        from marketplace.subsidies import evaluate
+
+        app = create_app({"OUTBOX_DRAIN": "worker"})
+        with app.app_context():
+            t = time.perf_counter()
+            scenario = build_scenario(db.session, year)
+            export_s = time.perf_counter() - t
+            text = json.dumps(scenario, ensure_ascii=False)
+            t = time.perf_counter()
+            result = evaluate(json.loads(text))
+            engine_s = time.perf_counter() - t
+            t = time.perf_counter()
+            drafting.group_awards(result)
+            encode_s = time.perf_counter() - t
+            t = time.perf_counter()
+            counts = drafting.recompute_year(year)
+            full_s = time.perf_counter() - t
+    return {"year": year, "transactions": len(scenario["transactions"]), "scenario_export_s": round(export_s, 3),
+            "engine_alone_s": round(engine_s, 3), "group_and_encode_s": round(encode_s, 3),
+            "recompute_year_s": round(full_s, 3), "claims": counts,
+            "ratio_full_to_engine": round(full_s / engine_s, 2) if engine_s else None}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transactions", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--checkpoint", type=int, default=250_000, help="report memory after this many transactions")
+    ap.add_argument("--platform-db", help="also time the platform's real path (ledger → scenario → engine → "
+                    "trace encoding → claims) on this SQLite database (e.g. one made by flask demo volume); "
+                    "it is copied, not changed")
+    ap.add_argument("--year", type=int, default=2025, help="the year of --platform-db to recompute")
     args = ap.parse_args(argv)
     n = args.transactions
 
@@ -255,8 +301,11 @@ def main(argv=None):
         "awards": counts["awards"], "excluded": counts["excluded"],
         "totals_compared": len(sql_nonzero),
         "totals_agree": agree,
-        "goal": {"engine_seconds_le_10": engine_s <= 10, "ratio_le_3": engine_s / sql_s <= 3},
+        # The baseline is the GROUP BY alone: loading the table is the ledger's cost, not the rules'.
+        "goal": {"engine_seconds_le_10": engine_s <= 10, "ratio_to_group_by_le_3": engine_s / sql_query_s <= 3},
     }
+    if args.platform_db:
+        out["platform_path"] = platform_path(args.platform_db, args.year)
     if not agree:
         diff = {f"{k[0]}:{k[1]}": (engine_nonzero.get(k), sql_nonzero.get(k))
                 for k in set(sql_nonzero) | set(engine_nonzero) if engine_nonzero.get(k) != sql_nonzero.get(k)}

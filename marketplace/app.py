@@ -29,6 +29,9 @@ BLUEPRINTS = (
     "marketplace.api.token_views",
     "marketplace.dashboards.views",
     "marketplace.programmes.views",
+    "marketplace.reforms.views",
+    "marketplace.documents.views",
+    "marketplace.conversations.views",
 )
 # Modules whose models must be imported so that metadata (and Alembic) sees every table.
 MODEL_MODULES = (
@@ -45,7 +48,9 @@ MODEL_MODULES = (
     "marketplace.api.models",
     "marketplace.dashboards.models",
     "marketplace.programmes.models",
+    "marketplace.reforms.models",
     "marketplace.ops.models",
+    "marketplace.conversations.models",
 )
 CLI_MODULES = (
     "marketplace.demo.cli",
@@ -150,6 +155,9 @@ def create_app(config=None) -> Flask:
     drafting.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
+    from marketplace.conversations import jobs as conversation_jobs
+
+    conversation_jobs.init_app(app)
     from marketplace.orders import cli as orders_cli
 
     orders_cli.init_app(app)
@@ -234,7 +242,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from marketplace.core import i18n, labels, money
+    from marketplace.core import i18n, labels, money, timeutil
 
     i18n.install(app)
 
@@ -247,6 +255,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["beijing"] = timeutil.format_beijing
 
 
 def _register_observability(app: Flask) -> None:

@@ -46,7 +46,7 @@ class OutboxEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(20), index=True)
-    key: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Not before this moment (a retry waits); parked rows are skipped until retried by hand.
     available_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -69,6 +69,12 @@ VIEW_PROJECT = "project.view"  # target: a project: its lead organisation and th
 EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
+DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
+PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
+# Conversations (marketplace.conversations)
+TAKE_PART = "thread.take_part"  # target: a thread's subject: members of its parties (reviewers on claims)
+RESPOND_DEMAND = "demand.respond"  # propose on a demand: universities, institutes, providers, agencies
+OBJECT_TO_PRICE = "price.object"  # object to an agreed price on public notice: anyone logged in with a role
 
 
 def _role(actor) -> str | None:
@@ -131,6 +137,13 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     EXPORT_OWN_DATA: lambda a, t: t is not None and _member_of(a, t.id),
     CLOSE_ACCOUNT: lambda a, t: _role(a) is not None and t is not None and a.id == t.id,
     RUN_OPS: lambda a, t: _role(a) == ADMIN,
+    DRAFT_REFORM: lambda a, t: _role(a) in CITY_ROLES,
+    PUBLISH_PARAMETERS: lambda a, t: _role(a) == ADMIN,
+    TAKE_PART: lambda a, t: _role(a) is not None and t is not None and (
+        (getattr(t, "reviewers", False) and _role(a) in (REVIEWER, ADMIN))
+        or any(_member_of(a, org_id) for org_id in getattr(t, "org_ids", ()))),
+    RESPOND_DEMAND: lambda a, t: _verified_member(a, (UNIVERSITY, PROVIDER, AGENCY)),
+    OBJECT_TO_PRICE: lambda a, t: _role(a) is not None,
 }
 
 

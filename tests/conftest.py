@@ -43,6 +43,14 @@ def nginx_path() -> str:
     return _component("NGINX_PATH", "nginx")
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> dict:
+    """A real S3-compatible server (SeaweedFS, scripts/components/seaweedfs.sh): endpoint and keys."""
+    return {"endpoint_url": _component("S3_TEST_ENDPOINT_URL", "SeaweedFS (S3)"),
+            "access_key_id": os.environ.get("S3_TEST_ACCESS_KEY_ID", ""),
+            "secret_access_key": os.environ.get("S3_TEST_SECRET_ACCESS_KEY", "")}
+
+
 # --- the application under test -------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -2,53 +2,23 @@
 down delays a message, it does not lose it or send it twice."""
 from __future__ import annotations
 
-import email
 import re
-import socket
 import time
-from email.header import decode_header, make_header
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail, queue_mail
 from marketplace.outbox import OutboxEntry
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self):
-        self.messages: list[tuple[str, list[str], email.message.Message]] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.original_content)))
-        return "250 Message accepted for delivery"
+from tests.mailbox import Inbox, body as _body, free_port as _free_port, start, subject as _subject
 
 
 @pytest.fixture()
 def smtp_server(app):
     inbox = Inbox()
-    port = _free_port()  # aiosmtpd's start-up self-check needs a concrete port
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port = start(inbox)
     saved = {k: app.config[k] for k in ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT")}
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     try:
@@ -56,14 +26,6 @@ def smtp_server(app):
     finally:
         controller.stop()
         app.config.update(saved)
-
-
-def _subject(message) -> str:
-    return str(make_header(decode_header(message["Subject"])))
-
-
-def _body(message) -> str:
-    return message.get_payload(decode=True).decode(message.get_content_charset() or "utf-8")
 
 
 def test_a_password_reset_mail_arrives_and_its_link_works(app, client, factory, smtp_server):

@@ -51,15 +51,19 @@ BY_ROLE = {
     perm.VIEW_AUDIT: {A},
     perm.GRANT_CITY_ROLE: {A},
     perm.RUN_OPS: {A},
+    perm.DRAFT_REFORM: {R, F, A},
+    perm.PUBLISH_PARAMETERS: {A},
     perm.VIEW_MAIL: {A},
     perm.VIEW_DASHBOARD: {R, F, A},
     perm.EDIT_COUNTY_RD: {R, A},
     perm.MANAGE_PROGRAMMES: {R, A},
     perm.VIEW_PROGRAMMES: {R, F, A},
     perm.SEARCH_IP: {E, U, P, AG, R, F, A},
+    perm.RESPOND_DEMAND: {U, P, AG},  # the responders to a demand: never an enterprise, never the city
+    perm.OBJECT_TO_PRICE: {E, U, P, AG, R, F, A},
 }
 # ... and with an unverified organisation the market actions are refused, the rest unchanged.
-NEEDS_VERIFIED = {perm.TRADE, perm.LIST_OFFER, perm.POST_DEMAND}
+NEEDS_VERIFIED = {perm.TRADE, perm.LIST_OFFER, perm.POST_DEMAND, perm.RESPOND_DEMAND}
 
 
 @pytest.mark.parametrize("action", sorted(BY_ROLE))
@@ -82,6 +86,10 @@ def owned(org_id):  # a listing, claim or project of an organisation
 
 def order(seller, buyer):
     return NS(seller_org_id=seller, buyer_org_id=buyer)
+
+
+def subject(*org_ids, reviewers=False):  # what a conversation is about: its parties
+    return NS(org_ids=org_ids, reviewers=reviewers)
 
 
 # (action, target, roles allowed when verified, roles allowed when their organisation is unverified)
@@ -127,6 +135,10 @@ BY_TARGET = [
     (perm.EXPORT_OWN_DATA, org(OWN), ALL, ALL),
     (perm.EXPORT_OWN_DATA, org(OTHER), NONE, NONE),
     (perm.EXPORT_OWN_DATA, None, NONE, NONE),
+    (perm.TAKE_PART, subject(OWN, OTHER), ALL, ALL),
+    (perm.TAKE_PART, subject(OTHER, 3), NONE, NONE),
+    (perm.TAKE_PART, subject(OTHER, reviewers=True), {R, A}, {R, A}),  # a claim: the reviewers take part
+    (perm.TAKE_PART, subject(OWN, reviewers=True), ALL, ALL),
 ]
 
 

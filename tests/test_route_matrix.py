@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import permissions as perm
+from marketplace.core.timeutil import beijing_today
 from marketplace.extensions import db
 from tests.factories import login
 
@@ -70,6 +71,24 @@ ACCESS = {
     "admin.verify": POST((perm.ADMIN,), ok="/admin/organizations", organization_id="unverified_org"),
     "admin.audit": GET((perm.ADMIN,)),
     "admin.mail": GET((perm.ADMIN,)),
+    "talk.offer": POST(NOBODY, data={"amount": "1000"}, enquiry_id="quoted_enquiry"),
+    "talk.accept": POST(NOBODY, version_id="open_version"),
+    "talk.decline": POST(NOBODY, data={"reason": "太贵"}, version_id="open_version"),
+    "talk.propose": GET(ANY, listing_id="demand"),  # the form; proposing is the service's (tests/conversations)
+    "talk.proposals": GET((perm.ADMIN,), listing_id="demand"),  # and the poster: tests/conversations
+    "talk.close_demand": POST((perm.ADMIN,), ok="/demands/{demand_to_close}/proposals", listing_id="demand_to_close"),
+    "talk.thread": GET((perm.REVIEWER, perm.ADMIN), kind="claim", subject_id="claim"),  # and the claimant
+    "talk.thread_file": GET((perm.REVIEWER, perm.ADMIN), attachment_id="thread_file"),
+    "talk.object_to_price": POST(ANY, ok="/notice", data={"reason": "价格明显偏低"}, notice_id="price_notice"),
+    "talk.decide_price_objection": POST(NOBODY, data={"decision": "dismiss", "reason": "r"},
+                                        objection_id="price_objection"),
+    "talk.sign": POST(NOBODY, notice_id="price_notice"),
+    "talk.notifications": GET(ANY),
+    "talk.open_notification": GET(NOBODY, notification_id="notification"),  # one's own: tests/conversations
+    "talk.mark_read": POST(ANY, ok="/notifications"),
+    "talk.preferences": GET(ANY),
+    "talk.confidential_file": POST((perm.ADMIN,), ok="/listings/{service}", attachment_id="attachment"),  # and the owner
+    "talk.grant_files": POST(NOBODY, enquiry_id="enquiry"),  # the seller: tests/conversations
     "listings.browse": GET(PUBLIC),
     "listings.detail": GET(PUBLIC, listing_id="service"),
     "listings.create": GET(ANY),  # the form; saving is checked by the service (tests/trade)
@@ -148,6 +167,23 @@ ACCESS = {
     "programmes.project_new": GET((perm.ENTERPRISE, perm.UNIVERSITY)),
     "programmes.targets_page": GET(perm.CITY_ROLES),
     "programmes.my_data": GET(ANY),
+    # --- documents (add below this line) ---
+    "documents.receipt": GET(perm.CITY_ROLES, order_id="paid_order"),  # and the parties: tests/documents
+    "documents.contract": GET(perm.CITY_ROLES, contract_id="contract"),  # and the parties: tests/documents
+    # --- reforms (add below this line) ---
+    "reforms.index": GET(perm.CITY_ROLES),
+    "reforms.create": POST(perm.CITY_ROLES, ok="/reforms/", data={"name": "矩阵草案"}),
+    "reforms.draft": GET(perm.CITY_ROLES, draft_id="reform_draft"),
+    "reforms.edit": POST(perm.CITY_ROLES, ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                         data={"parameter": "a4.rate", "value": "4%", "reason": "测算"}),
+    "reforms.revert": POST(perm.CITY_ROLES, ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                           data={"parameter": "a3.city_share"}),
+    "reforms.replay": GET(perm.CITY_ROLES, draft_id="reform_draft", year="ledger_year"),
+    "reforms.replay_export": GET(perm.CITY_ROLES, draft_id="reform_draft", year="ledger_year"),
+    "reforms.forecast": GET(perm.CITY_ROLES, draft_id="reform_draft"),
+    "reforms.publish": POST((perm.ADMIN,), ok="/reforms/{reform_draft}", draft_id="reform_draft",
+                            data={"effective_from": date(beijing_today().year + 1, 1, 1).isoformat(),
+                                  "document_no": "聊政字〔2026〕9号"}),
 }
 
 # endpoint -> where its rights are tested (they are not a matter of role alone)
@@ -198,6 +234,7 @@ ELSEWHERE = {
     "programmes.project": "needs a project: tests/programmes/test_projects.py",
     "programmes.project_step": "needs a project: tests/programmes/test_projects.py",
     "programmes.close_account": "password-confirmed: tests/programmes/test_mydata.py",
+    "documents.decision": "needs a decided claim (404 before): tests/documents/test_documents.py",
 }
 
 
@@ -228,7 +265,7 @@ def world(app, factory):
     from marketplace.claims import services as claims
     from marketplace.listings import services as listings
     from marketplace.orders import services as orders
-    from marketplace.orders.models import TechContract
+    from marketplace.orders.models import Enquiry, TechContract
     from marketplace.payments import services as payments
     from marketplace.core.timeutil import utcnow
 
@@ -274,7 +311,26 @@ def world(app, factory):
             "project": project, "city_county_joint": True, "requested_amount": "10000"}, utcnow().year - 1).id
 
     w["claim"], w["claim_to_approve"] = claim("甲"), claim("乙")
+    from marketplace.conversations import negotiation, pricenotice, threads
+    from marketplace.conversations.models import ThreadAttachment
+    from marketplace.notifications.models import Notification
+
+    w["open_version"] = negotiation.open_version(db.session.get(Enquiry, w["quoted_enquiry"])).id
+    w["demand"] = publish(buyer, "demand", title="矩阵需求").id
+    w["demand_to_close"] = publish(buyer, "demand", title="待关闭需求").id
+    proposal = negotiation.respond_to_demand(university, w["demand"], "方案", 200_000)
+    w["price_notice"] = negotiation.accept(buyer, negotiation.open_version(proposal).id).id
+    w["price_objection"] = pricenotice.object_to(seller, w["price_notice"], "价格偏低，请说明").id
+    threads.post(buyer, "claim", w["claim"], "补充材料见附件", [("材料.pdf", b"%PDF-1.4 thread")])
+    w["thread_file"] = db.session.scalars(select(ThreadAttachment)).one().id
+    w["notification"] = db.session.scalars(select(Notification).where(Notification.user_id == buyer.id)).first().id
     w["claim_to_reject"], w["claim_for_evidence"] = claim("丙"), claim("丁")
+    from marketplace.reforms import services as reforms
+
+    finance = factory.user("finance")
+    draft = reforms.create_draft(finance, "矩阵测算")
+    reforms.edit_value(finance, draft, "a3.city_share", "20%", "测算")
+    w["reform_draft"], w["ledger_year"] = draft.id, beijing_today().year
     db.session.commit()
     return w
 

@@ -22,6 +22,7 @@ from marketplace.accounts import credit_code, passwords
 from marketplace.accounts.models import ORG_KINDS, LoginThrottle, Membership, Organization, User
 from marketplace.accounts.passwords import MIN_PASSWORD, hash_password  # noqa: F401 - used by the demo and tests
 from marketplace.audit.models import record
+from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.core.external import external_url
@@ -387,14 +388,17 @@ def accept_invitation(token: str, name: str, password: str) -> User:
     return user
 
 
-def list_organizations(actor: User, status: str = "pending") -> list[Organization]:
+def list_organizations(actor: User, status: str = "pending", page: int = 1,
+                       per_page: int = paging.PER_PAGE) -> paging.Page[Organization]:
+    """Organisations (not the government's), oldest registration first, a page at a time."""
     perm.require(actor, perm.VIEW_ORGANIZATIONS)
-    query = select(Organization).where(Organization.kind != "government").order_by(Organization.created_at)
+    query = select(Organization).where(Organization.kind != "government")
     if status == "pending":
         query = query.where(Organization.verified_at.is_(None))
     elif status == "verified":
         query = query.where(Organization.verified_at.is_not(None))
-    return list(db.session.scalars(query))
+    return paging.paginate(query, order_by=(Organization.created_at,), tiebreak=Organization.id, page=page,
+                           per_page=per_page)
 
 
 def verify_organization(actor: User, organization_id: int) -> Organization:

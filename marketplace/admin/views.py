@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts import services as accounts
 from marketplace.admin import services
+from marketplace.core.paging import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -13,8 +14,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_required
 def organizations():
     status = request.args.get("status", "pending")
-    return render_template("admin/organizations.html", status=status,
-                           organizations=accounts.list_organizations(current_user, status))
+    page = accounts.list_organizations(current_user, status, page=page_arg())
+    return render_template("admin/organizations.html", status=status, organizations=page.items, page=page)
 
 
 @bp.route("/organizations/<int:organization_id>/verify", methods=["POST"])
@@ -28,10 +29,12 @@ def verify(organization_id):
 @bp.route("/audit")
 @login_required
 def audit():
-    return render_template("admin/audit.html", events=services.audit_events(current_user))
+    page = services.audit_events(current_user, page=page_arg())
+    return render_template("admin/audit.html", events=page.items, page=page)
 
 
 @bp.route("/mail")
 @login_required
 def mail():
-    return render_template("admin/mail.html", messages=services.outgoing_mail(current_user))
+    page = services.outgoing_mail(current_user, page=page_arg())
+    return render_template("admin/mail.html", messages=page.items, page=page)

@@ -262,6 +262,13 @@ def _items(item_schema: str) -> dict:
     return obj({"items": {"type": "array", "items": ref(item_schema)}}, ("items",))
 
 
+def _paged(item_schema: str) -> dict:
+    """A page of a list (marketplace.core.paging): ``has_next`` says whether ``page + 1`` holds more."""
+    return obj({"items": {"type": "array", "items": ref(item_schema)}, "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1}, "has_next": BOOL},
+               ("items", "page", "per_page", "has_next"))
+
+
 ERROR = obj({"error": {"type": "string", "description": "What went wrong, in the user's language."},
              "field": {**nullable(STRING), "description": "The request member or parameter at fault, if one is."}},
             ("error",))
@@ -286,14 +293,14 @@ SCHEMAS = {
     "Contract": CONTRACT,
     "Order": obj(ORDER_PROPERTIES, ORDER_REQUIRED),
     "OrderDetail": ORDER_DETAIL,
-    "OrderList": obj({"items": {"type": "array", "items": ref("Order")}}, ("items",)),
+    "OrderList": _paged("Order"),
     "OrderCreate": obj({"listing_id": ID, "with_voucher": {**BOOL, "description": "Services: pay with an innovation voucher."},
                         "transfer_mode": {"enum": list(TRANSFER_MODES),
                                           "description": "Achievements: required; one of the listing's modes."}},
                        ("listing_id",)),
     "Refund": obj({"reason": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\S"}}, ("reason",)),
     "Booking": BOOKING,
-    "BookingList": obj({"items": {"type": "array", "items": ref("Booking")}}, ("items",)),
+    "BookingList": _paged("Booking"),
     "BookingCreate": obj({
         "instrument_id": ID,
         "start_at": {**WALL_CLOCK, "pattern": f"^{DATE_PATTERN}T([01][0-9]|2[0-3]):00(:00)?$",
@@ -365,6 +372,9 @@ def _query(name, schema, description):
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
+PAGING = (_query("page", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}, "Page number."),
+          _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Items per page."))
+
 PATHS = {
     "/api/v1/openapi.json": {"get": {
         "operationId": "openapi", "summary": "This document.", "tags": ["meta"], "security": [],
@@ -400,7 +410,7 @@ PATHS = {
         (200, "Listing", "Withdrawn."), (400, 403, 404, 409), parameters=(LISTING_ID,))},
     "/api/v1/orders": {
         "get": _op("listOrders", "Orders your organisation bought or sold.", "orders",
-                   (200, "OrderList", "Newest first, at most 200."), (400,)),
+                   (200, "OrderList", "Newest first, a page at a time."), (400,), parameters=PAGING),
         "post": _op("createOrder", "Buy a service (optionally with a voucher) or an achievement (with a transfer mode) "
                                    "at its listed price.", "orders", (201, "OrderDetail", "The order, waiting for payment."),
                     (400, 403, 404), body="OrderCreate"),
@@ -420,7 +430,7 @@ PATHS = {
         (200, "OrderDetail", "Refunded."), (400, 403, 404, 409), parameters=(ORDER_ID,), body="Refund")},
     "/api/v1/bookings": {
         "get": _op("listBookings", "Bookings your organisation made or received.", "bookings",
-                   (200, "BookingList", "Latest start first, at most 200."), (400,)),
+                   (200, "BookingList", "Latest start first, a page at a time."), (400,), parameters=PAGING),
         "post": _op("createBooking", "Book whole hours of a published instrument.", "bookings",
                     (201, "Booking", "Booked; `order_id` is the order to pay (none for your own instrument)."),
                     (400, 403, 404, 409), body="BookingCreate"),

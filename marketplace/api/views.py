@@ -21,6 +21,7 @@ from marketplace.api.openapi import document
 from marketplace.api.validation import (Field, Invalid, body, boolean, integer, iso_date, json_object,
                                         local_datetime, parse, query, query_integer, search_text, string, string_list,
                                         yuan)
+from marketplace.core import paging
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import csrf, db
 from marketplace.listings import services as listings
@@ -190,6 +191,15 @@ def listing_withdraw(listing_id):
     return jsonify(serialize.listing(listings.withdraw(_user(), listing_id), _user()))
 
 
+def _paging() -> dict:
+    args = query({"page": Field(query_integer(1, paging.MAX_PAGE)), "per_page": Field(query_integer(1, paging.MAX_PER_PAGE))})
+    return {"page": args.get("page", 1), "per_page": args.get("per_page", paging.PER_PAGE)}
+
+
+def _page_meta(page: paging.Page) -> dict:
+    return {"page": page.number, "per_page": page.per_page, "has_next": page.has_next}
+
+
 # --- orders --------------------------------------------------------------------------------
 
 def _order_detail(order):
@@ -198,8 +208,8 @@ def _order_detail(order):
 
 @bp.route("/orders")
 def order_index():
-    query({})
-    return jsonify(items=[serialize.order(o) for o in orders.orders_of(_user())])
+    page = orders.orders_of(_user(), **_paging())
+    return jsonify(items=[serialize.order(o) for o in page], **_page_meta(page))
 
 
 @bp.route("/orders/<int:order_id>")
@@ -225,7 +235,7 @@ def order_create():
     elif listing.kind == "instrument":
         raise Invalid(_("Instrument time is booked: use POST /api/v1/bookings."), "listing_id")
     else:
-        raise Invalid(_("A demand cannot be ordered: answer it with an enquiry."), "listing_id")
+        raise Invalid(_("A demand cannot be ordered: answer it with a proposal on its page."), "listing_id")
     return jsonify(_order_detail(order)), 201
 
 
@@ -253,8 +263,8 @@ def order_refund(order_id):
 
 @bp.route("/bookings")
 def booking_index():
-    query({})
-    return jsonify(items=[serialize.booking(b) for b in orders.bookings_of(_user())])
+    page = orders.bookings_of(_user(), **_paging())
+    return jsonify(items=[serialize.booking(b) for b in page], **_page_meta(page))
 
 
 @bp.route("/bookings", methods=["POST"])

@@ -26,13 +26,13 @@ from collections import defaultdict
 from decimal import Decimal
 
 from flask import Flask
-from sqlalchemy import extract, select, text
+from sqlalchemy import false, or_, select, text
 
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.claims import models as m
-from marketplace.claims.traces import encode_award, encode_flag, encode_step
+from marketplace.claims.traces import encode_award, encode_flag, encode_step, payer_split
 from marketplace.extensions import db
-from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
+from marketplace.ledger import affects
 from marketplace.ledger.scenario import build_scenario
 from marketplace.core.money import yuan_to_fen
 from marketplace.notifications.models import notify
@@ -40,11 +40,10 @@ from marketplace import outbox
 from marketplace.outbox import OutboxEntry
 from marketplace.subsidies import evaluate
 from marketplace.subsidies.result import CLAUSE_ORDER
+from marketplace.reforms.parameters import in_force
 
 log = logging.getLogger(__name__)
 TOPIC = "claims"
-# pg_advisory_xact_lock key that serialises recomputing claims ("Claims" in ASCII).
-ADVISORY_LOCK_KEY = 0x436C61696D73
 
 
 def draft_key(year: int, clause: str, organization_id: int) -> str:
@@ -155,12 +154,20 @@ def _order_refs_related(refs: set[str]) -> dict[str, list[int]]:
 def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
     """Evaluate ``year`` from the ledger; the awards grouped per (clause, beneficiary credit code)."""
     scenario = build_scenario(db.session, year)
-    result = evaluate(scenario)
+    return group_awards(evaluate(scenario, parameters=in_force())), scenario
+
+
+def group_awards(result, wanted: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], _Group]:
+    """The engine's awards grouped per (clause, beneficiary), with their traces encoded and their
+    flags; only the groups in ``wanted`` when given (the others of a partial scenario may lack rows)."""
     groups: dict[tuple[str, str], _Group] = {}
     for award in result.awards:
-        g = groups.get((award.clause, award.beneficiary))
+        gk = (award.clause, award.beneficiary)
+        if wanted is not None and gk not in wanted:
+            continue
+        g = groups.get(gk)
         if g is None:
-            g = groups[(award.clause, award.beneficiary)] = _Group(award.clause, award.beneficiary)
+            g = groups[gk] = _Group(award.clause, award.beneficiary)
         g.amount += award.amount
         g.transactions.extend(award.transactions)
         g.parts.append(encode_award(award))
@@ -183,14 +190,29 @@ def engine_groups(year: int) -> tuple[dict[tuple[str, str], _Group], dict]:
             shared = sorted({names.get(u, str(u)) for t in hits for u in related[t.split("#", 1)[0]]})
             g.flags.append({"kind": "related_party", "transactions": hits, "clauses": [g.clause], "step": None,
                             "members": shared})
-    return groups, scenario
+    return groups
 
 
 # --- recompute ----------------------------------------------------------------------------------
 
-def _lock(session) -> None:
+def _advisory(session, name: str, shared: bool = False) -> None:
+    """A transaction-level advisory lock on PostgreSQL named by text (SQLite has one writer)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {fn}(hashtextextended(:name, 0))"), {"name": f"claims:{name}"})
+
+
+def _lock(session, year: int) -> None:
+    """The whole year: waits for group recomputes of the year to finish, keeps new ones out."""
+    _advisory(session, str(year))
+
+
+def _lock_groups(session, year: int, names: list[str]) -> None:
+    """Some groups of the year: beside other groups' workers, never beside the same group's
+    (names sorted, so two workers take them in one order and never deadlock)."""
+    _advisory(session, str(year), shared=True)
+    for name in sorted(set(names)):
+        _advisory(session, name)
 
 
 def steps(year: int, groups: dict) -> int:
@@ -206,15 +228,45 @@ def recompute_year(year: int, progress=None, groups: dict | None = None, commit:
     commit to the caller's unit of work: ``commit=False``).
     ``progress(n)`` is called after each claim; ``groups`` (from ``engine_groups``) saves
     evaluating twice. Returns counts by what happened."""
-    from marketplace.review.services import promote_waiting
-
-    _lock(db.session)
+    _lock(db.session, year)
     if groups is None:
         groups, _scenario = engine_groups(year)
-    codes = {b for _, b in groups}
-    orgs = {o.credit_code: o for o in db.session.scalars(select(Organization).where(Organization.credit_code.in_(codes)))}
     existing = {(c.clause, c.organization_id): c for c in db.session.scalars(
         select(m.Claim).where(m.Claim.year == year, m.Claim.source == m.ENGINE))}
+    return _file(year, groups, existing, progress=progress, commit=commit)
+
+
+def recompute_groups(year: int, groups: dict, targets: set[tuple[str, str]]) -> dict:
+    """File the engine's ``groups`` for the (clause, credit code) ``targets`` of ``year`` only:
+    a target without a group has no award any more. The caller holds the groups' locks."""
+    codes = {code for _, code in targets}
+    org_ids = {}
+    for i in range(0, len(codes), 500):
+        chunk = sorted(codes)[i:i + 500]
+        org_ids.update(db.session.execute(select(Organization.credit_code, Organization.id)
+                                          .where(Organization.credit_code.in_(chunk))).tuples().all())
+    wanted = {(clause, org_ids[code]) for clause, code in targets if code in org_ids}
+    existing = {}
+    clauses = sorted({clause for clause, _ in targets})
+    ids = sorted(set(org_ids.values()))
+    for i in range(0, len(ids), 500):
+        for c in db.session.scalars(select(m.Claim).where(
+                m.Claim.year == year, m.Claim.source == m.ENGINE, m.Claim.clause.in_(clauses),
+                m.Claim.organization_id.in_(ids[i:i + 500]))):
+            if (c.clause, c.organization_id) in wanted:
+                existing[(c.clause, c.organization_id)] = c
+    return _file(year, {k: g for k, g in groups.items() if k in targets}, existing, commit=False)
+
+
+def _file(year: int, groups: dict, existing: dict, progress=None, commit: bool = True) -> dict:
+    from marketplace.review.services import promote_waiting
+
+    codes = {b for _, b in groups}
+    orgs = {}
+    for i in range(0, len(codes), 500):
+        chunk = sorted(codes)[i:i + 500]
+        orgs.update({o.credit_code: o for o in db.session.scalars(
+            select(Organization).where(Organization.credit_code.in_(chunk)))})
     counts: dict[str, int] = defaultdict(int)
     touched_clauses: set[str] = set()
     seen: set[tuple[str, int]] = set()
@@ -265,6 +317,8 @@ def _apply_engine(claim: m.Claim, g: _Group | None) -> None:
     if g is not None:  # an award that disappeared keeps its last trace to show what it was
         claim.transactions = list(g.transactions)
         claim.trace = g.parts
+        claim.payers = payer_split(g.parts)
+        claim.part_count = len(g.parts)
         claim.flags = g.flags
     else:
         claim.flags = []
@@ -325,35 +379,33 @@ def _update(claim: m.Claim, new_fen: int, g: _Group | None, touched_clauses: set
 
 # --- the outbox ----------------------------------------------------------------------------------
 
-def _years_affected(years: set[int]) -> set[int]:
-    """The years named, plus the years of transactions corrected by refunds or cancellations
-    that happened in them (a refund in January corrects last December's voucher)."""
-    out = set(years)
-    if not years:
-        return out
-    corrected_refs = select(LedgerEntry.ref).where(
-        LedgerEntry.kind.in_(CORRECTION_KINDS),
-        extract("year", LedgerEntry.occurred_on).in_(sorted(years)))
-    for (day,) in db.session.execute(select(LedgerEntry.occurred_on).where(LedgerEntry.ref.in_(corrected_refs))
-                                     .distinct()):
-        out.add(day.year)
-    return out
-
-
 def apply(keys: list[str]) -> None:
-    """The outbox handler: recompute each year named (and the years its corrections reach)."""
-    years = set()
+    """The outbox handler. A bare year recomputes the whole year; a group key
+    (``ledger/affects.py``) recomputes only the groups of its family and party, evaluating
+    a scenario that holds just the rows they read."""
+    from marketplace.claims.incremental import recompute_keys
+
+    whole: set[int] = set()
+    per_year: dict[int, list[str]] = defaultdict(list)
     for key in keys:
         try:
-            years.add(int(key))
+            year, family, _value = affects.parse_key(key)
         except ValueError:
-            log.warning("claims outbox row has a key that is not a year: %r", key)
-    for year in sorted(_years_affected(years)):
-        recompute_year(year, commit=False)
+            log.warning("claims outbox row has a key that is neither a year nor a group: %r", key)
+            continue
+        if family is None:
+            whole.add(year)
+        else:
+            per_year[year].append(key)
+    for year in sorted(whole | set(per_year)):  # years in one order: workers never wait on each other in a ring
+        if year in whole:
+            recompute_year(year, commit=False)
+        else:
+            recompute_keys(year, per_year[year])
 
 
 def drain() -> int:
-    """Recompute every year named in pending claims rows now; returns how many rows were done."""
+    """Recompute every group and year named in pending claims rows now; returns how many rows were done."""
     return outbox.drain([TOPIC])
 
 
@@ -361,9 +413,44 @@ def init_app(app: Flask) -> None:
     outbox.register(app, TOPIC, apply, batch=1000)
 
 
+def year_keys(years: set[int]):
+    """A condition on outbox keys: the claims rows of these years (whole or groups)."""
+    conds = [OutboxEntry.key == str(y) for y in years] + [OutboxEntry.key.like(f"{y}|%") for y in years]
+    return or_(*conds) if conds else false()
+
+
 def clear_pending(years: set[int]) -> None:
     """Drop outbox rows for years just recomputed by hand (CLI, demo)."""
-    db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == TOPIC,
-                                                            OutboxEntry.key.in_([str(y) for y in years])))
+    db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.topic == TOPIC, year_keys(years)))
     db.session.commit()
 
+
+def updating(claims) -> set[int]:
+    """The ids of ``claims`` (drafted ones) whose figure is being brought up to date: a claims
+    outbox row waits for their group, their family's contracts or their whole year."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    contract_years: dict[int, set[int]] = defaultdict(set)
+    for c in claims:
+        if c.source != m.ENGINE:
+            continue
+        wanted[str(c.year)].add(c.id)
+        family = affects.FAMILY_OF_CLAUSE.get(c.clause)
+        if family == "TC":
+            contract_years[c.year].add(c.id)
+        elif family:
+            wanted[affects.key(c.year, family, c.organization.credit_code)].add(c.id)
+    if not wanted:
+        return set()
+    live = (OutboxEntry.topic == TOPIC) & OutboxEntry.parked_at.is_(None)
+    out: set[int] = set()
+    keys = sorted(wanted)
+    for i in range(0, len(keys), 500):
+        for (k,) in db.session.execute(select(OutboxEntry.key).where(live, OutboxEntry.key.in_(keys[i:i + 500]))
+                                       .distinct()):
+            out |= wanted[k]
+    for year, ids in contract_years.items():
+        pending = db.session.scalar(select(OutboxEntry.id).where(
+            live, OutboxEntry.key.like(f"{year}|TC|%") | OutboxEntry.key.like(f"{year}|TP|%")).limit(1))
+        if pending is not None:
+            out |= ids
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -48,6 +48,9 @@ class Claim(db.Model):
         CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint(_in("source", (ENGINE, FILED)), name="source"),
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        # the review queue (oldest submitted first) and an organisation's claims, paged
+        Index("ix_claims_status_submitted", "status", "submitted_at", "id"),
+        Index("ix_claims_org_year", "organization_id", "year", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,9 +63,15 @@ class Claim(db.Model):
     status: Mapped[str] = mapped_column(String(20), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)  # what the claim stands for (what is, or was, paid)
     engine_amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # the engine's latest figure (drafted claims)
-    transactions: Mapped[list] = mapped_column(JSON, default=list)  # scenario transaction ids (ledger refs)
+    # Scenario transaction ids (ledger refs). Deferred like the trace: thousands for an A3 claim.
+    transactions: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
     # The engine's structured trace: [{"amount", "transactions", "steps": [{"key", "values"}]}], one part per award.
-    trace: Mapped[list] = mapped_column(JSON, default=list)
+    # Deferred: lists never load it (13 MB for one A3 claim at volume); the claim page pages its parts.
+    trace: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
+    # Beside the trace, for lists: the engine figure by payer ({"city": fen, "province": fen}) when a
+    # part names its payers (A3), and how many parts the trace has.
+    payers: Mapped[dict | None] = mapped_column(JSON)
+    part_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     flags: Mapped[list] = mapped_column(JSON, default=list)  # [{"kind", "transactions", "clauses", "step"}]
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     evidence: Mapped[dict | None] = mapped_column(JSON)  # filed claims: the evidence fields as given

@@ -20,7 +20,7 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
-from marketplace.core import uploads
+from marketplace.core import paging, uploads
 from marketplace.claims.drafting import decide
 from marketplace.claims.traces import encode_award
 from marketplace.core.errors import Conflict, NotFound, ServiceError
@@ -31,6 +31,7 @@ from marketplace.subsidies.clauses.claims import validate_evidence
 from marketplace.subsidies.result import CLAUSE_ORDER
 from marketplace.subsidies.trace import render
 from marketplace.core.timeutil import utcnow
+from marketplace.reforms.parameters import in_force
 
 ENGINE_CLAUSES = CLAUSE_ORDER  # A1.DT … A5: drafted from the ledger
 FILED_CLAUSES = tuple(CLAIM_KINDS)  # B1 … B6.*, A2.national, A2.provincial: filed with evidence
@@ -68,16 +69,16 @@ def get_claim(actor, claim_id: int) -> m.Claim:
     return claim
 
 
-def claims_of(actor, year: int | None = None) -> list[m.Claim]:
-    """The claims of the actor's organisation (withdrawn ones last), newest year first."""
+def claims_of(actor, year: int | None = None, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[m.Claim]:
+    """The claims of the actor's organisation (withdrawn ones last), newest year first, a page at a time."""
     org = actor.organization
     if org is None:
-        return []
+        return paging.from_list([])
     stmt = select(m.Claim).where(m.Claim.organization_id == org.id).options(selectinload(m.Claim.organization))
     if year is not None:
         stmt = stmt.where(m.Claim.year == year)
-    claims = list(db.session.scalars(stmt.order_by(m.Claim.year.desc(), m.Claim.clause, m.Claim.id)))
-    return sorted(claims, key=lambda c: (c.status == m.WITHDRAWN, -c.year, c.clause, c.id))
+    return paging.paginate(stmt, order_by=(m.Claim.status == m.WITHDRAWN, m.Claim.year.desc(), m.Claim.clause),
+                           tiebreak=m.Claim.id, page=page, per_page=per_page)
 
 
 def submit(actor, claim_id: int) -> m.Claim:
@@ -148,7 +149,7 @@ def file_claim(actor, organization_id: int, kind: str, evidence: dict, year: int
     evidence = {k: v for k, v in evidence.items() if v is not None and v != ""}
     evidence.setdefault("applicant", org.credit_code)
     try:
-        award = compute_claim(kind, evidence, claim_date(year))
+        award = compute_claim(kind, evidence, claim_date(year), parameters=in_force())
         stored_evidence = _plain_evidence(kind, evidence)
     except ClaimError as exc:
         if exc.message == "missing":
@@ -206,15 +207,15 @@ def respond(actor, claim_id: int, message: str, files=()) -> m.Claim:
 
 
 def evidence_file(actor, file_id: int):
-    """(ClaimFile, path) for download: the beneficiary's members and the city only."""
+    """(ClaimFile, open file) for download: the beneficiary's members and the city only."""
     f = db.session.get(m.ClaimFile, file_id) if isinstance(file_id, int) else None
     if f is None:
         raise NotFound(_("This file does not exist."))
     perm.require(actor, perm.CLAIM_VIEW, f.claim)
-    path = uploads.path_of("claims", f.stored_name)
-    if not path.is_file():
-        raise NotFound(_("This file does not exist."))
-    return f, path
+    try:
+        return f, uploads.open_stored("claims", f.stored_name)
+    except FileNotFoundError:
+        raise NotFound(_("This file does not exist.")) from None
 
 
 # --- for the dashboards and exports (keep these names) ----------------------------------------

@@ -81,10 +81,9 @@ def render_trace(trace: list, lang: str) -> list[dict]:
              "lines": [render(decode_step(s), lang) for s in p.get("steps", [])]} for p in trace or []]
 
 
-def payer_totals(trace: list, amount_fen: int) -> dict[str, int] | None:
-    """A claim's ``amount_fen`` by payer, from its stored trace, when any part names its payers
-    (A3: {"city": fen, "province": fen}). None when the city pays it all, or when the claim
-    stands for another figure than its latest trace (a paid claim after a refund)."""
+def payer_split(trace: list) -> dict[str, int] | None:
+    """The sum of a trace's parts by payer when any part names its payers (A3: {"city": fen,
+    "province": fen}); None when the city pays it all. Stored beside the trace (``Claim.payers``)."""
     parts = trace or []
     if not any(p.get("payers") for p in parts):
         return None
@@ -92,7 +91,15 @@ def payer_totals(trace: list, amount_fen: int) -> dict[str, int] | None:
     for p in parts:
         for payer, amount in (p.get("payers") or {"city": p["amount"]}).items():
             totals[payer] = totals.get(payer, 0) + yuan_to_fen(amount)
-    return totals if sum(totals.values()) == amount_fen else None
+    return totals
+
+
+def payer_totals(claim) -> dict[str, int] | None:
+    """A claim's ``amount_fen`` by payer, from the split stored beside its trace. None when the
+    city pays it all, or when the claim stands for another figure than its latest trace (a paid
+    claim after a refund). Reads no trace."""
+    totals = claim.payers
+    return totals if totals and sum(totals.values()) == claim.amount_fen else None
 
 
 def overlap_flagged(flags: list[dict]) -> bool:

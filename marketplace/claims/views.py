@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
-from marketplace.claims import services
+from marketplace.claims import drafting, services
 from marketplace.claims.forms import RespondForm, evidence_form
 from marketplace.claims.traces import clause_title, overlap_flagged, payer_totals, render_flags, render_trace
 from marketplace.core.errors import ServiceError
+from marketplace.core.paging import page_arg
 from marketplace.core.forms import attach_error
 from marketplace.home.services import EXTRA_ACTIONS, Action
 from marketplace.core.timeutil import utcnow
@@ -45,22 +46,34 @@ def files_of(field) -> list[tuple[str, bytes]]:
     return [(f.filename, f.read()) for f in (field.data or []) if getattr(f, "filename", "")]
 
 
+PARTS_PER_PAGE = 50
+
+
 def claim_context(claim) -> dict:
-    """What the claim partial shows: the trace and flags in the user's language."""
+    """What the claim partial shows: the trace (one page of its parts: an A3 claim may hold
+    thousands, one per voucher) and flags in the user's language."""
     lang = services.lang()
-    return {"claim": claim, "parts": render_trace(claim.trace, lang), "flags": render_flags(claim.flags, lang),
-            "clause_title": clause_title(claim.clause, lang), "payers": payer_totals(claim.trace, claim.amount_fen),
-            "overlap": overlap_flagged(claim.flags)}
+    count = claim.part_count or 0
+    pages = max(1, -(-count // PARTS_PER_PAGE))
+    page = min(max(request.args.get("parts", 1, type=int) or 1, 1), pages)
+    start = (page - 1) * PARTS_PER_PAGE
+    trace = claim.trace or []
+    return {"claim": claim, "parts": render_trace(trace[start:start + PARTS_PER_PAGE], lang),
+            "parts_page": page, "parts_pages": pages, "part_count": count or len(trace),
+            "flags": render_flags(claim.flags, lang), "clause_title": clause_title(claim.clause, lang),
+            "payers": payer_totals(claim), "overlap": overlap_flagged(claim.flags),
+            "updating": claim.id in drafting.updating([claim])}
 
 
 @bp.route("/claims")
 @login_required
 def mine():
-    claims = services.claims_of(current_user)
+    page = services.claims_of(current_user, page=page_arg())
+    claims = page.items
     lang = services.lang()
-    return render_template("claims/mine.html", claims=claims,
+    return render_template("claims/mine.html", claims=claims, page=page,
                            titles={c.clause: clause_title(c.clause, lang) for c in claims},
-                           payers={c.id: payer_totals(c.trace, c.amount_fen) for c in claims})
+                           payers={c.id: payer_totals(c) for c in claims}, updating=drafting.updating(claims))
 
 
 @bp.route("/claims/<int:claim_id>")
@@ -98,8 +111,8 @@ def respond(claim_id):
 @bp.route("/claims/files/<int:file_id>")
 @login_required
 def download(file_id):
-    f, path = services.evidence_file(current_user, file_id)
-    return send_file(path, mimetype=f.content_type, as_attachment=True, download_name=f.original_name,
+    f, data = services.evidence_file(current_user, file_id)
+    return send_file(data, mimetype=f.content_type, as_attachment=True, download_name=f.original_name,
                      max_age=0)
 
 

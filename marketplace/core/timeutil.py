@@ -28,6 +28,14 @@ def to_beijing(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc).astimezone(BEIJING).replace(tzinfo=None)
 
 
+def format_beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time as people in Liaocheng read it: ``2026-11-25 09:30``
+    (the templates' ``|beijing`` filter)."""
+    if moment is None:
+        return "—"
+    return to_beijing(moment).strftime(fmt)
+
+
 def beijing_now() -> datetime:
     """Now, as naive Beijing wall-clock time (how bookings' hours are written)."""
     return to_beijing(utcnow())

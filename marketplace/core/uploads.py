@@ -1,22 +1,27 @@
 """Uploaded files (claim evidence, listing attachments): PDF, JPEG or PNG, checked by their
-first bytes and not only the name, at most 10 MB each, stored under ``UPLOAD_DIR/<area>``
-(outside the web root) by a random name.
+first bytes and not only the name, at most 10 MB each, stored by a random name under the key
+``<area>/<name>`` in the app's storage (``marketplace.core.storage``: ``UPLOAD_DIR`` outside
+the web root by default, or an S3-compatible object store shared by several web nodes).
 
 ``check`` validates everything before anything is written; ``store`` writes the checked files
-and returns the paths so the caller can remove them if its transaction does not commit.
+and returns their keys so the caller can remove them if its transaction does not commit.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.storage import storage
+from marketplace.core.uow import unit_of_work
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_FILES = 10
@@ -67,61 +72,58 @@ def check(files) -> list[CheckedFile]:
     return checked
 
 
-AREAS = ("claims", "listings")
+AREAS = ("claims", "listings", "threads")
 
 
-def upload_dir(area: str) -> Path:
+def key_of(area: str, stored_name: str) -> str:
+    """The storage key of a stored file (``marketplace.core.storage``)."""
     if area not in AREAS:
         raise ValueError(f"unknown upload area {area!r}")
-    return Path(current_app.config["UPLOAD_DIR"]) / area
+    if not stored_name or not all(c in "0123456789abcdef" for c in stored_name):
+        raise ValueError("not a stored file name")
+    return f"{area}/{stored_name}"
 
 
-def store(checked: list[CheckedFile], area: str) -> list[tuple[CheckedFile, str, Path]]:
-    """Write each file under a new random name; returns (file, stored name, path) triples."""
-    directory = upload_dir(area)
-    directory.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[CheckedFile, str, Path]] = []
+def store(checked: list[CheckedFile], area: str) -> list[tuple[CheckedFile, str, str]]:
+    """Write each file under a new random name; returns (file, stored name, key) triples. If
+    one write fails, those already written are removed."""
+    target = storage()
+    written: list[tuple[CheckedFile, str, str]] = []
     try:
         for f in checked:
             stored = secrets.token_hex(20)
-            path = directory / stored
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(f.data)
-            written.append((f, stored, path))
-    except OSError:
-        remove([p for _f, _s, p in written])
+            key = key_of(area, stored)
+            target.put(key, f.data, f.content_type)
+            written.append((f, stored, key))
+    except BaseException:
+        remove([k for _f, _s, k in written])
         raise
     return written
 
 
-def remove(paths) -> None:
-    for path in paths:
+def remove(keys) -> None:
+    """Delete stored files by key; a failure is logged, never raised (the rows are gone)."""
+    target = storage()
+    for key in keys:
         try:
-            os.remove(path)
-        except OSError:
-            pass
+            target.delete(key)
+        except Exception:  # an orphaned file is logged, the caller's work stands
+            log.exception("could not delete stored file %s", key)
 
 
-def path_of(area: str, stored_name: str) -> Path:
-    if not stored_name or not all(c in "0123456789abcdef" for c in stored_name):
-        raise ValueError("not a stored file name")
-    return upload_dir(area) / stored_name
+def open_stored(area: str, stored_name: str) -> BinaryIO:
+    """The stored file to read; ``FileNotFoundError`` if it is not there."""
+    return storage().open(key_of(area, stored_name))
 
 
 def commit_with_files(checked: list[CheckedFile], area: str, make_row) -> None:
-    """Write the checked files, add one row per file (``make_row(file, stored_name)``) to the
-    session and commit. If anything fails the transaction rolls back and the written
-    files are removed, so no row points at a missing file and no file is orphaned."""
+    """Write the checked files and add one row per file (``make_row(file, stored_name)``) in
+    the caller's unit of work (or one of its own). If the transaction does not commit, the
+    written files are removed, so no row points at a missing file and no file is orphaned."""
     from marketplace.extensions import db
 
-    written = []
-    try:
+    with unit_of_work() as uow:
         written = store(checked, area)
-        for f, stored, _path in written:
+        uow.on_rollback(lambda: remove([k for _f, _s, k in written]))
+        for f, stored, _key in written:
             db.session.add(make_row(f, stored))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        remove([p for _f, _s, p in written])
-        raise

@@ -191,7 +191,9 @@ def engine_result(year: int):
     from marketplace.ledger.scenario import build_scenario
     from marketplace.subsidies import evaluate
 
-    return evaluate(build_scenario(db.session, year))
+    from marketplace.reforms.parameters import in_force
+
+    return evaluate(build_scenario(db.session, year), parameters=in_force())
 
 
 def clause_title(cid: str, locale: str) -> str:

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from marketplace import permissions as perm
+from marketplace.core import paging
 from marketplace.accounts.models import Organization, User
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
@@ -82,14 +83,20 @@ EXTRA_ACTIONS: dict[str, list[Action]] = {}
 def home_for(user: User) -> Home:
     role = user.role or perm.ENTERPRISE
     actions = list(EXTRA_ACTIONS.get(role, [])) + list(ROLE_ACTIONS.get(role, []))
-    notices = list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.created_at.desc()).limit(10)))
+    notices = notifications_of(user, per_page=10).items
     pending = 0
     if perm.can(user, perm.VIEW_ORGANIZATIONS):
         pending = db.session.scalar(select(func.count()).select_from(Organization).where(
             Organization.verified_at.is_(None), Organization.kind != "government"))
     return Home(role=role, organization=user.organization, actions=actions, notices=notices,
                 pending_verification=pending)
+
+
+def notifications_of(user: User, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Notification]:
+    """Every notification of ``user``, newest first, a page at a time (the home page shows ten)."""
+    return paging.paginate(select(Notification).where(Notification.user_id == user.id),
+                           order_by=(Notification.created_at.desc(),), tiebreak=Notification.id.desc(),
+                           page=page, per_page=per_page)
 
 
 def public_stats() -> dict:

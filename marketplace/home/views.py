@@ -16,3 +16,4 @@ def index():
 @login_required
 def dashboard():
     return render_template("home/dashboard.html", home=services.home_for(current_user))
+

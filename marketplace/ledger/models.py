@@ -51,6 +51,14 @@ class LedgerEntry(db.Model):
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
         Index("ix_ledger_entries_kind_occurred_on", "kind", "occurred_on"),
+        # What claims read per group (drafting recomputes only the groups an entry changes):
+        Index("ix_ledger_entries_party_kind_occurred_on", "party", "kind", "occurred_on"),
+        Index("ix_ledger_entries_counterparty_kind_occurred_on", "counterparty", "kind", "occurred_on"),
+        Index("ix_ledger_entries_broker_occurred_on", "broker", "occurred_on"),
+        Index("ix_ledger_entries_project_occurred_on", "project", "occurred_on"),
+        Index("ix_ledger_entries_registration_no", "registration_no"),
+        Index("ix_ledger_entries_order_ref", "order_ref"),
+        Index("ix_ledger_entries_corrects_seq", "corrects_seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,6 +72,14 @@ class LedgerEntry(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Copies of payload fields, for the indexes above (not hashed: ``verify`` checks they match
+    # the payload). See ``index_columns``.
+    party: Mapped[str | None] = mapped_column(String(40))  # seller / provider / lessee
+    counterparty: Mapped[str | None] = mapped_column(String(40))  # buyer / customer
+    broker: Mapped[str | None] = mapped_column(String(40))
+    project: Mapped[str | None] = mapped_column(String(60))
+    registration_no: Mapped[str | None] = mapped_column(String(60))
+    order_ref: Mapped[str | None] = mapped_column(String(40))  # a voucher redemption's order
 
     @property
     def data(self) -> dict:
@@ -76,6 +92,28 @@ class LedgerEntry(db.Model):
 
     def __repr__(self) -> str:
         return f"<LedgerEntry {self.seq} {self.kind} {self.ref} {self.amount_fen}>"
+
+
+# Which payload field fills which index column, per kind.
+INDEX_FIELDS = {
+    "contract_registered": {"party": "seller", "counterparty": "buyer", "broker": "broker", "project": "project",
+                            "registration_no": "registration_no"},
+    "voucher_redemption": {"party": "provider", "counterparty": "buyer", "order_ref": "order_ref"},
+    "booking_completed": {"party": "provider", "counterparty": "customer"},
+    "lease_fee": {"party": "lessee"},
+}
+INDEX_COLUMNS = ("party", "counterparty", "broker", "project", "registration_no", "order_ref")
+
+
+def index_columns(kind: str, payload: dict) -> dict:
+    """The index columns of an entry of ``kind`` with ``payload`` (parsed): every one of
+    ``INDEX_COLUMNS``, None where the kind has no such field."""
+    fields = INDEX_FIELDS.get(kind, {})
+    out = {}
+    for column in INDEX_COLUMNS:
+        value = payload.get(fields[column]) if column in fields else None
+        out[column] = str(value) if value not in (None, "") else None
+    return out
 
 
 # --- canonical forms and the hash ----------------------------------------------------

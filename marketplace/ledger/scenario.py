@@ -96,25 +96,12 @@ def _organization(org: Organization, rewards: dict[int, int] | None = None) -> d
 def build_scenario(session=None, year: int = None) -> dict:
     """The scenario of ``year`` in SCENARIO.md format, from the ledger (streamed)."""
     session = session or db.session
-    if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 9999:
-        raise ScenarioExportError(f"year must be a four-digit integer, not {year!r}")
-    start, end = date(year, 1, 1), date(year, 12, 31)
+    start, end = _year_bounds(year)
 
     # 1. The year's transactions, and the projects of its contracts.
-    txns: dict[int, dict] = {}  # subject seq → transaction (scenario order: by seq)
-    projects: set[str] = set()
     rows = _stream(session, select(*_COLUMNS).where(LedgerEntry.kind.in_(SUBJECT_TYPES),
                                                     LedgerEntry.occurred_on.between(start, end)))
-    aliases: dict[str, list[int]] = {}  # a voucher's order ref → its redemption: refunds of the order
-    for row in rows:
-        t = _transaction(row)
-        txns[row.seq] = t
-        if t["type"] == "tech_contract" and t.get("project"):
-            projects.add(t["project"])
-        elif row.kind == "voucher_redemption":
-            order_ref = json.loads(row.payload).get("order_ref")
-            if order_ref and order_ref != row.ref:
-                aliases.setdefault(order_ref, []).append(row.seq)
+    txns, aliases, projects = _collect(rows)
 
     # 2. History: earlier contracts of the same projects.
     if projects:
@@ -125,6 +112,80 @@ def build_scenario(session=None, year: int = None) -> dict:
                 txns[row.seq] = _transaction(row)
 
     # 3. Status, from payments and corrections of any date (in seq order).
+    status_rows = _stream(session, select(*_COLUMNS).where(LedgerEntry.kind.in_(("payment",) + CORRECTION_KINDS)))
+    return _assemble(session, year, txns, aliases, status_rows, rewards_of=None)
+
+
+def build_subscenario(session, year: int, rows, history=(), *, organizations=()) -> dict:
+    """The part of ``year``'s scenario made of the year's subject entries ``rows`` (rows with
+    the ``_COLUMNS``, any order) and the earlier contracts ``history``, with their statuses from
+    the payments and corrections that concern exactly them, and ``organizations`` (credit codes)
+    even without trade. Drafting evaluates it for the claim groups whose rows it holds whole
+    (``claims/incremental.py``); every transaction in it reads as in ``build_scenario``."""
+    session = session or db.session
+    start, end = _year_bounds(year)
+    rows = {r.seq: r for r in rows}
+    # Every entry of the year under the same refs: scenario ids number repeated refs (LSE-3#2)
+    # in seq order over the whole year, so the part must hold all of them to number alike.
+    for chunk in _chunks(sorted({r.ref for r in rows.values()})):
+        for row in session.execute(select(*_COLUMNS).where(LedgerEntry.kind.in_(SUBJECT_TYPES),
+                                                           LedgerEntry.ref.in_(chunk),
+                                                           LedgerEntry.occurred_on.between(start, end))):
+            rows.setdefault(row.seq, row)
+    rows = [rows[seq] for seq in sorted(rows)]
+    txns, aliases, _projects = _collect(rows)
+    for row in history:
+        txns[row.seq] = _transaction(row)
+    refs = {t["id"] for t in txns.values()} | set(aliases)
+    payment_seqs: list[int] = []
+    status_rows: dict[int, object] = {}
+    for chunk in _chunks(sorted(refs)):
+        for row in session.execute(select(*_COLUMNS).where(LedgerEntry.kind == "payment", LedgerEntry.ref.in_(chunk))):
+            status_rows[row.seq] = row
+            payment_seqs.append(row.seq)
+    for chunk in _chunks(sorted(set(txns) | set(payment_seqs))):
+        for row in session.execute(select(*_COLUMNS).where(LedgerEntry.kind.in_(CORRECTION_KINDS),
+                                                           LedgerEntry.corrects_seq.in_(chunk))):
+            status_rows[row.seq] = row
+    ordered = [status_rows[s] for s in sorted(status_rows)]
+    return _assemble(session, year, txns, aliases, ordered, rewards_of=set(organizations))
+
+
+def _chunks(values, size: int = 500):
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _year_bounds(year) -> tuple[date, date]:
+    if not isinstance(year, int) or isinstance(year, bool) or not 1900 <= year <= 9999:
+        raise ScenarioExportError(f"year must be a four-digit integer, not {year!r}")
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _collect(rows) -> tuple[dict[int, dict], dict[str, list[int]], set[str]]:
+    """Subject rows → transactions by seq, voucher aliases (order ref → redemptions: refunds of
+    the order apply to them) and the projects of the contracts."""
+    txns: dict[int, dict] = {}  # subject seq → transaction (scenario order: by seq)
+    projects: set[str] = set()
+    aliases: dict[str, list[int]] = {}
+    for row in rows:
+        t = _transaction(row)
+        txns[row.seq] = t
+        if t["type"] == "tech_contract" and t.get("project"):
+            projects.add(t["project"])
+        elif row.kind == "voucher_redemption":
+            order_ref = json.loads(row.payload).get("order_ref")
+            if order_ref and order_ref != row.ref:
+                aliases.setdefault(order_ref, []).append(row.seq)
+    return txns, aliases, projects
+
+
+def _assemble(session, year: int, txns: dict[int, dict], aliases: dict[str, list[int]], status_rows,
+              rewards_of: set[str] | None) -> dict:
+    """Statuses from ``status_rows`` (payments and corrections in seq order), then the scenario.
+    ``rewards_of``: None for the whole year (every organisation with a provincial reward comes
+    along), else the credit codes to add beside those that trade."""
     by_ref: dict[str, list[int]] = {}
     for seq, t in txns.items():
         by_ref.setdefault(t["id"], []).append(seq)
@@ -133,8 +194,7 @@ def build_scenario(session=None, year: int = None) -> dict:
     paid_refs: set[str] = set()
     payment_ref: dict[int, str] = {}  # payment seq → ref, for corrections that point at a payment
     status: dict[int, str] = {}
-    rows = _stream(session, select(*_COLUMNS).where(LedgerEntry.kind.in_(("payment",) + CORRECTION_KINDS)))
-    for row in rows:
+    for row in status_rows:
         if row.kind == "payment":
             if row.ref in by_ref:
                 paid_refs.add(row.ref)
@@ -176,15 +236,22 @@ def build_scenario(session=None, year: int = None) -> dict:
 
     # Agencies with a provincial reward in the year are in the scenario even without trade:
     # A4.match needs no voucher sales (the reward is the evidence).
-    rewards = {r.organization_id: r.amount_fen for r in session.scalars(
-        select(ProvincialServiceReward).where(ProvincialServiceReward.year == year))}
-    if rewards:
-        org_ids.update(session.scalars(select(Organization.credit_code).where(Organization.id.in_(rewards))))
+    reward_stmt = select(ProvincialServiceReward).where(ProvincialServiceReward.year == year)
+    if rewards_of is None:
+        rewards = {r.organization_id: r.amount_fen for r in session.scalars(reward_stmt)}
+        if rewards:
+            org_ids.update(session.scalars(select(Organization.credit_code).where(Organization.id.in_(rewards))))
+    else:
+        org_ids.update(rewards_of)
+        rewards = {}
+        for chunk in _chunks(sorted(org_ids)):
+            rewards.update({r.organization_id: r.amount_fen for r in session.scalars(
+                reward_stmt.join(Organization, Organization.id == ProvincialServiceReward.organization_id)
+                .where(Organization.credit_code.in_(chunk)))})
 
     organizations = []
     wanted = sorted(org_ids)
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i:i + 500]
+    for chunk in _chunks(wanted):
         organizations.extend(_organization(o, rewards) for o in session.scalars(
             select(Organization).where(Organization.credit_code.in_(chunk))))
     found = {o["id"] for o in organizations}

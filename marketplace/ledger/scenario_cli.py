@@ -33,3 +33,15 @@ def scenario(year, output):
     click.echo(f"scenario {year}: {len(data['transactions'])} transactions, "
                f"{len(data['organizations'])} organisations; ledger head: entry {seq} "
                f"({head_hash})", err=True)
+
+
+@cli.command("parameters")
+@click.option("--output", type=click.Path(file_okay=False), required=True,
+              help="The folder to write parameters.yaml into.")
+def parameters(output):
+    """Write the parameters in force (the engine's files amended by published reforms), for
+    ``python -m marketplace.subsidies evaluate FILE --parameters DIR``."""
+    from marketplace.reforms.parameters import in_force
+
+    path = in_force().dump(output)
+    click.echo(f"parameters in force written to {path}", err=True)

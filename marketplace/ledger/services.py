@@ -15,10 +15,12 @@ from typing import Iterator
 from sqlalchemy import select, text
 
 from marketplace.extensions import db
+from marketplace.ledger.affects import claim_keys
 from marketplace.ledger.models import (CORRECTION_KINDS, GENESIS_HASH, KINDS, LedgerEntry, canonical_json,
-                                       entry_hash)
+                                       entry_hash, index_columns)
 from marketplace.core.money import FEN, MoneyError, yuan_to_fen
 from marketplace.outbox import enqueue
+from marketplace.core.timeutil import utcnow
 
 # pg_advisory_xact_lock key that serialises appends ("Ledger" in ASCII).
 ADVISORY_LOCK_KEY = 0x4C6564676572
@@ -161,28 +163,116 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
         if corrected not in CORRECTABLE_KINDS:
             raise LedgerError(f"{kind}: entry {corrects_seq} ({corrected}) cannot be corrected")
 
+    keys = claim_keys(session, kind, ref, occurred_on, payload, corrects_seq)
     entry = LedgerEntry(seq=seq + 1, kind=kind, ref=ref, occurred_on=occurred_on, amount_fen=amount_fen,
-                        payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash)
+                        payload=stored, corrects_seq=corrects_seq, prev_hash=prev_hash,
+                        **index_columns(kind, payload))
     entry.hash = entry.compute_hash()
     session.add(entry)
-    years = _registration_years(session, ref) if kind == "payment" else {occurred_on.year}
-    for year in sorted(years):
-        enqueue("claims", str(year))  # recompute those years' claims after commit
+    for key in sorted(keys):
+        enqueue("claims", key)  # recompute the claim groups it can change, after commit
     session.flush()
     return entry
 
 
-def _registration_years(session, ref: str) -> set[int]:
-    """The years whose claims a payment under ``ref`` can change. The scenario
-    (ledger/scenario.py) reads payments only to mark registered contracts paid, and a
-    contract counts in the year of its registration, which may be before the payment (a
-    contract registered in December and paid in January). A payment of anything else (a
-    service order, a voucher's share, a booking) changes no claim."""
-    dates = {o.occurred_on for o in session.new
-             if isinstance(o, LedgerEntry) and o.kind == "contract_registered" and o.ref == ref}
-    dates.update(session.scalars(select(LedgerEntry.occurred_on).where(
-        LedgerEntry.ref == ref, LedgerEntry.kind == "contract_registered")))
-    return {d.year for d in dates}
+def append_many(entries, *, session=None, chunk: int = 2000, progress=None) -> int:
+    """The bulk path: append many entries ``(kind, ref, occurred_on, amount_fen, payload,
+    corrects_seq)`` in order, validated and chained exactly as ``append`` does, inserted in
+    chunks inside the caller's unit of work (never committed here). A correction may point at
+    an entry of the same batch. Instead of a claim group per entry it asks, once, for the
+    whole of every year touched (``flask claims draft`` is the same work). ``progress(n)``
+    after each chunk. Returns how many entries were appended."""
+    session = session or db.session
+    _lock_head(session)
+    seq, prev_hash = head(session)
+    kinds_by_seq: dict[int, str] = {}
+    years: set[int] = set()
+    batch = _Batch()
+    rows: list[dict] = []
+    done = 0
+    table = LedgerEntry.__table__
+
+    def flush():
+        nonlocal done
+        if rows:
+            session.execute(table.insert(), rows)
+            done += len(rows)
+            if progress:
+                progress(len(rows))
+            rows.clear()
+
+    for kind, ref, occurred_on, amount_fen, payload, corrects_seq in entries:
+        payload = _plain(payload)
+        validate(kind, ref, occurred_on, amount_fen, payload, corrects_seq)
+        if corrects_seq is not None:
+            corrected = kinds_by_seq.get(corrects_seq) or session.execute(
+                select(LedgerEntry.kind).where(LedgerEntry.seq == corrects_seq)).scalar()
+            if corrected not in CORRECTABLE_KINDS:
+                raise LedgerError(f"{kind}: entry {corrects_seq} ({corrected}) cannot be corrected")
+        stored = canonical_json(payload)
+        seq += 1
+        digest = entry_hash(seq, kind, ref, occurred_on, amount_fen, stored, corrects_seq, prev_hash)
+        batch.add(seq, kind, ref, occurred_on, payload)
+        rows.append({"seq": seq, "kind": kind, "ref": ref, "occurred_on": occurred_on, "amount_fen": amount_fen,
+                     "payload": stored, "corrects_seq": corrects_seq, "prev_hash": prev_hash, "hash": digest,
+                     "created_at": utcnow(), **index_columns(kind, payload)})
+        kinds_by_seq[seq] = kind
+        prev_hash = digest
+        years.update(_years_of(session, kind, ref, occurred_on, payload, corrects_seq, batch))
+        if len(rows) >= chunk:
+            flush()
+    flush()
+    for year in sorted(years):
+        enqueue("claims", str(year))  # the whole year: many groups at once
+    return done
+
+
+class _Batch:
+    """What ``append_many`` has appended so far, to find the years a payment or correction
+    reaches without asking the database for entries of the same batch."""
+
+    def __init__(self):
+        self.seq: dict[int, tuple[str, str, int]] = {}  # seq -> (kind, ref, year)
+        self.subject_years: dict[str, set[int]] = {}  # ref or voucher order ref -> years of its subjects
+        self.contract_years: dict[str, set[int]] = {}
+
+    def add(self, seq, kind, ref, occurred_on, payload):
+        self.seq[seq] = (kind, ref, occurred_on.year)
+        if kind in ("contract_registered", "voucher_redemption", "booking_completed", "lease_fee"):
+            self.subject_years.setdefault(ref, set()).add(occurred_on.year)
+            if kind == "voucher_redemption" and payload.get("order_ref"):
+                self.subject_years.setdefault(payload["order_ref"], set()).add(occurred_on.year)
+        if kind == "contract_registered":
+            self.contract_years.setdefault(ref, set()).add(occurred_on.year)
+
+
+def _years_of(session, kind, ref, occurred_on, payload, corrects_seq, batch: _Batch) -> set[int]:
+    """The years whose claims an entry can change (``affects.claim_keys``, by year only)."""
+    if kind == "payment":
+        found = set(batch.contract_years.get(ref, ()))
+        found.update(d.year for d in session.scalars(select(LedgerEntry.occurred_on).where(
+            LedgerEntry.kind == "contract_registered", LedgerEntry.ref == ref)))
+        return found
+    if kind in CORRECTION_KINDS:
+        target = batch.seq.get(corrects_seq)
+        if target is None:
+            row = session.execute(select(LedgerEntry.kind, LedgerEntry.ref, LedgerEntry.occurred_on)
+                                  .where(LedgerEntry.seq == corrects_seq)).first()
+            target = (row.kind, row.ref, row.occurred_on.year)
+        t_kind, t_ref, t_year = target
+        if t_kind != "payment":
+            return {t_year}
+        found = set(batch.subject_years.get(t_ref, ()))
+        found.update(d.year for d in session.scalars(select(LedgerEntry.occurred_on).where(
+            LedgerEntry.ref == t_ref, LedgerEntry.kind != "payment")))
+        found.update(d.year for d in session.scalars(select(LedgerEntry.occurred_on).where(
+            LedgerEntry.order_ref == t_ref)))
+        return found
+    if kind == "contract_registered" and payload.get("project"):  # later years read it as history
+        return {occurred_on.year} | {d.year for d in session.scalars(select(LedgerEntry.occurred_on).where(
+            LedgerEntry.kind == "contract_registered", LedgerEntry.project == payload["project"],
+            LedgerEntry.occurred_on > date(occurred_on.year, 12, 31)))}
+    return {occurred_on.year}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
@@ -31,6 +31,10 @@ class Listing(db.Model):
         CheckConstraint("kind IN ('achievement', 'instrument', 'service', 'demand')", name="kind"),
         CheckConstraint("status IN ('draft', 'published', 'withdrawn', 'rejected', 'pending')", name="status"),
         CheckConstraint("price_fen IS NULL OR price_fen >= 0", name="price"),
+        # the market's pages (marketplace.core.paging): newest first, by kind, by price
+        Index("ix_listings_status_published", "status", "published_at", "id"),
+        Index("ix_listings_status_kind_published", "status", "kind", "published_at", "id"),
+        Index("ix_listings_status_price", "status", "price_fen", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +101,8 @@ class ListingAttachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(40))
     size_bytes: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
+    # A confidential file is shown to an enquirer only after the seller granted it (AttachmentGrant).
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -15,7 +15,8 @@ from marketplace import permissions as perm
 from marketplace.audit.models import record
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
-from marketplace.core import uploads
+from marketplace.core import paging, uploads
+from marketplace.core.uow import unit_of_work
 from marketplace.core.money import MAX_FEN
 from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
                                          Listing, ListingAttachment)
@@ -183,26 +184,41 @@ def listing_to_edit(actor, listing_id: int) -> Listing:
     return listing
 
 
-def browse(viewer, kind: str | None = None, limit: int = 50, offset: int = 0) -> list[Listing]:
+# the market's orders (/listings?sort=): relevance needs query text, so it lives on /search
+BROWSE_SORTS = ("newest", "price_asc", "price_desc")
+
+
+def browse(viewer, kind: str | None = None, sort: str = "newest", page: int = 1,
+           per_page: int = paging.PER_PAGE) -> paging.Page[Listing]:
+    """Published listings, a page at a time: newest first (the default), or by price (listings
+    without a price, 面议, last); ties newest first, then id."""
     query = select(Listing).options(joinedload(Listing.organization)).where(Listing.status == "published")
     if kind in KINDS:
         query = query.where(Listing.kind == kind)
-    query = query.order_by(Listing.published_at.desc(), Listing.id.desc()).limit(limit).offset(offset)
-    return list(db.session.scalars(query))
+    newest = (Listing.published_at.desc(),)
+    if sort == "price_asc":
+        order = (Listing.price_fen.is_(None), Listing.price_fen) + newest
+    elif sort == "price_desc":
+        order = (Listing.price_fen.is_(None), Listing.price_fen.desc()) + newest
+    else:
+        order = newest
+    return paging.paginate(query, order_by=order, tiebreak=Listing.id.desc(), page=page, per_page=per_page)
 
 
-def my_listings(actor) -> list[Listing]:
+def my_listings(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Listing]:
     if actor.organization is None:
-        return []
-    return list(db.session.scalars(select(Listing).where(Listing.organization_id == actor.organization.id)
-                                   .order_by(Listing.id.desc())))
+        return paging.from_list([])
+    return paging.paginate(select(Listing).where(Listing.organization_id == actor.organization.id),
+                           order_by=(), tiebreak=Listing.id.desc(), page=page, per_page=per_page)
 
 
-def moderation_queue(actor) -> list[Listing]:
+def moderation_queue(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Listing]:
+    """Listings waiting for a moderator first, then the others, newest first."""
     perm.require(actor, perm.MODERATE_LISTING)
-    return list(db.session.scalars(select(Listing).options(joinedload(Listing.organization))
-                                   .where(Listing.status.in_(("pending", "published", "rejected")))
-                                   .order_by(Listing.status != "pending", Listing.id.desc()).limit(200)))
+    return paging.paginate(select(Listing).options(joinedload(Listing.organization))
+                           .where(Listing.status.in_(("pending", "published", "rejected"))),
+                           order_by=(Listing.status != "pending",), tiebreak=Listing.id.desc(),
+                           page=page, per_page=per_page)
 
 
 MAX_ATTACHMENTS = 10
@@ -236,19 +252,21 @@ def remove_attachment(actor, attachment_id: int) -> Listing:
         raise NotFound(_("This file does not exist."))
     listing = attachment.listing
     perm.require(actor, perm.EDIT_LISTING, listing)
-    path = uploads.path_of("listings", attachment.stored_name)
-    db.session.delete(attachment)
-    db.session.commit()
-    uploads.remove([path])
+    key = uploads.key_of("listings", attachment.stored_name)
+    with unit_of_work() as uow:
+        db.session.delete(attachment)
+        uow.on_commit(lambda: uploads.remove([key]))  # the row is gone for good: then the file
     return listing
 
 
 def attachment_file(viewer, attachment_id: int):
-    """(attachment, path) for download: whoever may see the listing."""
+    """(attachment, open file) for download: whoever may see the listing."""
+    from marketplace.conversations.confidential import may_see
+
     attachment = db.session.get(ListingAttachment, attachment_id)
-    if attachment is None or not visible_to(viewer, attachment.listing):
+    if attachment is None or not visible_to(viewer, attachment.listing) or not may_see(viewer, attachment):
         raise NotFound(_("This file does not exist."))
-    path = uploads.path_of("listings", attachment.stored_name)
-    if not path.is_file():
-        raise NotFound(_("This file does not exist."))
-    return attachment, path
+    try:
+        return attachment, uploads.open_stored("listings", attachment.stored_name)
+    except FileNotFoundError:
+        raise NotFound(_("This file does not exist.")) from None

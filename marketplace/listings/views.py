@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
+from marketplace.core.paging import page_arg
 from marketplace.listings import services
 from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
 from marketplace.listings.models import KINDS
@@ -20,8 +21,10 @@ bp = Blueprint("listings", __name__)
 @bp.route("/listings")
 def browse():
     kind = request.args.get("kind")
-    return render_template("listings/browse.html", kind=kind, kinds=KINDS,
-                           listings=services.browse(current_user, kind))
+    sort = request.args.get("sort") if request.args.get("sort") in services.BROWSE_SORTS else "newest"
+    page = services.browse(current_user, kind, sort=sort, page=page_arg())
+    return render_template("listings/browse.html", kind=kind, kinds=KINDS, sort=sort, sorts=services.BROWSE_SORTS,
+                           listings=page.items, page=page)
 
 
 @bp.route("/listings/<int:listing_id>")
@@ -96,7 +99,8 @@ def withdraw(listing_id):
 @bp.route("/my/listings")
 @login_required
 def mine():
-    return render_template("listings/mine.html", listings=services.my_listings(current_user), kinds=KINDS)
+    page = services.my_listings(current_user, page=page_arg())
+    return render_template("listings/mine.html", listings=page.items, page=page, kinds=KINDS)
 
 
 @bp.route("/listings/<int:listing_id>/lease", methods=["POST"])
@@ -116,8 +120,8 @@ def record_lease(listing_id):
 @bp.route("/admin/listings")
 @login_required
 def moderation():
-    return render_template("listings/moderation.html", listings=services.moderation_queue(current_user),
-                           form=ModerateForm())
+    page = services.moderation_queue(current_user, page=page_arg())
+    return render_template("listings/moderation.html", listings=page.items, page=page, form=ModerateForm())
 
 
 @bp.route("/admin/listings/<int:listing_id>/moderate", methods=["POST"])
@@ -142,8 +146,8 @@ def attach(listing_id):
 
 @bp.route("/attachments/<int:attachment_id>")
 def attachment(attachment_id):
-    item, path = services.attachment_file(current_user, attachment_id)
-    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.original_name)
+    item, data = services.attachment_file(current_user, attachment_id)
+    return send_file(data, mimetype=item.content_type, as_attachment=True, download_name=item.original_name)
 
 
 @bp.route("/attachments/<int:attachment_id>/delete", methods=["POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.extensions import db
@@ -29,6 +29,7 @@ class OutgoingMail(db.Model):
 
 class Notification(db.Model):
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -36,6 +37,24 @@ class Notification(db.Model):
     link: Mapped[str | None] = mapped_column(String(300))
     read: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Specific notifications (marketplace.notifications.services.tell): the kind a user may
+    # switch off, and the names and amounts the text is written with, in JSON; the text itself
+    # is translated when shown, in the reader's language.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    params: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class NotificationPreference(db.Model):
+    """A user's choice for one kind of notification on one channel (in-app, mail); no row
+    means the default (on)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 MAIL_TOPIC = "mail"

@@ -26,15 +26,6 @@ def register(app: Flask) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, requestlog.finish_request)
     app.after_request_funcs[None].insert(0, metrics.observe_request)
 
-    @app.template_filter("beijing")
-    def beijing(moment, fmt="%Y-%m-%d %H:%M:%S"):
-        from datetime import timezone
-        from zoneinfo import ZoneInfo
-
-        if moment is None:
-            return "—"
-        return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Asia/Shanghai")).strftime(fmt)
-
     from flask_babel import lazy_gettext as _l
 
     from marketplace import permissions as perm

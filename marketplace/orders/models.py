@@ -32,9 +32,21 @@ class Enquiry(db.Model):
     transfer_mode: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     quoted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # On a demand (需求) the responder is the seller and the organisation that posted it the
+    # buyer; on every other listing this is empty and the listing's owner sells.
+    responder_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
 
     listing: Mapped[Listing] = relationship()
-    buyer: Mapped[Organization] = relationship()
+    buyer: Mapped[Organization] = relationship(foreign_keys=[buyer_org_id])
+    responder: Mapped[Organization | None] = relationship(foreign_keys=[responder_org_id])
+
+    @property
+    def seller_org_id(self) -> int:
+        return self.responder_org_id if self.responder_org_id is not None else self.listing.organization_id
+
+    @property
+    def seller_org(self) -> Organization:
+        return self.responder if self.responder_org_id is not None else self.listing.organization
 
 
 class Order(db.Model):
@@ -123,7 +135,12 @@ class TechContract(db.Model):
 
 class Booking(db.Model):
     __tablename__ = "bookings"
-    __table_args__ = (CheckConstraint("end_at > start_at", name="period"),)
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="period"),
+        # a customer's and an instrument's bookings, newest first (marketplace.core.paging)
+        Index("ix_bookings_customer_start", "customer_org_id", "start_at", "id"),
+        Index("ix_bookings_instrument_start", "instrument_id", "start_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instrument_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)

@@ -14,12 +14,13 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
+from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing
-from marketplace.core.money import MAX_FEN, fen_to_str, yuan_to_fen
-from marketplace.notifications.models import notify
+from marketplace.core.money import MAX_FEN, fen_to_str, format_yuan, yuan_to_fen
+from marketplace.notifications.services import tell
 from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
                                        TechContract)
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
@@ -71,7 +72,9 @@ def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
     """The voucher split, from the rules engine (the only implementation of it)."""
     from marketplace.subsidies import voucher_split
 
-    split = voucher_split(Decimal(amount_fen) / 100, on)
+    from marketplace.reforms.parameters import in_force
+
+    split = voucher_split(Decimal(amount_fen) / 100, on, parameters=in_force())
     province, city, enterprise = (yuan_to_fen(split.province), yuan_to_fen(split.city), yuan_to_fen(split.enterprise))
     assert province + city + enterprise == amount_fen
     return province, city, enterprise
@@ -79,8 +82,11 @@ def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
 
 def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher: bool,
                transfer_mode: str | None = None, enquiry: Enquiry | None = None) -> Order:
-    buyer = actor.organization
-    if buyer.id == listing.organization_id:
+    """The order (and, for an achievement or a demand, the technology contract). The buyer is
+    the actor's organisation; on an enquiry the enquiry's parties (a demand's responder sells)."""
+    buyer = enquiry.buyer if enquiry is not None else actor.organization
+    seller_org_id = enquiry.seller_org_id if enquiry is not None else listing.organization_id
+    if buyer.id == seller_org_id:
         raise ServiceError(_("You cannot buy from your own organisation."))
     if amount_fen <= 0:
         raise ServiceError(_("The amount must be more than zero."), "amount")
@@ -93,27 +99,38 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
         if not ok:
             raise ServiceError(why, "with_voucher")
         province, city, enterprise = _split(amount_fen, beijing_today())
-    related = bool(set(_members(buyer.id)) & set(_members(listing.organization_id)))
-    order = Order(listing_id=listing.id, buyer_org_id=buyer.id, seller_org_id=listing.organization_id,
+    related = bool(set(_members(buyer.id)) & set(_members(seller_org_id)))
+    order = Order(listing_id=listing.id, buyer_org_id=buyer.id, seller_org_id=seller_org_id,
                   created_by_id=actor.id, kind=kind, transfer_mode=transfer_mode, amount_fen=amount_fen,
                   with_voucher=with_voucher, province_fen=province, city_fen=city, enterprise_fen=enterprise,
                   related_party=related, enquiry_id=enquiry.id if enquiry else None)
     db.session.add(order)
     db.session.flush()
-    if listing.kind == "achievement":
-        contract = TechContract(order_id=order.id, contract_type=CONTRACT_FOR_MODE.get(transfer_mode, "transfer"),
-                                seller_org_id=listing.organization_id, buyer_org_id=buyer.id,
+    if listing.kind in ("achievement", "demand"):
+        # A demand answered is research done for the enterprise: a technology development contract.
+        contract_type = "development" if listing.kind == "demand" else CONTRACT_FOR_MODE.get(transfer_mode, "transfer")
+        contract = TechContract(order_id=order.id, contract_type=contract_type,
+                                seller_org_id=seller_org_id, buyer_org_id=buyer.id,
                                 amount_fen=amount_fen, project=listing.ref, signed_on=beijing_today(),
                                 transformed_in_city=buyer.in_city)
         db.session.add(contract)
-    for user_id in _members(listing.organization_id):
-        notify(user_id, "notice.new_order", f"/orders/{order.id}")
+    tell(_members(seller_org_id), "order", "talk.order", f"/orders/{order.id}", exclude=actor.id, org=buyer.name,
+         title=listing.title, price=format_yuan(amount_fen))
     return order
+
+
+def order_from_enquiry(buyer_user, enquiry: Enquiry, amount_fen: int, with_voucher: bool) -> Order:
+    """The order for an accepted quote (inside the caller's unit of work)."""
+    kind = "licence" if enquiry.listing.kind == "achievement" else "service"
+    return _new_order(buyer_user, enquiry.listing, kind, amount_fen, with_voucher,
+                      transfer_mode=enquiry.transfer_mode, enquiry=enquiry)
 
 
 def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = None) -> Enquiry:
     perm.require(actor, perm.TRADE)
     listing = _listing_for_sale(listing_id, ("achievement", "service", "instrument", "demand"))
+    if listing.kind == "demand":
+        raise ServiceError(_("Answer a demand with a proposal: your price and terms."), "message")
     if actor.organization.id == listing.organization_id:
         raise ServiceError(_("You cannot buy from your own organisation."))
     if not (message or "").strip():
@@ -124,8 +141,8 @@ def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = No
                       message=message.strip(), transfer_mode=transfer_mode)
     db.session.add(enquiry)
     db.session.flush()
-    for user_id in _members(listing.organization_id):
-        notify(user_id, "notice.new_enquiry", f"/enquiries/{enquiry.id}")
+    tell(_members(listing.organization_id), "enquiry", "talk.enquiry", f"/enquiries/{enquiry.id}",
+         org=actor.organization.name, title=listing.title)
     db.session.commit()
     return enquiry
 
@@ -137,19 +154,24 @@ def _enquiry(enquiry_id: int) -> Enquiry:
     return enquiry
 
 
+def get_enquiry(actor, enquiry_id: int) -> Enquiry:
+    """An enquiry its buyer or the listing's organisation sees (one row, not a scan of the list)."""
+    org = getattr(actor, "organization", None)
+    enquiry = db.session.get(Enquiry, enquiry_id)
+    if enquiry is None or org is None or org.id not in (enquiry.buyer_org_id, enquiry.listing.organization_id,
+                                                        enquiry.responder_org_id):
+        raise NotFound(_("This enquiry does not exist."))
+    return enquiry
+
+
 def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
+    """The seller's quote: a version of the terms (marketplace.conversations.negotiation)."""
+    from marketplace.conversations import negotiation
+
     enquiry = _enquiry(enquiry_id)
-    if not perm.can(actor, perm.SELL, _Parties(enquiry.listing.organization_id, enquiry.buyer_org_id)):
+    if not perm.can(actor, perm.SELL, enquiry):
         raise perm.PermissionDenied(_("You are not allowed to do this."))
-    if enquiry.status not in ("open", "quoted"):
-        raise ServiceError(_("This enquiry is closed."))
-    if amount_fen <= 0:
-        raise ServiceError(_("The amount must be more than zero."), "amount")
-    if amount_fen > MAX_FEN:
-        raise ServiceError(_("The amount is too large."), "amount")
-    enquiry.quote_fen, enquiry.quote_note, enquiry.status, enquiry.quoted_at = amount_fen, note, "quoted", utcnow()
-    notify(enquiry.buyer_user_id, "notice.quoted", f"/enquiries/{enquiry.id}")
-    db.session.commit()
+    negotiation.offer(actor, enquiry.id, amount_fen, note=note)
     return enquiry
 
 
@@ -158,35 +180,20 @@ class _Parties:
         self.seller_org_id, self.buyer_org_id = seller_org_id, buyer_org_id
 
 
-def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order:
-    """The buyer accepts the quote: one order (and technology contract) per enquiry. The
-    enquiry moves quoted -> ordered by a conditional update, so of concurrent acceptances
-    one makes the order and the others are told 409 (``orders.enquiry_id`` is unique too)."""
+def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | None:
+    """The buyer accepts the seller's open version: one order (and technology contract) per
+    enquiry, or first the agreed-price notice when a university or institute sells (then None)."""
+    from marketplace.conversations import negotiation, pricenotice
+
     enquiry = _enquiry(enquiry_id)
-    perm.require(actor, perm.BUY, _Parties(enquiry.listing.organization_id, enquiry.buyer_org_id))
-    if enquiry.status == "ordered":
+    perm.require(actor, perm.BUY, enquiry)
+    if enquiry.status in ("ordered", "on_notice"):
         raise Conflict(_("This quote was accepted already."))
-    if enquiry.status != "quoted":
+    version = negotiation.open_version(enquiry)
+    if enquiry.status != "quoted" or version is None or version.side != "seller":
         raise ServiceError(_("There is no quote to accept."))
-    kind = "licence" if enquiry.listing.kind == "achievement" else "service"
-    quote_fen, listing, transfer_mode = enquiry.quote_fen, enquiry.listing, enquiry.transfer_mode
-    moved = db.session.execute(update(Enquiry).where(Enquiry.id == enquiry.id, Enquiry.status == "quoted")
-                               .values(status="ordered").execution_options(synchronize_session=False)).rowcount
-    if moved != 1:
-        db.session.rollback()
-        raise Conflict(_("This quote was accepted already."))
-    try:
-        order = _new_order(actor, listing, kind, quote_fen, with_voucher, transfer_mode=transfer_mode,
-                           enquiry=enquiry)
-        db.session.commit()
-    except ServiceError:
-        db.session.rollback()  # a refusal writes nothing: the enquiry stays quoted
-        raise
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(_("This quote was accepted already.")) from None
-    db.session.expire(enquiry)
-    return order
+    result = negotiation.accept(actor, version.id, with_voucher)
+    return None if isinstance(result, pricenotice.PriceNotice) else result
 
 
 def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
@@ -220,20 +227,22 @@ def get_order(actor, order_id: int) -> Order:
     return order
 
 
-def orders_of(actor) -> list[Order]:
+def orders_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Order]:
+    """The orders the actor's organisation bought or sold, newest first, a page at a time."""
     org = actor.organization
     if org is None:
-        return []
-    return list(db.session.scalars(select(Order).where(or_(Order.buyer_org_id == org.id, Order.seller_org_id == org.id))
-                                   .order_by(Order.id.desc()).limit(200)))
+        return paging.from_list([])
+    return paging.paginate(select(Order).where(or_(Order.buyer_org_id == org.id, Order.seller_org_id == org.id)),
+                           order_by=(), tiebreak=Order.id.desc(), page=page, per_page=per_page)
 
 
-def enquiries_of(actor) -> list[Enquiry]:
+def enquiries_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Enquiry]:
     org = actor.organization
     if org is None:
-        return []
-    return list(db.session.scalars(select(Enquiry).join(Listing).where(
-        or_(Enquiry.buyer_org_id == org.id, Listing.organization_id == org.id)).order_by(Enquiry.id.desc()).limit(200)))
+        return paging.from_list([])
+    return paging.paginate(select(Enquiry).join(Listing).where(
+        or_(Enquiry.buyer_org_id == org.id, Listing.organization_id == org.id, Enquiry.responder_org_id == org.id)),
+        order_by=(), tiebreak=Enquiry.id.desc(), page=page, per_page=per_page)
 
 
 def confirm_delivery(actor, order_id: int) -> Order:
@@ -488,13 +497,14 @@ def cancel_booking(actor, booking_id: int) -> Booking:
     return booking
 
 
-def bookings_of(actor) -> list[Booking]:
+def bookings_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[Booking]:
+    """Bookings the organisation made or whose instrument it owns, latest hours first."""
     org = actor.organization
     if org is None:
-        return []
-    return list(db.session.scalars(select(Booking).join(Listing, Booking.instrument_id == Listing.id).where(
-        or_(Booking.customer_org_id == org.id, Listing.organization_id == org.id)).order_by(Booking.start_at.desc())
-        .limit(200)))
+        return paging.from_list([])
+    return paging.paginate(select(Booking).join(Listing, Booking.instrument_id == Listing.id).where(
+        or_(Booking.customer_org_id == org.id, Listing.organization_id == org.id)),
+        order_by=(Booking.start_at.desc(),), tiebreak=Booking.id.desc(), page=page, per_page=per_page)
 
 
 # --- lease fees (A5) -------------------------------------------------------------

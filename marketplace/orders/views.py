@@ -1,9 +1,10 @@
 """Buying pages: enquiries and quotes, orders and payment, contracts, bookings."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.core.forms import validated
+from marketplace.core.paging import page_arg
 from marketplace.orders import services
 from marketplace.orders.forms import (BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm, QuoteForm,
                                       RefundForm, RegisterContractForm)
@@ -24,16 +25,16 @@ def enquire(listing_id):
 @bp.route("/enquiries")
 @login_required
 def enquiries():
-    return render_template("orders/enquiries.html", enquiries=services.enquiries_of(current_user))
+    page = services.enquiries_of(current_user, page=page_arg())
+    return render_template("orders/enquiries.html", enquiries=page.items, page=page)
 
 
 @bp.route("/enquiries/<int:enquiry_id>")
 @login_required
 def enquiry(enquiry_id):
-    item = next((e for e in services.enquiries_of(current_user) if e.id == enquiry_id), None)
-    if item is None:
-        abort(404)
-    return render_template("orders/enquiry.html", enquiry=item, quote_form=QuoteForm(), pay_form=PayOptionsForm())
+    from marketplace.conversations.views import render_enquiry
+
+    return render_enquiry(services.get_enquiry(current_user, enquiry_id))
 
 
 @bp.route("/enquiries/<int:enquiry_id>/quote", methods=["POST"])
@@ -50,6 +51,8 @@ def quote(enquiry_id):
 def accept(enquiry_id):
     form = validated(PayOptionsForm())
     order = services.accept_quote(current_user, enquiry_id, form.with_voucher.data)
+    if order is None:  # a university or institute sells: the agreed price goes on public notice first
+        return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
     return redirect(url_for("orders.order", order_id=order.id))
 
 
@@ -84,7 +87,8 @@ def book(listing_id):
 @bp.route("/orders")
 @login_required
 def orders():
-    return render_template("orders/orders.html", orders=services.orders_of(current_user))
+    page = services.orders_of(current_user, page=page_arg())
+    return render_template("orders/orders.html", orders=page.items, page=page)
 
 
 @bp.route("/orders/<int:order_id>")
@@ -134,7 +138,8 @@ def register_contract(contract_id):
 @bp.route("/bookings")
 @login_required
 def bookings():
-    return render_template("orders/bookings.html", bookings=services.bookings_of(current_user))
+    page = services.bookings_of(current_user, page=page_arg())
+    return render_template("orders/bookings.html", bookings=page.items, page=page)
 
 
 @bp.route("/bookings/<int:booking_id>/complete", methods=["POST"])

@@ -16,7 +16,7 @@ from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
-from marketplace.core.money import fen_to_str
+from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.notifications.models import notify
 from marketplace.orders.models import Order
 from marketplace.orders.services import business_ref, get_order
@@ -172,6 +172,10 @@ def _payment_succeeded(event) -> str:
         db.session.add_all([VoucherReceivable(order_id=order.id, payer="province", amount_fen=order.province_fen),
                             VoucherReceivable(order_id=order.id, payer="city", amount_fen=order.city_fen)])
     notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
+    from marketplace.notifications.services import members, tell
+
+    tell(members(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
+         price=format_yuan(payment.amount_fen), title=order.listing.title)
     return "paid"
 
 

@@ -24,6 +24,7 @@ from marketplace.programmes.models import (BASE_KINDS, COMMISSIONER_KINDS, LEVEL
 from marketplace.subsidies import ClaimError, compute_claim
 from marketplace.subsidies.money import parse_fen
 from marketplace.core.timeutil import utcnow
+from marketplace.reforms.parameters import in_force
 
 # Which registry row each category selects.
 SUBJECTS = {"base": "base", "star": "base", "station": "base",
@@ -195,7 +196,7 @@ def select_for_award(actor, year, category: str, subject_id, selected_on=None, e
         raise Conflict(_("This selection is already entered for that year."))
     kind = SELECTION_CATEGORIES[category]
     try:
-        award = compute_claim(kind, evidence, selected_on)
+        award = compute_claim(kind, evidence, selected_on, parameters=in_force())
     except ClaimError as exc:  # a programming error: the evidence is built here
         raise ServiceError(_("The award could not be computed: %(why)s", why=exc.message), exc.field) from None
     what, obj = subject.split(":")[0], subject

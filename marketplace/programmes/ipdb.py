@@ -13,6 +13,7 @@ from sqlalchemy import exists, or_, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
+from marketplace.core import paging
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
@@ -80,8 +81,8 @@ def link_achievement(actor, ip_id: int, listing_id) -> IpRight:
     return ip
 
 
-def search_ip(actor, q: str | None = None, industry: str | None = None, kind: str | None = None,
-              status: str | None = None, organization_id: int | None = None, limit: int = 500) -> list[IpRight]:
+def _ip_query(actor, q: str | None = None, industry: str | None = None, kind: str | None = None,
+              status: str | None = None, organization_id: int | None = None):
     perm.require(actor, perm.SEARCH_IP)
     stmt = select(IpRight).join(Organization, Organization.id == IpRight.organization_id)
     if q:
@@ -96,7 +97,19 @@ def search_ip(actor, q: str | None = None, industry: str | None = None, kind: st
         stmt = stmt.where(IpRight.status == status)
     if organization_id:
         stmt = stmt.where(IpRight.organization_id == organization_id)
-    return list(db.session.scalars(stmt.order_by(IpRight.industry, IpRight.number).limit(limit)))
+    return stmt
+
+
+def search_ip(actor, limit: int = 500, **filters) -> list[IpRight]:
+    """The rights the filters select, by industry and number (at most ``limit``)."""
+    return list(db.session.scalars(_ip_query(actor, **filters).order_by(IpRight.industry, IpRight.number, IpRight.id)
+                                   .limit(limit)))
+
+
+def ip_page(actor, page: int = 1, per_page: int = paging.PER_PAGE, **filters) -> paging.Page[IpRight]:
+    """The registry page by page, by industry and number."""
+    return paging.paginate(_ip_query(actor, **filters), order_by=(IpRight.industry, IpRight.number),
+                           tiebreak=IpRight.id, page=page, per_page=per_page)
 
 
 def ip_table(rows: list[IpRight]) -> tuple[list[str], list[list]]:
@@ -140,8 +153,7 @@ def set_profile(actor, organization_id: int, above_scale_industrial: bool, indus
     return profile
 
 
-def zero_patent(actor, industry: str | None = None) -> list[EnterpriseProfile]:
-    """Above-scale industrial enterprises with no valid invention patent (专利清零 drive)."""
+def _zero_patent_query(actor, industry: str | None = None):
     perm.require(actor, perm.VIEW_PROGRAMMES)
     has_patent = exists().where(IpRight.organization_id == EnterpriseProfile.organization_id,
                                 IpRight.kind == "invention_patent", IpRight.status == "valid")
@@ -149,7 +161,19 @@ def zero_patent(actor, industry: str | None = None) -> list[EnterpriseProfile]:
             .where(EnterpriseProfile.above_scale_industrial.is_(True), Organization.kind == "enterprise", ~has_patent))
     if industry:
         stmt = stmt.where(EnterpriseProfile.industry == industry)
-    return list(db.session.scalars(stmt.order_by(Organization.county, Organization.name)))
+    return stmt
+
+
+def zero_patent(actor, industry: str | None = None) -> list[EnterpriseProfile]:
+    """Above-scale industrial enterprises with no valid invention patent (专利清零 drive)."""
+    return list(db.session.scalars(_zero_patent_query(actor, industry).order_by(
+        Organization.county, Organization.name, EnterpriseProfile.id)))
+
+
+def zero_patent_page(actor, industry: str | None = None, page: int = 1,
+                     per_page: int = paging.PER_PAGE) -> paging.Page[EnterpriseProfile]:
+    return paging.paginate(_zero_patent_query(actor, industry), order_by=(Organization.county, Organization.name),
+                           tiebreak=EnterpriseProfile.id, page=page, per_page=per_page)
 
 
 def export_zero_patent(actor, fmt: str, industry: str | None = None) -> tuple[bytes, str]:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from marketplace import permissions as perm
 from marketplace.accounts.models import COUNTIES, Organization
 from marketplace.audit.models import record
+from marketplace.core import paging
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.extensions import db
 from marketplace.core.money import fen_to_str, format_yuan
@@ -21,6 +22,7 @@ from marketplace.programmes.models import PROJECT_STATUSES, MajorProject
 from marketplace.subsidies import compute_claim, default_parameters
 from marketplace.subsidies.money import parse_fen
 from marketplace.core.timeutil import utcnow
+from marketplace.reforms.parameters import in_force
 
 
 def propose(actor, organization_id: int, data: dict) -> MajorProject:
@@ -75,7 +77,8 @@ def review(actor, project_id: int, decision: str, note: str) -> MajorProject:
 
 def b1_award(p: MajorProject, city_share_fen: int, on):
     return compute_claim("B1", {"applicant": p.organization.credit_code, "project": p.title,
-                                "city_county_joint": True, "requested_amount": fen_to_str(city_share_fen)}, on)
+                                "city_county_joint": True, "requested_amount": fen_to_str(city_share_fen)}, on,
+                         parameters=in_force())
 
 
 def fund(actor, project_id: int, city_share, county_share, funded_on=None) -> MajorProject:
@@ -127,17 +130,18 @@ def file_project_claim(actor, project_id: int):
     return claim
 
 
-def projects(actor, status: str | None = None) -> list[MajorProject]:
-    """The city sees every project; a member sees its organisation's."""
+def projects(actor, status: str | None = None, page: int = 1,
+             per_page: int = paging.PER_PAGE) -> paging.Page[MajorProject]:
+    """The city sees every project; a member sees its organisation's. Newest first, a page at a time."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         perm.require(actor, perm.VIEW_PROGRAMMES)
-    stmt = select(MajorProject).order_by(MajorProject.id.desc())
+    stmt = select(MajorProject)
     if not perm.can(actor, perm.VIEW_PROGRAMMES):
         org = actor.organization
         stmt = stmt.where(MajorProject.organization_id == (org.id if org else -1))
     if status in PROJECT_STATUSES:
         stmt = stmt.where(MajorProject.status == status)
-    return list(db.session.scalars(stmt))
+    return paging.paginate(stmt, order_by=(), tiebreak=MajorProject.id.desc(), page=page, per_page=per_page)
 
 
 def project_counts(period=None) -> dict:
@@ -165,5 +169,5 @@ def list_projects(actor, status: str | None = None) -> list[dict]:
              "funded_on": p.funded_on.isoformat() if p.funded_on else None,
              "completed_on": p.completed_on.isoformat() if p.completed_on else None,
              "breakthrough": p.breakthrough, "claim_id": p.claim_id}
-            for p in projects(actor, status)]
+            for p in projects(actor, status, per_page=paging.MAX_PER_PAGE)]
 

@@ -12,6 +12,7 @@ from marketplace.accounts.models import Organization
 from marketplace.core.errors import PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.core.forms import attach_error
+from marketplace.core.paging import page_arg
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import common, cultivation, ipdb, mydata, projects, targets
 from marketplace.programmes.forms import (BaseForm, CloseAccountForm, CommissionerForm, CommissionerProjectForm,
@@ -110,7 +111,8 @@ def ip_search():
         body, mimetype = ipdb.export_ip(current_user, fmt, **_ip_filters())
         return _download(body, mimetype, f"ip.{fmt}")
     filters = _ip_filters()
-    return render_template("programmes/ip_search.html", rights=ipdb.search_ip(current_user, **filters),
+    page = ipdb.ip_page(current_user, page=page_arg(), **filters)
+    return render_template("programmes/ip_search.html", rights=page.items, page=page,
                            filters=filters, export_args={k: v for k, v in filters.items() if v},
                            industries=common.industries())
 
@@ -155,7 +157,8 @@ def zero_patent():
     if fmt:
         body, mimetype = ipdb.export_zero_patent(current_user, fmt, industry)
         return _download(body, mimetype, f"zero-patent.{fmt}")
-    return render_template("programmes/zero_patent.html", profiles=ipdb.zero_patent(current_user, industry),
+    page = ipdb.zero_patent_page(current_user, industry, page=page_arg())
+    return render_template("programmes/zero_patent.html", profiles=page.items, page=page,
                            industry=industry, industries=common.industries(), form=ProfileForm(),
                            enterprises=_organizations("enterprise"),
                            can_manage=perm.can(current_user, perm.MANAGE_PROGRAMMES))
@@ -252,7 +255,8 @@ def selection_claim(selection_id):
 @login_required
 def project_list():
     status = request.args.get("status") or None
-    return render_template("programmes/projects.html", projects=projects.projects(current_user, status),
+    page = projects.projects(current_user, status, page=page_arg())
+    return render_template("programmes/projects.html", projects=page.items, page=page,
                            status=status, statuses=PROJECT_STATUSES, counts=projects.project_counts(),
                            can_propose=perm.can(current_user, perm.PROPOSE_PROJECT, current_user.organization))
 
@@ -313,7 +317,10 @@ def project_step(project_id, step):
 @bp.route("/targets")
 @login_required
 def targets_page():
-    return render_template("programmes/targets.html", rows=targets.targets_page(current_user))
+    from marketplace.reforms import pages as reforms
+
+    return render_template("programmes/targets.html", rows=targets.targets_page(current_user),
+                           **reforms.targets_under_draft(current_user, request.args))
 
 
 # --- one's own data ---------------------------------------------------------------------

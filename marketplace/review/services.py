@@ -29,10 +29,12 @@ from marketplace.audit.models import record
 from marketplace.claims import models as m
 from marketplace.claims.drafting import decide, notify_members
 from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
+from marketplace.core import paging
 from marketplace.core.external import external_url
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
+from marketplace.ledger.models import LedgerEntry
 from marketplace.core.money import format_yuan
 from marketplace.notifications.models import queue_mail
 from marketplace.core.timeutil import beijing_today, utcnow
@@ -53,7 +55,9 @@ def notice_days() -> int:
 # --- the queue ------------------------------------------------------------------------------
 
 def queue(actor, *, year: int | None = None, clause: str | None = None, status: str | None = None,
-          county: str | None = None, flagged: bool | None = None, limit: int = 500) -> list[m.Claim]:
+          county: str | None = None, flagged: bool | None = None, page: int = 1,
+          per_page: int = paging.PER_PAGE) -> paging.Page[m.Claim]:
+    """The claims the filters select, oldest submission first (never-submitted ones last), a page at a time."""
     perm.require(actor, perm.REVIEW_CLAIMS)
     stmt = (select(m.Claim).join(Organization, Organization.id == m.Claim.organization_id)
             .options(selectinload(m.Claim.organization)))
@@ -67,8 +71,8 @@ def queue(actor, *, year: int | None = None, clause: str | None = None, status: 
         stmt = stmt.where(Organization.county == county)
     if flagged is not None:
         stmt = stmt.where(m.Claim.flagged.is_(flagged))
-    stmt = stmt.order_by(m.Claim.submitted_at.is_(None), m.Claim.submitted_at, m.Claim.id).limit(limit)
-    return list(db.session.scalars(stmt))
+    return paging.paginate(stmt, order_by=(m.Claim.submitted_at.is_(None), m.Claim.submitted_at),
+                           tiebreak=m.Claim.id, page=page, per_page=per_page)
 
 
 def review_claim(actor, claim_id: int) -> m.Claim:
@@ -77,10 +81,14 @@ def review_claim(actor, claim_id: int) -> m.Claim:
     return load_claim(claim_id)
 
 
-def ledger_entries(actor, ref: str) -> list:
+def ledger_entries(actor, ref: str, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page:
+    """The ledger entries of one business transaction, in chain order, a page at a time."""
     perm.require(actor, perm.VIEW_LEDGER)
     ref = (ref or "").strip()[:40]
-    return ledger.entries(ref=ref) if ref else []
+    if not ref:
+        return paging.from_list([])
+    return paging.paginate(select(LedgerEntry).where(LedgerEntry.ref == ref), order_by=(),
+                           tiebreak=LedgerEntry.seq, page=page, per_page=per_page)
 
 
 # --- decisions ------------------------------------------------------------------------------
@@ -298,12 +306,13 @@ def budget_status(year: int) -> list[dict]:
 
 # --- public notice and objections --------------------------------------------------------------
 
-def on_notice() -> list[m.Claim]:
-    """Claims on public notice today (no login needed to see them)."""
+def on_notice(page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[m.Claim]:
+    """Claims on public notice today (no login needed to see them), a page at a time."""
     day = today()
-    return list(db.session.scalars(
+    return paging.paginate(
         select(m.Claim).where(m.Claim.status == m.ON_NOTICE, m.Claim.notice_from <= day, m.Claim.notice_until > day)
-        .options(selectinload(m.Claim.organization)).order_by(m.Claim.notice_from, m.Claim.clause, m.Claim.id)))
+        .options(selectinload(m.Claim.organization)), order_by=(m.Claim.notice_from, m.Claim.clause),
+        tiebreak=m.Claim.id, page=page, per_page=per_page)
 
 
 def _notice_running(claim: m.Claim | None, day: date) -> bool:
@@ -479,12 +488,12 @@ def decide_objection(actor, claim_id: int, objection_id: int, decision: str, rea
 
 # --- payouts -----------------------------------------------------------------------------------
 
-def payable(actor) -> list[m.Claim]:
-    """Claims on notice (payable once their notice ends), for finance and admin."""
+def payable(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> paging.Page[m.Claim]:
+    """Claims on notice (payable once their notice ends), for finance and admin, a page at a time."""
     perm.require(actor, perm.BUDGET_EDIT)
-    return list(db.session.scalars(select(m.Claim).where(m.Claim.status == m.ON_NOTICE)
-                                   .options(selectinload(m.Claim.organization), selectinload(m.Claim.objections))
-                                   .order_by(m.Claim.notice_until, m.Claim.id)))
+    return paging.paginate(select(m.Claim).where(m.Claim.status == m.ON_NOTICE)
+                           .options(selectinload(m.Claim.organization), selectinload(m.Claim.objections)),
+                           order_by=(m.Claim.notice_until,), tiebreak=m.Claim.id, page=page, per_page=per_page)
 
 
 def recent_payouts(actor, limit: int = 50) -> list[m.Payout]:
@@ -563,7 +572,9 @@ def record_provincial_reward(actor, organization_id: int, year: int, amount_fen:
         reward.amount_fen, reward.entered_by_id = amount_fen, actor.id
     record(actor, "provincial_reward.enter", "organization", org.id, before={"year": year, "amount_fen": before},
            after={"year": year, "amount_fen": amount_fen})
-    enqueue("claims", str(year))
+    from marketplace.ledger.affects import key
+
+    enqueue("claims", key(year, "A4", org.credit_code))  # its A4.match (and A4) claims only
     db.session.commit()
     return reward
 

@@ -15,6 +15,7 @@ from marketplace.claims.views import claim_context
 from marketplace.core.errors import ServiceError
 from marketplace.extensions import rate_limit
 from marketplace.core.forms import attach_error, validated
+from marketplace.core.paging import page_arg
 from marketplace.review import services
 from marketplace.review.forms import (ApproveForm, BudgetForm, ConfirmObjectionForm, EvidenceRequestForm,
                                       ObjectionDecisionForm, ObjectionForm, PayForm, ProvincialRewardForm, RejectForm)
@@ -46,9 +47,9 @@ def queue():
     filters = {"year": _int_arg("year"), "clause": request.args.get("clause") or None,
                "status": status if status in m.STATUSES else None,
                "county": request.args.get("county") or None, "flagged": flagged}
-    items = services.queue(current_user, **filters)
+    page = services.queue(current_user, **filters, page=page_arg())
     lang = claims.lang()
-    return render_template("review/queue.html", claims=items, filters=filters, statuses=m.STATUSES,
+    return render_template("review/queue.html", claims=page.items, page=page, filters=filters, statuses=m.STATUSES,
                            clauses=claims.ALL_CLAUSES, counties=COUNTIES, flagged_arg=request.args.get("flagged", ""),
                            status_arg=status, titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
 
@@ -115,20 +116,21 @@ def decide_objection(claim_id, objection_id):
 @bp.route("/review/ledger/<ref>")
 @login_required
 def ledger(ref):
-    return render_template("review/ledger.html", ref=ref, entries=services.ledger_entries(current_user, ref))
+    page = services.ledger_entries(current_user, ref, page=page_arg())
+    return render_template("review/ledger.html", ref=ref, entries=page.items, page=page)
 
 
 @bp.route("/review/payouts")
 @login_required
 def payouts():
     year = _int_arg("year") or utcnow().year - 1
-    payable = services.payable(current_user)
+    page = services.payable(current_user, page=page_arg())
     form = BudgetForm(year=year)
     form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
     lang = claims.lang()
     reward_form = ProvincialRewardForm(year=year)
     reward_form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
-    return render_template("review/payouts.html", year=year, payable=payable, budgets=services.budget_status(year),
+    return render_template("review/payouts.html", year=year, payable=page.items, page=page, budgets=services.budget_status(year),
                            rewards=services.provincial_rewards(year), reward_form=reward_form,
                            payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
                            today=services.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
@@ -170,9 +172,14 @@ def set_budget():
 @bp.route("/notice")
 def notice():
     lang = claims.lang()
-    items = services.on_notice()
-    return render_template("review/notice.html", claims=items, form=ObjectionForm(),
-                           titles={c.clause: clause_title(c.clause, lang) for c in items})
+    page = services.on_notice(page=page_arg())
+    items = page.items
+    from marketplace.conversations import pricenotice
+    from marketplace.conversations.forms import PriceObjectionForm
+
+    return render_template("review/notice.html", claims=items, page=page, form=ObjectionForm(),
+                           titles={c.clause: clause_title(c.clause, lang) for c in items},
+                           price_notices=pricenotice.on_notice(), price_form=PriceObjectionForm())
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])
@@ -191,8 +198,9 @@ def object_to(claim_id):
         except ServiceError as exc:
             attach_error(form, exc)
     lang = claims.lang()
-    items = services.on_notice()
-    return render_template("review/notice.html", claims=items, form=form, objecting=claim_id,
+    page = services.on_notice(page=page_arg())
+    items = page.items
+    return render_template("review/notice.html", claims=items, page=page, form=form, objecting=claim_id,
                            titles={c.clause: clause_title(c.clause, lang) for c in items}), 400
 
 

@@ -2,6 +2,10 @@
 
     python -m marketplace.subsidies evaluate SCENARIO.json              # JSON to stdout
     python -m marketplace.subsidies evaluate SCENARIO.json --explain zh # readable trace
+    python -m marketplace.subsidies evaluate SCENARIO.json --parameters DIR
+                                        # under another parameter folder (a reform, or the
+                                        # values the platform had in force: flask subsidies
+                                        # parameters --output DIR)
 
 Bad input exits with status 2 and one line on stderr; nothing on stdout.
 """
@@ -13,7 +17,7 @@ import sys
 from decimal import Decimal
 
 from .engine import evaluate
-from .parameters import ParameterError
+from .parameters import ParameterError, Parameters
 from .scenario import Scenario, ScenarioError
 
 
@@ -29,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="evaluate a scenario JSON file")
     ev.add_argument("file")
     ev.add_argument("--explain", choices=["zh", "en"], help="print a readable report instead of JSON")
+    ev.add_argument("--parameters", metavar="DIR",
+                    help="evaluate under the parameter files (*.yaml) in DIR instead of the shipped ones")
     return parser
 
 
@@ -52,9 +58,17 @@ def main(argv=None) -> int:
         return _fail(f"{args.file}: the JSON is nested too deeply to be a scenario")
     except ValueError as exc:  # e.g. an integer of thousands of digits
         return _fail(f"{args.file}: unreadable JSON: {exc}")
+    parameters = None
+    if args.parameters:
+        try:
+            parameters = Parameters.load(args.parameters)
+        except ParameterError as exc:
+            return _fail(f"parameters: {args.parameters}: {exc}")
+        except OSError as exc:
+            return _fail(f"parameters: {args.parameters}: {exc.strerror}")
     try:
         scenario = Scenario.from_dict(data)
-        result = evaluate(scenario)
+        result = evaluate(scenario, parameters=parameters)
     except ScenarioError as exc:
         return _fail(str(exc))
     except ParameterError as exc:

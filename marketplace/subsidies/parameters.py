@@ -49,6 +49,21 @@ def _construct_decimal(loader, node):
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)  # YAML float -> Decimal, never float
 
 
+class _DecimalDumper(yaml.SafeDumper):
+    """Writes a ``Decimal`` as the YAML number it is (``0.30``), which ``_DecimalLoader`` reads
+    back exactly; an integral amount keeps a ``.0`` so that it stays a decimal."""
+
+
+def _represent_decimal(dumper, value: Decimal):
+    text = format(value, "f")
+    if "." not in text:
+        text += ".0"
+    return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+_DecimalDumper.add_representer(Decimal, _represent_decimal)
+
+
 @dataclass(frozen=True)
 class DatedValue:
     effective_from: date
@@ -148,6 +163,55 @@ class Parameters:
                         break
             self._snapshots[on] = snap
         return snap
+
+    def amended(self, name: str, effective_from: date, value) -> "Parameters":
+        """A copy in which ``name`` takes ``value`` from ``effective_from`` on (a reform).
+
+        The value in force before that date ends the day before; values that would have
+        started on or after it are replaced. ``value`` is checked exactly as a value read from
+        the YAML files is (its unit, its range), so a draft can never hold what a file could
+        not. The original is left untouched.
+        """
+        old = self.get(name)
+        kept = []
+        for v in old.values:
+            if v.effective_from >= effective_from:
+                continue
+            end = v.effective_to
+            if end is None or end >= effective_from:
+                end = effective_from - timedelta(days=1)
+            kept.append({"effective_from": v.effective_from, "effective_to": end, "value": v.value})
+        kept.append({"effective_from": effective_from, "effective_to": None, "value": value})
+        raw = {"section": old.section, "sentence_zh": old.sentence_zh, "gloss_en": old.gloss_en,
+               "unit": old.unit, "description": old.description, "values": kept}
+        parameters = dict(self.parameters)
+        parameters[name] = _parameter("amendment", name, raw)
+        return Parameters(parameters=parameters, clauses=dict(self.clauses), source=f"{self.source} (amended)")
+
+    def dump(self, directory: str | Path) -> Path:
+        """Write every clause text and parameter, with all its dated values, as one YAML file
+        in ``directory`` that ``Parameters.load(directory)`` reads back to the same values.
+        Auditors replay a reform outside the platform with it (``--parameters DIR``)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "clauses": {
+                cid: {"section": c.section, "title": {"zh": c.title_zh, "en": c.title_en},
+                      "sentence_zh": c.sentence_zh, "gloss_en": c.gloss_en}
+                for cid, c in sorted(self.clauses.items())
+            },
+            "parameters": {
+                name: {"section": p.section, "sentence_zh": p.sentence_zh, "gloss_en": p.gloss_en,
+                       "unit": p.unit, **({"description": p.description} if p.description else {}),
+                       "values": [{"effective_from": v.effective_from, "effective_to": v.effective_to,
+                                   "value": v.value} for v in p.values]}
+                for name, p in sorted(self.parameters.items())
+            },
+        }
+        path = directory / "parameters.yaml"
+        with path.open("w", encoding="utf-8") as fh:
+            yaml.dump(doc, fh, Dumper=_DecimalDumper, allow_unicode=True, sort_keys=False, width=100)
+        return path
 
     def clause(self, cid: str) -> ClauseText:
         try:

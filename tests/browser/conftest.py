@@ -41,9 +41,36 @@ def _flask(env, *args):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, stripe_api_base, chromium_path):
-    """The platform under gunicorn on a free loopback port; yields its base URL."""
+def mail_inbox():
+    """The SMTP server the platform under test sends its mail to (aiosmtpd on loopback)."""
+    from tests import mailbox
+
+    inbox = mailbox.Inbox()
+    controller, port = mailbox.start(inbox)
+    inbox.port = port
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_database(live_server, tmp_path_factory):
+    """The SQLite file the live server uses (a journey may let time pass by editing it)."""
+    return live_server_paths["database"]
+
+
+live_server_paths: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, stripe_api_base, chromium_path, mail_inbox):
+    """The platform under gunicorn on a free loopback port; yields its base URL. Its mail
+    goes by SMTP to ``mail_inbox``, with links on its own address."""
     tmp = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    live_server_paths["database"] = tmp / "b.sqlite"
     env = dict(os.environ)
     for key in ("TEST_DATABASE_URL", "FLASK_APP", "FLASK_DEBUG"):
         env.pop(key, None)
@@ -54,16 +81,18 @@ def live_server(tmp_path_factory, stripe_api_base, chromium_path):
         "SEARCH_SQLITE_PATH": str(tmp / "search.sqlite"),
         "UPLOAD_DIR": str(tmp / "uploads"),
         "SECRET_KEY": "browser-journeys-secret",
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mail_inbox.port),
+        "EXTERNAL_BASE_URL": base,
     })
     _flask(env, "db", "upgrade")
     _flask(env, "demo", "load")
     _flask(env, "search", "reindex")
-    port = free_port()
     log = open(tmp / "gunicorn.log", "w")
     proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
                              "--timeout", "60", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -19,7 +19,8 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry, Order, TechContract
 from marketplace.payments.models import Payment, Refund, VoucherReceivable
 from marketplace.review import services as review
-from marketplace.core.timeutil import frozen_at, utcnow
+from marketplace.conversations.models import PriceNotice
+from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
 
 
 def _published(user, kind, **data):
@@ -93,9 +94,21 @@ def test_twenty_parallel_acceptances_of_one_quote_make_one_order_and_one_contrac
     orders.quote(seller, enquiry.id, 80_000_000, "一次性支付")
     enquiry_id = enquiry.id
 
-    codes = live_app_server.stampede(live_app_server.session(buyer), f"/enquiries/{enquiry_id}/accept", n=20)
+    session = live_app_server.session(buyer)
+    codes = live_app_server.stampede(session, f"/enquiries/{enquiry_id}/accept", n=20)
 
     _only_winners_and_conflicts(codes)
+    # A university sells at a negotiated price: the price goes on public notice once, and
+    # nothing is signed while it runs (协议定价公示).
+    assert _count(PriceNotice, PriceNotice.enquiry_id == enquiry_id) == 1
+    assert _count(Order, Order.enquiry_id == enquiry_id) == 0
+    assert db.session.get(Enquiry, enquiry_id).status == "on_notice"
+    # The notice ends (its dates moved back); twenty parallel signatures make one order and contract.
+    notice = db.session.scalars(select(PriceNotice).where(PriceNotice.enquiry_id == enquiry_id)).one()
+    notice.notice_from, notice.notice_until = beijing_today() - timedelta(days=15), beijing_today()
+    db.session.commit()
+    codes = live_app_server.stampede(session, f"/price-notices/{notice.id}/sign", n=20)
+    assert not [c for c in codes if c >= 500] and 302 in codes, codes
     assert _count(Order, Order.enquiry_id == enquiry_id) == 1
     assert _count(TechContract, TechContract.buyer_org_id == buyer.organization.id) == 1
     assert db.session.get(Enquiry, enquiry_id).status == "ordered"

@@ -42,15 +42,15 @@ def _shown(client) -> bool:
 def test_a_claim_leaves_the_public_notice_page_when_its_period_ends(client, claim_on_notice):
     first, end = claim_on_notice.notice_from, claim_on_notice.notice_until
     with frozen_at(_noon(first)):
-        assert _shown(client) and review.on_notice() == [claim_on_notice]
+        assert _shown(client) and review.on_notice().items == [claim_on_notice]
     with frozen_at(_noon(end - timedelta(days=1))):  # the last day of the notice
-        assert _shown(client) and review.on_notice() == [claim_on_notice]
+        assert _shown(client) and review.on_notice().items == [claim_on_notice]
     with frozen_at(_noon(end)):  # the period is over: off the page, though still payable later
-        assert not _shown(client) and review.on_notice() == []
+        assert not _shown(client) and review.on_notice().items == []
     with frozen_at(_noon(end + timedelta(days=40))):
         assert not _shown(client)
     with frozen_at(_noon(first - timedelta(days=1))):  # not before it starts either
-        assert not _shown(client) and review.on_notice() == []
+        assert not _shown(client) and review.on_notice().items == []
 
 
 def _objections() -> int:

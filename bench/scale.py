@@ -1,0 +1,239 @@
+"""Claims and checkout at volume (issue 18), with their baselines measured in the same run.
+
+    .venv/bin/python bench/scale.py --scale city                 # generates its own volume DB
+    .venv/bin/python bench/scale.py --volume-db /tmp/vol/city.sqlite   # reuse one made by
+        # flask db upgrade && flask demo load && flask demo volume --scale city --year 2025
+
+Prints JSON:
+
+* ``claim_latency``: a new ledger entry (a voucher redemption sold by the busiest service
+  agency, so its A4 group is the largest there is) is committed, then one worker's drain
+  (``outbox.drain(["claims"])``, what ``flask worker`` runs) brings its claims up to date;
+  p50/p95 over ``--entries`` entries. Baseline: recomputing the whole year once (what every
+  entry cost before groups). Goal: p95 ≤ 2 s.
+* ``full_recompute``: ``recompute_year`` (what ``flask claims draft`` runs: ledger → scenario
+  → engine → trace encoding → claims) against the engine alone on the same scenario exported
+  to JSON (``flask subsidies scenario`` then ``python -m marketplace.subsidies evaluate``'s
+  work, without the process start). Goal: ≤ 3×.
+* ``checkout`` (unless ``--no-http``): order + pay through stripe-mock under gunicorn with
+  2 workers (``bench/http.py``'s phase), on the demo database and on the volume database.
+  Goals: p95 at volume ≤ 1.5× p95 on the demo; ≥ 100 checkouts/s on the demo.
+
+Everything runs on a copy of the databases in a temporary directory, on SQLite.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv" / "bin"
+# bench/http.py would shadow the standard library's http package: import from the root only
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+GOALS = {"claim_p95_s": 2.0, "full_over_engine": 3.0, "checkout_p95_volume_over_demo": 1.5, "checkouts_per_s": 100}
+
+
+def _http_bench():
+    spec = importlib.util.spec_from_file_location("bench_http", ROOT / "bench" / "http.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _flask(env, *args, quiet=True):
+    subprocess.run([str(VENV / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None)
+
+
+def make_volume_db(path: Path, scale: str, year: int, seed: int) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "MARKETPLACE_CONFIG": "development"}
+    env.pop("TEST_DATABASE_URL", None)
+    _flask(env, "db", "upgrade")
+    _flask(env, "demo", "load")
+    _flask(env, "demo", "volume", "--scale", scale, "--year", str(year), "--seed", str(seed))
+
+
+# --- in-process: claims ------------------------------------------------------------------------
+
+def claims_phase(db_path: Path, year: int, entries: int) -> dict:
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ["MARKETPLACE_CONFIG"] = "development"
+    os.environ["OUTBOX_DRAIN"] = "worker"
+    from sqlalchemy import func, select
+
+    from marketplace import create_app
+    from marketplace.claims import drafting
+    from marketplace.core.money import fen_to_str
+    from marketplace.core.uow import unit_of_work
+    from marketplace.extensions import db
+    from marketplace.ledger import services as ledger
+    from marketplace.ledger.models import LedgerEntry
+    from marketplace.ledger.scenario import build_scenario
+    from marketplace.outbox import drain
+    from marketplace.subsidies import evaluate
+
+    app = create_app({"OUTBOX_DRAIN": "worker"})
+    out = {}
+    with app.app_context():
+        ledger_rows = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+        # the busiest service agency of the year and one of its buyers
+        provider, n = db.session.execute(
+            select(LedgerEntry.party, func.count()).where(LedgerEntry.kind == "voucher_redemption")
+            .group_by(LedgerEntry.party).order_by(func.count().desc()).limit(1)).first()
+        buyer = db.session.scalar(select(LedgerEntry.counterparty).where(
+            LedgerEntry.kind == "voucher_redemption", LedgerEntry.party == provider).limit(1))
+        drain(["claims"])
+
+        # the engine alone on the exported scenario, and the full recompute
+        scenario_path = db_path.with_suffix(".scenario.json")
+        t = time.perf_counter()
+        scenario = build_scenario(db.session, year)
+        export_s = time.perf_counter() - t
+        scenario_path.write_text(json.dumps(scenario, ensure_ascii=False))
+        loaded = json.loads(scenario_path.read_text())
+        t = time.perf_counter()
+        evaluate(loaded)
+        engine_s = time.perf_counter() - t
+        t = time.perf_counter()
+        drafting.recompute_year(year)
+        full_s = time.perf_counter() - t
+        out["full_recompute"] = {"year": year, "transactions": len(scenario["transactions"]),
+                                 "export_s": round(export_s, 3), "engine_alone_s": round(engine_s, 3),
+                                 "recompute_year_s": round(full_s, 3),
+                                 "ratio": round(full_s / engine_s, 2) if engine_s else None}
+
+        latencies, groups_s = [], []
+        for i in range(entries):
+            fee = 1000_00 + i
+            province, city = (fee * 6 + 5) // 10, (fee * 3 + 5) // 10
+            with unit_of_work():
+                ledger.append("voucher_redemption", f"VCH-B{i}-{secrets.token_hex(3)}", date(year, 12, 15), fee, {
+                    "buyer": buyer, "provider": provider, "amount": fen_to_str(fee), "province": fen_to_str(province),
+                    "city": fen_to_str(city), "enterprise": fen_to_str(fee - province - city),
+                    "order_ref": f"ORD-B{i}"})
+            t = time.perf_counter()
+            drain(["claims"])  # one worker's turn
+            latencies.append(time.perf_counter() - t)
+        out["claim_latency"] = {"ledger_entries": ledger_rows, "entries": entries,
+                                "group": f"A4 of the busiest agency ({n} vouchers) and A3 of one buyer",
+                                "p50_s": round(_pct(latencies, 0.5), 3), "p95_s": round(_pct(latencies, 0.95), 3),
+                                "max_s": round(max(latencies), 3),
+                                "baseline_whole_year_s": round(full_s, 3)}
+    return out
+
+
+# --- gunicorn: checkout --------------------------------------------------------------------------
+
+def checkout_phase(http, db_path: Path, tmp: Path, stripe_base: str, checkouts: int, concurrency: int,
+                   accounts: int, fresh: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "FLASK_APP", "DATABASE_URL",
+                                                            "MARKETPLACE_CONFIG", "OUTBOX_DRAIN")}
+    env.update(DATABASE_URL=f"sqlite:///{db_path}", MARKETPLACE_CONFIG="production",
+               SESSION_COOKIE_SECURE="0", REMEMBER_COOKIE_SECURE="0", STRIPE_RELAY_WEBHOOKS="1",
+               STRIPE_API_BASE=stripe_base, SEARCH_SQLITE_PATH=str(tmp / f"{db_path.stem}.search.sqlite"),
+               UPLOAD_DIR=str(tmp / "uploads"), FLASK_DEBUG="0", SECRET_KEY=secrets.token_hex(32),
+               STRIPE_SECRET_KEY="sk_test_" + secrets.token_hex(12), STRIPE_WEBHOOK_SECRET="whsec_" + secrets.token_hex(16),
+               EXTERNAL_BASE_URL="https://bench.invalid", RATELIMIT_LOGIN="100000 per minute",
+               RATELIMIT_API="100000 per minute", RATELIMIT_WEBHOOK="100000 per minute")
+    if fresh:
+        data = http.setup_platform(tmp, env, accounts)
+    else:  # the volume database: demo and volume loaded already; index it and add the buyers
+        _flask(env, "search", "reindex")
+        data = _accounts_only(http, tmp, env, accounts)
+    server = http.Gunicorn("wsgi:app", env, ROOT, tmp / f"{db_path.stem}.gunicorn.log")
+    try:
+        http.drive(http.get_job(server.port, "/listings"), 20, 4, 30)  # warm-up
+        sessions = [http.Session(server.port, e, "bench-password-1") for e in data["emails"][:accounts]]
+        return http.drive(http.checkout_job(sessions, data["service"]), checkouts, concurrency, 120)
+    finally:
+        server.stop()
+
+
+def _accounts_only(http, tmp, env, accounts):
+    """``setup_platform`` without its database creation and demo load (already done)."""
+    import types
+
+    source = Path(http.__file__).read_text()
+    patched = source.replace('    flask("db", "upgrade")\n    flask("demo", "load")\n    flask("search", "reindex")\n', "")
+    module = types.ModuleType("bench_http_accounts")
+    module.__file__ = http.__file__
+    exec(compile(patched, http.__file__, "exec"), module.__dict__)
+    return module.setup_platform(tmp, env, accounts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=["city", "province"], default="city")
+    parser.add_argument("--year", type=int, default=2025)
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--volume-db", type=Path, help="an SQLite file with demo + volume loaded (copied, not changed)")
+    parser.add_argument("--entries", type=int, default=20, help="ledger entries timed for claim latency")
+    parser.add_argument("--checkouts", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--accounts", type=int, default=40)
+    parser.add_argument("--no-http", action="store_true", help="skip the checkout phase")
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    report = {"bench": "scale", "config": {"scale": args.scale, "year": args.year, "seed": args.seed,
+                                           "database": "sqlite", "cpus": os.cpu_count()}}
+    try:
+        volume = tmp / "volume.sqlite"
+        t = time.perf_counter()
+        if args.volume_db:
+            shutil.copy(args.volume_db, volume)
+            report["config"]["volume_db"] = str(args.volume_db)
+        else:
+            make_volume_db(volume, args.scale, args.year, args.seed)
+            report["config"]["generate_s"] = round(time.perf_counter() - t, 1)
+        pristine = tmp / "volume-http.sqlite"
+        shutil.copy(volume, pristine)
+        report.update(claims_phase(volume, args.year, args.entries))
+
+        if not args.no_http:
+            http = _http_bench()
+            stripe_base = os.environ.get("STRIPE_API_BASE")
+            if not stripe_base:
+                raise SystemExit("set STRIPE_API_BASE (a running stripe-mock) or pass --no-http")
+            demo = checkout_phase(http, tmp / "demo.sqlite", tmp, stripe_base, args.checkouts, args.concurrency,
+                                  args.accounts, fresh=True)
+            vol = checkout_phase(http, pristine, tmp, stripe_base, args.checkouts, args.concurrency,
+                                 args.accounts, fresh=False)
+            report["checkout"] = {"demo": demo, "volume": vol,
+                                  "p95_ratio": round(vol["p95_ms"] / demo["p95_ms"], 2) if demo["p95_ms"] else None}
+        report["config"]["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+        report["goals"] = GOALS
+        met = {"claim_p95_le_2s": report["claim_latency"]["p95_s"] <= GOALS["claim_p95_s"],
+               "full_recompute_le_3x_engine": (report["full_recompute"]["ratio"] or 0) <= GOALS["full_over_engine"]}
+        if "checkout" in report:
+            met["checkout_p95_volume_le_1.5x_demo"] = (report["checkout"]["p95_ratio"] or 99) <= \
+                GOALS["checkout_p95_volume_over_demo"]
+            met["checkouts_ge_100_per_s_demo"] = report["checkout"]["demo"]["per_s"] >= GOALS["checkouts_per_s"]
+        report["met"] = met
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

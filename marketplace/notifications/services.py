@@ -1,0 +1,173 @@
+"""Specific notifications: who did what, with names and amounts, linked to the record, in
+the app and by mail, as each user chose per kind and channel.
+
+``tell(user_ids, kind, text, link, **params)`` is called inside the caller's unit of work:
+it writes one notification row per user (if that user keeps the kind in the app) and queues
+one mail (if they keep it by mail), in the user's language, with the link built on
+EXTERNAL_BASE_URL. ``text`` is a key of TEXTS: the English message with %(name)s
+placeholders, translated when shown, so each reader reads it in their own language.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from marketplace.accounts.models import Membership, User
+from marketplace.core.errors import NotFound, ServiceError
+from marketplace.core.i18n import text_of
+from marketplace.core.labels import label
+from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import transactional
+from marketplace.extensions import db
+from marketplace.notifications.models import Notification, NotificationPreference, queue_mail
+
+CHANNELS = ("app", "mail")
+KINDS = {
+    "enquiry": _l("Enquiries and proposals"),
+    "quote": _l("Quotes, counters and acceptances"),
+    "order": _l("Orders and payments"),
+    "message": _l("Messages in conversations"),
+    "notice": _l("Agreed-price public notices and objections"),
+    "reminder": _l("Reminders (bookings, expiring quotes, notices ending)"),
+}
+
+TEXTS = {
+    "talk.enquiry": _l("%(org)s sent an enquiry about %(title)s."),
+    "talk.proposal": _l("%(org)s proposed %(price)s for your demand %(title)s."),
+    "talk.quoted": _l("%(org)s quoted %(price)s for %(title)s."),
+    "talk.countered": _l("%(org)s countered with %(price)s for %(title)s."),
+    "talk.accepted": _l("%(org)s accepted %(price)s for %(title)s."),
+    "talk.declined": _l("%(org)s declined %(price)s for %(title)s: %(reason)s"),
+    "talk.files_granted": _l("%(org)s let you see the confidential files of %(title)s."),
+    "talk.not_chosen": _l("%(org)s chose another proposal for %(title)s."),
+    "talk.demand_closed": _l("%(org)s closed the demand %(title)s."),
+    "talk.order": _l("%(org)s ordered %(title)s for %(price)s."),
+    "talk.paid": _l("%(org)s paid %(price)s for %(title)s."),
+    "talk.message": _l("%(name)s (%(org)s) wrote about %(title)s: %(excerpt)s"),
+    "talk.notice_started": _l("The agreed price %(price)s for %(title)s is on public notice until %(until)s."),
+    "talk.notice_objection": _l("%(name)s objected to the agreed price %(price)s for %(title)s: %(reason)s"),
+    "talk.notice_cleared": _l("The public notice of %(price)s for %(title)s ended without an upheld objection: "
+                              "the contract can be signed and paid."),
+    "talk.notice_withdrawn": _l("%(org)s upheld an objection: the agreed price %(price)s for %(title)s is "
+                                "withdrawn."),
+    "talk.objection_dismissed": _l("%(org)s dismissed your objection to %(title)s: %(reason)s"),
+    "talk.booking_tomorrow": _l("Reminder: %(title)s is booked for you tomorrow at %(time)s."),
+    "talk.quote_expiring": _l("The offer of %(price)s for %(title)s expires on %(until)s."),
+    "talk.notice_ending": _l("The public notice of %(price)s for %(title)s ends on %(until)s."),
+    "talk.evidence_waiting": _l("The city still waits for the evidence it asked for on claim %(ref)s."),
+    "talk.voucher_expiring": _l("Your innovation voucher %(ref)s expires on %(until)s."),
+}
+
+
+def members(org_id: int | None) -> list[int]:
+    if org_id is None:
+        return []
+    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
+
+
+def _enabled(user_id: int, kind: str) -> dict[str, bool]:
+    rows = db.session.execute(select(NotificationPreference.channel, NotificationPreference.enabled).where(
+        NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)).all()
+    chosen = dict(rows)
+    return {channel: chosen.get(channel, True) for channel in CHANNELS}
+
+
+def render_text(key: str, params: dict, ) -> str:
+    template = TEXTS.get(key)
+    if template is None:
+        return label(key, "notice")
+    return text_of(template) % params
+
+
+def text(note: Notification) -> str:
+    """The notification as the reader reads it (their language)."""
+    if not note.params:
+        return label(note.message, "notice")
+    return render_text(note.message, json.loads(note.params))
+
+
+def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = None, **params) -> int:
+    """Notify these users (once each; never ``exclude``, the one who acted). Joins the caller's
+    transaction. Returns how many were told in the app."""
+    assert kind in KINDS and key in TEXTS, (kind, key)
+    params = {k: str(v) for k, v in params.items()}
+    told = 0
+    for user_id in dict.fromkeys(user_ids):
+        if user_id == exclude:
+            continue
+        wanted = _enabled(user_id, kind)
+        if wanted["app"]:
+            db.session.add(Notification(user_id=user_id, message=key, link=link, kind=kind,
+                                        params=json.dumps(params, ensure_ascii=False)))
+            told += 1
+        if wanted["mail"]:
+            _mail(user_id, key, params, link)
+    return told
+
+
+def _mail(user_id: int, key: str, params: dict, link: str | None) -> None:
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return
+    base = current_app.config["EXTERNAL_BASE_URL"].rstrip("/")
+    url = base + link if link else base + "/"
+    with force_locale(user.locale or "zh"):
+        line = render_text(key, params)
+        subject = line if len(line) <= 120 else line[:119] + "…"
+        body = render_template("mail/notification.txt", user=user, line=line, url=url,
+                               preferences=base + "/notifications/preferences")
+    queue_mail(user.email, subject, body)
+
+
+# --- what the reader does -----------------------------------------------------------------
+
+def unread_count(user) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read.is_(False)))
+
+
+def recent(user, limit: int = 100) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id.desc()).limit(limit)))
+
+
+@transactional
+def open_notification(user, notification_id: int) -> Notification:
+    """Mark one's own notification read and return it (its link is where the reader goes)."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != user.id:
+        raise NotFound(_("This notification does not exist."))
+    if not note.read:
+        note.read, note.read_at = True, utcnow()
+    return note
+
+
+@transactional
+def mark_all_read(user) -> int:
+    return db.session.execute(update(Notification).where(Notification.user_id == user.id,
+                                                         Notification.read.is_(False))
+                              .values(read=True, read_at=utcnow())).rowcount
+
+
+def preferences(user) -> dict[str, dict[str, bool]]:
+    return {kind: _enabled(user.id, kind) for kind in KINDS}
+
+
+@transactional
+def set_preferences(user, chosen: set[tuple[str, str]]) -> None:
+    """``chosen``: the (kind, channel) pairs the user keeps; every other pair is switched off."""
+    for kind, channel in chosen:
+        if kind not in KINDS or channel not in CHANNELS:
+            raise ServiceError(_("Choose among the kinds and channels shown."))
+    for kind in KINDS:
+        for channel in CHANNELS:
+            row = db.session.get(NotificationPreference, (user.id, kind, channel))
+            if row is None:
+                row = NotificationPreference(user_id=user.id, kind=kind, channel=channel)
+                db.session.add(row)
+            row.enabled = (kind, channel) in chosen

@@ -1,0 +1,64 @@
+"""A real SMTP server for tests: aiosmtpd on loopback, keeping what it receives."""
+from __future__ import annotations
+
+import email
+import socket
+import time
+from email.header import decode_header, make_header
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self):
+        self.messages: list[tuple[str, list[str], email.message.Message]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              email.message_from_bytes(envelope.original_content)))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[email.message.Message]:
+        return [m for _sender, rcpts, m in self.messages if address in rcpts]
+
+    def wait_for(self, address: str, predicate=lambda m: True, timeout: float = 10.0) -> email.message.Message:
+        """The first message to ``address`` that satisfies ``predicate``, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.to(address) if predicate(m)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such mail to {address}; got: "
+                                     f"{[subject(m) for m in self.to(address)]}")
+            time.sleep(0.05)
+
+
+def start(inbox: Inbox) -> tuple[Controller, int]:
+    port = free_port()  # aiosmtpd's start-up self-check needs a concrete port
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, port
+
+
+def subject(message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def body(message) -> str:
+    return message.get_payload(decode=True).decode(message.get_content_charset() or "utf-8")
