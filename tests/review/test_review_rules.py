@@ -64,14 +64,18 @@ def test_the_queue_filters_by_year_clause_status_county_and_flag_oldest_first(ci
     flagged.flagged = True
     db.session.commit()
     reviewer = city["reviewer"]
-    assert [x.id for x in review.queue(reviewer)] == [a.id, b.id, c.id]
-    assert [x.id for x in review.queue(reviewer, year=YEAR)] == [a.id, b.id]
-    assert [x.id for x in review.queue(reviewer, clause="B1")] == [a.id, c.id]
-    assert [x.id for x in review.queue(reviewer, status=m.SUBMITTED)] == [b.id, c.id]
-    assert [x.id for x in review.queue(reviewer, county="临清市")] == [b.id, c.id]
-    assert [x.id for x in review.queue(reviewer, flagged=True)] == [c.id]
-    assert [x.id for x in review.queue(reviewer, flagged=False)] == [a.id, b.id]
-    assert [x.id for x in review.queue(reviewer, limit=1)] == [a.id]
+
+    def ids(**filters):
+        return [x.id for x in review.queue(reviewer, **filters).items]
+
+    assert ids() == [a.id, b.id, c.id]
+    assert ids(year=YEAR) == [a.id, b.id]
+    assert ids(clause="B1") == [a.id, c.id]
+    assert ids(status=m.SUBMITTED) == [b.id, c.id]
+    assert ids(county="临清市") == [b.id, c.id]
+    assert ids(flagged=True) == [c.id]
+    assert ids(flagged=False) == [a.id, b.id]
+    assert ids(per_page=1) == [a.id] and ids(per_page=1, page=2) == [b.id]
     _refused(PermissionDenied, review.queue, factory.user("enterprise"))
 
 
