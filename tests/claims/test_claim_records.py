@@ -21,14 +21,14 @@ def test_submitting_a_drafted_claim_is_audited(client, factory):
          {"status": "submitted", "amount_fen": 4_500_000})]
 
 
-def test_the_amounts_by_payer_add_up_from_the_trace():
-    a3 = [{"amount": "45000.00", "payers": {"province": "30000.00", "city": "15000.00"}},
-          {"amount": "4500.00", "payers": {"province": "3000.00", "city": "1500.00"}}]
-    assert payer_totals(a3, 4_950_000) == {"city": 1_650_000, "province": 3_300_000}
-    assert payer_totals(a3 + [{"amount": "10.00"}], 4_951_000) == {"city": 1_651_000, "province": 3_300_000}
-    assert payer_totals(a3, 4_950_001) is None  # the claim stands for another figure
-    assert payer_totals([{"amount": "18000.00"}], 1_800_000) is None  # the city pays it all
-    assert payer_totals([], 0) is None
+def test_the_amounts_by_payer_are_shown_only_when_they_add_up_to_the_claim():
+    from types import SimpleNamespace as Claim
+
+    split = {"city": 1_650_000, "province": 3_300_000}
+    assert payer_totals(Claim(payers=split, amount_fen=4_950_000)) == split
+    assert payer_totals(Claim(payers=split, amount_fen=4_950_001)) is None  # the claim stands for another figure
+    assert payer_totals(Claim(payers=None, amount_fen=1_800_000)) is None  # the city pays it all
+    assert payer_totals(Claim(payers={}, amount_fen=0)) is None
 
 
 @pytest.mark.parametrize("flag, words", [
