@@ -108,9 +108,9 @@ def test_the_calendar_shows_the_booked_hours_of_its_week_only(provider, customer
     orders.book_instrument(customer, other.id, _at(2, 9), 1)
     assert orders.calendar(instrument.id, TODAY) == {TODAY + timedelta(days=1): {9, 10}}
     latest_first = [b.id for b in sorted(db.session.scalars(select(Booking)), key=lambda b: b.start_at, reverse=True)]
-    assert [b.id for b in orders.bookings_of(customer)] == latest_first
-    assert [b.id for b in orders.bookings_of(provider)] == latest_first
-    assert orders.bookings_of(factory.user("enterprise")) == []
+    assert [b.id for b in orders.bookings_of(customer).items] == latest_first
+    assert [b.id for b in orders.bookings_of(provider).items] == latest_first
+    assert orders.bookings_of(factory.user("enterprise")).items == []
     assert orders.calendar(instrument.id, TODAY, days=8) == {TODAY + timedelta(days=1): {9, 10},
                                                               TODAY + timedelta(days=7): {9}}
 
