@@ -33,7 +33,7 @@ PLANTS = {
         "marketplace/permissions.py",
         "REFUND: lambda a, t: _role(a) == ADMIN or",
         "REFUND: lambda a, t: _role(a) in CITY_ROLES or",
-        ["tests/trade/test_rights.py", "-k", "refund"]),
+        ["tests/orders/test_rights.py", "-k", "refund"]),
     "claims never leave the public notice page after the period": (
         "marketplace/review/services.py",
         "m.Claim.notice_from <= day, m.Claim.notice_until > day)",
@@ -55,19 +55,19 @@ PLANTS = {
         "marketplace/listings/services.py",
         "after={\"status\": listing.status, \"note\": listing.moderation_note})\n    enqueue(\"search\", str(listing.id))\n",
         "after={\"status\": listing.status, \"note\": listing.moderation_note})\n",
-        ["tests/trade/test_search_app.py", "-k", "moderat"]),
+        ["tests/listings/test_search_app.py", "-k", "moderat"]),
     "anyone may cancel a booking": (
         "marketplace/orders/services.py",
         "    if not (perm.can(actor, perm.BUY, parties) or perm.can(actor, perm.SELL, parties)):\n"
         "        raise perm.PermissionDenied(_(\"You are not allowed to do this.\"))\n",
         "",
-        ["tests/trade/test_rights.py", "-k", "cancel"]),
+        ["tests/orders/test_rights.py", "-k", "cancel"]),
     "a completed booking can be refunded": (
         "marketplace/payments/services.py",
         "    if order.booking is not None and order.booking.status == \"completed\":\n"
         "        raise Conflict(_(\"A completed booking cannot be refunded here; ask the city.\"))\n",
         "",
-        ["tests/trade/test_rights.py", "-k", "completed"]),
+        ["tests/orders/test_rights.py", "-k", "completed"]),
     # Not in the table, but asked by it: the Stripe gateway without its signature check.
     "stripe gateway signature check removed": (
         "marketplace/payments/gateway.py",

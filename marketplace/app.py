@@ -242,6 +242,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from marketplace import permissions as perm
     from marketplace.core import i18n, labels, money, timeutil
 
     i18n.install(app)
@@ -253,6 +254,9 @@ def _register_template_helpers(app: Flask) -> None:
         return {"labels": labels, "current_locale": str(get_locale() or "zh"),
                 "languages": app.config["LANGUAGES"]}
 
+    # Templates ask the permission table, never a role: {% if can(perm.SELL, order) %}
+    app.jinja_env.globals["can"] = perm.template_can
+    app.jinja_env.globals["perm"] = perm
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.filters["beijing"] = timeutil.format_beijing

@@ -178,6 +178,33 @@ def factory(app_ctx):
     return Factory()
 
 
+@pytest.fixture()
+def fresh_gateway(monkeypatch):
+    """An in-memory payment gateway of this test's own: the shared one lives for the session,
+    and its idempotency keys (``order-<id>-pay-1``) repeat in every test's fresh database, so a
+    refund would find an earlier test's payment of another amount."""
+    from marketplace.payments import services
+
+    monkeypatch.setattr(services, "_memory_gateway", None)
+
+
+@pytest.fixture()
+def provider(factory):
+    """A member of a verified in-city service agency (its services take vouchers)."""
+    return factory.provider()
+
+
+@pytest.fixture()
+def enterprise(factory):
+    """A member of a verified small enterprise of the city."""
+    return factory.enterprise()
+
+
+@pytest.fixture()
+def university(factory):
+    return factory.university(name="聊城大学")
+
+
 def pytest_sessionstart(session):
     """Compile the translation catalogues the app reads (they are built, not committed)."""
     import subprocess

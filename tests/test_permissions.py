@@ -92,6 +92,10 @@ def subject(*org_ids, reviewers=False):  # what a conversation is about: its par
     return NS(org_ids=org_ids, reviewers=reviewers)
 
 
+def contract(seller, buyer, broker=None):
+    return NS(seller_org_id=seller, buyer_org_id=buyer, broker_org_id=broker)
+
+
 # (action, target, roles allowed when verified, roles allowed when their organisation is unverified)
 ALL, NONE = {E, U, P, AG, R, F, A}, set()
 CITY, MARKET = {R, F, A}, {E, U, P, AG}
@@ -114,6 +118,13 @@ BY_TARGET = [
     (perm.VIEW_ORDER, order(OWN, OTHER), ALL, ALL),
     (perm.VIEW_ORDER, order(OTHER, OWN), ALL, ALL),
     (perm.VIEW_ORDER, order(OTHER, OTHER), CITY, CITY),
+    (perm.CANCEL_BOOKING, order(OWN, OTHER), MARKET, NONE),  # the instrument's owner
+    (perm.CANCEL_BOOKING, order(OTHER, OWN), MARKET, NONE),  # the customer
+    (perm.CANCEL_BOOKING, order(OTHER, OTHER), NONE, NONE),  # nobody else, not even the city
+    (perm.REGISTER_CONTRACT, contract(OWN, OTHER), MARKET, NONE),  # the seller
+    (perm.REGISTER_CONTRACT, contract(OTHER, OTHER, broker=OWN), MARKET, NONE),  # its broker
+    (perm.REGISTER_CONTRACT, contract(OTHER, OWN), NONE, NONE),  # never the buyer
+    (perm.REGISTER_CONTRACT, contract(OTHER, OTHER), NONE, NONE),
     (perm.REFUND, order(OWN, OTHER), MARKET | {A}, {A}),  # the seller
     (perm.REFUND, order(OTHER, OWN), {A}, {A}),  # never the buyer
     (perm.REFUND, order(OTHER, OTHER), {A}, {A}),  # never reviewer or finance
@@ -165,9 +176,70 @@ def test_a_user_closes_only_their_own_account():
     assert perm.can(ANONYMOUS, perm.CLOSE_ACCOUNT, NS(id=None)) is False
 
 
+def test_a_logged_in_user_keeps_their_own_api_tokens():
+    for role in perm.ROLES:
+        assert perm.can(actor(role), perm.KEEP_API_TOKENS) is True
+        assert perm.can(actor(role, verified=False), perm.KEEP_API_TOKENS) is True
+    assert perm.can(ANONYMOUS, perm.KEEP_API_TOKENS) is False and perm.can(None, perm.KEEP_API_TOKENS) is False
+
+
+# Separation of duties on a claim: (who, claim) -> may approve, may pay out.
+ME = 7
+
+
+def claim(org_id=OTHER, put_forward_by=(), approved_by=None):
+    return NS(organization_id=org_id, put_forward_by=set(put_forward_by), approved_by_id=approved_by)
+
+
+def city_actor(role, *, also_member_of=None):
+    a = actor(role, user_id=ME)
+    a.memberships = [a.membership] + ([NS(organization_id=also_member_of)] if also_member_of else [])
+    return a
+
+
+CLAIM_DUTIES = [  # (role, claim, extra membership, may approve, may pay out)
+    (R, claim(), None, True, False),
+    (A, claim(), None, True, False),
+    (F, claim(), None, False, True),
+    (E, claim(org_id=OWN), None, False, False),  # a member of the beneficiary decides nothing
+    (R, claim(), OTHER, False, False),  # a reviewer who is also a member of the beneficiary
+    (F, claim(), OTHER, False, False),
+    (R, claim(put_forward_by=[ME]), None, False, False),  # filed it
+    (F, claim(put_forward_by=[ME]), None, False, False),
+    (F, claim(approved_by=ME), None, False, False),  # approved it
+    (R, claim(approved_by=ME), None, True, False),  # approving again is still a reviewer's
+]
+
+
+@pytest.mark.parametrize("role, target, member, approve, pay", CLAIM_DUTIES)
+def test_separation_of_duties_on_a_claim(role, target, member, approve, pay):
+    who = city_actor(role, also_member_of=member)
+    assert perm.can(who, perm.APPROVE_CLAIM, target) is approve
+    assert perm.can(who, perm.PAY_OUT, target) is pay
+    assert perm.can(ANONYMOUS, perm.APPROVE_CLAIM, target) is False
+
+
+def test_a_conflict_of_duties_is_refused_with_its_own_reason(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        cases = [(city_actor(R, also_member_of=OTHER), perm.APPROVE_CLAIM, claim(),
+                  "You are a member of the organisation that claims: another reviewer must decide."),
+                 (city_actor(R), perm.APPROVE_CLAIM, claim(put_forward_by=[ME]),
+                  "You filed this claim yourself: another reviewer must decide."),
+                 (city_actor(F), perm.PAY_OUT, claim(approved_by=ME),
+                  "You approved this claim: the payout is recorded by someone else."),
+                 (city_actor(F), perm.APPROVE_CLAIM, claim(), "Only the city's reviewers review claims.")]
+        for who, action, target, words in cases:
+            with pytest.raises(PermissionDenied) as denied:
+                perm.require(who, action, target)
+            assert str(denied.value) == words
+
+
 def test_every_action_is_in_the_table():
     actions = {v for k, v in vars(perm).items() if k.isupper() and isinstance(v, str) and "." in v}
-    tabled = set(BY_ROLE) | {row[0] for row in BY_TARGET} | {perm.CLOSE_ACCOUNT}
+    tabled = (set(BY_ROLE) | {row[0] for row in BY_TARGET}
+              | {perm.CLOSE_ACCOUNT, perm.KEEP_API_TOKENS, perm.APPROVE_CLAIM, perm.PAY_OUT})
     assert actions == set(perm.RULES) == tabled
 
 
@@ -187,13 +259,44 @@ def test_require_raises_with_the_reason(app_ctx):
         perm.require(actor(E, verified=False), perm.TRADE)
     must_verify = str(denied.value)
     assert "审核通过" in must_verify  # "must be verified by the city before it can trade"
-    others = set()
-    for who, action in ((actor(R), perm.TRADE), (actor(E), perm.VIEW_AUDIT), (ANONYMOUS, perm.TRADE),
-                        (actor(R, verified=False), perm.TRADE)):
+    said = {}
+    for who, action in ((actor(R), perm.TRADE), (ANONYMOUS, perm.TRADE), (actor(R, verified=False), perm.TRADE),
+                        (actor(E), perm.VIEW_AUDIT)):
         with pytest.raises(PermissionDenied) as denied:
             perm.require(who, action)
-        others.add(str(denied.value))
-    assert len(others) == 1 and must_verify not in others  # plain "not allowed" for all of them
+        said.setdefault(action, set()).add(str(denied.value))
+    # verification would not help these: each action's own reason, the same whoever asks
+    assert len(said[perm.TRADE]) == 1 and must_verify not in said[perm.TRADE]
+    assert said[perm.TRADE] != said[perm.VIEW_AUDIT]
+
+
+def test_every_rule_gives_its_own_reason(app):
+    """No refusal falls back to a blanket "not allowed": each rule says why, in both languages."""
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        for locale in ("en", "zh"):
+            with force_locale(locale):
+                reasons = {action: str(rule.reason) for action, rule in perm.RULES.items()}
+            assert all(reasons.values()) and "You are not allowed to do this." not in reasons.values()
+            shared = {a for a in reasons if list(reasons.values()).count(reasons[a]) > 1}
+            assert shared <= {perm.REVIEW_CLAIMS, perm.APPROVE_CLAIM, perm.PAY_CLAIMS, perm.PAY_OUT}, shared
+            if locale == "zh":
+                assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r) for r in reasons.values()), reasons
+
+
+def test_an_unverified_member_is_told_to_get_verified_when_that_is_all_it_lacks(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        for action, target in ((perm.LIST_OFFER, None), (perm.SELL, order(OWN, OTHER)),
+                               (perm.EDIT_LISTING, owned(OWN))):
+            with pytest.raises(PermissionDenied) as denied:
+                perm.require(actor(E, verified=False), action, target)
+            assert str(denied.value) == "Your organisation must be verified by the city before it can do this."
+        with pytest.raises(PermissionDenied) as denied:  # not its order: verification would not help
+            perm.require(actor(E, verified=False), perm.SELL, order(OTHER, OWN))
+        assert str(denied.value) == "Only the seller does this."
 
 
 def test_an_anonymous_visitor_may_do_nothing_whatever_it_carries():
@@ -221,7 +324,7 @@ def test_the_refusal_says_so_in_the_users_language(app):
     from flask_babel import force_locale
 
     with app.test_request_context():
-        for locale, words in (("en", "You are not allowed to do this."),
+        for locale, words in (("en", "Only an administrator reads the audit log."),
                               ("en", "Your organisation must be verified by the city before it can trade.")):
             with force_locale(locale), pytest.raises(PermissionDenied) as denied:
                 if "verified" in words:

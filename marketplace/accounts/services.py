@@ -328,8 +328,8 @@ def invite_member(actor: User, email: str, role: str | None = None, organization
             raise NotFound(_("No such organisation."))
     perm.require(actor, perm.INVITE_MEMBER, org)
     role = role or actor.role
-    if role in perm.CITY_ROLES and not perm.can(actor, perm.GRANT_CITY_ROLE):
-        raise PermissionDenied(_("Only an administrator can give a city role (reviewer, finance, administrator)."))
+    if role in perm.CITY_ROLES:
+        perm.require(actor, perm.GRANT_CITY_ROLE)
     if role not in perm.ROLES or org.kind not in perm.ROLE_ORG_KINDS[role]:
         raise ServiceError(_("This kind of organisation cannot take part in that role."), "role")
     email = _normalise_email(email)

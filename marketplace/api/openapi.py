@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import copy
 
-from marketplace.accounts.models import COUNTIES
 from marketplace.api.validation import DATE_PATTERN, MAX_INT, MAX_YEAR, MIN_YEAR, YUAN_PATTERN
-from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
+from marketplace.listings.models import KINDS, TRANSFER_MODES
 from marketplace.listings.models import STATUSES as LISTING_STATUSES
 from marketplace.orders.models import CONTRACT_TYPES, ORDER_STATUSES
 from marketplace.programmes.common import industries
@@ -52,43 +51,43 @@ DATE_IN = {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
            "description": f"YYYY-MM-DD, a year from {MIN_YEAR} to {MAX_YEAR}."}
 ORG_REF = obj({"id": ID, "name": STRING}, ("id", "name"))
 
-COMMON_IN = {
-    "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"},
-    "description": {"type": "string", "maxLength": 5000},
-    "field": nullable({"enum": list(FIELDS)}),
-    "county": nullable({"enum": list(COUNTIES)}),
-    "price": nullable(MONEY_IN),
-    "negotiable": BOOL,
-}
-KIND_IN = {
-    "achievement": {
-        "ip_kind": {"enum": list(IP_KINDS)},
-        "ip_number": nullable({"type": "string", "maxLength": 40}),
-        "maturity": nullable({"enum": list(MATURITIES)}),
-        "transfer_modes": {"type": "array", "items": {"enum": list(TRANSFER_MODES)}, "minItems": 1,
-                           "maxItems": len(TRANSFER_MODES)},
-    },
-    "instrument": {
-        "category": nullable({"type": "string", "maxLength": 60}),
-        "model": nullable({"type": "string", "maxLength": 80}),
-        "location": nullable({"type": "string", "maxLength": 120}),
-        "price_unit": {"enum": list(PRICE_UNITS)},
-        "internal_price": nullable(MONEY_IN),
-        "financing_lease": BOOL,
-        "on_sharing_platform": BOOL,
-        "open_from_hour": {"type": "integer", "minimum": 0, "maximum": 24},
-        "open_to_hour": {"type": "integer", "minimum": 0, "maximum": 24},
-    },
-    "service": {},
-    "demand": {},
-}
-KIND_REQUIRED = {"achievement": ("ip_kind", "transfer_modes"), "instrument": ("price_unit",),
-                 "service": (), "demand": ()}
+def schema_for(declared) -> dict:
+    """The JSON schema of a listing field declared in ``marketplace.listings.schema``."""
+    from marketplace.listings import schema
+
+    if declared.type == schema.TEXT:
+        out = {"type": "string", "maxLength": declared.max_length}
+        if declared.non_blank:
+            out = {"type": "string", "minLength": 1, "maxLength": declared.max_length, "pattern": r"\S"}
+    elif declared.type == schema.CHOICE:
+        out = {"enum": list(declared.choices)}
+    elif declared.type == schema.MONEY:
+        out = MONEY_IN
+    elif declared.type == schema.FLAG:
+        out = BOOL
+    elif declared.type == schema.HOUR:
+        out = {"type": "integer", "minimum": 0, "maximum": 24}
+    else:  # CHOICES
+        out = {"type": "array", "items": {"enum": list(declared.choices)}, "minItems": 1,
+               "maxItems": len(declared.choices)}
+    return nullable(out) if declared.nullable else out
+
+
+def _listing_schemas():
+    from marketplace.listings import schema
+
+    common = {f.name: schema_for(f) for f in schema.COMMON}
+    by_kind = {kind: {f.name: schema_for(f) for f in fields} for kind, fields in schema.BY_KIND.items()}
+    required = {kind: tuple(f.name for f in fields if f.required) for kind, fields in schema.BY_KIND.items()}
+    return common, by_kind, required
+
+
+# The listing fields, from their one declaration (marketplace/listings/schema.py).
+COMMON_IN, KIND_IN, KIND_REQUIRED = _listing_schemas()
 
 
 def _listing_create(kind: str) -> dict:
-    return obj({"kind": {"const": kind}, **COMMON_IN, **KIND_IN[kind]},
-               ("kind", "title") + KIND_REQUIRED[kind])
+    return obj({"kind": {"const": kind}, **COMMON_IN, **KIND_IN[kind]}, ("kind", "title") + KIND_REQUIRED[kind])
 
 
 def _listing_patch() -> dict:

@@ -8,8 +8,9 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from marketplace import permissions as perm
 from marketplace.api.models import ApiToken
-from marketplace.core.errors import NotFound, PermissionDenied, ServiceError
+from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
 
@@ -24,8 +25,7 @@ def hash_secret(secret: str) -> str:
 
 
 def _require_user(actor) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise PermissionDenied(_("You are not allowed to do this."))
+    perm.require(actor, perm.KEEP_API_TOKENS)
 
 
 def create_token(actor, name: str) -> tuple[ApiToken, str]:

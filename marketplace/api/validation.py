@@ -218,3 +218,20 @@ def query_integer(minimum: int, maximum: int):
             raise Invalid(_("%(field)s must be an integer.", field=name), name)
         return inner(name, int(value))
     return parse
+
+
+def field_for(declared, required: bool | None = None) -> Field:
+    """The parser of a listing field declared in ``marketplace.listings.schema`` (``required``:
+    override the declaration, e.g. False for a PATCH)."""
+    from marketplace.listings import schema
+
+    parsers = {
+        schema.TEXT: lambda: string(declared.max_length),
+        schema.CHOICE: lambda: string(declared.max_length, declared.choices),
+        schema.MONEY: lambda: yuan,
+        schema.FLAG: lambda: boolean,
+        schema.HOUR: lambda: integer(0, 24),
+        schema.CHOICES: lambda: string_list(len(declared.choices), declared.choices),
+    }
+    return Field(parsers[declared.type](), required=declared.required if required is None else required,
+                 nullable=declared.nullable)

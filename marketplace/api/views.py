@@ -14,18 +14,17 @@ from flask_babel import gettext as _
 
 from marketplace import programmes
 from marketplace.search import indexing as search_index
-from marketplace.accounts.models import COUNTIES
 from marketplace.api import serialize
 from marketplace.api import services as tokens
 from marketplace.api.openapi import document
-from marketplace.api.validation import (Field, Invalid, body, boolean, integer, iso_date, json_object,
-                                        local_datetime, parse, query, query_integer, search_text, string, string_list,
-                                        yuan)
+from marketplace.api.validation import (Field, Invalid, body, boolean, field_for, integer, iso_date, json_object,
+                                        local_datetime, parse, query, query_integer, search_text, string)
 from marketplace.core import paging
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.extensions import csrf, db
+from marketplace.listings import schema as listing_schema
 from marketplace.listings import services as listings
-from marketplace.listings.models import FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES, Listing
+from marketplace.listings.models import KINDS, TRANSFER_MODES, Listing
 from marketplace.orders import services as orders
 from marketplace.orders.models import CONTRACT_TYPES
 from marketplace.payments import services as payments
@@ -87,36 +86,12 @@ def me():
 
 # --- listings ------------------------------------------------------------------------------
 
-COMMON_FIELDS = {
-    "title": Field(string(200), required=True),
-    "description": Field(string(5000)),
-    "field": Field(string(40, FIELDS), nullable=True),
-    "county": Field(string(40, COUNTIES), nullable=True),
-    "price": Field(yuan, nullable=True),
-    "negotiable": Field(boolean),
-}
-KIND_FIELDS = {
-    "achievement": {
-        "ip_kind": Field(string(20, IP_KINDS)),
-        "ip_number": Field(string(40), nullable=True),
-        "maturity": Field(string(12, MATURITIES), nullable=True),
-        "transfer_modes": Field(string_list(len(TRANSFER_MODES), TRANSFER_MODES)),
-    },
-    "instrument": {
-        "category": Field(string(60), nullable=True),
-        "model": Field(string(80), nullable=True),
-        "location": Field(string(120), nullable=True),
-        "price_unit": Field(string(8, PRICE_UNITS)),
-        "internal_price": Field(yuan, nullable=True),
-        "financing_lease": Field(boolean),
-        "on_sharing_platform": Field(boolean),
-        "open_from_hour": Field(integer(0, 24)),
-        "open_to_hour": Field(integer(0, 24)),
-    },
-    "service": {},
-    "demand": {},
-}
-RENAMED = {"price": "price_fen", "internal_price": "internal_price_fen"}
+# The listing fields, from their one declaration (marketplace/listings/schema.py).
+COMMON_FIELDS = {f.name: field_for(f) for f in listing_schema.COMMON}
+KIND_FIELDS = {kind: {f.name: field_for(f) for f in fields} for kind, fields in listing_schema.BY_KIND.items()}
+PATCH_FIELDS = {kind: {f.name: field_for(f, required=False) for f in listing_schema.fields_of(kind)}
+                for kind in listing_schema.BY_KIND}
+RENAMED = {f.name: f.column for f in listing_schema.COMMON + sum(listing_schema.BY_KIND.values(), ()) if f.column}
 
 
 def _for_service(values: dict) -> dict:
@@ -125,8 +100,7 @@ def _for_service(values: dict) -> dict:
 
 def _current(listing: Listing) -> dict:
     """What a listing holds now, as the service takes it (the base a PATCH is applied to)."""
-    names = ["title", "description", "field", "county", "price_fen", "negotiable"]
-    names += [RENAMED.get(k, k) for k in KIND_FIELDS[listing.kind]]
+    names = listing_schema.service_names(listing_schema.fields_of(listing.kind))
     data = {name: getattr(listing, name) for name in names}
     if listing.kind == "achievement":
         data["transfer_modes"] = listing.modes
@@ -171,8 +145,7 @@ def listing_create():
 @bp.route("/listings/<int:listing_id>", methods=["PATCH"])
 def listing_update(listing_id):
     listing = listings.get_listing(_user(), listing_id)
-    spec = {name: Field(f.parse, required=False, nullable=f.nullable) for name, f in COMMON_FIELDS.items()}
-    values = body({**spec, **KIND_FIELDS[listing.kind]})
+    values = body(PATCH_FIELDS[listing.kind])
     merged = _current(listing)
     merged.update(_for_service(values))
     listing = listings.update_listing(_user(), listing.id, merged)

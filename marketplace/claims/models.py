@@ -103,6 +103,20 @@ class Claim(db.Model):
         return [o for o in self.objections if o.status == "open"]
 
     @property
+    def put_forward_by(self) -> set[int]:
+        """Who put the claim forward: who filed it (with evidence; the city on its behalf too)
+        and who submitted a drafted claim. None of them approves or pays it."""
+        people = {self.filed_by_id} if self.filed_by_id else set()
+        people.update(d.actor_id for d in self.decisions if d.action in ("filed", "submitted") and d.actor_id)
+        return people
+
+    @property
+    def approved_by_id(self) -> int | None:
+        """Who approved the claim as it stands (the latest approval); not who pays it."""
+        approvals = [d.actor_id for d in self.decisions if d.action == "approved"]
+        return approvals[-1] if approvals else None
+
+    @property
     def refs(self) -> list[str]:
         """The ledger refs behind the claim (scenario ids ``LSE-3#2`` stand for ref ``LSE-3``)."""
         return sorted({t.split("#", 1)[0] for t in self.transactions or []})

@@ -111,7 +111,8 @@ GROUPS = {
     "price_range": {"lt_1w": _l("Under 10,000 yuan"), "1w_10w": _l("10,000–100,000 yuan"),
                     "10w_100w": _l("100,000–1,000,000 yuan"), "gte_100w": _l("1,000,000 yuan and more"),
                     "negotiable": _l("Negotiable")},
-    "booking_status": {"booked": _l("Booked"), "completed": _l("Completed"), "cancelled": _l("Cancelled")},
+    "booking_status": {"booked": _l("Booked"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+                       "expired": _l("Expired: not paid in time")},
     "claim_status": {
         "drafted": _l("Drafted"), "submitted": _l("Under review"), "evidence_requested": _l("Waiting for evidence"),
         "waiting_budget": _l("Approved, waiting for budget"), "on_notice": _l("Approved, on public notice"),

@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from marketplace.accounts.models import COUNTIES
 from marketplace.listings.models import FIELDS, IP_KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
+from marketplace.listings.schema import max_length  # the bounds the API and its document state too
 from marketplace.core.money import MoneyError, parse_yuan
 
 REQUIRED = _l("This field is required.")
@@ -36,8 +37,8 @@ def choices(values, group=None):
 
 
 class ListingForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=max_length("title"))])
+    description = TextAreaField(_l("Description"), validators=[Length(max=max_length("description"))])
     field = SelectField(_l("Field"), choices=[("", "—")] + [(f, f) for f in FIELDS], validators=[Optional()])
     county = SelectField(_l("County or district"), choices=[("", "—")] + [(c, c) for c in COUNTIES],
                          validators=[Optional()])
@@ -52,7 +53,7 @@ class ListingForm(FlaskForm):
 
 class AchievementForm(ListingForm):
     ip_kind = SelectField(_l("Kind of achievement"), choices=choices(IP_KINDS, "ip_kind"))
-    ip_number = StringField(_l("Patent or registration number"), validators=[Length(max=40)])
+    ip_number = StringField(_l("Patent or registration number"), validators=[Length(max=max_length("ip_number"))])
     maturity = SelectField(_l("Maturity"), choices=choices(MATURITIES, "maturity"))
     transfer_modes = SelectMultipleField(_l("Ways to transfer"), choices=choices(TRANSFER_MODES, "transfer_mode"))
 
@@ -64,9 +65,9 @@ class AchievementForm(ListingForm):
 
 
 class InstrumentForm(ListingForm):
-    category = StringField(_l("Category"), validators=[Length(max=60)])
-    model = StringField(_l("Model"), validators=[Length(max=80)])
-    location = StringField(_l("Location"), validators=[Length(max=120)])
+    category = StringField(_l("Category"), validators=[Length(max=max_length("category"))])
+    model = StringField(_l("Model"), validators=[Length(max=max_length("model"))])
+    location = StringField(_l("Location"), validators=[Length(max=max_length("location"))])
     price_unit = SelectField(_l("Charged per"), choices=choices(PRICE_UNITS, "price_unit"))
     internal_price = YuanField(_l("Internal price (yuan)"))
     financing_lease = BooleanField(_l("Financially leased"))

@@ -7,16 +7,38 @@ once a moderator approves.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
+from marketplace.core.states import Transitions
 from marketplace.extensions import db
 from marketplace.core.timeutil import utcnow
 
 KINDS = ("achievement", "instrument", "service", "demand")
-STATUSES = ("draft", "published", "withdrawn", "rejected", "pending")
+
+
+class ListingStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"  # by its owner; published again by the owner
+    REJECTED = "rejected"  # by a moderator, with a note; holds until edited or restored
+    PENDING = "pending"  # edited after a rejection: waits for a moderator
+
+
+# Who makes which move is the services' business (the owner publishes and withdraws, a
+# moderator rejects, approves a pending listing or restores it to a draft); the table says
+# which moves exist at all.
+LISTING = Transitions("listing", {
+    ListingStatus.DRAFT: {ListingStatus.PUBLISHED, ListingStatus.REJECTED},
+    ListingStatus.PUBLISHED: {ListingStatus.WITHDRAWN, ListingStatus.REJECTED},
+    ListingStatus.WITHDRAWN: {ListingStatus.PUBLISHED, ListingStatus.REJECTED},
+    ListingStatus.REJECTED: {ListingStatus.PENDING, ListingStatus.DRAFT},
+    ListingStatus.PENDING: {ListingStatus.PUBLISHED, ListingStatus.REJECTED, ListingStatus.DRAFT},
+})
+STATUSES = tuple(ListingStatus)
 IP_KINDS = ("invention_patent", "utility_model", "software_copyright", "new_variety", "know_how")
 TRANSFER_MODES = ("assignment", "exclusive_licence", "non_exclusive_licence", "co_development", "equity")
 MATURITIES = ("lab", "pilot", "industrial")
@@ -45,7 +67,7 @@ class Listing(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     field: Mapped[str | None] = mapped_column(String(40))
     county: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ListingStatus.DRAFT, index=True)
     moderation_note: Mapped[str | None] = mapped_column(String(300))
     # Asking price (achievements, services), external price (instruments) or budget (demands).
     price_fen: Mapped[int | None] = mapped_column(BigInteger)

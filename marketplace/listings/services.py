@@ -18,19 +18,15 @@ from marketplace.extensions import db
 from marketplace.core import paging, uploads
 from marketplace.core.uow import unit_of_work
 from marketplace.core.money import MAX_FEN
-from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
-                                         Listing, ListingAttachment)
+from marketplace.listings import schema
+from marketplace.listings.models import (FIELDS, IP_KINDS, KINDS, LISTING, MATURITIES, PRICE_UNITS, TRANSFER_MODES,
+                                         Listing, ListingAttachment, ListingStatus)
 from marketplace.outbox import enqueue
 from marketplace.core.timeutil import utcnow
 
-COMMON = ("title", "description", "field", "county", "price_fen", "negotiable")
-KIND_FIELDS = {
-    "achievement": ("ip_kind", "ip_number", "maturity", "transfer_modes"),
-    "instrument": ("category", "model", "location", "price_unit", "internal_price_fen", "financing_lease",
-                   "on_sharing_platform", "open_from_hour", "open_to_hour"),
-    "service": (),
-    "demand": (),
-}
+# The fields a listing takes, from their one declaration (marketplace/listings/schema.py).
+COMMON = schema.service_names(schema.COMMON)
+KIND_FIELDS = {kind: schema.service_names(fields) for kind, fields in schema.BY_KIND.items()}
 
 
 def _clean(kind: str, data: dict) -> dict:
@@ -77,7 +73,8 @@ def create_listing(actor, kind: str, data: dict) -> Listing:
     perm.require(actor, perm.POST_DEMAND if kind == "demand" else perm.LIST_OFFER)
     values = _clean(kind, data)
     org = actor.organization
-    listing = Listing(kind=kind, organization_id=org.id, created_by_id=actor.id, status="draft", **values)
+    listing = Listing(kind=kind, organization_id=org.id, created_by_id=actor.id, status=ListingStatus.DRAFT,
+                      **values)
     if not listing.county:
         listing.county = org.county
     db.session.add(listing)
@@ -97,11 +94,12 @@ def update_listing(actor, listing_id: int, data: dict) -> Listing:
     perm.require(actor, perm.EDIT_LISTING, listing)
     for key, value in _clean(listing.kind, data).items():
         setattr(listing, key, value)
-    if listing.status == "rejected":  # edited after a rejection: a moderator looks again
-        listing.status = "pending"
-        record(actor, "listing.resubmit", "listing", listing.id, before={"status": "rejected"},
-               after={"status": "pending"})
-    if listing.status == "published":
+    if listing.status == ListingStatus.REJECTED:  # edited after a rejection: a moderator looks again
+        LISTING.require(listing.status, ListingStatus.PENDING)
+        listing.status = ListingStatus.PENDING
+        record(actor, "listing.resubmit", "listing", listing.id, before={"status": ListingStatus.REJECTED},
+               after={"status": ListingStatus.PENDING})
+    if listing.status == ListingStatus.PUBLISHED:
         enqueue("search", str(listing.id))
     db.session.commit()
     return listing
@@ -110,12 +108,14 @@ def update_listing(actor, listing_id: int, data: dict) -> Listing:
 def publish(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
-    if listing.status == "rejected":
+    if listing.status == ListingStatus.REJECTED:
         raise Conflict(_("A moderator rejected this listing: %(note)s Edit it to send it back to moderation.",
                          note=listing.moderation_note or ""))
-    if listing.status == "pending":
+    if listing.status == ListingStatus.PENDING:  # a move the table has, but a moderator's to make
         raise Conflict(_("This listing awaits a moderator's decision; it is published once approved."))
-    listing.status = "published"
+    if listing.status != ListingStatus.PUBLISHED:  # publishing a published listing changes nothing
+        LISTING.require(listing.status, ListingStatus.PUBLISHED)
+    listing.status = ListingStatus.PUBLISHED
     listing.published_at = listing.published_at or utcnow()
     enqueue("search", str(listing.id))
     db.session.commit()
@@ -125,9 +125,8 @@ def publish(actor, listing_id: int) -> Listing:
 def withdraw(actor, listing_id: int) -> Listing:
     listing = _get(listing_id)
     perm.require(actor, perm.EDIT_LISTING, listing)
-    if listing.status != "published":
-        raise Conflict(_("Only a published listing can be withdrawn."))
-    listing.status = "withdrawn"
+    LISTING.require(listing.status, ListingStatus.WITHDRAWN, _("Only a published listing can be withdrawn."))
+    listing.status = ListingStatus.WITHDRAWN
     enqueue("search", str(listing.id))
     db.session.commit()
     return listing
@@ -140,18 +139,17 @@ def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
     if decision == "reject":
         if not note.strip():
             raise ServiceError(_("Give the reason for rejecting."), "note")
-        if listing.status == "rejected":
-            raise Conflict(_("This listing is already rejected."))
-        listing.status, listing.moderation_note = "rejected", note.strip()
+        LISTING.require(listing.status, ListingStatus.REJECTED, _("This listing is already rejected."))
+        listing.status, listing.moderation_note = ListingStatus.REJECTED, note.strip()
     elif decision == "approve":  # an edited listing, back from a rejection
-        if listing.status != "pending":
+        if listing.status != ListingStatus.PENDING:  # (the owner's publish moves the others)
             raise Conflict(_("Only a listing awaiting moderation can be approved."))
-        listing.status, listing.moderation_note = "published", None
+        LISTING.require(listing.status, ListingStatus.PUBLISHED)
+        listing.status, listing.moderation_note = ListingStatus.PUBLISHED, None
         listing.published_at = listing.published_at or utcnow()
     elif decision == "restore":  # the moderator takes the rejection back; the owner publishes
-        if listing.status not in ("rejected", "pending"):
-            raise Conflict(_("Only a rejected listing can be restored."))
-        listing.status, listing.moderation_note = "draft", None
+        LISTING.require(listing.status, ListingStatus.DRAFT, _("Only a rejected listing can be restored."))
+        listing.status, listing.moderation_note = ListingStatus.DRAFT, None
     else:
         raise ServiceError(_("Unknown decision."))
     record(actor, "listing." + decision, "listing", listing.id, before=before,
@@ -162,7 +160,7 @@ def moderate(actor, listing_id: int, decision: str, note: str = "") -> Listing:
 
 
 def visible_to(viewer, listing: Listing) -> bool:
-    if listing.status == "published":
+    if listing.status == ListingStatus.PUBLISHED:
         return True
     if viewer is None or not getattr(viewer, "is_authenticated", False):
         return False
@@ -192,7 +190,7 @@ def browse(viewer, kind: str | None = None, sort: str = "newest", page: int = 1,
            per_page: int = paging.PER_PAGE) -> paging.Page[Listing]:
     """Published listings, a page at a time: newest first (the default), or by price (listings
     without a price, 面议, last); ties newest first, then id."""
-    query = select(Listing).options(joinedload(Listing.organization)).where(Listing.status == "published")
+    query = select(Listing).options(joinedload(Listing.organization)).where(Listing.status == ListingStatus.PUBLISHED)
     if kind in KINDS:
         query = query.where(Listing.kind == kind)
     newest = (Listing.published_at.desc(),)
@@ -216,8 +214,9 @@ def moderation_queue(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> p
     """Listings waiting for a moderator first, then the others, newest first."""
     perm.require(actor, perm.MODERATE_LISTING)
     return paging.paginate(select(Listing).options(joinedload(Listing.organization))
-                           .where(Listing.status.in_(("pending", "published", "rejected"))),
-                           order_by=(Listing.status != "pending",), tiebreak=Listing.id.desc(),
+                           .where(Listing.status.in_((ListingStatus.PENDING, ListingStatus.PUBLISHED,
+                                                      ListingStatus.REJECTED))),
+                           order_by=(Listing.status != ListingStatus.PENDING,), tiebreak=Listing.id.desc(),
                            page=page, per_page=per_page)
 
 

@@ -2,17 +2,64 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
+from marketplace.core.states import Transitions
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.core.timeutil import utcnow
 
-ORDER_STATUSES = ("pending_payment", "paid", "delivered", "refunded", "cancelled")
+
+class EnquiryStatus(StrEnum):
+    OPEN = "open"  # asked, not answered
+    QUOTED = "quoted"  # the seller quoted (a new quote replaces the last)
+    ORDERED = "ordered"  # the buyer accepted the quote: one order
+    ON_NOTICE = "on_notice"  # a university's agreed price stands on public notice before the order
+    CLOSED = "closed"  # the demand was closed, or another proposal was chosen
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    DELIVERED = "delivered"  # the buyer confirmed, or the provider completed the booking
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"  # unpaid and given up (a booking cancelled or expired)
+
+
+class BookingStatus(StrEnum):
+    BOOKED = "booked"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # unpaid past BOOKING_PAYMENT_MINUTES: its hours are free again
+
+
+ENQUIRY = Transitions("enquiry", {
+    EnquiryStatus.OPEN: {EnquiryStatus.QUOTED, EnquiryStatus.CLOSED},
+    EnquiryStatus.QUOTED: {EnquiryStatus.QUOTED, EnquiryStatus.ORDERED, EnquiryStatus.ON_NOTICE, EnquiryStatus.CLOSED},
+    EnquiryStatus.ON_NOTICE: {EnquiryStatus.ORDERED, EnquiryStatus.CLOSED},
+    EnquiryStatus.ORDERED: set(),
+    EnquiryStatus.CLOSED: set(),
+})
+ORDER = Transitions("order", {
+    OrderStatus.PENDING_PAYMENT: {OrderStatus.PAID, OrderStatus.CANCELLED},
+    OrderStatus.PAID: {OrderStatus.DELIVERED, OrderStatus.REFUNDED},
+    OrderStatus.DELIVERED: {OrderStatus.REFUNDED},
+    OrderStatus.REFUNDED: set(),
+    OrderStatus.CANCELLED: set(),
+})
+BOOKING = Transitions("booking", {
+    BookingStatus.BOOKED: {BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.EXPIRED},
+    BookingStatus.COMPLETED: set(),
+    BookingStatus.CANCELLED: set(),
+    BookingStatus.EXPIRED: set(),
+})
+
+ORDER_STATUSES = tuple(OrderStatus)
 CONTRACT_TYPES = ("development", "transfer", "consulting", "service")  # 技术开发/转让/咨询/服务
 
 
@@ -26,7 +73,7 @@ class Enquiry(db.Model):
     buyer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     buyer_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open, quoted, ordered, closed
+    status: Mapped[str] = mapped_column(String(10), default=EnquiryStatus.OPEN)
     quote_fen: Mapped[int | None] = mapped_column(BigInteger)
     quote_note: Mapped[str | None] = mapped_column(Text)
     transfer_mode: Mapped[str | None] = mapped_column(String(24))
@@ -73,7 +120,7 @@ class Order(db.Model):
     province_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     city_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     enterprise_fen: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending_payment", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING_PAYMENT, index=True)
     related_party: Mapped[bool] = mapped_column(Boolean, default=False)  # buyer and seller share a member
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -151,13 +198,22 @@ class Booking(db.Model):
     samples: Mapped[int | None] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     self_use: Mapped[bool] = mapped_column(Boolean, default=False)  # the owner's own use
-    # booked, completed, cancelled, expired (unpaid past BOOKING_PAYMENT_MINUTES: its hours are free again)
-    status: Mapped[str] = mapped_column(String(12), default="booked")
+    status: Mapped[str] = mapped_column(String(12), default=BookingStatus.BOOKED)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     instrument: Mapped[Listing] = relationship()
     customer: Mapped[Organization] = relationship()
     order: Mapped[Order | None] = relationship(back_populates="booking")
+
+    # The parties, named as on an order, for the permission rules (BUY, SELL): the customer
+    # buys the instrument's time from its owner (who is both on the owner's own use).
+    @property
+    def buyer_org_id(self) -> int:
+        return self.customer_org_id
+
+    @property
+    def seller_org_id(self) -> int:
+        return self.instrument.organization_id
 
     @property
     def ref(self) -> str:

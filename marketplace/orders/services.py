@@ -18,11 +18,11 @@ from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
-from marketplace.listings.models import Listing
+from marketplace.listings.models import Listing, ListingStatus
 from marketplace.core.money import MAX_FEN, fen_to_str, format_yuan, yuan_to_fen
 from marketplace.notifications.services import tell
-from marketplace.orders.models import (CONTRACT_TYPES, Booking, BookingSlot, Enquiry, LeasePayment, Order,
-                                       TechContract)
+from marketplace.orders.models import (BOOKING, CONTRACT_TYPES, ENQUIRY, ORDER, Booking, BookingSlot, BookingStatus,
+                                       Enquiry, EnquiryStatus, LeasePayment, Order, OrderStatus, TechContract)
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
 
 # Which technology contract a purchase of an achievement creates.
@@ -33,7 +33,7 @@ MAX_BOOKING_HOURS = 12
 
 def _listing_for_sale(listing_id: int, kinds) -> Listing:
     listing = db.session.get(Listing, listing_id)
-    if listing is None or listing.status != "published" or listing.kind not in kinds:
+    if listing is None or listing.status != ListingStatus.PUBLISHED or listing.kind not in kinds:
         raise NotFound(_("This listing does not exist."))
     return listing
 
@@ -169,15 +169,9 @@ def quote(actor, enquiry_id: int, amount_fen: int, note: str = "") -> Enquiry:
     from marketplace.conversations import negotiation
 
     enquiry = _enquiry(enquiry_id)
-    if not perm.can(actor, perm.SELL, enquiry):
-        raise perm.PermissionDenied(_("You are not allowed to do this."))
+    perm.require(actor, perm.SELL, enquiry)
     negotiation.offer(actor, enquiry.id, amount_fen, note=note)
     return enquiry
-
-
-class _Parties:
-    def __init__(self, seller_org_id, buyer_org_id):
-        self.seller_org_id, self.buyer_org_id = seller_org_id, buyer_org_id
 
 
 def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | None:
@@ -187,10 +181,10 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | 
 
     enquiry = _enquiry(enquiry_id)
     perm.require(actor, perm.BUY, enquiry)
-    if enquiry.status in ("ordered", "on_notice"):
+    if enquiry.status in (EnquiryStatus.ORDERED, EnquiryStatus.ON_NOTICE):
         raise Conflict(_("This quote was accepted already."))
     version = negotiation.open_version(enquiry)
-    if enquiry.status != "quoted" or version is None or version.side != "seller":
+    if enquiry.status != EnquiryStatus.QUOTED or version is None or version.side != "seller":
         raise ServiceError(_("There is no quote to accept."))
     result = negotiation.accept(actor, version.id, with_voucher)
     return None if isinstance(result, pricenotice.PriceNotice) else result
@@ -248,9 +242,9 @@ def enquiries_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> pagin
 def confirm_delivery(actor, order_id: int) -> Order:
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
-    if order.status != "paid":
-        raise ServiceError(_("Only a paid order can be confirmed as delivered."))
-    order.status, order.delivered_at = "delivered", utcnow()
+    ORDER.require(order.status, OrderStatus.DELIVERED, _("Only a paid order can be confirmed as delivered."),
+                  ServiceError)
+    order.status, order.delivered_at = OrderStatus.DELIVERED, utcnow()
     db.session.commit()
     return order
 
@@ -274,9 +268,7 @@ def register_contract(actor, contract_id: int, registration_no: str, registered_
     contract = db.session.get(TechContract, contract_id)
     if contract is None:
         raise NotFound(_("This contract does not exist."))
-    member_of = actor.organization.id if actor.organization else None
-    if member_of not in (contract.seller_org_id, contract.broker_org_id) or not perm.can(actor, perm.TRADE):
-        raise perm.PermissionDenied(_("You are not allowed to do this."))
+    perm.require(actor, perm.REGISTER_CONTRACT, contract)
     if contract.registration_no:
         raise Conflict(_("This contract is already registered."))
     registration_no = (registration_no or "").strip()
@@ -325,9 +317,10 @@ def booking_payment_minutes() -> int:
 
 def booking_expired(booking: Booking) -> bool:
     """An unpaid booking whose time to pay has run out (its hours are, or will be, freed)."""
-    if booking.status == "expired":
+    if booking.status == BookingStatus.EXPIRED:
         return True
-    return (booking.status == "booked" and booking.order is not None and booking.order.status == "pending_payment"
+    return (booking.status == BookingStatus.BOOKED and booking.order is not None
+            and booking.order.status == OrderStatus.PENDING_PAYMENT
             and booking.created_at < utcnow() - timedelta(minutes=booking_payment_minutes()))
 
 
@@ -335,18 +328,21 @@ def _expire(booking_ids) -> int:
     """Expire these unpaid bookings (part of the caller's unit of work): the order is
     cancelled by a conditional update — only while it waits for payment and no payment of
     it is under way — the booking marked expired and its hours deleted. Returns how many."""
-    from marketplace.payments.models import Payment
+    from marketplace.payments.models import LIVE, Payment
 
     expired = 0
     for booking_id, order_id in booking_ids:
-        live_payment = exists().where(Payment.order_id == order_id, Payment.status.in_(("processing", "succeeded")))
-        moved = db.session.execute(update(Order).where(Order.id == order_id, Order.status == "pending_payment",
+        live_payment = exists().where(Payment.order_id == order_id, Payment.status.in_(LIVE))
+        moved = db.session.execute(update(Order).where(Order.id == order_id,
+                                                       Order.status.in_(ORDER.sources(OrderStatus.CANCELLED)),
                                                        ~live_payment)
-                                   .values(status="cancelled").execution_options(synchronize_session=False)).rowcount
+                                   .values(status=OrderStatus.CANCELLED)
+                                   .execution_options(synchronize_session=False)).rowcount
         if moved != 1:
             continue
-        db.session.execute(update(Booking).where(Booking.id == booking_id, Booking.status == "booked")
-                           .values(status="expired").execution_options(synchronize_session=False))
+        db.session.execute(update(Booking).where(Booking.id == booking_id,
+                                                 Booking.status.in_(BOOKING.sources(BookingStatus.EXPIRED)))
+                           .values(status=BookingStatus.EXPIRED).execution_options(synchronize_session=False))
         db.session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking_id)
                            .execution_options(synchronize_session=False))
         expired += 1
@@ -356,7 +352,8 @@ def _expire(booking_ids) -> int:
 def _overdue(*where):
     deadline = utcnow() - timedelta(minutes=booking_payment_minutes())
     return (select(Booking.id, Booking.order_id).join(Order, Order.id == Booking.order_id)
-            .where(Booking.status == "booked", Order.status == "pending_payment", Booking.created_at < deadline, *where))
+            .where(Booking.status == BookingStatus.BOOKED, Order.status == OrderStatus.PENDING_PAYMENT,
+                   Booking.created_at < deadline, *where))
 
 
 def expire_unpaid_bookings() -> int:
@@ -444,53 +441,49 @@ def _booking(booking_id: int) -> Booking:
 def complete_booking(actor, booking_id: int) -> Booking:
     """The provider marks the service done; the ledger records the instrument service."""
     booking = _booking(booking_id)
-    if not perm.can(actor, perm.SELL, _Parties(booking.instrument.organization_id, booking.customer_org_id)):
-        raise perm.PermissionDenied(_("You are not allowed to do this."))
-    if booking.status != "booked":
-        raise ServiceError(_("This booking is not open."))
+    perm.require(actor, perm.SELL, booking)
+    BOOKING.require(booking.status, BookingStatus.COMPLETED, _("This booking is not open."), ServiceError)
     if booking.order is None and not booking.self_use:
         raise ServiceError(_("The booking is not paid yet."))
-    if booking.order is not None and booking.order.status not in ("paid", "delivered"):
+    if booking.order is not None and booking.order.status not in (OrderStatus.PAID, OrderStatus.DELIVERED):
         raise ServiceError(_("The booking is not paid yet."))
-    moved = db.session.execute(update(Booking).where(Booking.id == booking.id, Booking.status == "booked")
-                               .values(status="completed").execution_options(synchronize_session=False)).rowcount
+    moved = db.session.execute(update(Booking).where(Booking.id == booking.id,
+                                                     Booking.status.in_(BOOKING.sources(BookingStatus.COMPLETED)))
+                               .values(status=BookingStatus.COMPLETED).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         db.session.rollback()
         raise Conflict(_("This booking is not open."))
-    booking.status = "completed"
+    booking.status = BookingStatus.COMPLETED
     provider = booking.instrument.organization
     ledger_append("booking_completed", booking.ref, booking.end_at.date(), booking.amount_fen, {
         "provider": provider.credit_code, "customer": booking.customer.credit_code,
         "instrument": booking.instrument.ref, "amount": fen_to_str(booking.amount_fen),
     })
-    if booking.order is not None and booking.order.status == "paid":
-        booking.order.status, booking.order.delivered_at = "delivered", utcnow()
+    if booking.order is not None and ORDER.allows(booking.order.status, OrderStatus.DELIVERED):
+        booking.order.status, booking.order.delivered_at = OrderStatus.DELIVERED, utcnow()
     db.session.commit()
     return booking
 
 
 def cancel_booking(actor, booking_id: int) -> Booking:
     booking = _booking(booking_id)
-    parties = _Parties(booking.instrument.organization_id, booking.customer_org_id)
-    if not (perm.can(actor, perm.BUY, parties) or perm.can(actor, perm.SELL, parties)):
-        raise perm.PermissionDenied(_("You are not allowed to do this."))
-    if booking.status != "booked":
-        raise ServiceError(_("This booking is not open."))
-    if booking.order is not None and booking.order.status != "pending_payment":
-        raise ServiceError(_("A paid booking is cancelled by a refund."))
+    perm.require(actor, perm.CANCEL_BOOKING, booking)
+    BOOKING.require(booking.status, BookingStatus.CANCELLED, _("This booking is not open."), ServiceError)
     if booking.order is not None:
-        from marketplace.payments.models import Payment
+        ORDER.require(booking.order.status, OrderStatus.CANCELLED, _("A paid booking is cancelled by a refund."),
+                      ServiceError)
+        from marketplace.payments.models import LIVE, Payment
 
-        live_payment = exists().where(Payment.order_id == booking.order_id,
-                                      Payment.status.in_(("processing", "succeeded")))
-        moved = db.session.execute(update(Order).where(Order.id == booking.order_id, Order.status == "pending_payment",
+        live_payment = exists().where(Payment.order_id == booking.order_id, Payment.status.in_(LIVE))
+        moved = db.session.execute(update(Order).where(Order.id == booking.order_id,
+                                                       Order.status.in_(ORDER.sources(OrderStatus.CANCELLED)),
                                                        ~live_payment)
-                                   .values(status="cancelled").execution_options(synchronize_session=False)).rowcount
+                                   .values(status=OrderStatus.CANCELLED).execution_options(synchronize_session=False)).rowcount
         if moved != 1:
             db.session.rollback()
             raise Conflict(_("This booking is being paid; a paid booking is cancelled by a refund."))
         db.session.expire(booking.order)
-    booking.status = "cancelled"
+    booking.status = BookingStatus.CANCELLED
     for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == booking.id)):
         db.session.delete(slot)  # the hours are free again
     db.session.commit()

@@ -2,13 +2,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.core.states import Transitions
 from marketplace.extensions import db
 from marketplace.orders.models import Order
 from marketplace.core.timeutil import utcnow
+
+
+class PaymentStatus(StrEnum):
+    PROCESSING = "processing"  # the live attempt: at most one per order
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a new attempt may follow
+    REFUNDED = "refunded"
+
+
+PAYMENT = Transitions("payment", {
+    PaymentStatus.PROCESSING: {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED},
+    PaymentStatus.SUCCEEDED: {PaymentStatus.REFUNDED},
+    PaymentStatus.FAILED: set(),
+    PaymentStatus.REFUNDED: set(),
+})
+LIVE = (PaymentStatus.PROCESSING, PaymentStatus.SUCCEEDED)
 
 
 class Payment(db.Model):
@@ -30,7 +48,7 @@ class Payment(db.Model):
     gateway_id: Mapped[str] = mapped_column(String(80), unique=True)  # the PaymentIntent id
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="cny")
-    status: Mapped[str] = mapped_column(String(12), default="processing")  # processing, succeeded, failed, refunded
+    status: Mapped[str] = mapped_column(String(12), default=PaymentStatus.PROCESSING)
     ledger_seq: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -18,10 +18,11 @@ from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.notifications.models import notify
-from marketplace.orders.models import Order
+from marketplace.orders.models import BOOKING, ORDER, BookingStatus, Order, OrderStatus
 from marketplace.orders.services import business_ref, get_order
 from marketplace.payments import gateway as gw
-from marketplace.payments.models import Payment, Refund, VoucherReceivable, WebhookEvent
+from marketplace.payments.models import (LIVE, PAYMENT, Payment, PaymentStatus, Refund, VoucherReceivable,
+                                         WebhookEvent)
 from marketplace.core.timeutil import business_date, utcnow
 
 _memory_gateway: gw.InMemoryGateway | None = None
@@ -55,11 +56,9 @@ def checkout(actor, order_id: int) -> Payment:
 
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
-    if order.status != "pending_payment":
-        raise Conflict(_("This order is not waiting for payment."))
-    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                       Payment.status.in_(("processing", "succeeded"))))
-    if existing is not None and existing.status == "succeeded":
+    ORDER.require(order.status, OrderStatus.PAID, _("This order is not waiting for payment."))
+    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status.in_(LIVE)))
+    if existing is not None and existing.status == PaymentStatus.SUCCEEDED:
         raise Conflict(_("This order is not waiting for payment."))
     if existing is None and order.booking is not None and booking_expired(order.booking):
         # (an attempt under way when the time ran out keeps its booking: the sweep spares it)
@@ -133,7 +132,7 @@ def _payment_succeeded(event) -> str:
     payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id))
     if payment is None:
         return "unknown_payment"
-    if payment.status != "processing":
+    if not PAYMENT.allows(payment.status, PaymentStatus.SUCCEEDED):
         return "already_" + payment.status
     if event.amount_fen is not None and event.amount_fen != payment.amount_fen:
         return "amount_mismatch"
@@ -141,15 +140,16 @@ def _payment_succeeded(event) -> str:
     # The transition happens once, decided inside the database: of concurrent deliveries of
     # (different events for) one intent, one moves the payment and the order, the others
     # find nothing left to move.
-    moved = db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "processing")
-                               .values(status="succeeded", succeeded_at=now)
+    moved = db.session.execute(update(Payment).where(Payment.id == payment.id,
+                                                     Payment.status.in_(PAYMENT.sources(PaymentStatus.SUCCEEDED)))
+                               .values(status=PaymentStatus.SUCCEEDED, succeeded_at=now)
                                .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         db.session.expire(payment)
         return "already_" + (payment.status or "handled")
     order = payment.order
-    paid = db.session.execute(update(Order).where(Order.id == order.id, Order.status == "pending_payment")
-                              .values(status="paid", paid_at=now)
+    paid = db.session.execute(update(Order).where(Order.id == order.id, Order.status.in_(ORDER.sources(OrderStatus.PAID)))
+                              .values(status=OrderStatus.PAID, paid_at=now)
                               .execution_options(synchronize_session=False)).rowcount
     if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
         return "order_not_pending"
@@ -181,10 +181,11 @@ def _payment_succeeded(event) -> str:
 
 def _payment_failed(event) -> str:
     payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id))
-    if payment is None or payment.status != "processing":
+    if payment is None or not PAYMENT.allows(payment.status, PaymentStatus.FAILED):
         return "ignored"
-    moved = db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "processing")
-                               .values(status="failed").execution_options(synchronize_session=False)).rowcount
+    moved = db.session.execute(update(Payment).where(Payment.id == payment.id,
+                                                     Payment.status.in_(PAYMENT.sources(PaymentStatus.FAILED)))
+                               .values(status=PaymentStatus.FAILED).execution_options(synchronize_session=False)).rowcount
     return "failed" if moved == 1 else "ignored"
 
 
@@ -198,17 +199,20 @@ def refund(actor, order_id: int, reason: str) -> Refund:
     perm.require(actor, perm.REFUND, order)
     if not (reason or "").strip():
         raise ServiceError(_("Give the reason for the refund."), "reason")
-    if order.status not in ("paid", "delivered"):
-        raise Conflict(_("Only a paid order can be refunded."))
-    if order.booking is not None and order.booking.status == "completed":
+    ORDER.require(order.status, OrderStatus.REFUNDED, _("Only a paid order can be refunded."))
+    if order.booking is not None and not BOOKING.allows(order.booking.status, BookingStatus.CANCELLED):
         raise Conflict(_("A completed booking cannot be refunded here; ask the city."))
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded"))
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                      Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED))))
     if payment is None:
         raise Conflict(_("Only a paid order can be refunded."))
-    claimed = db.session.execute(update(Order).where(Order.id == order.id, Order.status.in_(("paid", "delivered")))
-                                 .values(status="refunded").execution_options(synchronize_session=False)).rowcount
-    claimed_payment = db.session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "succeeded")
-                                         .values(status="refunded")
+    claimed = db.session.execute(update(Order).where(Order.id == order.id,
+                                                     Order.status.in_(ORDER.sources(OrderStatus.REFUNDED)))
+                                 .values(status=OrderStatus.REFUNDED)
+                                 .execution_options(synchronize_session=False)).rowcount
+    claimed_payment = db.session.execute(update(Payment).where(Payment.id == payment.id,
+                                                               Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED)))
+                                         .values(status=PaymentStatus.REFUNDED)
                                          .execution_options(synchronize_session=False)).rowcount
     if claimed != 1 or claimed_payment != 1:
         db.session.rollback()
@@ -232,7 +236,7 @@ def refund(actor, order_id: int, reason: str) -> Refund:
     if order.booking is not None:
         from marketplace.orders.models import BookingSlot
 
-        order.booking.status = "cancelled"
+        order.booking.status = BookingStatus.CANCELLED
         for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == order.booking.id)):
             db.session.delete(slot)
     notify(order.created_by_id, "notice.refunded", f"/orders/{order.id}")

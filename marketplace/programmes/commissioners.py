@@ -234,6 +234,12 @@ def _claims_file_claim():
     return file_claim
 
 
+def form_choices(actor) -> dict:
+    """What the registry's forms offer: organisations and commissioners (managers only)."""
+    perm.require(actor, perm.MANAGE_PROGRAMMES)
+    return {"organizations": common.organizations(), "commissioners": registry(actor)["commissioners"]}
+
+
 def registry(actor) -> dict:
     perm.require(actor, perm.VIEW_PROGRAMMES)
     return {

@@ -170,3 +170,15 @@ def _cell(value):
     if value is None or isinstance(value, (str, int, date)):
         return value
     return str(value)
+
+
+def organizations(kind: str | None = None) -> list:
+    """The organisations a form offers (not the city's own), by name; of one kind if given."""
+    from sqlalchemy import select
+
+    from marketplace.accounts.models import Organization
+
+    stmt = select(Organization).where(Organization.kind != "government").order_by(Organization.name)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    return list(db.session.scalars(stmt))

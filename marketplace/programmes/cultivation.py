@@ -90,7 +90,17 @@ class Candidate:
         return None if self.assessment is None else sum(c.met for c in self.assessment.criteria)
 
 
-def assessment_for(actor, organization_id: int) -> Candidate:
+def own_enterprise(actor) -> Organization:
+    """The enterprise whose figures the actor enters (refused to anyone else)."""
+    org = actor.organization
+    perm.require(actor, perm.ENTER_HTE_FIGURES, org)
+    return org
+
+
+def assessment_for(actor, organization_id: int, deciding: bool = False) -> Candidate:
+    """An organisation's figures and assessment; ``deciding``: for the pool decision (managers only)."""
+    if deciding:
+        perm.require(actor, perm.MANAGE_PROGRAMMES)
     org = _organization(organization_id)
     perm.require(actor, perm.VIEW_HTE, org)
     entry = db.session.scalar(select(PoolEntry).where(PoolEntry.organization_id == org.id))

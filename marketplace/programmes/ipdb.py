@@ -184,6 +184,20 @@ def export_zero_patent(actor, fmt: str, industry: str | None = None) -> tuple[by
     return common.export_table(headers, body, fmt, sheet="zero-patent")
 
 
+def holders_for(actor) -> list[Organization]:
+    """Whose IP the actor may register: any organisation for the city's managers, else its own."""
+    if perm.can(actor, perm.MANAGE_PROGRAMMES):
+        return common.organizations()
+    perm.require(actor, perm.REGISTER_IP, actor.organization)
+    return [actor.organization]
+
+
+def enterprises(actor) -> list[Organization]:
+    """The enterprises whose profile a manager sets on the zero-patent page."""
+    perm.require(actor, perm.VIEW_PROGRAMMES)
+    return common.organizations("enterprise")
+
+
 def achievements_of(organization_id: int) -> list[Listing]:
     return list(db.session.scalars(select(Listing).where(Listing.organization_id == organization_id,
                                                          Listing.kind == "achievement").order_by(Listing.id)))

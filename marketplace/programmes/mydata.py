@@ -55,10 +55,16 @@ def _all(stmt) -> list:
     return list(db.session.scalars(stmt))
 
 
-def export_data(actor) -> dict:
-    """Everything the platform holds about the actor's organisation, JSON-ready."""
+def own_organization(actor):
+    """The organisation whose data the actor may export (refused to anyone else)."""
     org = actor.organization if getattr(actor, "is_authenticated", False) else None
     perm.require(actor, perm.EXPORT_OWN_DATA, org)
+    return org
+
+
+def export_data(actor) -> dict:
+    """Everything the platform holds about the actor's organisation, JSON-ready."""
+    org = own_organization(actor)
     oid = org.id
     orders = _all(select(Order).where(or_(Order.buyer_org_id == oid, Order.seller_org_id == oid)).order_by(Order.id))
     contracts = _all(select(TechContract).where(or_(TechContract.buyer_org_id == oid, TechContract.seller_org_id == oid,

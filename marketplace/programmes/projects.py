@@ -45,6 +45,31 @@ def propose(actor, organization_id: int, data: dict) -> MajorProject:
     return p
 
 
+def proposing_organization(actor) -> Organization:
+    """The organisation the actor proposes a project for (refused unless it may)."""
+    org = actor.organization
+    perm.require(actor, perm.PROPOSE_PROJECT, org)
+    return org
+
+
+STEPS = ("review", "fund", "complete")
+
+
+def take_step(actor, project_id: int, step: str, data: dict, invalid: str | None = None) -> MajorProject:
+    """A manager's step on a project from its page's form; ``invalid``: what was wrong with the form."""
+    if step not in STEPS:
+        raise ServiceError(_("This project cannot take that step now."))
+    perm.require(actor, perm.MANAGE_PROGRAMMES)
+    if invalid:
+        raise ServiceError(invalid)
+    if step == "review":
+        return review(actor, project_id, data["decision"], data["note"])
+    if step == "fund":
+        return fund(actor, project_id, data["city_share"], data.get("county_share") or None,
+                    data.get("funded_on") or None)
+    return complete(actor, project_id, data["breakthrough"], data.get("completed_on") or None)
+
+
 def get_project(actor, project_id: int) -> MajorProject:
     p = common.get_or_404(MajorProject, project_id)
     perm.require(actor, perm.VIEW_PROJECT, p)

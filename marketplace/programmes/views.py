@@ -5,13 +5,11 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import select
 
 from marketplace import permissions as perm
-from marketplace.accounts.models import Organization
-from marketplace.core.errors import PermissionDenied, ServiceError
-from marketplace.extensions import db
+from marketplace.core.errors import ServiceError
 from marketplace.core.forms import attach_error
+from marketplace.core.money import format_yuan
 from marketplace.core.paging import page_arg
 from marketplace.programmes import commissioners as comm
 from marketplace.programmes import common, cultivation, ipdb, mydata, projects, targets
@@ -32,13 +30,6 @@ def _download(body: bytes, mimetype: str, name: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _organizations(kind=None):
-    stmt = select(Organization).where(Organization.kind != "government").order_by(Organization.name)
-    if kind:
-        stmt = stmt.where(Organization.kind == kind)
-    return list(db.session.scalars(stmt))
-
-
 @bp.route("/")
 @login_required
 def index():
@@ -50,8 +41,7 @@ def index():
 @bp.route("/hte", methods=["GET", "POST"])
 @login_required
 def hte_figures():
-    org = current_user.organization
-    perm.require(current_user, perm.ENTER_HTE_FIGURES, org)
+    org = cultivation.own_enterprise(current_user)
     form = HteFiguresForm()
     assessment = None
     if form.validate_on_submit():
@@ -78,10 +68,9 @@ def pool():
 @bp.route("/pool/<int:organization_id>", methods=["GET", "POST"])
 @login_required
 def pool_entry(organization_id):
-    candidate = cultivation.assessment_for(current_user, organization_id)
+    candidate = cultivation.assessment_for(current_user, organization_id, deciding=request.method == "POST")
     form = PoolDecisionForm()
     if request.method == "POST":
-        perm.require(current_user, perm.MANAGE_PROGRAMMES)
         if form.validate_on_submit():
             try:
                 entry = cultivation.decide(current_user, organization_id, form.decision.data, form.reason.data,
@@ -92,8 +81,7 @@ def pool_entry(organization_id):
                 flash(_("Decision recorded: %(status)s.", status=entry.status), "success")
                 return redirect(url_for("programmes.pool_entry", organization_id=organization_id))
         candidate = cultivation.assessment_for(current_user, organization_id)
-    return render_template("programmes/pool_entry.html", candidate=candidate, form=form,
-                           can_manage=perm.can(current_user, perm.MANAGE_PROGRAMMES)), _status(form)
+    return render_template("programmes/pool_entry.html", candidate=candidate, form=form), _status(form)
 
 
 # --- IP database ------------------------------------------------------------------------
@@ -120,11 +108,7 @@ def ip_search():
 @bp.route("/ip/new", methods=["GET", "POST"])
 @login_required
 def ip_new():
-    city = perm.can(current_user, perm.MANAGE_PROGRAMMES)
-    own = current_user.organization
-    if not city:
-        perm.require(current_user, perm.REGISTER_IP, own)
-    holders = _organizations() if city else [own]
+    holders = ipdb.holders_for(current_user)
     chosen = request.form.get("organization_id", type=int) or (holders[0].id if holders else None)
     form = IpForm(holders=holders, achievements=ipdb.achievements_of(chosen) if chosen else ())
     if form.validate_on_submit():
@@ -160,8 +144,7 @@ def zero_patent():
     page = ipdb.zero_patent_page(current_user, industry, page=page_arg())
     return render_template("programmes/zero_patent.html", profiles=page.items, page=page,
                            industry=industry, industries=common.industries(), form=ProfileForm(),
-                           enterprises=_organizations("enterprise"),
-                           can_manage=perm.can(current_user, perm.MANAGE_PROGRAMMES))
+                           enterprises=ipdb.enterprises(current_user))
 
 
 @bp.route("/profiles/<int:organization_id>", methods=["POST"])
@@ -181,13 +164,12 @@ def profile(organization_id):
 @login_required
 def commissioners():
     return render_template("programmes/commissioners.html", registry=comm.registry(current_user),
-                           selections=comm.selections(current_user), subject_label=comm.subject_label,
-                           can_manage=perm.can(current_user, perm.MANAGE_PROGRAMMES))
+                           selections=comm.selections(current_user), subject_label=comm.subject_label)
 
 
-def _manage_form(form_cls, service, template, message, **choices):
-    perm.require(current_user, perm.MANAGE_PROGRAMMES)
-    form = form_cls(**choices)
+def _manage_form(form_cls, service, template, message, *choices):
+    offered = comm.form_choices(current_user)  # managers only
+    form = form_cls(**{name: offered[name] for name in choices})
     if form.validate_on_submit():
         try:
             service(current_user, {k: v for k, v in form.data.items() if k != "csrf_token"})
@@ -203,29 +185,27 @@ def _manage_form(form_cls, service, template, message, **choices):
 @login_required
 def commissioner_new():
     return _manage_form(CommissionerForm, comm.add_commissioner, _("New commissioner"), _("Commissioner added."),
-                        organizations=_organizations())
+                        "organizations")
 
 
 @bp.route("/commissioners/bases/new", methods=["GET", "POST"])
 @login_required
 def base_new():
-    reg = comm.registry(current_user)
     return _manage_form(BaseForm, comm.add_base, _("New base, station or star innovation space"), _("Added."),
-                        organizations=_organizations(), commissioners=reg["commissioners"])
+                        "organizations", "commissioners")
 
 
 @bp.route("/commissioners/projects/new", methods=["GET", "POST"])
 @login_required
 def commissioner_project_new():
-    reg = comm.registry(current_user)
     return _manage_form(CommissionerProjectForm, comm.add_project, _("New commissioner project"), _("Added."),
-                        organizations=_organizations(), commissioners=reg["commissioners"])
+                        "organizations", "commissioners")
 
 
 @bp.route("/commissioners/selections/new", methods=["GET", "POST"])
 @login_required
 def selection_new():
-    perm.require(current_user, perm.MANAGE_PROGRAMMES)
+    comm.form_choices(current_user)  # managers only
     form = SelectionForm()
     if form.validate_on_submit():
         try:
@@ -235,7 +215,7 @@ def selection_new():
         except ServiceError as exc:
             attach_error(form, exc)
         else:
-            flash(_("Selection entered: %(kind)s, %(amount)s.", kind=s.claim_kind, amount=f"¥{s.amount_fen / 100:,.2f}"),
+            flash(_("Selection entered: %(kind)s, %(amount)s.", kind=s.claim_kind, amount=format_yuan(s.amount_fen)),
                   "success")
             return redirect(url_for("programmes.commissioners"))
     return render_template("programmes/form.html", form=form, title=_("Enter a selection")), _status(form)
@@ -257,15 +237,13 @@ def project_list():
     status = request.args.get("status") or None
     page = projects.projects(current_user, status, page=page_arg())
     return render_template("programmes/projects.html", projects=page.items, page=page,
-                           status=status, statuses=PROJECT_STATUSES, counts=projects.project_counts(),
-                           can_propose=perm.can(current_user, perm.PROPOSE_PROJECT, current_user.organization))
+                           status=status, statuses=PROJECT_STATUSES, counts=projects.project_counts())
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
 @login_required
 def project_new():
-    org = current_user.organization
-    perm.require(current_user, perm.PROPOSE_PROJECT, org)
+    org = projects.proposing_organization(current_user)
     form = ProjectForm(county=org.county)
     if form.validate_on_submit():
         try:
@@ -283,8 +261,7 @@ def project_new():
 @login_required
 def project(project_id):
     return render_template("programmes/project.html", project=projects.get_project(current_user, project_id),
-                           review_form=ReviewForm(), fund_form=FundForm(), complete_form=CompleteForm(),
-                           can_manage=perm.can(current_user, perm.MANAGE_PROGRAMMES))
+                           review_form=ReviewForm(), fund_form=FundForm(), complete_form=CompleteForm())
 
 
 @bp.route("/projects/<int:project_id>/<step>", methods=["POST"])
@@ -295,19 +272,9 @@ def project_step(project_id, step):
         claim = projects.file_project_claim(current_user, project_id)
         flash(_("Claim %(id)d filed.", id=claim.id), "success")
         return redirect(url_for("programmes.project", project_id=project_id))
-    if step not in forms:
-        raise ServiceError(_("This project cannot take that step now."))
-    perm.require(current_user, perm.MANAGE_PROGRAMMES)
-    form = forms[step]()
-    if not form.validate_on_submit():
-        raise ServiceError(next(iter(form.errors.values()))[0])
-    if step == "review":
-        projects.review(current_user, project_id, form.decision.data, form.note.data)
-    elif step == "fund":
-        projects.fund(current_user, project_id, form.city_share.data, form.county_share.data or None,
-                      form.funded_on.data or None)
-    else:
-        projects.complete(current_user, project_id, form.breakthrough.data, form.completed_on.data or None)
+    form = forms[step]() if step in forms else None
+    invalid = None if form is None or form.validate_on_submit() else next(iter(form.errors.values()))[0]
+    projects.take_step(current_user, project_id, step, form.data if form else {}, invalid)
     flash(_("Saved."), "success")
     return redirect(url_for("programmes.project", project_id=project_id))
 
@@ -338,8 +305,7 @@ def my_data():
                          "my-organisation.xlsx")
     if fmt:
         raise ServiceError(_("Choose JSON or Excel."), "format")
-    if not perm.can(current_user, perm.EXPORT_OWN_DATA, current_user.organization):
-        raise PermissionDenied(_("You are not allowed to do this."))
+    mydata.own_organization(current_user)
     return render_template("programmes/my_data.html", form=CloseAccountForm())
 
 

@@ -31,7 +31,7 @@ from marketplace.claims.drafting import decide, notify_members
 from marketplace.claims.services import ALL_CLAUSES, FIRST_YEAR, load_claim
 from marketplace.core import paging
 from marketplace.core.external import external_url
-from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerEntry
@@ -98,49 +98,10 @@ def _resolve_objections(claim: m.Claim, actor) -> None:
         o.status, o.resolved_at, o.resolved_by_id = "resolved", utcnow(), actor.id
 
 
-# --- separation of duties: filer, approver and payer are three different people -------------
-
-def _filers(claim: m.Claim) -> set[int]:
-    """Who put the claim forward: who filed it (with evidence, the city on its behalf too) and
-    who submitted a drafted claim."""
-    people = {claim.filed_by_id} if claim.filed_by_id else set()
-    people.update(d.actor_id for d in claim.decisions if d.action in ("filed", "submitted") and d.actor_id)
-    return people
-
-
-def _approver(claim: m.Claim) -> int | None:
-    """Who approved the claim as it stands (the latest approval)."""
-    approvals = [d.actor_id for d in claim.decisions if d.action == "approved"]
-    return approvals[-1] if approvals else None
-
-
-def _member_of_beneficiary(actor, claim: m.Claim) -> bool:
-    from marketplace.accounts.models import Membership
-
-    return db.session.scalar(select(Membership.id).where(Membership.user_id == actor.id,
-                                                         Membership.organization_id == claim.organization_id)) is not None
-
-
-def _check_may_approve(actor, claim: m.Claim) -> None:
-    if _member_of_beneficiary(actor, claim):
-        raise PermissionDenied(_("You are a member of the organisation that claims: another reviewer must decide."))
-    if actor.id in _filers(claim):
-        raise PermissionDenied(_("You filed this claim yourself: another reviewer must decide."))
-
-
-def _check_may_pay(actor, claim: m.Claim) -> None:
-    if _member_of_beneficiary(actor, claim):
-        raise PermissionDenied(_("You are a member of the organisation that claims: another person must pay."))
-    if actor.id in _filers(claim):
-        raise PermissionDenied(_("You filed this claim yourself: another person must pay."))
-    if actor.id == _approver(claim):
-        raise PermissionDenied(_("You approved this claim: the payout is recorded by someone else."))
-
-
 def approve(actor, claim_id: int, good_service_results: bool = False, note: str = "") -> m.Claim:
     perm.require(actor, perm.REVIEW_CLAIMS)
     claim = load_claim(claim_id)
-    _check_may_approve(actor, claim)
+    perm.require(actor, perm.APPROVE_CLAIM, claim)  # separation of duties
     if claim.status != m.SUBMITTED:
         raise Conflict(_("Only a submitted claim can be approved."))
     if claim.amount_fen <= 0:
@@ -523,7 +484,7 @@ def pay(actor, claim_id: int, paid_on: date | str | None = None) -> m.Payout:
                          day=claim.notice_until.isoformat()))
     if not isinstance(paid_on, date) or paid_on > day or paid_on < claim.notice_until:
         raise ServiceError(_("The payment date must be between the end of the public notice and today."), "paid_on")
-    _check_may_pay(actor, claim)
+    perm.require(actor, perm.PAY_OUT, claim)  # separation of duties
     # The claim moves on_notice -> paid once, decided inside the database: of concurrent
     # payouts one goes through, the others are told 409 (``claim_payouts.claim_id`` is unique too).
     moved = db.session.execute(update(m.Claim).where(m.Claim.id == claim.id, m.Claim.status == m.ON_NOTICE)

@@ -5,15 +5,12 @@ from sqlalchemy import select
 
 from marketplace.claims import models as m
 from marketplace.extensions import db
-from marketplace.listings import services as listings
 from marketplace.core.timeutil import utcnow
-from tests.factories import login
+from tests.factories import login, published
 
 
 def published_service(provider, price_fen=5_000_000, title="高端液相色谱仪检测服务"):
-    listing = listings.create_listing(provider, "service", {"title": title, "description": "", "price_fen": price_fen,
-                                                            "negotiable": False})
-    return listings.publish(provider, listing.id)
+    return published(provider, "service", title=title, price_fen=price_fen)
 
 
 def buy_with_voucher(client, buyer, service) -> int:

@@ -8,7 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from marketplace.claims import models as m
@@ -26,16 +25,6 @@ from tests.factories import login
 
 ROOT = Path(__file__).resolve().parents[2]
 A_CLAUSES = ("A1.DT", "A1.CS", "A2.city", "A3", "A4", "A4.match", "A5")
-
-
-@pytest.fixture()
-def provider(factory):
-    return factory.user("provider", kind="agency", service_agency=True, name="聊城检测中心")
-
-
-@pytest.fixture()
-def enterprise(factory):
-    return factory.user("enterprise", size="small")
 
 
 def test_drafting_equals_the_engine_on_the_exported_scenario_and_the_cli(app_ctx, tmp_path):

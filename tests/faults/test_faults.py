@@ -18,16 +18,7 @@ from marketplace.orders.models import Booking, BookingSlot, Order
 from marketplace.outbox import OutboxEntry
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
-from tests.factories import login
-
-
-def _published(user, kind, **data):
-    defaults = {"title": f"故障测试{kind}", "description": "", "price_fen": 5_000_000, "negotiable": False}
-    if kind == "instrument":
-        defaults.update(price_unit="hour", price_fen=50_000, internal_price_fen=20_000, open_from_hour=8,
-                        open_to_hour=18)
-    defaults.update(data)
-    return listings.publish(user, listings.create_listing(user, kind, defaults).id)
+from tests.factories import login, published
 
 
 def _count(model, *where) -> int:
@@ -45,7 +36,7 @@ def test_fifty_concurrent_bookings_of_one_slot_give_exactly_one(app, factory, da
     from marketplace.orders import services as orders
 
     provider = factory.user("provider", kind="agency", service_agency=True)
-    instrument_id = _published(provider, "instrument").id  # a plain int: threads share no ORM object
+    instrument_id = published(provider, "instrument").id  # a plain int: threads share no ORM object
     customers = [factory.user("enterprise", size="small").id for _ in range(50)]
     start = datetime.combine(date.today() + timedelta(days=5), datetime.min.time()).replace(hour=10)
     # A pool as wide as the crowd, so all fifty really are in the database at once.
@@ -102,7 +93,7 @@ def test_webhooks_replayed_reordered_and_forged_give_one_payment_and_one_ledger_
     app = no_relay
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
-    service = _published(provider, "service")
+    service = published(provider, "service")
     login(client, buyer)
     order_id = int(client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
                    .headers["Location"].rsplit("/", 1)[1])
@@ -151,7 +142,7 @@ def test_a_failure_first_then_success_still_pays_once(client, factory, no_relay)
     app = no_relay
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
-    service = _published(provider, "service")
+    service = published(provider, "service")
     login(client, buyer)
     order_id = int(client.post(f"/listings/{service.id}/order", data={}).headers["Location"].rsplit("/", 1)[1])
     client.post(f"/orders/{order_id}/pay")
@@ -172,7 +163,7 @@ def test_the_buyer_can_retry_after_a_failed_payment_and_pays_once(client, factor
     app = no_relay
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
-    service = _published(provider, "service")
+    service = published(provider, "service")
     login(client, buyer)
     order_id = int(client.post(f"/listings/{service.id}/order", data={}).headers["Location"].rsplit("/", 1)[1])
     client.post(f"/orders/{order_id}/pay")
@@ -200,7 +191,7 @@ def test_concurrent_replays_of_one_event_apply_once(app, factory, database_url, 
 
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
-    service = _published(provider, "service")
+    service = published(provider, "service")
     order = orders.order_service(buyer, service.id, False)
     payment = payments.checkout(buyer, order.id)
     event = gw.build_event("evt_concurrent", "payment_intent.succeeded", gw.PaymentIntent(
@@ -312,7 +303,7 @@ def test_an_edited_ledger_row_from_real_trade_is_named_by_flask_ledger_verify(ap
     buyer = factory.user("enterprise", size="small")
     login(client, buyer)
     for n in range(4):
-        service = _published(provider, "service", title=f"账本服务{n}", price_fen=1_000_000 * (n + 1))
+        service = published(provider, "service", title=f"账本服务{n}", price_fen=1_000_000 * (n + 1))
         order_id = int(client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
                        .headers["Location"].rsplit("/", 1)[1])
         client.post(f"/orders/{order_id}/pay")

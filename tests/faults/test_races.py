@@ -12,21 +12,15 @@ from sqlalchemy import func, select
 from marketplace.claims import models as m
 from marketplace.claims import services as claims
 from marketplace.extensions import db
+from tests.factories import published
 from marketplace.ledger.models import LedgerEntry
 from marketplace.ledger.services import verify
-from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry, Order, TechContract
 from marketplace.payments.models import Payment, Refund, VoucherReceivable
 from marketplace.review import services as review
 from marketplace.conversations.models import PriceNotice
 from marketplace.core.timeutil import beijing_today, frozen_at, utcnow
-
-
-def _published(user, kind, **data):
-    defaults = {"title": f"竞态测试{kind}", "description": "", "price_fen": 5_000_000, "negotiable": False}
-    defaults.update(data)
-    return listings.publish(user, listings.create_listing(user, kind, defaults).id)
 
 
 def _count(model, *where) -> int:
@@ -48,7 +42,7 @@ def _only_winners_and_conflicts(codes, success=(302,)):
 def _voucher_order(factory):
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
-    service = _published(provider, "service")
+    service = published(provider, "service")
     order = orders.order_service(buyer, service.id, with_voucher=True)
     return provider, buyer, order.id
 
@@ -88,7 +82,7 @@ def test_twenty_parallel_refunds_refund_once(factory, live_app_server):
 def test_twenty_parallel_acceptances_of_one_quote_make_one_order_and_one_contract(factory, live_app_server):
     seller = factory.user("university", kind="university")
     buyer = factory.user("enterprise", size="small")
-    achievement = _published(seller, "achievement", negotiable=True, transfer_modes=["assignment"],
+    achievement = published(seller, "achievement", negotiable=True, transfer_modes=["assignment"],
                              ip_kind="invention_patent", maturity="pilot")
     enquiry = orders.enquire(buyer, achievement.id, "请报价", "assignment")
     orders.quote(seller, enquiry.id, 80_000_000, "一次性支付")

@@ -41,13 +41,13 @@ def no_relay(app):
 
 
 @pytest.fixture()
-def seller(factory):
-    return factory.user("provider", kind="agency", name="聊城检测中心")
+def seller(provider):
+    return provider
 
 
 @pytest.fixture()
-def buyer(factory):
-    return factory.user("enterprise", size="small")
+def buyer(enterprise):
+    return enterprise
 
 
 def _order(client, seller, buyer, price_fen=5_000_000) -> int:

@@ -1,14 +1,10 @@
 """Trade end to end through the web routes: vouchers, licences and contracts, bookings,
 webhooks and refunds, with every money event on the ledger."""
-import json
-import subprocess
-import sys
 import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -19,39 +15,18 @@ from marketplace.orders.models import Booking, BookingSlot, Order, TechContract
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
 from marketplace.core.timeutil import beijing_today
-from tests.factories import login
+from tests.factories import login, published
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _published(user, kind, **data):
-    defaults = {"title": f"测试{kind}", "description": "", "price_fen": 5_000_000, "negotiable": False}
-    if kind == "achievement":
-        defaults.update(ip_kind="invention_patent", maturity="pilot", transfer_modes=["non_exclusive_licence", "assignment"])
-    if kind == "instrument":
-        defaults.update(price_unit="hour", price_fen=50_000, internal_price_fen=20_000, open_from_hour=8, open_to_hour=18)
-    defaults.update(data)
-    listing = listings.create_listing(user, kind, defaults)
-    return listings.publish(user, listing.id)
 
 
 def _kinds():
     return [e.kind for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))]
 
 
-@pytest.fixture()
-def provider(factory):
-    return factory.user("provider", kind="agency", service_agency=True, name="聊城检测中心")
-
-
-@pytest.fixture()
-def small_enterprise(factory):
-    return factory.user("enterprise", size="small")
-
-
-def test_enterprise_pays_a_service_with_a_voucher(client, provider, small_enterprise):
-    service = _published(provider, "service", title="高端液相色谱仪检测服务", price_fen=5_000_000)
-    login(client, small_enterprise)
+def test_enterprise_pays_a_service_with_a_voucher(client, provider, enterprise):
+    service = published(provider, "service", title="高端液相色谱仪检测服务", price_fen=5_000_000)
+    login(client, enterprise)
     page = client.get(f"/listings/{service.id}").get_data(as_text=True)
     assert "¥30,000.00" in page and "¥15,000.00" in page and "¥5,000.00" in page  # the what-if
     response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
@@ -70,7 +45,7 @@ def test_enterprise_pays_a_service_with_a_voucher(client, provider, small_enterp
 
 
 def test_a_large_enterprise_cannot_use_a_voucher_and_nothing_is_written(client, factory, provider):
-    service = _published(provider, "service")
+    service = published(provider, "service")
     large = factory.user("enterprise", size="large")
     login(client, large)
     response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
@@ -79,7 +54,7 @@ def test_a_large_enterprise_cannot_use_a_voucher_and_nothing_is_written(client, 
 
 
 def test_unverified_organisations_cannot_trade(client, factory, provider):
-    service = _published(provider, "service")
+    service = published(provider, "service")
     newcomer = factory.user("enterprise", verified=False)
     login(client, newcomer)
     assert client.post(f"/listings/{service.id}/order", data={}).status_code == 403
@@ -87,10 +62,10 @@ def test_unverified_organisations_cannot_trade(client, factory, provider):
     assert db.session.scalar(select(func.count()).select_from(Order)) == 0
 
 
-def test_university_sells_a_licence_and_registers_the_contract(client, factory, small_enterprise, tmp_path):
+def test_university_sells_a_licence_and_registers_the_contract(client, factory, enterprise, tmp_path):
     university = factory.user("university", kind="university", name="聊城大学")
-    patent = _published(university, "achievement", title="一种轴承钢热处理方法", price_fen=120_000_000)
-    login(client, small_enterprise)
+    patent = published(university, "achievement", title="一种轴承钢热处理方法", price_fen=120_000_000)
+    login(client, enterprise)
     response = client.post(f"/listings/{patent.id}/buy", data={"transfer_mode": "non_exclusive_licence"})
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
     client.post(f"/orders/{order_id}/pay")
@@ -117,10 +92,10 @@ def test_university_sells_a_licence_and_registers_the_contract(client, factory, 
         ("A1.DT", university.organization.credit_code, "18000.00")]
 
 
-def test_only_the_seller_registers_a_contract(client, factory, small_enterprise):
+def test_only_the_seller_registers_a_contract(client, factory, enterprise):
     university = factory.user("university", kind="university")
-    patent = _published(university, "achievement", price_fen=1_000_000)
-    login(client, small_enterprise)
+    patent = published(university, "achievement", price_fen=1_000_000)
+    login(client, enterprise)
     client.post(f"/listings/{patent.id}/buy", data={"transfer_mode": "assignment"})
     contract = db.session.scalars(select(TechContract)).one()
     response = client.post(f"/contracts/{contract.id}/register", data={
@@ -134,11 +109,11 @@ def _book(client, instrument, day, hour, hours=1):
                        data={"day": day.isoformat(), "hour": hour, "hours": hours})
 
 
-def test_instrument_bookings_never_overlap(client, factory, provider, small_enterprise):
-    instrument = _published(provider, "instrument", title="扫描电镜")
+def test_instrument_bookings_never_overlap(client, factory, provider, enterprise):
+    instrument = published(provider, "instrument", title="扫描电镜")
     other = factory.user("enterprise", size="medium")
     day = date.today() + timedelta(days=2)
-    login(client, small_enterprise)
+    login(client, enterprise)
     assert _book(client, instrument, day, 9, hours=3).status_code == 302  # 9:00-12:00
     client.post("/logout")
     login(client, other)
@@ -149,10 +124,10 @@ def test_instrument_bookings_never_overlap(client, factory, provider, small_ente
     assert db.session.scalar(select(func.count()).select_from(BookingSlot)) == 4
 
 
-def test_cancelled_booking_frees_its_hours(client, factory, provider, small_enterprise):
-    instrument = _published(provider, "instrument")
+def test_cancelled_booking_frees_its_hours(client, factory, provider, enterprise):
+    instrument = published(provider, "instrument")
     day = date.today() + timedelta(days=3)
-    login(client, small_enterprise)
+    login(client, enterprise)
     _book(client, instrument, day, 10)
     booking = db.session.scalars(select(Booking)).one()
     assert client.post(f"/bookings/{booking.id}/cancel").status_code == 302
@@ -163,7 +138,7 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one(app, factory, provider
     from marketplace.accounts.models import User
     from marketplace.orders import services as orders
 
-    instrument = _published(provider, "instrument")
+    instrument = published(provider, "instrument")
     customers = [factory.user("enterprise", size="small").id for _ in range(8)]
     start = datetime.combine(date.today() + timedelta(days=4), datetime.min.time()).replace(hour=10)
     results, barrier = [], threading.Barrier(len(customers))
@@ -189,10 +164,10 @@ def test_concurrent_bookings_of_one_slot_give_exactly_one(app, factory, provider
     assert db.session.scalar(select(func.count()).select_from(BookingSlot)) == 1
 
 
-def test_completed_external_booking_reaches_the_ledger_and_self_use_is_marked(client, factory, provider, small_enterprise):
-    instrument = _published(provider, "instrument")
+def test_completed_external_booking_reaches_the_ledger_and_self_use_is_marked(client, factory, provider, enterprise):
+    instrument = published(provider, "instrument")
     day = date.today() + timedelta(days=1)
-    login(client, small_enterprise)
+    login(client, enterprise)
     response = _book(client, instrument, day, 9, hours=2)
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
     client.post(f"/orders/{order_id}/pay")
@@ -208,8 +183,8 @@ def test_completed_external_booking_reaches_the_ledger_and_self_use_is_marked(cl
 
 
 def test_lease_fee_is_recorded_for_financially_leased_instruments_only(client, provider):
-    leased = _published(provider, "instrument", financing_lease=True, on_sharing_platform=True)
-    plain = _published(provider, "instrument")
+    leased = published(provider, "instrument", financing_lease=True, on_sharing_platform=True)
+    plain = published(provider, "instrument")
     login(client, provider)
     assert client.post(f"/listings/{leased.id}/lease", data={"amount": "300000", "paid_on": "2024-01-10"}).status_code == 302
     assert client.post(f"/listings/{plain.id}/lease", data={"amount": "1000", "paid_on": "2024-01-10"}).status_code == 400
@@ -222,11 +197,11 @@ def _signed(app, payload):
     return gw.sign_webhook_payload(app.config["STRIPE_WEBHOOK_SECRET"], payload, int(time.time()))
 
 
-def test_webhook_is_verified_and_idempotent(app, client, provider, small_enterprise):
-    service = _published(provider, "service")
+def test_webhook_is_verified_and_idempotent(app, client, provider, enterprise):
+    service = published(provider, "service")
     app.config["STRIPE_RELAY_WEBHOOKS"] = False
     try:
-        login(client, small_enterprise)
+        login(client, enterprise)
         response = client.post(f"/listings/{service.id}/order", data={})
         order_id = int(response.headers["Location"].rsplit("/", 1)[1])
         client.post(f"/orders/{order_id}/pay")
@@ -251,9 +226,9 @@ def test_webhook_is_verified_and_idempotent(app, client, provider, small_enterpr
         app.config["STRIPE_RELAY_WEBHOOKS"] = True
 
 
-def test_refund_corrects_the_ledger_and_voids_the_receivables(client, provider, small_enterprise):
-    service = _published(provider, "service")
-    login(client, small_enterprise)
+def test_refund_corrects_the_ledger_and_voids_the_receivables(client, provider, enterprise):
+    service = published(provider, "service")
+    login(client, enterprise)
     response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
     client.post(f"/orders/{order_id}/pay")
@@ -270,11 +245,11 @@ def test_refund_corrects_the_ledger_and_voids_the_receivables(client, provider, 
     assert verify(db.session).ok
 
 
-def test_real_stripe_gateway_against_stripe_mock(app, client, stripe_api_base, provider, small_enterprise):
-    service = _published(provider, "service")
+def test_real_stripe_gateway_against_stripe_mock(app, client, stripe_api_base, provider, enterprise):
+    service = published(provider, "service")
     app.config.update(PAYMENT_GATEWAY="stripe", STRIPE_API_BASE=stripe_api_base)
     try:
-        login(client, small_enterprise)
+        login(client, enterprise)
         response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
         order_id = int(response.headers["Location"].rsplit("/", 1)[1])
         assert client.post(f"/orders/{order_id}/pay").status_code == 302
@@ -291,7 +266,7 @@ def test_real_stripe_gateway_against_stripe_mock(app, client, stripe_api_base, p
 
 def test_drafts_and_withdrawn_listings_are_not_shown(client, factory, provider):
     draft = listings.create_listing(provider, "service", {"title": "草稿服务", "price_fen": 100})
-    withdrawn = _published(provider, "service", title="已撤回服务")
+    withdrawn = published(provider, "service", title="已撤回服务")
     listings.withdraw(provider, withdrawn.id)
     assert client.get(f"/listings/{draft.id}").status_code == 404
     assert client.get(f"/listings/{withdrawn.id}").status_code == 404
@@ -307,14 +282,14 @@ def test_bad_listing_form_shows_error_and_writes_nothing(client, provider):
     assert db.session.scalar(select(func.count()).select_from(Listing)) == 0
 
 
-def test_a_purchase_between_organisations_sharing_a_member_is_flagged(client, factory, provider, small_enterprise):
+def test_a_purchase_between_organisations_sharing_a_member_is_flagged(client, factory, provider, enterprise):
     from marketplace.accounts.models import Membership
 
-    service = _published(provider, "service")
+    service = published(provider, "service")
     # The enterprise's owner also sits in the provider's organisation.
-    db.session.add(Membership(user_id=small_enterprise.id, organization_id=provider.organization.id, role="provider"))
+    db.session.add(Membership(user_id=enterprise.id, organization_id=provider.organization.id, role="provider"))
     db.session.commit()
-    login(client, small_enterprise)
+    login(client, enterprise)
     response = client.post(f"/listings/{service.id}/order", data={})
     order = db.session.get(Order, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert order.related_party is True
@@ -322,8 +297,8 @@ def test_a_purchase_between_organisations_sharing_a_member_is_flagged(client, fa
     assert "flagged for the city" in client.get(f"/orders/{order.id}").get_data(as_text=True)
 
 
-def test_an_unrelated_purchase_is_not_flagged(client, provider, small_enterprise):
-    service = _published(provider, "service")
-    login(client, small_enterprise)
+def test_an_unrelated_purchase_is_not_flagged(client, provider, enterprise):
+    service = published(provider, "service")
+    login(client, enterprise)
     response = client.post(f"/listings/{service.id}/order", data={})
     assert db.session.get(Order, int(response.headers["Location"].rsplit("/", 1)[1])).related_party is False

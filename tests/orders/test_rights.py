@@ -8,28 +8,14 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
-from marketplace.listings import services as listings
 from marketplace.orders.models import Booking, BookingSlot, Order
 from marketplace.payments.models import Payment, Refund
-from tests.factories import login
-
-
-@pytest.fixture()
-def provider(factory):
-    return factory.user("provider", kind="agency", name="聊城检测中心")
+from tests.factories import login, published
 
 
 @pytest.fixture()
 def customer(factory):
     return factory.user("enterprise", size="small")
-
-
-def _publish(user, kind, **data):
-    fields = {"title": f"测试{kind}", "description": "", "price_fen": 5_000_000, "negotiable": False}
-    if kind == "instrument":
-        fields.update(price_unit="hour", price_fen=50_000, internal_price_fen=20_000, open_from_hour=8, open_to_hour=18)
-    fields.update(data)
-    return listings.publish(user, listings.create_listing(user, kind, fields).id)
 
 
 def _as(client, user):
@@ -50,7 +36,7 @@ def _snapshot():
 
 @pytest.fixture()
 def paid_order(client, provider, customer):
-    service = _publish(provider, "service")
+    service = published(provider, "service")
     login(client, customer)
     response = client.post(f"/listings/{service.id}/order", data={})
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -88,7 +74,7 @@ def test_the_seller_and_an_administrator_may_refund_an_order(client, factory, pr
 
 @pytest.fixture()
 def booking(client, provider, customer):
-    instrument = _publish(provider, "instrument", title="扫描电镜")
+    instrument = published(provider, "instrument", title="扫描电镜")
     login(client, customer)
     day = date.today() + timedelta(days=3)
     response = client.post(f"/listings/{instrument.id}/book", data={"day": day.isoformat(), "hour": 10, "hours": 2})

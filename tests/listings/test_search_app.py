@@ -46,7 +46,7 @@ def search_backend(request, app):
 
 @pytest.fixture()
 def provider(factory):
-    return factory.user("provider", kind="agency", name="聊城分析测试中心")
+    return factory.provider(name="聊城分析测试中心", service_agency=False)
 
 
 @pytest.fixture()
