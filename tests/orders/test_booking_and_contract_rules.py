@@ -140,7 +140,7 @@ def test_completing_a_booking_takes_the_provider_a_paid_open_booking(provider, c
         orders.complete_booking(factory.user("provider"), booking.id)
     with pytest.raises(perm.PermissionDenied) as outsider:
         orders.cancel_booking(factory.user("enterprise"), booking.id)
-    assert outsider.value.message == "You are not allowed to do this."
+    assert outsider.value.message == "Only the customer or the instrument's owner cancels a booking."
     done = orders.complete_booking(provider, booking.id)
     assert done.status == "completed" and done.order.status == "delivered"
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "booking_completed")).one()
