@@ -50,7 +50,7 @@ def test_a_voucher_from_application_to_redemption(journey):
     j.shot("review-queue")
     row.locator("button").click()
     page.wait_for_load_state()
-    assert "已作出决定。" in j.flash()
+    assert "已审批。" in j.flash()
     j.shot("approved")
 
     # 3. The enterprise sees its voucher, and on the listing what the purchase would leave.
