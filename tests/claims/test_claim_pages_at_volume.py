@@ -60,7 +60,7 @@ def test_lists_never_load_traces(client, trade):
     db.session.commit()
     drafting.drain()
     db.session.expire_all()
-    claims = services.claims_of(buyer)
+    claims = services.claims_of(buyer).items
     assert claims and all({"trace", "transactions"} <= inspect(c).unloaded for c in claims)
     login(client, buyer)
     page = client.get("/claims").get_data(as_text=True)

@@ -141,10 +141,18 @@ def test_completing_a_booking_takes_the_provider_a_paid_open_booking(provider, c
     with pytest.raises(perm.PermissionDenied) as outsider:
         orders.cancel_booking(factory.user("enterprise"), booking.id)
     assert outsider.value.message == "Only the customer or the instrument's owner cancels a booking."
-    done = orders.complete_booking(provider, booking.id)
-    assert done.status == "completed" and done.order.status == "delivered"
+    with pytest.raises(ServiceError, match="only after it ends"):
+        orders.complete_booking(provider, booking.id)  # issue 17: not before the booking ends
+    with frozen_at(NOON_BEIJING + timedelta(days=2)):
+        done = orders.complete_booking(provider, booking.id)
+        assert done.status == "completed" and done.order.status == "delivered"
+        # the ledger hears of it when the customer accepts, not before (issue 17)
+        assert not db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "booking_completed")).all()
+        from marketplace.vouchers import services as vouchers
+
+        vouchers.accept(customer, booking.order_id)
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "booking_completed")).one()
-    assert (entry.ref, entry.amount_fen, entry.occurred_on) == (booking.ref, 100_000, TODAY + timedelta(days=1))
+    assert (entry.ref, entry.amount_fen, entry.occurred_on) == (booking.ref, 100_000, TODAY + timedelta(days=2))
     with pytest.raises(ServiceError, match="not open"):
         orders.complete_booking(provider, booking.id)
     with pytest.raises(ServiceError, match="not open"):

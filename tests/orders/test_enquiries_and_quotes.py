@@ -151,7 +151,7 @@ def test_who_may_pay_with_a_voucher(seller, factory):
         assert ok is eligible and (why == "") is eligible, (kind, size, host, in_city, why)
     small = factory.organization(kind="enterprise", size="small")
     ok, why = orders.voucher_eligible(small, plain)
-    assert not ok and "registered service agency" in why
+    assert not ok and "admitted by the city" in why
     large = factory.organization(kind="enterprise", size="large")
     assert "Large enterprises" in orders.voucher_eligible(large, service)[1]
     assert "maker teams" in orders.voucher_eligible(factory.organization(kind="maker_team", host_level="city"), service)[1]

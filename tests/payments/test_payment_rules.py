@@ -97,10 +97,17 @@ def test_an_order_lists_its_own_payments_oldest_first(app, client, no_relay, sel
 def test_an_order_lists_only_its_own_voucher_receivables(app, client, seller, buyer, factory):
     service = _service(seller)
     other_buyer = factory.user("enterprise", size="small")
+    from tests.voucher_helpers import deliver_and_accept, give_voucher
+
+    give_voucher(buyer.organization)
+    give_voucher(other_buyer.organization)
     order = orders.order_service(buyer, service.id, with_voucher=True)
     other = orders.order_service(other_buyer, service.id, with_voucher=True)
     payments.checkout(buyer, order.id)  # the relayed webhook pays it
     payments.checkout(other_buyer, other.id)
+    assert payments.receivables_of(db.session.get(Order, order.id)) == []  # owed only once accepted (issue 17)
+    deliver_and_accept(order.id)
+    deliver_and_accept(other.id)
     owed = payments.receivables_of(db.session.get(Order, order.id))
     assert sorted((r.order_id, r.payer, r.amount_fen) for r in owed) == [
         (order.id, "city", 1_500_000), (order.id, "province", 3_000_000)]
