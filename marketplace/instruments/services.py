@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,11 +23,23 @@ from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
 from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
-from marketplace.instruments import labels  # noqa: F401 - the notices' names
-from marketplace.instruments import policy
-from marketplace.instruments.models import (APPROVAL_RULES, BILLING_RULES, LATE_RULES, OUTAGE_KINDS, BookingTerms,
-                                            CalendarFeed, InstrumentSettings, Outage, Qualification, SampleOrder,
-                                            WaitlistEntry)
+from marketplace.instruments import (
+    labels,  # noqa: F401 - the notices' names
+    policy,
+)
+from marketplace.instruments.models import (
+    APPROVAL_RULES,
+    BILLING_RULES,
+    LATE_RULES,
+    OUTAGE_KINDS,
+    BookingTerms,
+    CalendarFeed,
+    InstrumentSettings,
+    Outage,
+    Qualification,
+    SampleOrder,
+    WaitlistEntry,
+)
 from marketplace.listings.models import Listing
 from marketplace.notifications.models import notify
 from marketplace.orders import services as orders
@@ -130,8 +143,9 @@ def save_settings(actor, instrument_id: int, **values) -> InstrumentSettings:
     for name, limit in (("latitude", 90), ("longitude", 180)):
         if merged[name]:
             try:
-                ok = abs(float(merged[name])) <= limit
-            except ValueError:
+                degrees = Decimal(str(merged[name]).strip())
+                ok = degrees.is_finite() and abs(degrees) <= limit
+            except InvalidOperation:
                 ok = False
             if not ok:
                 raise ServiceError(_("Enter degrees, e.g. 36.4570."), name)
