@@ -198,6 +198,11 @@ class Config:
     # after it was made; bookings are taken at most this many days ahead.
     BOOKING_PAYMENT_MINUTES = 30
     BOOKING_HORIZON_DAYS = 180
+    # Innovation vouchers: a delivered service the buyer neither accepts nor disputes is
+    # accepted automatically after this many days; a service delivered within this many days
+    # of payment counts as on time (shown to the city at admission review).
+    VOUCHER_AUTO_ACCEPT_DAYS = 15
+    VOUCHER_DELIVERY_DAYS = 30
 
 
 class DevelopmentConfig(Config):

@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# bug -> (file, text in the file, text planted instead, tests that must catch it)
+# bug -> (file, text in the file, text planted instead, tests that must catch it); the texts may be
+# tuples of several replacements made together
 PLANTS = {
     "ledger hash leaves out occurred_on": (
         "marketplace/ledger/models.py",
@@ -40,8 +41,9 @@ PLANTS = {
         ["tests/review/test_notice_period.py", "-k", "leaves_the_public_notice"]),
     "objections accepted after the notice period ends": (
         "marketplace/review/services.py",
-        "not (claim.notice_from <= day < claim.notice_until)",
-        "not (claim.notice_from <= day)",
+        # both guards: the explicit refusal after the period and the running-notice check
+        ("claim.notice_until and day >= claim.notice_until:", "and claim.notice_from <= day < claim.notice_until)"),
+        ("claim.notice_until and False:", "and claim.notice_from <= day)"),
         ["tests/review/test_notice_period.py", "-k", "objection_after"]),
     "webhook amount check removed": (
         "marketplace/payments/services.py",
@@ -104,16 +106,20 @@ def main(selected: list[str]) -> int:
             path, old, new, tests = PLANTS[bug]
             target = copy / path
             original = target.read_text(encoding="utf-8")
-            if original.count(old) != 1:
+            olds, news = (old, new) if isinstance(old, tuple) else ((old,), (new,))
+            if any(original.count(o) != 1 for o in olds):
                 print(f"[planted] {bug}: the code to plant in is not in {path} (changed?)", file=sys.stderr)
                 result[bug] = False
                 continue
+            planted = original
+            for o, n in zip(olds, news):
+                planted = planted.replace(o, n)
             rc, failed = _pytest(copy, tests)
             if rc != 0:
                 print(f"[planted] {bug}: the tests fail before planting: {failed}", file=sys.stderr)
                 result[bug] = False
                 continue
-            target.write_text(original.replace(old, new), encoding="utf-8")
+            target.write_text(planted, encoding="utf-8")
             try:
                 rc, failed = _pytest(copy, tests)
             finally:

@@ -32,6 +32,7 @@ from marketplace import (
     reforms,
     review,
     search,
+    vouchers,
     worker,
 )
 from marketplace.core.errors import ServiceError
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the domains register their topics and jobs with them.
 DOMAINS = (outbox, worker, home, accounts, audit, notifications, ledger, admin, listings, orders, payments,
            search, claims, review, api, dashboards, programmes, reforms, documents,
-           conversations, instruments, demo, ops)
+           conversations, instruments, vouchers, demo, ops)
 
 
 class _DatabaseInt(IntegerConverter):

@@ -79,6 +79,13 @@ EXPORT_OWN_DATA = "mydata.export"  # target: an organisation: its members
 CLOSE_ACCOUNT = "account.close"  # target: a user: that user
 KEEP_API_TOKENS = "api.tokens"  # make and revoke one's own API tokens: any logged-in user
 RUN_OPS = "ops.run"  # the operations page: component status, outbox, ledger verification
+# Innovation vouchers (marketplace.vouchers)
+VOUCHER_APPLY = "voucher.apply"  # target: an organisation: its verified enterprise members apply (申领)
+VOUCHER_REVIEW = "voucher.review"  # decide voucher applications and provider admissions (入库)
+VOUCHER_SETTINGS = "voucher.settings"  # the dated yearly cap and validity periods
+VOUCHER_OVERSEE = "voucher.oversee"  # redemption batches, the province's share owed, the voucher dashboard
+VOUCHER_PAY = "voucher.pay"  # pay a provider's monthly redemption batch (the city's 30 %)
+ADMISSION_APPLY = "admission.apply"  # target: an organisation: its verified provider or agency members
 DRAFT_REFORM = "reforms.draft"  # draft parameter reforms, replay and forecast them: the city
 PUBLISH_PARAMETERS = "reforms.publish"  # publish a draft as dated parameter values: administrators
 # Conversations (marketplace.conversations)
@@ -212,6 +219,15 @@ RULES: dict[str, Rule] = {
     KEEP_API_TOKENS: Rule(lambda a, t: a is not None and bool(getattr(a, "is_authenticated", False)),
                           _l("Log in to keep API tokens.")),
     RUN_OPS: Rule(lambda a, t: _role(a) == ADMIN, _l("Only an administrator runs the operations page.")),
+    VOUCHER_APPLY: Rule(lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (ENTERPRISE,)),
+                        _l("Only a verified enterprise (or maker team) applies for its own vouchers.")),
+    VOUCHER_REVIEW: Rule(lambda a, t: _role(a) in (REVIEWER, ADMIN), _l("Only the city's reviewers decide on vouchers.")),
+    VOUCHER_SETTINGS: Rule(lambda a, t: _role(a) in (REVIEWER, ADMIN),
+                           _l("Only the city's reviewers set the voucher cap and validity.")),
+    VOUCHER_OVERSEE: Rule(lambda a, t: _role(a) in CITY_ROLES, _l("Only the city oversees the vouchers.")),
+    VOUCHER_PAY: Rule(lambda a, t: _role(a) in (FINANCE, ADMIN), _l("Only finance pays redemption batches.")),
+    ADMISSION_APPLY: Rule(lambda a, t: t is not None and _member_of(a, t.id) and _verified_member(a, (PROVIDER, AGENCY)),
+                          _l("Only a verified service agency applies for admission, for itself.")),
     DRAFT_REFORM: Rule(lambda a, t: _role(a) in CITY_ROLES, _l("Only the city drafts parameter reforms.")),
     PUBLISH_PARAMETERS: Rule(lambda a, t: _role(a) == ADMIN,
                              _l("Only an administrator publishes parameter values.")),

@@ -177,7 +177,7 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
         "registration_no": "2024370015000123", "contract_type": "transfer", "registered_on": in_days(0)},
         contract_id="contract"),
     "orders.bookings": GET(ANY),
-    "orders.complete_booking": POST((SELLER,), ok="/bookings", booking_id="paid_booking"),
+    "orders.complete_booking": POST(NOBODY, booking_id="paid_booking", other={SELLER: 400}),  # not before it ends (issue 17)
     "orders.cancel_booking": POST((SELLER, BUYER), ok="/bookings", booking_id="booking"),
     "search.search": GET(PUBLIC),
     # --- api: bearer tokens, never the session (anonymous: 401) ---
@@ -322,6 +322,40 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
                                     step="review"),
     "programmes.targets_page": GET(CITY),
     "programmes.my_data": GET(ANY),
+    # --- vouchers (add below this line) ---
+    # --- innovation vouchers (marketplace/vouchers) ---
+    "vouchers.mine": (GET(ANY), POST((perm.ENTERPRISE, BUYER), ok="/vouchers",
+                                     data={"year": str(beijing_today().year), "planned": "50000", "purpose": "检测费用",
+                                           "mode": "exchange"})),
+    "vouchers.resubmit": POST(NOBODY, data={"purpose": "补充材料"}, application_id="voucher_application",
+                              other={BUYER: 409}),  # nobody asked for material yet
+    "vouchers.review": GET(MANAGERS),
+    "vouchers.decide": POST(MANAGERS, ok="/vouchers/review", data={"decision": "approve", "amount": "40000"},
+                            application_id="voucher_application"),
+    "vouchers.decide_admission": POST(MANAGERS, ok="/vouchers/review", data={"decision": "admit", "note": "符合条件"},
+                                      admission_id="admission"),
+    "vouchers.settings": POST(MANAGERS, ok="/vouchers/review",
+                              data={"key": "use_months", "value": "12", "effective_from": "2030-01-01"}),
+    "vouchers.provider": (GET(ANY), POST((perm.PROVIDER, perm.AGENCY, SELLER), ok="/vouchers/provider",
+                                         data={"scope": "检测服务", "qualifications": "CMA"})),
+    "vouchers.batches": GET(CITY),
+    "vouchers.pay_batch": POST((perm.FINANCE, A), ok="/vouchers/batches", batch_id="batch"),
+    "vouchers.province_owed_csv": GET(CITY),
+    # the world's paid order is an ordinary (voucher-free) service: the buyer confirms it, nothing to
+    # deliver or accept here (409 for its parties); voucher orders: tests/vouchers
+    "vouchers.deliver": POST(NOBODY, data={"note": "报告见附件"}, order_id="paid_order", other={SELLER: 409}),
+    "vouchers.accept": POST(NOBODY, order_id="paid_order", other={BUYER: 409}),
+    "vouchers.dispute": POST(NOBODY, data={"reason": "报告缺页"}, order_id="paid_order", other={BUYER: 409}),
+    "vouchers.rate": POST(NOBODY, data={"rating": "5"}, order_id="paid_order", other={BUYER: 409}),
+    "vouchers.report": GET(NOBODY, order_id="paid_order"),  # no report before delivery (404 for all)
+    "api.voucher_index": API("GET", ANY),
+    "api.voucher_application_index": API("GET", ANY),
+    "api.voucher_application_create": API("POST", (perm.ENTERPRISE, BUYER), 201,
+                                          {"year": beijing_today().year, "planned": "50000", "purpose": "检测费用"}),
+    "api.order_redemption": API("GET", CITY + (SELLER, BUYER), order_id="paid_order"),
+    "api.order_deliver": API("POST", NOBODY, json={"note": "报告见附件"}, order_id="api_paid_order", other={SELLER: 409}),
+    "api.order_accept": API("POST", NOBODY, order_id="api_paid_order", other={BUYER: 409}),
+    "api.order_dispute": API("POST", NOBODY, json={"reason": "报告缺页"}, order_id="api_paid_order", other={BUYER: 409}),
     # --- documents (add below this line) ---
     "documents.receipt": GET(CITY + (SELLER, BUYER), order_id="paid_order"),  # the order's parties and the city
     "documents.contract": GET(CITY + (AUTHOR, BUYER), contract_id="contract"),  # the contract's parties and the city
@@ -508,6 +542,16 @@ def world(app, factory, fresh_gateway):
     threads.post(buyer, "claim", w["claim"], "补充材料见附件", [("材料.pdf", b"%PDF-1.4 thread")])
     w["thread_file"] = db.session.scalars(select(ThreadAttachment)).one().id
     w["notification"] = db.session.scalars(select(Notification).where(Notification.user_id == buyer.id)).first().id
+    from marketplace.vouchers import models as vm
+    from marketplace.vouchers import services as vouchers
+
+    w["voucher_application"] = vouchers.apply(buyer, utcnow().year, 5_000_000, "检测费用").id
+    admission = vm.ProviderAdmission(organization_id=author.organization.id, applicant_id=author.id,
+                                     scope="检测", status="pending")
+    batch = vm.RedemptionBatch(provider_org_id=seller.organization.id, month="2020-01")
+    db.session.add_all([admission, batch])
+    db.session.flush()
+    w["admission"], w["batch"] = admission.id, batch.id
     from marketplace.reforms import services as reforms
 
     draft = reforms.create_draft(finance, "矩阵测算")

@@ -186,7 +186,15 @@ def test_booking_moves_through_the_services(factory):
     factory.paid(customer, second.order)
     with pytest.raises(ServiceError, match="A paid booking is cancelled by a refund"):
         orders.cancel_booking(customer, second.id)  # its order: paid -> cancelled is not a move
-    orders.complete_booking(provider, second.id)
+    with pytest.raises(ServiceError, match="only after it ends"):
+        orders.complete_booking(provider, second.id)  # issue 17: not before the booking ends
+    from datetime import timedelta
+
+    from marketplace.core.timeutil import frozen_at, utcnow
+
+    with frozen_at(utcnow() + timedelta(days=30)):
+        orders.complete_booking(provider, second.id)
+    # completed, and its order delivered: the customer accepts it next (marketplace.vouchers)
     assert (_status("bookings", second.id), _status("orders", second.order_id)) == ("completed", "delivered")
     assert db.session.get(Booking, second.id).status == BookingStatus.COMPLETED
 

@@ -164,12 +164,20 @@ def register(reg: Registration) -> User:
             size=reg.size if reg.kind == "enterprise" else None, county=reg.county or None,
             in_city=reg.in_city, credit_code=code,
             transfer_agency_level=reg.transfer_agency_level if reg.kind == "agency" else None,
-            service_agency=reg.service_agency, host_level=reg.host_level if reg.kind == "maker_team" else None,
+            # A service agency is voucher-eligible once the city admits it (入库), not by saying so:
+            # the declaration becomes an admission application (marketplace.vouchers).
+            service_agency=False, host_level=reg.host_level if reg.kind == "maker_team" else None,
         )
         user = User(email=email, name=reg.name.strip(), password_hash=hash_password(reg.password))
         db.session.add_all([org, user])
         db.session.flush()
         db.session.add(Membership(user_id=user.id, organization_id=org.id, role=reg.role, is_owner=True))
+        if reg.service_agency:
+            from marketplace.vouchers.models import ProviderAdmission
+
+            db.session.add(ProviderAdmission(organization_id=org.id, applicant_id=user.id,
+                                             scope=_("Declared a science and technology service agency at "
+                                                     "registration.")))
     return user
 
 

@@ -561,7 +561,7 @@ def document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "tags": [{"name": n} for n in ("meta", "listings", "orders", "bookings", "instruments", "contracts",
-                                                  "programmes")],
+                                                  "programmes", "vouchers")],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

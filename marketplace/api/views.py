@@ -367,3 +367,7 @@ def programme_commissioners():
 def programme_projects():
     args = query({"status": Field(string(12, PROJECT_STATUSES))})
     return jsonify(items=programmes.list_projects(_user(), args.get("status")))
+
+
+# Innovation vouchers add their routes (and document entries) to this blueprint.
+from marketplace.vouchers import api as _voucher_api  # noqa: E402,F401

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from marketplace import permissions as perm
 from marketplace.audit.models import record
@@ -22,6 +22,7 @@ from marketplace.core.money import format_yuan
 from marketplace.core.timeutil import beijing_today
 from marketplace.core.uow import transactional
 from marketplace.extensions import db
+from marketplace.vouchers.budget import budget_fen
 
 
 def today() -> date:
@@ -41,8 +42,9 @@ def _budget(year: int, clause: str, lock: bool = False) -> m.ClaimBudget | None:
 
 
 def _committed(year: int, clause: str) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(m.Claim.amount_fen), 0)).where(
-        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status.in_((m.ON_NOTICE, m.PAID)))) or 0)
+    """The city's part of the clause's claims on notice and paid (A3: its 30 % only)."""
+    return sum(budget_fen(c) for c in db.session.scalars(select(m.Claim).where(
+        m.Claim.year == year, m.Claim.clause == clause, m.Claim.status.in_((m.ON_NOTICE, m.PAID)))))
 
 
 def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
@@ -59,9 +61,9 @@ def promote_waiting(year: int, clause: str, actor=None) -> list[m.Claim]:
     promoted = []
     start = today()
     for claim in waiting:
-        if claim.amount_fen > remaining:
+        if budget_fen(claim) > remaining:
             break
-        remaining -= claim.amount_fen
+        remaining -= budget_fen(claim)
         decide(claim, "notice", m.ON_NOTICE, actor)
         claim.notice_from, claim.notice_until = start, start + timedelta(days=notice_days())
         notify_members(claim.organization_id, "notice.claim_on_notice", claim.id)
@@ -116,20 +118,18 @@ def budget_status(year: int) -> list[dict]:
 
     for clause in budgets:
         row(clause)
-    for clause, status, amount, n in db.session.execute(
-            select(m.Claim.clause, m.Claim.status, func.sum(m.Claim.amount_fen), func.count())
-            .where(m.Claim.year == year, m.Claim.status.in_((m.WAITING_BUDGET, m.ON_NOTICE, m.PAID)))
-            .group_by(m.Claim.clause, m.Claim.status)):
-        r = row(clause)
-        if status == m.WAITING_BUDGET:
-            r["waiting"] += n
-            r["waiting_fen"] += int(amount or 0)
+    for claim in db.session.scalars(select(m.Claim).where(
+            m.Claim.year == year, m.Claim.status.in_((m.WAITING_BUDGET, m.ON_NOTICE, m.PAID)))):
+        r = row(claim.clause)
+        if claim.status == m.WAITING_BUDGET:
+            r["waiting"] += 1
+            r["waiting_fen"] += budget_fen(claim)  # the city's part (A3: 30 %; the province owes 60 %)
         else:
-            r["committed_fen"] += int(amount or 0)
-    for clause, amount in db.session.execute(select(m.Claim.clause, func.sum(m.Payout.amount_fen))
+            r["committed_fen"] += budget_fen(claim)
+    for clause, payout in db.session.execute(select(m.Claim.clause, m.Payout)
                                              .join(m.Payout, m.Payout.claim_id == m.Claim.id)
-                                             .where(m.Claim.year == year).group_by(m.Claim.clause)):
-        row(clause)["paid_fen"] = int(amount or 0)
+                                             .where(m.Claim.year == year)):
+        row(clause)["paid_fen"] += budget_fen(payout)  # the city's part of what was paid
     for r in rows.values():
         r["remaining_fen"] = r["budget_fen"] - r["committed_fen"]
     order = {c: i for i, c in enumerate(ALL_CLAUSES)}

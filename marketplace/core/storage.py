@@ -98,7 +98,7 @@ class S3Storage:
     addressing, signature v4), created on first use if missing."""
 
     def __init__(self, endpoint_url: str, bucket: str, access_key_id: str, secret_access_key: str,
-                 region: str = "us-east-1", prefix: str = "", timeout: float = 10.0) -> None:
+                 region: str = "us-east-1", prefix: str = "", timeout: int = 10) -> None:
         import boto3
         from botocore.config import Config
 

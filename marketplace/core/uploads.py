@@ -72,7 +72,7 @@ def check(files) -> list[CheckedFile]:
     return checked
 
 
-AREAS = ("claims", "listings", "threads")
+AREAS = ("claims", "listings", "threads", "vouchers")
 
 
 def key_of(area: str, stored_name: str) -> str:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from marketplace.core.timeutil import beijing_today, frozen_at
+from marketplace.demo import vouchers as demo_vouchers
 from marketplace.extensions import db
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing
@@ -114,12 +115,8 @@ def _register(user, order, no, when, contract_type=None, broker=None):
                                  broker.id if broker else None)
 
 
-def _service(user, listing, when, voucher=True):
-    with frozen_at(when):
-        order = orders.order_service(user, listing.id, with_voucher=voucher)
-        payments.checkout(user, order.id)
-        orders.confirm_delivery(user, order.id)
-    return order
+def _service(user, provider_user, listing, when, accept="accept"):
+    return demo_vouchers.service(user, provider_user, listing, when, accept)
 
 
 def _booking(user, provider_user, instrument, when, hours=0, samples=None, voucher=False):
@@ -127,8 +124,10 @@ def _booking(user, provider_user, instrument, when, hours=0, samples=None, vouch
         booking = orders.book_instrument(user, instrument.id, when, hours or 1, samples, with_voucher=voucher)
         if booking.order_id:
             payments.checkout(user, booking.order_id)
-    with frozen_at(when + timedelta(hours=(hours or 1) + 1)):
+    # (times here are Beijing wall-clock, as bookings are; frozen_at takes UTC: 8 hours earlier)
+    with frozen_at(when + timedelta(hours=(hours or 1) + 1 - 8)):
         orders.complete_booking(provider_user, booking.id)
+    demo_vouchers.accept_booking(user, booking, when + timedelta(days=1))
     return booking
 
 
@@ -138,6 +137,8 @@ def _trade(context, year, made):
     lab = u["lab@jck.liaocheng.demo"]
     jx, zl, new = u["boss@jx.liaocheng.demo"], u["rd@zl.liaocheng.demo"], u["new@new.liaocheng.demo"]
     broker = o["zyzx"]
+    demo_vouchers.admit_providers(context, year)
+    demo_vouchers.issue(context, year)
     # A5: the testing centre pays lease fees for its financially leased instruments.
     for month, amount in ((1, 15_000_000), (7, 15_000_000)):
         with frozen_at(_at(year, month, 10)):
@@ -145,9 +146,9 @@ def _trade(context, year, made):
     with frozen_at(_at(year, 3, 5)):
         orders.record_lease_payment(lab, made["扫描电子显微镜"].id, 8_000_000, date(year, 3, 5))
     # A3/A4: vouchers spent at the testing centre by small and medium enterprises.
-    _service(jx, made["高端液相色谱仪检测服务"], _at(year, 2, 20))
-    _service(zl, made["材料力学性能检测"], _at(year, 4, 8))
-    _service(jx, made["食品安全检验检测"], _at(year, 6, 15))
+    _service(jx, lab, made["高端液相色谱仪检测服务"], _at(year, 2, 20))
+    _service(zl, lab, made["材料力学性能检测"], _at(year, 4, 8), accept="auto")
+    _service(jx, lab, made["食品安全检验检测"], _at(year, 6, 15))
     # A refunded voucher order counts for nothing.
     with frozen_at(_at(year, 5, 6)):
         refunded = orders.order_service(zl, made["食品安全检验检测"].id, with_voucher=True)
@@ -171,5 +172,6 @@ def _trade(context, year, made):
     _booking(jx, lab, made["电感耦合等离子体质谱仪"], _at(year, 7, 21, 9), samples=40)
     _booking(zl, lab, made["扫描电子显微镜"], _at(year, 10, 12, 13), hours=5)
     _booking(lab, lab, made["高效液相色谱仪"], _at(year, 11, 3, 9), hours=4)  # own use
+    demo_vouchers.states(context, year, made)
     del new
 

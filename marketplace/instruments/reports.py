@@ -12,6 +12,7 @@ import csv
 import io
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -22,11 +23,23 @@ from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.timeutil import beijing_today, to_beijing
 from marketplace.extensions import db
 from marketplace.instruments import services
-from marketplace.instruments.models import BookingTerms, InstrumentSettings, Outage, SampleOrder
+from marketplace.instruments.models import (
+    BookingTerms,
+    InstrumentSettings,
+    Outage,
+    SampleOrder,
+)
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Booking, BookingSlot
 
 MAX_MONTHS = 24
+HUNDREDTH = Decimal("0.01")
+
+
+def _hours(value: Decimal) -> Decimal:
+    """Hours to the hundredth, written as short as they read: 1.5, 2.0, 0.25."""
+    text = str(value.quantize(HUNDREDTH)).rstrip("0")
+    return Decimal(text + "0" if text.endswith(".") else text)
 
 
 @dataclass
@@ -35,7 +48,7 @@ class MonthRow:
     available: int = 0
     booked: int = 0
     external: int = 0
-    used: float = 0.0
+    used: Decimal = Decimal("0.0")  # hours, to the hundredth
     training: int = 0
     no_shows: int = 0
     late_cancellations: int = 0
@@ -124,7 +137,7 @@ def utilisation(listing: Listing, first: date, last: date) -> list[MonthRow]:
         elif attendance == "late_cancel":
             row.late_cancellations += 1
         if used_start is not None and used_end is not None:
-            row.used = round(row.used + (used_end - used_start).total_seconds() / 3600, 2)
+            row.used = _hours(row.used + Decimal(int((used_end - used_start).total_seconds())) / 3600)
 
     for created_at, status, done, reported_at in db.session.execute(
             select(SampleOrder.created_at, SampleOrder.status, SampleOrder.samples_done, SampleOrder.reported_at)
@@ -143,7 +156,7 @@ def total(rows: list[MonthRow]) -> MonthRow:
         for name in ("available", "booked", "external", "training", "no_shows", "late_cancellations",
                      "sample_orders", "samples_done"):
             setattr(out, name, getattr(out, name) + getattr(r, name))
-        out.used = round(out.used + r.used, 2)
+        out.used = _hours(out.used + r.used)
     return out
 
 

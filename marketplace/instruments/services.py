@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -142,8 +143,9 @@ def save_settings(actor, instrument_id: int, **values) -> InstrumentSettings:
     for name, limit in (("latitude", 90), ("longitude", 180)):
         if merged[name]:
             try:
-                ok = abs(float(merged[name])) <= limit
-            except ValueError:
+                degrees = Decimal(str(merged[name]).strip())
+                ok = degrees.is_finite() and abs(degrees) <= limit
+            except InvalidOperation:
                 ok = False
             if not ok:
                 raise ServiceError(_("Enter degrees, e.g. 36.4570."), name)

@@ -34,7 +34,10 @@ def detail(listing_id):
     listing = services.get_listing(current_user, listing_id)
     buyer = current_user.organization if current_user.is_authenticated else None
     preview = orders.price_preview(buyer, listing, listing.price_fen) if listing.price_fen else None
-    eligible = bool(preview and preview["eligible"])
+    # Paying with a voucher is ticked when the buyer may and has a voucher usable today.
+    from marketplace.vouchers.services import usable_vouchers
+
+    eligible = bool(preview and preview["eligible"]) and bool(usable_vouchers(buyer.id))
     start = beijing_today() + timedelta(days=1)  # the calendar is in Beijing time
     taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
     return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,

@@ -25,6 +25,7 @@ class QuoteForm(FlaskForm):
 
 class PayOptionsForm(FlaskForm):
     with_voucher = BooleanField(_l("Pay with an innovation voucher"))
+    voucher_id = IntegerField(_l("Voucher"), validators=[Optional()])  # none: the one that runs out first
 
 
 class BuyAchievementForm(FlaskForm):

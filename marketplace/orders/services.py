@@ -58,16 +58,13 @@ def _members(org_id: int) -> list[int]:
 
 
 def voucher_eligible(buyer_org, listing: Listing) -> tuple[bool, str]:
-    """May this buyer pay this listing with an innovation voucher (A3)? And if not, why."""
-    if not listing.voucher_eligible:
-        return False, _("The provider is not a registered service agency of the city.")
-    if buyer_org.kind == "enterprise" and buyer_org.size in ("medium", "small", "micro") and buyer_org.in_city:
-        return True, ""
-    if buyer_org.kind == "maker_team" and buyer_org.host_level in ("provincial", "national") and buyer_org.in_city:
-        return True, ""
-    if buyer_org.kind == "enterprise" and buyer_org.size == "large":
-        return False, _("Large enterprises cannot use innovation vouchers.")
-    return False, _("Only small, medium and micro enterprises and maker teams of provincial incubators of the city can use innovation vouchers.")
+    """May this buyer pay this listing with an innovation voucher (A3)? And if not, why.
+    The rules engine decides (marketplace.vouchers.eligibility): one implementation."""
+    from marketplace.vouchers import eligibility
+
+    if listing.kind not in ("service", "instrument"):
+        return False, _("Only services and instrument time can be paid with an innovation voucher.")
+    return eligibility.eligible(buyer_org, listing.organization)
 
 
 def price_preview(buyer_org, listing: Listing, amount_fen: int, on: date | None = None) -> dict:
@@ -93,7 +90,8 @@ def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
 
 
 def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher: bool,
-               transfer_mode: str | None = None, enquiry: Enquiry | None = None) -> Order:
+               transfer_mode: str | None = None, enquiry: Enquiry | None = None,
+               voucher_id: int | None = None) -> Order:
     """The order (and, for an achievement or a demand, the technology contract). The buyer is
     the actor's organisation; on an enquiry the enquiry's parties (a demand's responder sells)."""
     buyer = enquiry.buyer if enquiry is not None else actor.organization
@@ -118,6 +116,10 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                   related_party=related, enquiry_id=enquiry.id if enquiry else None)
     db.session.add(order)
     db.session.flush()
+    if with_voucher:  # the public shares are held on one of the buyer's vouchers
+        from marketplace.vouchers.services import reserve
+
+        reserve(order, voucher_id)
     if listing.kind in ("achievement", "demand"):
         # A demand answered is research done for the enterprise: a technology development contract.
         contract_type = "development" if listing.kind == "demand" else CONTRACT_FOR_MODE.get(transfer_mode, "transfer")
@@ -205,13 +207,13 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | 
 
 
 @transactional
-def order_service(actor, listing_id: int, with_voucher: bool = False) -> Order:
+def order_service(actor, listing_id: int, with_voucher: bool = False, voucher_id: int | None = None) -> Order:
     """Buy a service at its listed price."""
     perm.require(actor, perm.TRADE)
     listing = _listing_for_sale(listing_id, ("service",))
     if listing.price_fen is None:
         raise ServiceError(_("This service is priced on request: send an enquiry."))
-    order = _new_order(actor, listing, "service", listing.price_fen, with_voucher)
+    order = _new_order(actor, listing, "service", listing.price_fen, with_voucher, voucher_id=voucher_id)
     return order
 
 
@@ -257,6 +259,8 @@ def enquiries_of(actor, page: int = 1, per_page: int = paging.PER_PAGE) -> pagin
 def confirm_delivery(actor, order_id: int) -> Order:
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
+    if order.with_voucher or order.booking is not None:
+        raise ServiceError(_("This service is delivered by the provider and then accepted by you."))
     ORDER.require(order.status, OrderStatus.DELIVERED, _("Only a paid order can be confirmed as delivered."),
                   ServiceError)
     order.status, order.delivered_at = OrderStatus.DELIVERED, utcnow()
@@ -359,6 +363,9 @@ def _expire(booking_ids) -> int:
                            .values(status=BookingStatus.EXPIRED).execution_options(synchronize_session=False))
         db.session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking_id)
                            .execution_options(synchronize_session=False))
+        from marketplace.vouchers.services import release
+
+        release(order_id)  # the voucher's reservation, if any, is free again
         expired += 1
     return expired
 
@@ -380,7 +387,7 @@ def expire_unpaid_bookings() -> int:
 
 @transactional
 def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, samples: int | None = None,
-                    with_voucher: bool = False) -> Booking:
+                    with_voucher: bool = False, voucher_id: int | None = None) -> Booking:
     """Book whole hours of an instrument. Overlaps are impossible: each hour is a unique row.
 
     ``start_at`` is Beijing wall-clock time (as the calendar shows it). Everything that can
@@ -417,7 +424,7 @@ def book_instrument(actor, instrument_id: int, start_at: datetime, hours: int, s
     try:
         with db.session.begin_nested():  # a clash rolls back to here; the session stays usable
             if not self_use:
-                order = _new_order(actor, instrument, "booking", amount, with_voucher)
+                order = _new_order(actor, instrument, "booking", amount, with_voucher, voucher_id=voucher_id)
                 booking.order_id = order.id
             db.session.add(booking)
             db.session.flush()
@@ -455,7 +462,9 @@ def _booking(booking_id: int) -> Booking:
 
 @transactional
 def complete_booking(actor, booking_id: int) -> Booking:
-    """The provider marks the service done; the ledger records the instrument service."""
+    """The provider marks the service done, once its hours are over (Beijing time). The
+    owner's own use is recorded in the ledger now; a customer's booking waits for the
+    customer's acceptance (marketplace.vouchers.services), which writes the ledger."""
     booking = _booking(booking_id)
     perm.require(actor, perm.SELL, booking)
     BOOKING.require(booking.status, BookingStatus.COMPLETED, _("This booking is not open."), ServiceError)
@@ -463,19 +472,25 @@ def complete_booking(actor, booking_id: int) -> Booking:
         raise ServiceError(_("The booking is not paid yet."))
     if booking.order is not None and booking.order.status not in (OrderStatus.PAID, OrderStatus.DELIVERED):
         raise ServiceError(_("The booking is not paid yet."))
+    if beijing_now() < booking.end_at:
+        raise ServiceError(_("A booking can be completed only after it ends (%(end)s).",
+                                end=booking.end_at.strftime("%Y-%m-%d %H:%M")))
     moved = db.session.execute(update(Booking).where(Booking.id == booking.id,
                                                      Booking.status.in_(BOOKING.sources(BookingStatus.COMPLETED)))
                                .values(status=BookingStatus.COMPLETED).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         raise Conflict(_("This booking is not open."))
     booking.status = BookingStatus.COMPLETED
-    provider = booking.instrument.organization
-    ledger_append("booking_completed", booking.ref, booking.end_at.date(), booking.amount_fen, {
-        "provider": provider.credit_code, "customer": booking.customer.credit_code,
-        "instrument": booking.instrument.ref, "amount": fen_to_str(booking.amount_fen),
-    })
-    if booking.order is not None and ORDER.allows(booking.order.status, OrderStatus.DELIVERED):
-        booking.order.status, booking.order.delivered_at = OrderStatus.DELIVERED, utcnow()
+    if booking.order is None:  # the owner's own use: nobody else to accept it
+        provider = booking.instrument.organization
+        ledger_append("booking_completed", booking.ref, booking.end_at.date(), booking.amount_fen, {
+            "provider": provider.credit_code, "customer": booking.customer.credit_code,
+            "instrument": booking.instrument.ref, "amount": fen_to_str(booking.amount_fen),
+        })
+    else:
+        from marketplace.vouchers.services import on_booking_completed
+
+        on_booking_completed(actor, booking)
     return booking
 
 
@@ -497,6 +512,9 @@ def cancel_booking(actor, booking_id: int) -> Booking:
         if moved != 1:
             raise Conflict(_("This booking is being paid; a paid booking is cancelled by a refund."))
         db.session.expire(booking.order)
+        from marketplace.vouchers.services import release
+
+        release(booking.order_id)
     booking.status = BookingStatus.CANCELLED
     for slot in db.session.scalars(select(BookingSlot).where(BookingSlot.booking_id == booking.id)):
         db.session.delete(slot)  # the hours are free again

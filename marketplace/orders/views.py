@@ -67,7 +67,8 @@ def accept(enquiry_id):
 @login_required
 def order_service(listing_id):
     form = validated(PayOptionsForm())
-    order = services.order_service(current_user, listing_id, form.with_voucher.data)
+    order = services.order_service(current_user, listing_id, form.with_voucher.data,
+                                   form.voucher_id.data if form.with_voucher.data else None)
     return redirect(url_for("orders.order", order_id=order.id))
 
 

@@ -70,13 +70,16 @@ def checkout(actor, order_id: int) -> Payment:
         # while a repeated click within one attempt reuses the first one.
         attempt = db.session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order.id)) + 1
         try:
+            from marketplace.vouchers.services import payable_fen
+
+            amount_fen = payable_fen(order)  # the buyer's share (通兑) or the whole fee (通用)
             intent = gateway().create_payment(
-                amount_fen=order.enterprise_fen, currency="cny", reference=order.ref,
+                amount_fen=amount_fen, currency="cny", reference=order.ref,
                 idempotency_key=f"order-{order.id}-pay-{attempt}",
                 metadata={"order": order.ref, "ref": business_ref(order)})
         except gw.PaymentGatewayError as exc:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
-        payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=order.enterprise_fen)
+        payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=amount_fen)
         try:
             with unit_of_work(), db.session.begin_nested():  # committed before the gateway confirms
                 db.session.add(payment)
@@ -161,15 +164,8 @@ def _payment_succeeded(event) -> str:
         "amount": fen_to_str(payment.amount_fen), "method": "card", "gateway_id": payment.gateway_id,
     })
     payment.ledger_seq = entry.seq
-    if order.with_voucher:
-        ledger_append("voucher_redemption", ref, today, order.amount_fen, {
-            "buyer": order.buyer.credit_code, "provider": order.seller.credit_code,
-            "amount": fen_to_str(order.amount_fen), "province": fen_to_str(order.province_fen),
-            "city": fen_to_str(order.city_fen), "enterprise": fen_to_str(order.enterprise_fen),
-            "order_ref": order.ref,
-        })
-        db.session.add_all([VoucherReceivable(order_id=order.id, payer="province", amount_fen=order.province_fen),
-                            VoucherReceivable(order_id=order.id, payer="city", amount_fen=order.city_fen)])
+    # (a voucher's redemption and its receivables are written at acceptance, not here:
+    # marketplace.vouchers.services._redeem)
     notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
     from marketplace.notifications.services import members, tell
 
@@ -202,6 +198,8 @@ def refund(actor, order_id: int, reason: str) -> Refund:
     ORDER.require(order.status, OrderStatus.REFUNDED, _("Only a paid order can be refunded."))
     if order.booking is not None and not BOOKING.allows(order.booking.status, BookingStatus.CANCELLED):
         raise Conflict(_("A completed booking cannot be refunded here; ask the city."))
+    from marketplace.vouchers.services import release
+
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
                                                       Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED))))
     if payment is None:
@@ -231,6 +229,7 @@ def refund(actor, order_id: int, reason: str) -> Refund:
                   corrects_seq=payment.ledger_seq)
     for receivable in db.session.scalars(select(VoucherReceivable).where(VoucherReceivable.order_id == order.id)):
         receivable.status = "void"
+    release(order.id)  # the voucher's reservation (or what it redeemed) is given back
     if order.booking is not None:
         from marketplace.orders.models import BookingSlot
 

@@ -58,7 +58,8 @@ def _represent_decimal(dumper, value: Decimal):
     text = format(value, "f")
     if "." not in text:
         text += ".0"
-    return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+    # the tag YAML resolves such a number to implicitly, which _DecimalLoader reads as Decimal
+    return dumper.represent_scalar(dumper.resolve(yaml.ScalarNode, text, (True, False)), text)
 
 
 _DecimalDumper.add_representer(Decimal, _represent_decimal)

@@ -1,7 +1,7 @@
 """The audit log is append-only: triggers refuse UPDATE and DELETE on audit_events
 
 Revision ID: 0014
-Revises: 0020
+Revises: 0016
 """
 from alembic import op
 
@@ -9,7 +9,7 @@ from marketplace.core import append_only
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0020'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
 """Every /api/v1 endpoint through HTTP with real tokens: the happy path, the permission
 failure, strict validation (nothing written), vouchers, bookings and contracts."""
+import base64
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.orders.models import Booking, Order, TechContract
 from tests.api.conftest import bearer, published, reindex
+from tests.voucher_helpers import give_voucher
 
 
 def _count(model):
@@ -150,25 +152,39 @@ def test_patch_refuses_members_of_another_kind_and_writes_nothing(client, provid
 def test_voucher_order_shows_what_the_buyer_pays_and_what_province_and_city_owe(client, provider, enterprise):
     service = published(provider, "service", title="高端液相色谱仪检测服务", price_fen=5_000_000)
     buyer = bearer(enterprise)
+    refused = client.post("/api/v1/orders", headers=buyer, json={"listing_id": service.id, "with_voucher": True})
+    assert refused.status_code == 400 and refused.json["field"] == "with_voucher"  # no voucher yet
+    give_voucher(enterprise.organization, 10_000_000)
+    vouchers = client.get("/api/v1/vouchers", headers=buyer).json["items"]
+    assert [(v["balance"], v["status"]) for v in vouchers] == [("100000.00", "active")]
     created = client.post("/api/v1/orders", headers=buyer, json={"listing_id": service.id, "with_voucher": True})
     assert created.status_code == 201, created.json
     order = created.json
     assert order["status"] == "pending_payment" and order["amount"] == "50000.00"
     assert order["shares"] == {"buyer": "5000.00", "province": "30000.00", "city": "15000.00"}
+    assert client.get("/api/v1/vouchers", headers=buyer).json["items"][0]["reserved"] == "45000.00"
 
     paid = client.post(f"/api/v1/orders/{order['id']}/pay", headers=buyer)
     assert paid.status_code == 200, paid.json
     assert paid.json["status"] == "paid"
     assert [(p["amount"], p["status"]) for p in paid.json["payments"]] == [("5000.00", "succeeded")]
-    assert sorted((r["payer"], r["amount"]) for r in paid.json["voucher_receivables"]) == [
-        ("city", "15000.00"), ("province", "30000.00")]
+    assert paid.json["voucher_receivables"] == []  # owed only once the service is accepted
     assert client.post(f"/api/v1/orders/{order['id']}/pay", headers=buyer).status_code == 409
 
     seller = bearer(provider)
     assert [o["id"] for o in client.get("/api/v1/orders", headers=seller).json["items"]] == [order["id"]]
-    assert client.post(f"/api/v1/orders/{order['id']}/confirm", headers=seller).status_code == 403
-    confirmed = client.post(f"/api/v1/orders/{order['id']}/confirm", headers=buyer)
-    assert confirmed.json["status"] == "delivered" and confirmed.json["delivered_at"]
+    assert client.post(f"/api/v1/orders/{order['id']}/confirm", headers=buyer).status_code == 400  # accepted, not confirmed
+    assert client.post(f"/api/v1/orders/{order['id']}/deliver", headers=seller, json={}).json["field"] == "files"
+    report = {"name": "报告.pdf", "content_base64": base64.b64encode(b"%PDF-1.4 api").decode()}
+    delivered = client.post(f"/api/v1/orders/{order['id']}/deliver", headers=seller, json={"report": report})
+    assert delivered.status_code == 200 and delivered.json["delivery"]["status"] == "delivered"
+    assert client.post(f"/api/v1/orders/{order['id']}/accept", headers=seller).status_code == 403
+    accepted = client.post(f"/api/v1/orders/{order['id']}/accept", headers=buyer)
+    assert accepted.status_code == 200, accepted.json
+    assert accepted.json["reservation"] == {"amount": "45000.00", "status": "redeemed"}
+    assert sorted((r["payer"], r["amount"]) for r in accepted.json["receivables"]) == [
+        ("city", "15000.00"), ("province", "30000.00")]
+    assert accepted.json["batch"]["status"] == "open"
 
     assert client.post(f"/api/v1/orders/{order['id']}/refund", headers=buyer,
                        json={"reason": "不想要了"}).status_code == 403  # the seller refunds, not the buyer
@@ -176,6 +192,24 @@ def test_voucher_order_shows_what_the_buyer_pays_and_what_province_and_city_owe(
     refunded = client.post(f"/api/v1/orders/{order['id']}/refund", headers=seller, json={"reason": "服务未按期完成"})
     assert refunded.status_code == 200 and refunded.json["status"] == "refunded"
     assert {r["status"] for r in refunded.json["voucher_receivables"]} == {"void"}
+    assert client.get("/api/v1/vouchers", headers=buyer).json["items"][0]["balance"] == "100000.00"  # given back
+
+
+def test_an_enterprise_applies_for_a_voucher_through_the_api(client, enterprise, factory):
+    headers = bearer(enterprise)
+    year = beijing_today().year
+    created = client.post("/api/v1/voucher-applications", headers=headers,
+                          json={"year": year, "planned": "80000", "purpose": "检测"})
+    assert created.status_code == 201 and created.json["status"] == "pending", created.json
+    assert [a["id"] for a in client.get("/api/v1/voucher-applications", headers=headers).json["items"]] == \
+        [created.json["id"]]
+    bad = client.post("/api/v1/voucher-applications", headers=headers, json={"year": year, "planned": 80000,
+                                                                             "purpose": "检测"})
+    assert bad.status_code == 400 and bad.json["field"] == "planned"
+    large = factory.user("enterprise", size="large")
+    refused = client.post("/api/v1/voucher-applications", headers=bearer(large),
+                          json={"year": year, "planned": "80000", "purpose": "检测"})
+    assert refused.status_code == 400
 
 
 def test_other_organisations_cannot_see_or_pay_an_order(client, provider, enterprise, factory):

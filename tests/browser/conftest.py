@@ -81,6 +81,9 @@ def live_server(tmp_path_factory, stripe_api_base, chromium_path, mail_inbox):
         "SEARCH_SQLITE_PATH": str(tmp / "search.sqlite"),
         "UPLOAD_DIR": str(tmp / "uploads"),
         "SECRET_KEY": "browser-journeys-secret",
+        # Every journey's people log in from 127.0.0.1: one address for a whole town. The login
+        # limit itself is tested in tests/security/test_login_throttle.py.
+        "RATELIMIT_LOGIN": "600 per minute",
         "MAIL_BACKEND": "smtp",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(mail_inbox.port),

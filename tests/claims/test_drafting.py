@@ -225,10 +225,15 @@ def test_related_party_purchases_are_flagged_on_the_claim(client, factory, provi
 def test_a_crash_before_the_drain_is_caught_up_by_the_cli(app_ctx, factory, provider, enterprise):
     from marketplace.orders import services as orders
     from marketplace.payments import services as payments
+    from marketplace.vouchers import services as vouchers
+    from tests.voucher_helpers import REPORT, give_voucher
 
     service = published_service(provider)
+    give_voucher(enterprise.organization)
     order = orders.order_service(enterprise, service.id, with_voucher=True)
-    payments.checkout(enterprise, order.id)  # committed; no request, so no drain ran
+    payments.checkout(enterprise, order.id)
+    vouchers.deliver(provider, order.id, "完成", REPORT)
+    vouchers.accept(enterprise, order.id)  # committed; no request, so no drain ran
     assert claim_of(enterprise.organization, "A3") is None
     out = app_ctx.test_cli_runner().invoke(args=["claims", "drain"])
     assert "applied" in out.output and out.exit_code == 0

@@ -26,7 +26,9 @@ from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.payments import services as payments
 from marketplace.subsidies import county_rd_indicator, evaluate
+from marketplace.vouchers import services as vouchers
 from tests.factories import login
+from tests.voucher_helpers import REPORT, give_voucher
 
 YEAR = 2024
 KINDS = ("payment", "contract_registered", "booking_completed", "lease_fee", "voucher_redemption")
@@ -60,10 +62,12 @@ def city(factory):
     service = _published(lab, "service", title="液相色谱检测", price_fen=5_000_000)
     patent = _published(uni, "achievement", title="轴承钢热处理", price_fen=120_000_000)
     instrument = _published(lab, "instrument", title="扫描电镜")
+    give_voucher(small.organization, year=YEAR)
     with frozen_at(_at(2, 10)):
         order = orders.order_service(small, service.id, with_voucher=True)
         payments.checkout(small, order.id)
-        orders.confirm_delivery(small, order.id)
+        vouchers.deliver(lab, order.id, "完成", REPORT)
+        vouchers.accept(small, order.id)
     with frozen_at(_at(3, 12)):
         bought = orders.buy_achievement(small, patent.id, "non_exclusive_licence")
         payments.checkout(small, bought.id)
@@ -74,6 +78,7 @@ def city(factory):
         payments.checkout(small, booking.order_id)
     with frozen_at(_at(4, 14, 12)):
         orders.complete_booking(lab, booking.id)
+        vouchers.accept(small, booking.order_id)
     with frozen_at(_at(5, 10)):
         orders.record_lease_payment(lab, instrument.id, 3_000_000, date(YEAR, 5, 10))
     with frozen_at(_at(6, 6)):

@@ -19,6 +19,7 @@ from marketplace.outbox import OutboxEntry
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
 from tests.factories import login, published
+from tests.voucher_helpers import deliver_and_accept, give_voucher
 
 
 def _count(model, *where) -> int:
@@ -94,6 +95,7 @@ def test_webhooks_replayed_reordered_and_forged_give_one_payment_and_one_ledger_
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
     service = published(provider, "service")
+    give_voucher(buyer.organization)
     login(client, buyer)
     order_id = int(client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
                    .headers["Location"].rsplit("/", 1)[1])
@@ -132,8 +134,8 @@ def test_webhooks_replayed_reordered_and_forged_give_one_payment_and_one_ledger_
     assert db.session.get(Order, order_id).status == "paid"
     assert [(p.status, p.amount_fen) for p in db.session.scalars(select(Payment))] == [("succeeded", 500_000)]
     assert [e.kind for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))] == \
-        ["payment", "voucher_redemption"]  # one payment entry (and its voucher split), never two
-    assert _count(VoucherReceivable) == 2
+        ["payment"]  # one payment entry, never two (the voucher's redemption waits for acceptance)
+    assert _count(VoucherReceivable) == 0
     assert verify(db.session).ok
 
 
@@ -301,12 +303,14 @@ def test_a_request_after_the_failure_drains_the_leftover_rows_too(app, client, f
 def test_an_edited_ledger_row_from_real_trade_is_named_by_flask_ledger_verify(app, client, factory):
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
+    give_voucher(buyer.organization)
     login(client, buyer)
     for n in range(4):
         service = published(provider, "service", title=f"账本服务{n}", price_fen=1_000_000 * (n + 1))
         order_id = int(client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
                        .headers["Location"].rsplit("/", 1)[1])
         client.post(f"/orders/{order_id}/pay")
+        deliver_and_accept(order_id)  # the payment, then the redemption at acceptance
     entries = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
     assert len(entries) == 8 and verify(db.session).ok
     ok = app.test_cli_runner().invoke(args=["ledger", "verify"])

@@ -1,11 +1,12 @@
 """Who may move money or rights on an order or a booking, through the web routes as each role:
 a refund only by the seller or an administrator; a booking cancelled only by its customer or
 its provider; a completed booking never refunded. Every refusal writes nothing."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.core.timeutil import frozen_at
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.orders.models import Booking, BookingSlot, Order
@@ -114,7 +115,8 @@ def test_a_completed_booking_cannot_be_refunded(client, factory, provider, custo
     _as(client, customer)
     assert client.post(f"/orders/{booking.order_id}/pay").status_code == 302
     _as(client, provider)
-    assert client.post(f"/bookings/{booking.id}/complete").status_code == 302
+    with frozen_at(datetime.combine(booking.end_at.date(), datetime.min.time()).replace(hour=5)):  # 13:00 Beijing
+        assert client.post(f"/bookings/{booking.id}/complete").status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "completed"
     before = _snapshot()
@@ -122,8 +124,8 @@ def test_a_completed_booking_cannot_be_refunded(client, factory, provider, custo
         _as(client, actor)
         assert client.post(f"/orders/{booking.order_id}/refund", data={"reason": "撤销"}).status_code == 409
     assert _snapshot() == before
-    assert [e.kind for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))] == \
-        ["payment", "booking_completed"]
+    # (the ledger's booking entry waits for the customer's acceptance)
+    assert [e.kind for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))] == ["payment"]
 
 
 def test_a_paid_booking_is_refunded_and_its_hours_freed_before_completion(client, provider, customer, booking):

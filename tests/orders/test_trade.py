@@ -1,5 +1,6 @@
 """Trade end to end through the web routes: vouchers, licences and contracts, bookings,
 webhooks and refunds, with every money event on the ledger."""
+import io
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from marketplace.core.timeutil import beijing_today
+from marketplace.core.timeutil import beijing_today, frozen_at
 from marketplace.extensions import db
 from marketplace.ledger.models import LedgerEntry
 from marketplace.ledger.services import verify
@@ -16,6 +17,7 @@ from marketplace.orders.models import Booking, BookingSlot, Order, TechContract
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import Payment, VoucherReceivable, WebhookEvent
 from tests.factories import login, published
+from tests.voucher_helpers import give_voucher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +28,7 @@ def _kinds():
 
 def test_enterprise_pays_a_service_with_a_voucher(client, provider, enterprise):
     service = published(provider, "service", title="高端液相色谱仪检测服务", price_fen=5_000_000)
+    voucher = give_voucher(enterprise.organization, 10_000_000)
     login(client, enterprise)
     page = client.get(f"/listings/{service.id}").get_data(as_text=True)
     assert "¥30,000.00" in page and "¥15,000.00" in page and "¥5,000.00" in page  # the what-if
@@ -36,9 +39,29 @@ def test_enterprise_pays_a_service_with_a_voucher(client, provider, enterprise):
     assert (order.status, order.province_fen, order.city_fen, order.enterprise_fen) == ("paid", 3_000_000, 1_500_000, 500_000)
     payment = db.session.scalars(select(Payment)).one()
     assert payment.amount_fen == 500_000 and payment.status == "succeeded"  # the enterprise pays its share only
+    db.session.refresh(voucher)
+    assert (voucher.reserved_fen, voucher.used_fen, voucher.balance_fen) == (4_500_000, 0, 5_500_000)
+    # Paid is not redeemed: nothing owed, no redemption in the ledger until the buyer accepts.
+    assert db.session.scalar(select(func.count()).select_from(VoucherReceivable)) == 0
+    assert _kinds() == ["payment"]
+    client.post("/logout")
+    login(client, provider)
+    assert client.post(f"/orders/{order_id}/deliver", data={"note": "见报告"}).status_code == 400  # no report
+    delivered = client.post(f"/orders/{order_id}/deliver", data={
+        "note": "见报告", "files": (io.BytesIO(b"%PDF-1.4 report"), "检测报告.pdf")}, content_type="multipart/form-data")
+    assert delivered.status_code == 302
+    assert _kinds() == ["payment"]
+    assert client.post(f"/orders/{order_id}/accept").status_code == 403  # the seller does not accept
+    client.post("/logout")
+    login(client, enterprise)
+    assert client.get(f"/orders/{order_id}/report").data == b"%PDF-1.4 report"
+    assert client.post(f"/orders/{order_id}/accept").status_code == 302
+    assert client.post(f"/orders/{order_id}/accept").status_code == 409  # once
     owed = {r.payer: r.amount_fen for r in db.session.scalars(select(VoucherReceivable))}
     assert owed == {"province": 3_000_000, "city": 1_500_000}
     assert _kinds() == ["payment", "voucher_redemption"]
+    db.session.refresh(voucher)
+    assert (voucher.reserved_fen, voucher.used_fen, voucher.balance_fen) == (0, 4_500_000, 5_500_000)
     page = client.get(f"/orders/{order_id}").get_data(as_text=True)
     assert "¥5,000.00" in page and "¥30,000.00" in page and "¥15,000.00" in page
     assert verify(db.session).ok
@@ -175,8 +198,17 @@ def test_completed_external_booking_reaches_the_ledger_and_self_use_is_marked(cl
     login(client, provider)
     booking = db.session.scalars(select(Booking)).one()
     assert booking.amount_fen == 100_000  # two hours at the external price
-    assert client.post(f"/bookings/{booking.id}/complete").status_code == 302
+    assert client.post(f"/bookings/{booking.id}/complete").status_code == 400  # not before it ends
+    assert _kinds() == ["payment"] and db.session.get(Booking, booking.id).status == "booked"
+    with frozen_at(datetime.combine(day, datetime.min.time()).replace(hour=3)):  # 11:00 Beijing: it has ended
+        assert client.post(f"/bookings/{booking.id}/complete").status_code == 302
+    assert _kinds() == ["payment"]  # completed, not yet accepted by the customer
+    client.post("/logout")
+    login(client, enterprise)
+    assert client.post(f"/orders/{order_id}/accept").status_code == 302
     assert _kinds() == ["payment", "booking_completed"]
+    client.post("/logout")
+    login(client, provider)
     _book(client, instrument, day, 14)
     own = db.session.scalars(select(Booking).where(Booking.self_use.is_(True))).one()
     assert own.amount_fen == 20_000 and own.order_id is None  # internal price, no order
@@ -226,8 +258,9 @@ def test_webhook_is_verified_and_idempotent(app, client, provider, enterprise):
         app.config["STRIPE_RELAY_WEBHOOKS"] = True
 
 
-def test_refund_corrects_the_ledger_and_voids_the_receivables(client, provider, enterprise):
+def test_refund_corrects_the_ledger_and_releases_the_voucher(client, provider, enterprise):
     service = published(provider, "service")
+    voucher = give_voucher(enterprise.organization, 10_000_000)
     login(client, enterprise)
     response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -238,16 +271,19 @@ def test_refund_corrects_the_ledger_and_voids_the_receivables(client, provider, 
     assert client.post(f"/orders/{order_id}/refund", data={"reason": ""}).status_code == 400
     assert client.post(f"/orders/{order_id}/refund", data={"reason": "服务未能完成"}).status_code == 302
     assert db.session.get(Order, order_id).status == "refunded"
-    assert {r.status for r in db.session.scalars(select(VoucherReceivable))} == {"void"}
+    db.session.refresh(voucher)
+    assert (voucher.reserved_fen, voucher.used_fen, voucher.balance_fen) == (0, 0, 10_000_000)  # released
+    assert db.session.scalar(select(func.count()).select_from(VoucherReceivable)) == 0  # never owed
     entries = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
-    assert [e.kind for e in entries] == ["payment", "voucher_redemption", "refund"]
-    assert entries[2].corrects_seq == entries[0].seq
+    assert [e.kind for e in entries] == ["payment", "refund"]
+    assert entries[1].corrects_seq == entries[0].seq
     assert verify(db.session).ok
 
 
 def test_real_stripe_gateway_against_stripe_mock(app, client, stripe_api_base, provider, enterprise):
     service = published(provider, "service")
     app.config.update(PAYMENT_GATEWAY="stripe", STRIPE_API_BASE=stripe_api_base)
+    give_voucher(enterprise.organization)
     try:
         login(client, enterprise)
         response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})

@@ -14,6 +14,7 @@ from marketplace.ledger.services import verify
 from marketplace.listings import services as listings
 from marketplace.orders.models import Order
 from tests.factories import PASSWORD, login
+from tests.voucher_helpers import give_voucher
 
 
 def _trade(client, factory):
@@ -21,6 +22,7 @@ def _trade(client, factory):
     service = listings.publish(provider, listings.create_listing(provider, "service", {
         "title": "液相色谱检测", "description": "", "price_fen": 5_000_000, "negotiable": False}).id)
     buyer = factory.user("enterprise", size="small")
+    give_voucher(buyer.organization)
     login(client, buyer)
     response = client.post(f"/listings/{service.id}/order", data={"with_voucher": "y"})
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])

@@ -19,8 +19,10 @@ from marketplace.ledger.models import LedgerEntry
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking
 from marketplace.payments import services as payments
+from marketplace.vouchers import services as vouchers
 from tests.api.conftest import published
 from tests.factories import login
+from tests.voucher_helpers import REPORT, give_voucher
 
 # 00:30 on 1 January 2027 in Beijing is 16:30 on 31 December 2026 in UTC.
 NEW_YEAR_UTC = datetime(2026, 12, 31, 16, 30)
@@ -81,9 +83,12 @@ def test_a_payment_and_a_refund_at_half_past_midnight_on_new_year_belong_to_the_
     seller = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
     service = published(seller, "service")
+    give_voucher(buyer.organization, year=2027)
     with frozen_at(NEW_YEAR_UTC):
         order = orders.order_service(buyer, service.id, with_voucher=True)
         payments.checkout(buyer, order.id)  # the test gateway relays the signed webhook at once
+        vouchers.deliver(seller, order.id, "完成", REPORT)
+        vouchers.accept(buyer, order.id)  # the redemption is written at acceptance
         payments.refund(seller, order.id, "客户撤回")
     db.session.expire_all()
     dates = {e.kind: e.occurred_on for e in db.session.scalars(select(LedgerEntry))}

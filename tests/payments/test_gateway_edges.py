@@ -1,0 +1,93 @@
+"""StripeGateway and InMemoryGateway edges a mutation run showed untested (issue 16): the
+gateway's address as configured, refused arguments, the metadata bound, network retries, and
+the fake's signed events."""
+import json
+import urllib.parse
+
+import pytest
+import stripe
+
+from marketplace.payments.gateway import (
+    InMemoryGateway,
+    PaymentGatewayError,
+    PaymentIntent,
+    StripeGateway,
+)
+
+SECRET = "whsec_test_marketplace"
+
+
+class RecordingHTTPClient(stripe.RequestsClient):
+    def __init__(self):
+        super().__init__(timeout=30)
+        self.recorded = []
+
+    def _request_internal(self, method, url, headers, post_data, is_streaming):
+        self.recorded.append((method, url, post_data))
+        return super()._request_internal(method, url, headers, post_data, is_streaming)
+
+
+def test_an_address_with_a_trailing_slash_reaches_the_same_api(stripe_api_base):
+    http = RecordingHTTPClient()
+    gateway = StripeGateway("sk_test_marketplace", stripe_api_base.rstrip("/") + "/", SECRET, http_client=http)
+    intent = gateway.create_payment(amount_fen=100, reference="ORD-1", idempotency_key="k-slash", metadata={})
+    assert intent.amount_fen == 100
+    assert http.recorded[-1][1] == stripe_api_base.rstrip("/") + "/v1/payment_intents"
+
+
+def test_without_an_address_the_gateway_is_built_for_stripe_itself():
+    # (production: no STRIPE_API_BASE; nothing is sent until a payment starts)
+    gateway = StripeGateway("sk_live_not_used", None, SECRET)
+    assert isinstance(gateway, StripeGateway)
+
+
+@pytest.mark.parametrize("call", ["refund", "confirm"])
+def test_an_empty_intent_id_is_refused_before_anything_is_sent(call):
+    gateway = StripeGateway("sk_test_marketplace", "http://127.0.0.1:9", SECRET, max_network_retries=0)
+    with pytest.raises(ValueError, match="^intent_id is required$"):
+        if call == "refund":
+            gateway.refund(intent_id="", amount_fen=100, idempotency_key="k-empty")
+        else:
+            gateway.confirm_payment("")
+
+
+def test_a_long_refund_reason_is_cut_to_500_characters_in_the_metadata(stripe_api_base):
+    http = RecordingHTTPClient()
+    gateway = StripeGateway("sk_test_marketplace", stripe_api_base, SECRET, http_client=http)
+    gateway.refund(intent_id="pi_123", amount_fen=100, idempotency_key="k-long", reason="退" * 600)
+    form = dict(urllib.parse.parse_qsl(http.recorded[-1][2]))
+    assert form["metadata[reason]"] == "退" * 500
+
+
+def test_an_unreachable_gateway_is_tried_three_times_under_one_idempotency_key():
+    # Two retries by default: safe because every mutating call carries the caller's key.
+    http = RecordingHTTPClient()
+    gateway = StripeGateway("sk_test_marketplace", "http://127.0.0.1:9", SECRET, http_client=http)
+    with pytest.raises(PaymentGatewayError, match="APIConnectionError"):
+        gateway.create_payment(amount_fen=100, reference="ORD-1", idempotency_key="k-retry", metadata={})
+    assert len(http.recorded) == 3
+
+
+def test_the_fakes_signed_event_carries_the_time_it_was_signed_at():
+    fake = InMemoryGateway()
+    intent = PaymentIntent(id="pi_mem_0001", amount_fen=100, currency="cny", status="succeeded", client_secret=None)
+    payload, signature = fake.make_webhook("evt_1", "payment_intent.succeeded", intent, timestamp=1_700_000_000)
+    assert json.loads(payload)["created"] == 1_700_000_000
+    assert signature.startswith("t=1700000000,")
+
+
+def test_a_webhook_refused_by_stripes_own_check_says_why():
+    from marketplace.payments.gateway import (
+        WebhookPayloadError,
+        WebhookSignatureError,
+        sign_webhook_payload,
+    )
+
+    gateway = StripeGateway("sk_test_marketplace", None, SECRET)
+    with pytest.raises(WebhookSignatureError, match="(?i)signature"):
+        gateway.parse_webhook(b'{"id": "evt_1"}', "t=1,v1=00")
+    body = b"\xff\xfe not utf-8"
+    import time
+
+    with pytest.raises(WebhookPayloadError, match="^webhook body is not UTF-8$"):
+        gateway.parse_webhook(body, sign_webhook_payload(SECRET, body, int(time.time())))
