@@ -200,6 +200,12 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | 
     if enquiry.status in (EnquiryStatus.ORDERED, EnquiryStatus.ON_NOTICE):
         raise Conflict(_("This quote was accepted already."))
     version = negotiation.open_version(enquiry)
+    if version is None:
+        # Another request may have accepted it between our two reads: that is a conflict,
+        # not a missing quote.
+        db.session.refresh(enquiry)
+        if enquiry.status in (EnquiryStatus.ORDERED, EnquiryStatus.ON_NOTICE):
+            raise Conflict(_("This quote was accepted already."))
     if enquiry.status != EnquiryStatus.QUOTED or version is None or version.side != "seller":
         raise ServiceError(_("There is no quote to accept."))
     result = negotiation.accept(actor, version.id, with_voucher)
