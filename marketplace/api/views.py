@@ -13,8 +13,8 @@ from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from marketplace import programmes
+from marketplace.accounts import services as accounts
 from marketplace.api import serialize
-from marketplace.api import services as tokens
 from marketplace.api.openapi import document
 from marketplace.api.validation import (
     Field,
@@ -65,7 +65,7 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
-    user = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    user = accounts.authenticate_token(secret.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         raise Unauthorized(_("Send a valid API token: Authorization: Bearer <token>."))
     g.api_user = user
