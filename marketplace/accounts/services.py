@@ -20,7 +20,15 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
 from marketplace.accounts import credit_code, passwords
-from marketplace.accounts.models import ORG_KINDS, ApiToken, LoginThrottle, Membership, Organization, User
+from marketplace.accounts.models import (
+    COUNTIES,  # noqa: F401 - the counties, for other domains' forms and filters
+    ORG_KINDS,
+    ApiToken,
+    LoginThrottle,
+    Membership,
+    Organization,
+    User,
+)
 from marketplace.accounts.passwords import MIN_PASSWORD, hash_password  # noqa: F401 - used by the demo and tests
 from marketplace.audit.models import record
 from marketplace.core import paging

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.accounts.models import COUNTIES
+from marketplace.accounts.services import COUNTIES
 from marketplace.programmes import common
 from marketplace.programmes.models import (
     BASE_KINDS,
