@@ -176,3 +176,20 @@ def test_the_audit_log_refuses_update_and_delete_in_the_orm_and_in_the_database(
                 conn.execute(text(sql))
     db.session.rollback()
     assert db.session.get(AuditEvent, event_id).action == "test.event"
+
+
+def test_templates_ask_can_not_the_role():
+    """Who may do what is permissions.py's: a template asks ``can(...)``, it never compares a role
+    (showing the user's role as a label is fine)."""
+    pattern = re.compile(r"\.role\s*(==|!=|\bin\b|\bnot in\b)|\brole\s*(==|!=)\s*['\"]|['\"]\s*(==|!=)\s*\w*\.?role\b")
+    offenders = [f"{path.relative_to(ROOT)}:{n}"
+                 for path in sorted((ROOT / "templates").rglob("*.html"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == [], "use can(action, target) in templates: " + ", ".join(offenders)
+
+
+def test_the_programme_pages_hold_no_permission_rule_and_no_query():
+    text = (PACKAGE / "programmes" / "views.py").read_text(encoding="utf-8")
+    found = re.findall(r"\bperm\.\w+|\bdb\.\w+|\bselect\(|\.query\b|\.role\b", text)
+    assert found == [], f"programmes/views.py asks its services, not the rules or the tables: {found}"

@@ -2,7 +2,7 @@
 claim with evidence, answer a request for evidence, download evidence."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -48,8 +48,7 @@ def detail(claim_id):
 @login_required
 def submit(claim_id):
     services.submit(current_user, claim_id)
-    flash(_("Claim submitted to the city."), "success")
-    return redirect(url_for("claims.detail", claim_id=claim_id))
+    return flash_redirect(_("Claim submitted to the city."), "claims.detail", claim_id=claim_id)
 
 
 @bp.route("/claims/<int:claim_id>/respond", methods=["POST"])

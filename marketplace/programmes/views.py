@@ -130,8 +130,7 @@ def ip_link(ip_id):
     if not form.validate_on_submit():
         raise ServiceError(_("Choose one of your organisation's achievements."), "listing_id")
     ip = ipdb.link_achievement(current_user, ip_id, form.listing_id.data)
-    flash(_("Linked to the achievement."), "success")
-    return redirect(url_for("programmes.ip_search", q=ip.number))
+    return flash_redirect(_("Linked to the achievement."), "programmes.ip_search", q=ip.number)
 
 
 @bp.route("/ip/zero-patent")
@@ -155,8 +154,7 @@ def profile(organization_id):
     if not form.validate_on_submit():
         raise ServiceError(_("Choose one of the options."), "industry")
     ipdb.set_profile(current_user, organization_id, form.above_scale_industrial.data, form.industry.data or None)
-    flash(_("Saved."), "success")
-    return redirect(url_for("programmes.zero_patent"))
+    return flash_redirect(_("Saved."), "programmes.zero_patent")
 
 
 # --- commissioners ----------------------------------------------------------------------
@@ -220,8 +218,7 @@ def selection_new():
 @login_required
 def selection_claim(selection_id):
     claim = comm.file_selection_claim(current_user, selection_id)
-    flash(_("Claim %(id)d filed.", id=claim.id), "success")
-    return redirect(url_for("programmes.commissioners"))
+    return flash_redirect(_("Claim %(id)d filed.", id=claim.id), "programmes.commissioners")
 
 
 # --- project reserve --------------------------------------------------------------------
@@ -265,8 +262,7 @@ def project_step(project_id, step):
     form = forms[step]() if step in forms else None
     invalid = None if form is None or form.validate_on_submit() else next(iter(form.errors.values()))[0]
     projects.take_step(current_user, project_id, step, form.data if form else {}, invalid)
-    flash(_("Saved."), "success")
-    return redirect(url_for("programmes.project", project_id=project_id))
+    return flash_redirect(_("Saved."), "programmes.project", project_id=project_id)
 
 
 # --- targets ----------------------------------------------------------------------------

@@ -137,8 +137,7 @@ def payouts():
 def pay(claim_id):
     form = PayForm()
     services.pay(current_user, claim_id, (form.paid_on.data or "").strip() or None)
-    flash(_("Payout recorded."), "success")
-    return redirect(url_for("review.payouts"))
+    return flash_redirect(_("Payout recorded."), "review.payouts")
 
 
 @bp.route("/review/rewards", methods=["POST"])
@@ -148,8 +147,7 @@ def set_provincial_reward():
     form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
     validated(form)
     services.record_provincial_reward(current_user, form.organization.data, form.year.data, form.amount.fen)
-    flash(_("Reward recorded; the year's claims are recomputed."), "success")
-    return redirect(url_for("review.payouts", year=form.year.data))
+    return flash_redirect(_("Reward recorded; the year's claims are recomputed."), "review.payouts", year=form.year.data)
 
 
 @bp.route("/review/budgets", methods=["POST"])
@@ -158,8 +156,7 @@ def set_budget():
     form = BudgetForm()
     year = form.year.data
     claims.set_budget(current_user, year, form.clause.data, getattr(form.amount, "fen", None))
-    flash(_("Budget saved."), "success")
-    return redirect(url_for("review.payouts", year=year))
+    return flash_redirect(_("Budget saved."), "review.payouts", year=year)
 
 
 # --- public -------------------------------------------------------------------------------------
