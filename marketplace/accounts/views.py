@@ -63,8 +63,7 @@ def logout():
     if current_user.is_authenticated:
         services.end_sessions(current_user._get_current_object())  # this cookie, and any copy of it, ends here
     logout_user()
-    return flash_redirect(_("You have logged out."), "info")
-    return redirect(url_for("home.index"))
+    return flash_redirect(_("You have logged out."), "home.index", category="info")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -191,7 +190,7 @@ def set_language(code):
 def switch_organization(organization_id):
     org = services.switch_organization(current_user, organization_id)
     session["active_org"] = org.id
-    flash(_("You now act for %(org)s.", org=org.name), "home.dashboard")
+    return flash_redirect(_("You now act for %(org)s.", org=org.name), "home.dashboard")
 
 
 # --- API tokens -----------------------------------------------------------------------------
