@@ -193,3 +193,27 @@ def test_the_programme_pages_hold_no_permission_rule_and_no_query():
     text = (PACKAGE / "programmes" / "views.py").read_text(encoding="utf-8")
     found = re.findall(r"\bperm\.\w+|\bdb\.\w+|\bselect\(|\.query\b|\.role\b", text)
     assert found == [], f"programmes/views.py asks its services, not the rules or the tables: {found}"
+
+
+def test_a_page_may_reach_another_domain_through_its_services_only():
+    """The checker's own contract (tests/importrules.py), on a graph small enough to read."""
+    import grimp
+
+    from tests.importrules import DomainPagesContract
+
+    def check(*imported):
+        g = grimp.ImportGraph()
+        for module in ("marketplace", "marketplace.core", "marketplace.core.forms", "marketplace.a",
+                       "marketplace.a.views", "marketplace.a.models", "marketplace.b", "marketplace.b.services",
+                       "marketplace.b.models", "marketplace.b.views"):
+            g.add_module(module)
+        for target in imported:
+            g.add_import(importer="marketplace.a.views", imported=target, line_number=1, line_contents="import")
+        contract = DomainPagesContract(name="pages", session_options={}, contract_options={
+            "root": "marketplace", "pages": ["views", "forms"], "entrances": ["services"], "shared": ["core"]})
+        result = contract.check(g, verbose=False)
+        return result.kept, [(i, t) for i, t, _lines in result.metadata["illegal"]]
+
+    assert check("marketplace.b.services", "marketplace.core.forms", "marketplace.a.models") == (True, [])
+    assert check("marketplace.b.services", "marketplace.b.models", "marketplace.b.views") == (False, [
+        ("marketplace.a.views", "marketplace.b.models"), ("marketplace.a.views", "marketplace.b.views")])

@@ -385,7 +385,7 @@ ELSEWHERE = {
     "health.readyz": "public; 200 or 503 by the components, not the role: tests/ops/test_health.py",
     "health.metrics": "loopback or METRICS_TOKEN, not a role: tests/ops/test_metrics.py",
     "payments.webhook": "a signature, not a session: tests/payments/test_app_flows.py",
-    "accounts.close_account": "password-confirmed; it ends the walker's account: tests/programmes/test_mydata.py",
+    "accounts.close_account": "password-confirmed; it ends the walker's account: tests/accounts/test_mydata.py",
     "instruments.ical_feed": "a secret address, not a role: tests/instruments/test_instruments.py",
     "instruments.book_training": "an instrument that needs training: tests/instruments/test_instruments.py",
 }
