@@ -21,12 +21,15 @@ def form_status(form) -> int:
 
 
 def handle_form(form, action: Callable[[], T], *, done: Callable[[T], ResponseReturnValue],
-                page: Callable[[Any], str]) -> ResponseReturnValue:
+                page: Callable[[Any], str], validate: bool = True) -> ResponseReturnValue:
     """``action()`` when the submitted form is valid, then ``done(its result)``. Otherwise (not
     submitted, invalid, or refused by the service: the refusal goes beside the field it names,
     or above the form) ``page(form)`` with the form as typed and the status ``form_status``
-    gives. A refusal that is not about the input (forbidden, not found) propagates."""
-    if form.validate_on_submit():
+    gives. A refusal that is not about the input (forbidden, not found) propagates.
+
+    ``validate=False``: the service checks the input itself, so its own words are the ones shown
+    (the form only carries the values)."""
+    if form.validate_on_submit() if validate else form.is_submitted():
         try:
             result = action()
         except ServiceError as exc:
