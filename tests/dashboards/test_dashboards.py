@@ -239,13 +239,13 @@ def test_city_enters_county_figures_and_the_engine_computes_the_indicator(client
         response = client.post("/dashboards/indicator/edit", data={"year": YEAR, "county": county,
                                                                    "rd_spending": rd, "gdp": gdp})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    # the engine, with the year's target put in (2024: 2.3 % of GDP, half of the counties)
+    # the engine, with the target in force put in (2022's measures: 2.2 % of GDP, half of the counties)
     expected = county_rd_indicator([{"county": c, "rd_spending": rd, "gdp": gdp}
                                     for c, (rd, gdp) in figures.items()], YEAR,
                                    parameters=services.indicator_parameters(YEAR, services.target_for(YEAR).target))
-    assert (expected.reaching, expected.total, expected.met) == (1, 4, False)  # only 东昌府区 (2.5 %)
+    assert (expected.reaching, expected.total, expected.met) == (2, 4, True)  # 东昌府区 2.5 %, 高唐县 2.2 %
     html = client.get(f"/dashboards/indicator?year={YEAR}").get_data(as_text=True)
-    assert 'data-reaching="1" data-total="4" data-met="no"' in html
+    assert 'data-reaching="2" data-total="4" data-met="yes"' in html
     for c in expected.counties:
         row = re.search(rf'<tr data-county="{c.county}">(.*?)</tr>', html, re.S).group(1)
         assert c.intensity_pct in row and ("Yes" if c.reaches else "No") in row
@@ -259,7 +259,7 @@ def test_city_enters_county_figures_and_the_engine_computes_the_indicator(client
     events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "county_rd.save")))
     assert len(events) == 5 and events[-1].before == {"rd_spending_fen": 45_000_000_050, "gdp_fen": 3_000_000_000_000}
     html = client.get(f"/dashboards/indicator?year={YEAR}").get_data(as_text=True)
-    assert 'data-reaching="2" data-total="4" data-met="yes"' in html  # 莘县 now at 2.33 %
+    assert 'data-reaching="3" data-total="4" data-met="yes"' in html  # 莘县 now at 2.33 %
 
 
 @pytest.mark.parametrize("data", [

@@ -4,6 +4,8 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
+
 from marketplace.core.timeutil import frozen_at
 from marketplace.dashboards import services
 from marketplace.dashboards.models import INDICATOR_COUNTIES
@@ -40,10 +42,36 @@ def test_a_service_paid_but_not_otherwise_recorded_counts_as_its_payment(client,
     assert (t.total_fen, t.trades, t.by_kind["payment"]) == (300_000, 1, 300_000)
 
 
-def test_each_year_is_measured_against_its_own_target_kept_as_data(client, factory):
+LATER_TARGET = """
+  - year: 2024
+    rd_intensity: "0.023"
+    county_share: "0.50"
+    source_zh: 测试用：2024年目标2.3%。
+    source_en: For the test, a 2024 target of 2.3 %.
+"""
+
+
+@pytest.fixture
+def later_target(monkeypatch, tmp_path):
+    """The city publishes a 2024 target: one more entry in the targets file."""
+    path = tmp_path / "rd_targets.yaml"
+    path.write_text(services.TARGETS_FILE.read_text(encoding="utf-8") + LATER_TARGET, encoding="utf-8")
+    monkeypatch.setattr(services, "TARGETS_FILE", path)
+    services.rd_targets.cache_clear()
+    yield
+    services.rd_targets.cache_clear()
+
+
+def test_the_measures_own_target_is_the_one_in_force_until_the_city_sets_another():
+    targets = services.rd_targets()
+    assert [(t.year, t.rd_intensity, t.county_share) for t in targets] == [(2022, Decimal("0.022"), Decimal("0.50"))]
+    assert services.target_for(2025).kind == "latest" and services.target_for(2025).target.year == 2022
+
+
+def test_each_year_is_measured_against_its_own_target_kept_as_data(client, factory, later_target):
     targets = {t.year: t for t in services.rd_targets()}
     assert targets[2022].rd_intensity == Decimal("0.022") and targets[2022].county_share == Decimal("0.50")
-    assert max(targets) > 2022  # later targets exist, as data
+    assert max(targets) == 2024  # the year the city added, read from the data
     assert services.target_for(2021).kind == "ahead" and services.target_for(2021).target.year == 2022
     assert services.target_for(2099).kind == "latest" and services.target_for(2099).target.year == max(targets)
     reviewer = factory.user("reviewer")
