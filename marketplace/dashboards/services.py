@@ -109,20 +109,48 @@ class Turnover:
         return sum(r.count for r in self.by_month)
 
 
-def turnover(actor, year: int) -> Turnover:
-    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen)."""
-    _view(actor)
+# The ledger's sums of a year by (kind, month) and by (kind, party), per ledger head (its seq
+# and hash, which chains every entry before it): the ledger only grows, so an unchanged head
+# means unchanged sums, and a dashboard view aggregates the year's rows once per new entry,
+# not on every view.
+_SUMS: dict[tuple, tuple[list, list]] = {}
+_SUMS_KEPT = 16
+
+
+def _ledger_sums(year: int) -> tuple[list, list]:
+    from marketplace.ledger.services import head
+
+    key = (str(db.session.get_bind().url), year, *head(db.session))  # (seq, hash): the chain names the content
+    sums = _SUMS.get(key)
+    if sums is not None:
+        return sums
     start, end = _bounds(year)
     in_year = LedgerEntry.occurred_on.between(start, end)
     month = extract("month", LedgerEntry.occurred_on)
-    rows = db.session.execute(
+    by_month = [tuple(r) for r in db.session.execute(
         select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen), func.count())
         .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS + ("refund", "cancellation")))
-        .group_by(LedgerEntry.kind, month)).all()
+        .group_by(LedgerEntry.kind, month))]
+    party = _party_expr().label("party")
+    by_party = [tuple(r) for r in db.session.execute(
+        select(LedgerEntry.kind, party, func.sum(LedgerEntry.amount_fen), func.count())
+        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS))
+        .group_by(LedgerEntry.kind, party))]
+    if len(_SUMS) >= _SUMS_KEPT:
+        _SUMS.clear()
+    _SUMS[key] = (by_month, by_party)
+    return by_month, by_party
+
+
+def turnover(actor, year: int) -> Turnover:
+    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen); the
+    county is each party's as it stands today."""
+    _view(actor)
+    month_rows, party_rows = _ledger_sums(year)
     by_month = {m: TurnoverRow(m) for m in range(1, 13)}
     by_kind = {k: 0 for k in TURNOVER_KINDS}
     corrections = {"refund": 0, "cancellation": 0}
-    for kind, m, total, n in rows:
+    for kind, m, total, n in month_rows:
         total = int(total or 0)
         if kind in corrections:
             corrections[kind] += total
@@ -132,17 +160,16 @@ def turnover(actor, year: int) -> Turnover:
         row.count += n
         by_kind[kind] += total
 
-    party = _party_expr()
-    org_county = case((Organization.in_city.is_(True), Organization.county), else_=None)
-    rows = db.session.execute(
-        select(LedgerEntry.kind, org_county.label("county"), func.sum(LedgerEntry.amount_fen), func.count())
-        .select_from(LedgerEntry)
-        .outerjoin(Organization, Organization.credit_code == party)
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS))
-        .group_by(LedgerEntry.kind, org_county)).all()
+    county_of: dict[str, str | None] = {}
+    codes = sorted({code for _kind, code, _total, _n in party_rows if code})
+    for i in range(0, len(codes), 500):
+        for code, in_city, county in db.session.execute(
+                select(Organization.credit_code, Organization.in_city, Organization.county)
+                .where(Organization.credit_code.in_(codes[i:i + 500]))):
+            county_of[code] = county if in_city else None
     counties: dict[str, TurnoverRow] = {}
-    for kind, county, total, n in rows:
-        key = county or OUTSIDE
+    for kind, code, total, n in party_rows:
+        key = county_of.get(code) or OUTSIDE
         row = counties.setdefault(key, TurnoverRow(key))
         row.by_kind[kind] = row.by_kind.get(kind, 0) + int(total or 0)
         row.count += n
