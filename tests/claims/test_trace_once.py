@@ -3,9 +3,8 @@ trace encoding once per changed group): an unchanged year leaves every drafted c
 it was; a group whose awards change gets its new trace, equal to encoding the engine's awards."""
 from sqlalchemy import event, select
 
-from marketplace.claims import drafting
+from marketplace.claims import drafting, traces
 from marketplace.claims import models as m
-from marketplace.claims import traces
 from marketplace.core.uow import unit_of_work
 from marketplace.demo import loader
 from marketplace.demo.year import demo_year
