@@ -162,24 +162,53 @@ class Turnover:
         return self.trades
 
 
-def turnover(actor, year: int) -> Turnover:
-    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen), each
-    trade counted once (``counted_once``); a row's count is the trades in it."""
-    _view(actor)
+# The ledger's sums of a year by (kind, month) and by (kind, party), per ledger head (its seq
+# and hash, which chains every entry before it): the ledger only grows, so an unchanged head
+# means unchanged sums, and a dashboard view aggregates the year's rows once per new entry,
+# not on every view.
+_SUMS: dict[tuple, tuple[list, list, int]] = {}
+_SUMS_KEPT = 16
+
+
+def _ledger_sums(year: int) -> tuple[list, list, int]:
+    from marketplace.ledger.services import head
+
+    key = (str(db.session.get_bind().url), year, *head(db.session))  # (seq, hash): the chain names the content
+    sums = _SUMS.get(key)
+    if sums is not None:
+        return sums
     start, end = _bounds(year)
     in_year = LedgerEntry.occurred_on.between(start, end)
     month = extract("month", LedgerEntry.occurred_on)
-    corrections_kinds = ("refund", "cancellation")
-    rows = db.session.execute(
+    by_month = [tuple(r) for r in db.session.execute(
         select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen),
                func.count(distinct(LedgerEntry.ref)))
-        .where(in_year, or_(LedgerEntry.kind.in_(corrections_kinds),
+        .where(in_year, or_(LedgerEntry.kind.in_(("refund", "cancellation")),
                             and_(LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())))
-        .group_by(LedgerEntry.kind, month)).all()
+        .group_by(LedgerEntry.kind, month))]
+    party = _party_expr().label("party")
+    by_party = [tuple(r) for r in db.session.execute(
+        select(LedgerEntry.kind, party, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
+        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())
+        .group_by(LedgerEntry.kind, party))]
+    trades = int(db.session.scalar(select(func.count(distinct(LedgerEntry.ref)))
+                                   .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())) or 0)
+    if len(_SUMS) >= _SUMS_KEPT:
+        _SUMS.clear()
+    _SUMS[key] = (by_month, by_party, trades)
+    return by_month, by_party, trades
+
+
+def turnover(actor, year: int) -> Turnover:
+    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen), each
+    trade counted once (``counted_once``); a row's count is the trades in it; the county is
+    each party's as it stands today."""
+    _view(actor)
+    month_rows, party_rows, trades = _ledger_sums(year)
     by_month = {m: TurnoverRow(m) for m in range(1, 13)}
     by_kind = {k: 0 for k in TURNOVER_KINDS}
     corrections = {"refund": 0, "cancellation": 0}
-    for kind, m, total, n in rows:
+    for kind, m, total, n in month_rows:
         total = int(total or 0)
         if kind in corrections:
             corrections[kind] += total
@@ -189,18 +218,16 @@ def turnover(actor, year: int) -> Turnover:
         row.count += n
         by_kind[kind] += total
 
-    party = _party_expr()
-    org_county = case((Organization.in_city.is_(True), Organization.county), else_=None)
-    rows = db.session.execute(
-        select(LedgerEntry.kind, org_county.label("county"), func.sum(LedgerEntry.amount_fen),
-               func.count(distinct(LedgerEntry.ref)))
-        .select_from(LedgerEntry)
-        .outerjoin(Organization, Organization.credit_code == party)
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())
-        .group_by(LedgerEntry.kind, org_county)).all()
+    county_of: dict[str, str | None] = {}
+    codes = sorted({code for _kind, code, _total, _n in party_rows if code})
+    for i in range(0, len(codes), 500):
+        for code, in_city, county in db.session.execute(
+                select(Organization.credit_code, Organization.in_city, Organization.county)
+                .where(Organization.credit_code.in_(codes[i:i + 500]))):
+            county_of[code] = county if in_city else None
     counties: dict[str, TurnoverRow] = {}
-    for kind, county, total, n in rows:
-        key = county or OUTSIDE
+    for kind, code, total, n in party_rows:
+        key = county_of.get(code) or OUTSIDE
         row = counties.setdefault(key, TurnoverRow(key))
         row.by_kind[kind] = row.by_kind.get(kind, 0) + int(total or 0)
         row.count += n
@@ -208,9 +235,7 @@ def turnover(actor, year: int) -> Turnover:
 
     order = {c: i for i, c in enumerate(COUNTIES)}
     by_county = sorted(counties.values(), key=lambda r: (order.get(r.key, len(order)), str(r.key)))
-    trades = db.session.scalar(select(func.count(distinct(LedgerEntry.ref)))
-                               .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once()))
-    return Turnover(year, [by_month[m] for m in range(1, 13)], by_county, by_kind, corrections, int(trades or 0))
+    return Turnover(year, [by_month[m] for m in range(1, 13)], by_county, by_kind, corrections, trades)
 
 
 # --- awards and budgets (from the claims) ----------------------------------------------------

@@ -1,7 +1,7 @@
 """favourites (收藏): one star per user and listing, read newest first
 
 Revision ID: 0023
-Revises: 0014
+Revises: 0022
 Create Date: 2026-11-25 21:41:40.751988
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0014'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -163,6 +163,34 @@ def _draft_claims(year):
     drafting.recompute_year(year)
 
 
+def test_turnover_follows_a_new_entry_and_a_county_move_between_views(client, factory, city):
+    """The year's sums are kept per ledger head: a new entry shows on the next view, and so
+    does an organisation that moved county (its county is read at every view)."""
+    from marketplace.core.uow import unit_of_work
+    from marketplace.ledger import services as ledger
+
+    reviewer = _reviewer(factory)
+    before = services.turnover(reviewer, YEAR)
+    lab = db.session.scalars(select(Organization).where(Organization.in_city.is_(True),
+                                                        Organization.county == "临清市")).first()
+    with unit_of_work():
+        ledger.append("lease_fee", "LSE-CACHE-1", date(YEAR, 7, 25), 123_400, {
+            "lessee": lab.credit_code, "instrument": "INS-CACHE", "amount": "1234.00", "financing_lease": True,
+            "on_sharing_platform": True})
+    after = services.turnover(reviewer, YEAR)
+    assert after.total_fen == before.total_fen + 123_400
+    assert after.by_kind["lease_fee"] == before.by_kind["lease_fee"] + 123_400
+    assert services.turnover(reviewer, YEAR).total_fen == after.total_fen  # the same head: the same sums
+
+    linqing = {r.key: r.total_fen for r in after.by_county}["临清市"]
+    with unit_of_work():
+        lab.county = "冠县"
+    moved = {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county}
+    assert moved.get("临清市", 0) < linqing and moved["冠县"] > 0
+    by_kind, by_month, by_county = _ledger_truth(YEAR)
+    assert moved == dict(by_county)
+
+
 def test_drafted_claims_equal_the_engine_and_the_dashboard_shows_them(client, factory, city):
     from marketplace.claims import services as claims
 
