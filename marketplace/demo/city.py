@@ -137,7 +137,7 @@ def load_organizations(context: dict, rnd: random.Random) -> list[dict]:
             new_orgs.append((org, spec))
         spec["org"] = org
     db.session.flush()
-    for org, spec in new_orgs:
+    for _org, spec in new_orgs:
         if spec["email"] not in users:
             user = User(email=spec["email"], name=spec["person"], password_hash=password_hash)
             db.session.add(user)
@@ -204,7 +204,7 @@ class Composer:
         if industry == "agriculture":
             kinds += ["new_variety"] * 6
         kind = rnd.choice(kinds)
-        product, process = rnd.choice(spec["products"]), rnd.choice(spec["processes"])
+        product = rnd.choice(spec["products"])
         if kind == "new_variety":
             title = self._unique(lambda: f"{rnd.choice(spec['products'])}新品种“聊{rnd.choice('丰研农优绿鲁')}"
                                          f"{rnd.randrange(2, 40)}号”")
@@ -279,7 +279,7 @@ class Composer:
 
     def demand(self, owner: Organization, industry: str) -> tuple[str, dict] | None:
         rnd, spec = self.rnd, self.ind[industry]
-        product, process = rnd.choice(spec["products"]), rnd.choice(spec["processes"])
+        product = rnd.choice(spec["products"])
         title = self._unique(lambda: rnd.choice(spec["demands"]).format(product=rnd.choice(spec["products"]),
                                                                          process=rnd.choice(spec["processes"])))
         if title is None:
@@ -316,14 +316,14 @@ def compose_listings(rnd: random.Random, year: int, specs: list[dict], named: di
     for spec in specs:
         org, user, kind = spec["org"], spec["user"], spec["kind"]
         if kind == "university":
-            for _ in range(24):
+            for _ in range(30):
                 put(user, c.achievement(org, rnd.choice(all_industries)))
             for item in cat["services"]["university"]:
                 put(user, c.service(org, "university", item))
             for item in rnd.sample(cat["instruments"], 6):
                 put(user, c.instrument(org, item, lease=False))
         elif kind == "institute":
-            for _ in range(rnd.randrange(9, 15)):
+            for _ in range(rnd.randrange(12, 18)):
                 put(user, c.achievement(org, rnd.choice(spec["industries"])))
             put(user, c.service(org, "university", cat["services"]["university"][0]))
             for item in rnd.sample(cat["instruments"], 3):
