@@ -188,12 +188,13 @@ class Composer:
         self.ind = data("industries")["industries"]
         self.cat = data("catalogue")
 
-    def _unique(self, make) -> str | None:
+    def _unique(self, make):
+        """``make()`` gives (title, product); the first whose title is not taken yet."""
         for _ in range(20):
-            title = make()
+            title, product = make()
             if title not in self.taken:
                 self.taken.add(title)
-                return title
+                return title, product
         return None
 
     def achievement(self, owner: Organization, industry: str) -> tuple[str, dict] | None:
@@ -204,20 +205,18 @@ class Composer:
         if industry == "agriculture":
             kinds += ["new_variety"] * 6
         kind = rnd.choice(kinds)
-        product = rnd.choice(spec["products"])
-        if kind == "new_variety":
-            title = self._unique(lambda: f"{rnd.choice(spec['products'])}新品种“聊{rnd.choice('丰研农优绿鲁')}"
-                                         f"{rnd.randrange(2, 40)}号”")
-        elif kind == "software_copyright":
-            title = self._unique(lambda: f"{rnd.choice(spec['products'])}"
-                                         f"{rnd.choice(('生产管理', '质量追溯', '远程监控', '智能排产'))}软件"
-                                         f"V{rnd.randrange(1, 4)}.0")
-        elif kind == "know_how":
-            title = self._unique(lambda: f"{rnd.choice(spec['products'])}{rnd.choice(spec['processes'])}")
-        else:
-            title = self._unique(lambda: f"一种{rnd.choice(spec['products'])}{rnd.choice(spec['processes'])}")
-        if title is None:
+        shapes = {
+            "new_variety": lambda p, q: f"{p}新品种“聊{rnd.choice('丰研农优绿鲁')}{rnd.randrange(2, 40)}号”",
+            "software_copyright": lambda p, q: f"{p}{rnd.choice(('生产管理', '质量追溯', '远程监控', '智能排产'))}软件"
+                                               f"V{rnd.randrange(1, 4)}.0",
+            "know_how": lambda p, q: f"{p}{q}",
+        }
+        shape = shapes.get(kind, lambda p, q: f"一种{p}{q}")
+        made = self._unique(lambda: (lambda p: (shape(p, rnd.choice(spec["processes"])), p))(
+            rnd.choice(spec["products"])))
+        if made is None:
             return None
+        title, product = made
         granted = rnd.randrange(self.year - 7, self.year)
         number = {"invention_patent": lambda: _patent_number(rnd, kind, granted - 2),
                   "utility_model": lambda: _patent_number(rnd, kind, granted - 1),
@@ -234,8 +233,8 @@ class Composer:
                 "software_copyright": (30_000, 500_000), "new_variety": (200_000, 2_000_000),
                 "know_how": (100_000, 1_000_000)}[kind]
         price = None if negotiable else _price_yuan(rnd, *base, step=10_000) * 100
-        problem = rnd.choice(spec["problems"]).format(product=product)
-        effect = rnd.choice(spec["effects"])
+        pair = rnd.randrange(min(len(spec["problems"]), len(spec["effects"])))  # a problem and its effect
+        problem, effect = spec["problems"][pair].format(product=product), spec["effects"][pair]
         text = [f"{problem}。", f"{owner.name}针对这一问题研发了本项技术，经{rnd.choice(('企业验证', '第三方检测', '中试运行', '用户试用'))}，{effect}。"]
         if number:
             text.append(f"已获{IP_WORDS[kind]}授权（{number}）。")
@@ -251,8 +250,9 @@ class Composer:
         rnd = self.rnd
         price = None if item["price"] is None else _price_yuan(rnd, *item["price"]) * 100
         place = rnd.choice(counties()[owner.county]["places"])
-        text = (f"{item['text']}服务地点在{owner.county}{place}，也可上门取样或现场服务；"
-                f"一般{item['days']}个工作日内完成。")
+        visit = "也可上门取样" if kind == "testing" else "也可到企业现场服务"
+        when = f"一般{item['days']}个工作日内完成" if item["days"] <= 60 else "周期按项目商定"
+        text = f"{item['text']}服务地点在{owner.county}{place}，{visit}；{when}。"
         return "service", dict(title=item["title"], field=item["field"], price_fen=price, negotiable=price is None,
                                description=text)
 
@@ -279,11 +279,15 @@ class Composer:
 
     def demand(self, owner: Organization, industry: str) -> tuple[str, dict] | None:
         rnd, spec = self.rnd, self.ind[industry]
-        product = rnd.choice(spec["products"])
-        title = self._unique(lambda: rnd.choice(spec["demands"]).format(product=rnd.choice(spec["products"]),
-                                                                         process=rnd.choice(spec["processes"])))
-        if title is None:
+        def make():
+            p = rnd.choice(spec["products"])
+            title = rnd.choice(spec["demands"]).format(product=p, process=rnd.choice(spec["processes"]))
+            return title.replace("技术技术", "技术").replace("方案方案", "方案"), p
+
+        made = self._unique(make)
+        if made is None:
             return None
+        title, product = made
         budget = _price_yuan(rnd, 50_000, 2_000_000, step=50_000)
         problem = rnd.choice(spec["problems"]).format(product=product)
         text = (f"我公司主要生产{product}。目前{problem}，希望与高校、科研院所或科技型企业合作，"
