@@ -26,6 +26,10 @@ QUERIES = ["检测", "仪器", "专利", "色谱", "药", "小麦新品种", "HP
 
 @pytest.fixture()
 def demo(app_ctx):
+    """The whole demo city, as `scripts/run` loads it (other tests load only its named part)."""
+    from flask import current_app
+
+    current_app.config["DEMO_CITY"] = "full"
     return loader.load_all()
 
 

@@ -383,8 +383,13 @@ def load_listings(context: dict, rnd: random.Random, year: int, specs: list[dict
 
 def load_city(context: dict) -> None:
     """Demo step (before the year): the generated organisations, then their listings once."""
+    from flask import current_app
+
     from marketplace.demo.year import demo_year
 
+    if current_app.config["DEMO_CITY"] == "named":
+        context["generated"] = []
+        return
     rnd = random.Random(SEED)
     specs = load_organizations(context, rnd)
     context["generated"] = specs

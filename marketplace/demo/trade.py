@@ -326,6 +326,8 @@ def load_trade(context: dict, year: int) -> dict:
 def this_year(context: dict, now: datetime) -> None:
     """The current year's voucher applications from the generated enterprises, in the last
     three weeks: most waiting for the reviewer, two asked for material."""
+    if not context["generated"]:
+        return
     rnd = random.Random(now.year)
     reviewer = context["users"][REVIEWER]
     buyers = [s for s in context.get("generated", []) if s["kind"] == "enterprise" and s["size"] != "large"]

@@ -175,7 +175,7 @@ def _trade(context, year, made):
     _booking(zl, lab, made["扫描电子显微镜"], _at(year, 10, 12, 13), hours=5)
     _booking(lab, lab, made["高效液相色谱仪"], _at(year, 11, 3, 9), hours=4)  # own use
     # The rest of the city's year: hundreds of organisations trading (marketplace.demo.trade).
-    context["trade"] = demo_trade.load_trade(context, year)
+    context["trade"] = demo_trade.load_trade(context, year) if context["generated"] else {}
     demo_vouchers.states(context, year, made)
     del new
 
