@@ -111,8 +111,14 @@ def order(order_id):
 @bp.route("/orders/<int:order_id>/pay", methods=["POST"])
 @login_required
 def pay(order_id):
-    payments.checkout(current_user, order_id)
-    flash(_("Payment sent. The order is marked paid when the payment service confirms it."), "success")
+    from marketplace.payments.forms import PayForm  # the confirmation step's button (payments.checkout)
+
+    form = validated(PayForm())
+    payment = payments.checkout(current_user, order_id, form.method.data or "card", form.expected_fen.data)
+    if payment.method == "bank":
+        flash(_("Transfer the amount with the reference shown; the order is paid when the money arrives."), "success")
+    else:
+        flash(_("Payment sent. The order is marked paid when the payment service confirms it."), "success")
     return redirect(url_for("orders.order", order_id=order_id))
 
 
