@@ -1,10 +1,9 @@
-"""Payments, refunds, received webhook events and voucher receivables."""
+"""Payments, refunds, received webhook events, voucher receivables, and bank transfers
+received with the statements they came in."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-
-from datetime import date
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship

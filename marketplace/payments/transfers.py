@@ -190,6 +190,11 @@ def _columns(header: list[str]) -> dict[str, list[int]]:
     return found
 
 
+def _cell(record: list[str], columns: dict[str, list[int]], name: str) -> str:
+    i = columns[name][0]
+    return record[i].strip() if i < len(record) else ""
+
+
 def _date(text: str) -> date:
     text = text.strip()
     for fmt in _DATE_FORMATS:
@@ -249,20 +254,16 @@ def parse_statement(data: bytes) -> tuple[list[Row], list[int]]:
             if len(rows) + len(outgoing) >= MAX_STATEMENT_ROWS:
                 problems.append((line, _("more than %(n)s rows: import the statement in parts", n=MAX_STATEMENT_ROWS)))
                 break
-
-            def cell(name, record=record):
-                i = columns[name][0]
-                return record[i].strip() if i < len(record) else ""
             try:
-                value_date = _date(cell("date"))
-                fen = _amount(cell("amount"))
+                value_date = _date(_cell(record, columns, "date"))
+                fen = _amount(_cell(record, columns, "amount"))
             except ValueError as exc:
                 problems.append((line, str(exc)))
                 continue
             if fen is None:
                 outgoing.append(line)
                 continue
-            payer = cell("payer")
+            payer = _cell(record, columns, "payer")
             if not payer:
                 problems.append((line, _("the payer account name is empty")))
                 continue

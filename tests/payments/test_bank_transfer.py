@@ -268,7 +268,7 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(client, factory, 
 
 
 def test_only_finance_imports_statements(client, factory):
-    seller, buyer = factory.provider(), factory.enterprise()
+    seller = factory.provider()
     login(client, seller)
     assert _import(client, _csv([])).status_code == 403
     assert client.get("/payments/transfers").status_code == 403
