@@ -79,9 +79,9 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_payments_method', type_='check')
-        batch_op.drop_constraint('ck_payments_instalment', type_='check')
-        batch_op.drop_constraint('ck_payments_received', type_='check')
+        batch_op.drop_constraint(op.f('ck_payments_method'), type_='check')
+        batch_op.drop_constraint(op.f('ck_payments_instalment'), type_='check')
+        batch_op.drop_constraint(op.f('ck_payments_received'), type_='check')
         batch_op.drop_constraint(batch_op.f('fk_payments_confirmed_by_id_users'), type_='foreignkey')
         batch_op.drop_index('uq_payments_order_live')
         batch_op.create_index('uq_payments_order_live', ['order_id'], unique=True, sqlite_where=LIVE,
