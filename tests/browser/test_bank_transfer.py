@@ -44,7 +44,7 @@ def test_an_enterprise_pays_by_bank_transfer_and_finance_imports_the_statement(j
     page.locator("#pay").click()
     page.wait_for_load_state()
     assert f"/orders/{order_id}" in page.url
-    assert "等待付款" in page.inner_text("h1")
+    assert "待付款" in page.inner_text("h1")
     instructions = page.inner_text(".transfer-instructions")
     assert "聊城创新服务平台资金监管账户" in instructions and "附言" in instructions, instructions
     reference = page.inner_text(".transfer-instructions .reference").strip()
