@@ -3,7 +3,7 @@ amount received; transfers that arrived (statement rows or confirmed receipts) a
 statements; one live payment per instalment of an order.
 
 Revision ID: 0024
-Revises: 0014
+Revises: 0023
 """
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +13,7 @@ LIVE = sa.text("status IN ('processing', 'succeeded')")
 
 # revision identifiers, used by Alembic.
 revision = '0024'
-down_revision = '0014'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
