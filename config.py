@@ -124,6 +124,11 @@ class Config:
     # stripe-mock sends no webhooks; in development the platform relays the signed event
     # to its own webhook endpoint, as `stripe listen --forward-to` would.
     STRIPE_RELAY_WEBHOOKS = False
+    # Bank transfer (对公转账): the account buyers transfer to — the platform's escrow account,
+    # from which finance pays the sellers — shown beside the reference to write in the remark.
+    BANK_ESCROW_ACCOUNT_NAME = "聊城创新服务平台资金监管账户"
+    BANK_ESCROW_ACCOUNT_NO = "3721 0000 0000 0000 000"
+    BANK_ESCROW_BANK = "示例银行聊城分行"
 
     # Subsidy claims: days an approved claim stays on public notice (公示).
     PUBLIC_NOTICE_DAYS = 7

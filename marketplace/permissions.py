@@ -62,6 +62,8 @@ SELL = "order.sell"  # target: an order or enquiry: act as its seller (quote, de
 BUY = "order.buy"  # target: an order: act as its buyer (pay, confirm delivery)
 VIEW_ORDER = "order.view"  # target: an order: its parties and the city
 REFUND = "order.refund"  # target: an order: its seller, or an administrator
+CONFIRM_TRANSFER = "payment.confirm_transfer"  # target: an order: finance, or the seller, confirm a bank transfer arrived
+RECONCILE_TRANSFERS = "payment.reconcile"  # import bank statements, resolve unmatched transfers: finance, administrators
 APPROVE_CLAIM = "claims.approve"  # target: a claim: a reviewer who neither belongs to its beneficiary nor put it forward
 PAY_OUT = "claims.pay_out"  # target: a claim: finance, neither of its beneficiary, nor its filer, nor its approver
 CANCEL_BOOKING = "booking.cancel"  # target: a booking: its customer or the instrument's owner
@@ -197,6 +199,11 @@ RULES: dict[str, Rule] = {
     REFUND: Rule(lambda a, t: _role(a) == ADMIN or (_member_of(a, t.seller_org_id)
                                                     and _verified_member(a, MARKET_ROLES)),
                  _l("Only the seller or an administrator refunds an order.")),
+    CONFIRM_TRANSFER: Rule(lambda a, t: _role(a) in (FINANCE, ADMIN) or (_member_of(a, t.seller_org_id)
+                                                                       and _verified_member(a, MARKET_ROLES)),
+                           _l("Only the city's finance bureau or the seller confirms that a transfer arrived.")),
+    RECONCILE_TRANSFERS: Rule(lambda a, t: _role(a) in (FINANCE, ADMIN),
+                              _l("Only the city's finance bureau imports bank statements and resolves transfers.")),
     MANAGE_PROGRAMMES: Rule(lambda a, t: _role(a) in (REVIEWER, ADMIN),
                             _l("Only reviewers and administrators keep the programme registries.")),
     VIEW_PROGRAMMES: Rule(lambda a, t: _role(a) in CITY_ROLES, _l("Only the city sees the programme registries.")),

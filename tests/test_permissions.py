@@ -55,6 +55,7 @@ BY_ROLE = {
     perm.VOUCHER_SETTINGS: {R, A},
     perm.VOUCHER_OVERSEE: {R, F, A},
     perm.VOUCHER_PAY: {F, A},
+    perm.RECONCILE_TRANSFERS: {F, A},
     perm.DRAFT_REFORM: {R, F, A},
     perm.PUBLISH_PARAMETERS: {A},
     perm.VIEW_MAIL: {A},
@@ -137,6 +138,9 @@ BY_TARGET = [
     (perm.REFUND, order(OWN, OTHER), MARKET | {A}, {A}),  # the seller
     (perm.REFUND, order(OTHER, OWN), {A}, {A}),  # never the buyer
     (perm.REFUND, order(OTHER, OTHER), {A}, {A}),  # never reviewer or finance
+    (perm.CONFIRM_TRANSFER, order(OWN, OTHER), MARKET | {F, A}, {F, A}),  # the seller, and the city's finance
+    (perm.CONFIRM_TRANSFER, order(OTHER, OWN), {F, A}, {F, A}),  # never the buyer that paid
+    (perm.CONFIRM_TRANSFER, order(OTHER, OTHER), {F, A}, {F, A}),  # never a reviewer
     (perm.ENTER_HTE_FIGURES, org(OWN, "enterprise"), {E}, {E}),
     (perm.ENTER_HTE_FIGURES, org(OWN, "maker_team"), NONE, NONE),
     (perm.ENTER_HTE_FIGURES, org(OTHER, "enterprise"), NONE, NONE),

@@ -368,6 +368,18 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
     # --- documents (add below this line) ---
     "documents.receipt": GET(CITY + (SELLER, BUYER), order_id="paid_order"),  # the order's parties and the city
     "documents.contract": GET(CITY + (AUTHOR, BUYER), contract_id="contract"),  # the contract's parties and the city
+    # --- payments (add below this line) ---
+    "payments.checkout": GET((BUYER,), order_id="checkout_order"),  # the confirmation step: the buyer's
+    # finance or the seller confirms a transfer arrived (an empty amount: the form says so, nothing counted)
+    "payments.confirm_receipt": (GET((perm.FINANCE, A, SELLER), payment_id="bank_payment"),
+                                 POST((perm.FINANCE, A, SELLER), status=400, data={"amount": ""},
+                                      payment_id="bank_payment")),
+    "payments.transfers_page": GET((perm.FINANCE, A)),
+    "payments.import_statement": POST((perm.FINANCE, A), status=200, data=lambda: {"statement": (io.BytesIO(
+        "交易日期,对方户名,金额,附言\n2025-03-18,矩阵公司,100.00,无参考号\n".encode()), "statement.csv")}),
+    "payments.match": POST((perm.FINANCE, A), status=400, data={"reference": "LC000"}, transfer_id="open_transfer"),
+    "payments.resolve": POST((perm.FINANCE, A), status=400, data={"resolution": "returned", "note": ""},
+                             transfer_id="open_transfer"),
     # --- reforms (add below this line) ---
     "reforms.index": GET(perm.CITY_ROLES),
     "reforms.create": POST(perm.CITY_ROLES, ok="/reforms/", data={"name": "矩阵草案"}),
@@ -483,6 +495,15 @@ def world(app, factory, fresh_gateway):
         w[key] = factory.order(buyer, listings.get_listing(buyer, w["service"])).id
     for key in ("paid_order", "api_paid_order", "order_to_confirm", "api_order_to_confirm"):
         w[key] = factory.paid(buyer, factory.order(buyer, listings.get_listing(buyer, w["service"]))).id
+    w["checkout_order"] = factory.order(buyer, listings.get_listing(buyer, w["service"])).id
+    from marketplace.payments import services as payments
+    from marketplace.payments import transfers
+
+    bank_order = factory.order(buyer, listings.get_listing(buyer, w["service"]))
+    w["bank_payment"] = payments.checkout(buyer, bank_order.id, "bank").id
+    unmatched = transfers.import_statement(finance, "matrix.csv", "交易日期,对方户名,金额,附言\n"
+                                           f"{beijing_today().isoformat()},某公司,88.00,没有参考号\n".encode())
+    w["open_transfer"] = unmatched.open[0].id
     instrument = listings.get_listing(buyer, w["instrument"])
     w["booking"] = factory.booking(buyer, instrument, days_ahead=3, hour=10).id
     paid_booking = factory.booking(buyer, instrument, days_ahead=3, hour=11)

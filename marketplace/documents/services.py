@@ -25,15 +25,17 @@ class Document:
     content: bytes
 
 
-def receipt(actor, order_id: int) -> Document:
-    """The receipt of an order's payment (收款凭证): who paid whom, what for, how much, when."""
+def receipt(actor, order_id: int, payment_id: int | None = None) -> Document:
+    """The receipt of an order's payment (收款凭证): who paid whom, what for, how much, when;
+    of its latest payment, or of ``payment_id`` (one instalment)."""
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(_("No such order."))
     perm.require(actor, perm.VIEW_ORDER, order)
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                      Payment.status.in_(("succeeded", "refunded")))
-                                .order_by(Payment.id.desc()))
+    query = select(Payment).where(Payment.order_id == order.id, Payment.status.in_(("succeeded", "refunded")))
+    if payment_id is not None:
+        query = query.where(Payment.id == payment_id)
+    payment = db.session.scalar(query.order_by(Payment.id.desc()))
     if payment is None:
         raise NotFound(_("This order has not been paid: there is no receipt yet."))
     return Document(f"receipt-{order.ref}.pdf", pdf("documents/receipt.html", order=order, payment=payment,

@@ -1,5 +1,5 @@
 """Printable PDFs of receipts, contract summaries and decision notices."""
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from flask_login import current_user, login_required
 
 from marketplace.documents import services
@@ -15,7 +15,7 @@ def _send(document: services.Document) -> Response:
 @bp.route("/orders/<int:order_id>/receipt.pdf")
 @login_required
 def receipt(order_id):
-    return _send(services.receipt(current_user, order_id))
+    return _send(services.receipt(current_user, order_id, request.args.get("payment", type=int)))
 
 
 @bp.route("/contracts/<int:contract_id>.pdf")

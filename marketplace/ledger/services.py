@@ -33,7 +33,7 @@ from marketplace.outbox import enqueue
 ADVISORY_LOCK_KEY = 0x4C6564676572
 
 CONTRACT_TYPES = ("development", "transfer", "consulting", "service")
-PAYMENT_METHODS = ("card", "voucher_share")
+PAYMENT_METHODS = ("card", "bank_transfer", "voucher_share")
 # The kinds a refund or cancellation may correct.
 CORRECTABLE_KINDS = ("payment", "contract_registered", "voucher_redemption", "booking_completed", "lease_fee")
 
@@ -119,7 +119,10 @@ def validate(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: d
             raise LedgerError("contract_registered: registration_no is required")
     elif kind == "payment":
         if payload["method"] not in PAYMENT_METHODS:
-            raise LedgerError(f"payment: unknown method {payload['method']!r} (card or voucher_share)")
+            raise LedgerError(f"payment: unknown method {payload['method']!r} (card, bank_transfer or voucher_share)")
+        parts = (payload.get("instalment", 1), payload.get("instalments", 1))
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in parts) or not 1 <= parts[0] <= parts[1]:
+            raise LedgerError(f"payment: instalment {parts[0]!r} of {parts[1]!r} is not a part of a plan")
     elif kind == "voucher_redemption":
         shares = sum(_fen(payload, k, kind) for k in ("province", "city", "enterprise"))
         if shares != amount_fen:
@@ -331,13 +334,15 @@ def verify_business(session=None, *, batch: int = 1000) -> VerifyResult:
     """Walk the ledger in seq order and check that the money it records adds up; name the
     first entry that breaks a rule:
 
-    * at most one ``payment`` per business ref (an order is paid once);
+    * at most one ``payment`` per business ref and instalment (an order, or each agreed part
+      of it, is paid once);
     * the ``refund`` entries of a ref never exceed its payments;
     * every ``booking_completed`` of a customer's booking (provider and customer differ: not
       the owner's own use) comes after a payment under the same ref (the order was paid).
     """
     session = session or db.session
-    paid: dict[str, tuple[int, int]] = {}  # ref -> (seq of its payment, amount)
+    paid: dict[str, tuple[int, int]] = {}  # ref -> (seq of its first payment, amount of all its payments)
+    parts: dict[tuple[str, int], int] = {}  # (ref, instalment) -> seq of its payment
     refunded: dict[str, int] = {}
     checked = 0
     rows = session.execute(select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.ref, LedgerEntry.amount_fen,
@@ -346,10 +351,13 @@ def verify_business(session=None, *, batch: int = 1000) -> VerifyResult:
     try:
         for row in rows:
             if row.kind == "payment":
-                if row.ref in paid:
+                part = json.loads(row.payload).get("instalment", 1)
+                if (row.ref, part) in parts:
                     return VerifyResult(False, checked, row.seq, f"a second payment under {row.ref} "
-                                        f"(the first is entry {paid[row.ref][0]}): an order is paid once")
-                paid[row.ref] = (row.seq, row.amount_fen)
+                                        f"(the first is entry {parts[row.ref, part]}): an order is paid once")
+                parts[row.ref, part] = row.seq
+                first, total = paid.get(row.ref, (row.seq, 0))
+                paid[row.ref] = (first, total + row.amount_fen)
             elif row.kind == "refund":
                 total = refunded.get(row.ref, 0) + row.amount_fen
                 payments = paid.get(row.ref, (None, 0))[1]

@@ -1,5 +1,5 @@
 """Buying pages: enquiries and quotes, orders and payment, contracts, bookings."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -111,8 +111,13 @@ def order(order_id):
 @bp.route("/orders/<int:order_id>/pay", methods=["POST"])
 @login_required
 def pay(order_id):
-    payments.checkout(current_user, order_id)
-    flash(_("Payment sent. The order is marked paid when the payment service confirms it."), "success")
+    # The confirmation step's button (payments.checkout): the method, and the amount it showed.
+    payment = payments.checkout(current_user, order_id, request.form.get("method") or "card",
+                                request.form.get("expected_fen", type=int))
+    if payment.method == "bank":
+        flash(_("Transfer the amount with the reference shown; the order is paid when the money arrives."), "success")
+    else:
+        flash(_("Payment sent. The order is marked paid when the payment service confirms it."), "success")
     return redirect(url_for("orders.order", order_id=order_id))
 
 

@@ -35,6 +35,8 @@ __all__ = [
     "PaymentGateway",
     "StripeGateway",
     "InMemoryGateway",
+    "BankTransferGateway",
+    "find_reference",
     "sign_webhook_payload",
     "build_event",
 ]
@@ -545,3 +547,106 @@ class InMemoryGateway:
             return self.intents[intent_id]
         except KeyError:
             raise PaymentGatewayError(f"no such payment intent: {intent_id}") from None
+
+
+# --------------------------------------------------------------------------- bank transfer
+
+# Crockford's base 32: no I, L, O or U, so a reference copied by hand into a bank's remark
+# field (附言) cannot be misread; I and L read as 1, O as 0 when a remark is matched.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+REFERENCE_PREFIX = "LC"
+_REFERENCE_BODY = 8
+
+
+def _check_char(body: str) -> str:
+    """One check character (weighted sum mod 32): a mistyped character or two swapped
+    neighbours make another reference that does not check, so it matches nothing."""
+    total = sum((i + 1) * _ALPHABET.index(c) for i, c in enumerate(body))
+    return _ALPHABET[total % 32]
+
+
+def make_reference(secret: str, key: str) -> str:
+    """``LC`` + eight characters derived from ``key`` (the payment's idempotency key) under
+    ``secret`` + a check character: the same key gives the same reference, another key
+    practically never the same one (the database's unique key is the backstop)."""
+    digest = hmac.new(secret.encode("utf-8"), key.encode("utf-8"), hashlib.sha256).digest()
+    number = int.from_bytes(digest[:5], "big")  # 40 bits = 8 characters of 5 bits
+    body = "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(_REFERENCE_BODY)))
+    return REFERENCE_PREFIX + body + _check_char(body)
+
+
+def find_reference(text: str) -> str | None:
+    """The first well-formed platform reference in a bank remark, or None.
+
+    Banks add their own words around the remark, upper- or lower-case it and sometimes split
+    it with spaces or hyphens: those are ignored, and the check character must hold."""
+    if not text:
+        return None
+    squeezed = "".join(ch for ch in str(text).upper() if ch.isalnum())
+    length = len(REFERENCE_PREFIX) + _REFERENCE_BODY + 1
+    start = squeezed.find(REFERENCE_PREFIX)
+    while start != -1:
+        candidate = squeezed[start + len(REFERENCE_PREFIX):start + length].translate(_READ_AS)
+        if len(candidate) == _REFERENCE_BODY + 1 and all(c in _ALPHABET for c in candidate) \
+                and _check_char(candidate[:-1]) == candidate[-1]:
+            return REFERENCE_PREFIX + candidate
+        start = squeezed.find(REFERENCE_PREFIX, start + 1)
+    return None
+
+
+class BankTransferGateway:
+    """``PaymentGateway`` for 对公转账: the buyer's finance department transfers the money to
+    the payee account with the platform's reference in the remark, and the payee's side (the
+    city's finance, or the seller) confirms receipt, by hand or by importing a statement.
+
+    ``create_payment`` issues the reference (the intent id) and says the payment waits for
+    the buyer (``requires_action``). Nothing here can prove that money arrived: there is no
+    webhook, and ``confirm_payment`` only reports that the transfer is awaited. ``refund``
+    is an instruction to send money back by transfer, carried out by a person (``pending``).
+    """
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("a secret is required to derive references")
+        self._secret = secret
+
+    def create_payment(
+        self,
+        *,
+        amount_fen: int,
+        currency: str = DEFAULT_CURRENCY,
+        reference: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentIntent:
+        _check_amount(amount_fen)
+        _check_key(idempotency_key)
+        return PaymentIntent(id=make_reference(self._secret, idempotency_key), amount_fen=amount_fen,
+                             currency=currency.lower(), status="requires_action", client_secret=None)
+
+    def confirm_payment(
+        self, intent_id: str, *, payment_method: str = "pm_card_visa"
+    ) -> PaymentIntent:
+        if not intent_id:
+            raise ValueError("intent_id is required")
+        # The amount is the platform's record; the gateway keeps none.
+        return PaymentIntent(id=intent_id, amount_fen=0, currency=DEFAULT_CURRENCY, status="requires_action",
+                             client_secret=None)
+
+    def refund(
+        self,
+        *,
+        intent_id: str,
+        amount_fen: int,
+        idempotency_key: str,
+        reason: str | None = None,
+    ) -> Refund:
+        _check_amount(amount_fen)
+        _check_key(idempotency_key)
+        if not intent_id:
+            raise ValueError("intent_id is required")
+        return Refund(id=f"RT{intent_id}", intent_id=intent_id, amount_fen=amount_fen, status="pending")
+
+    def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent:
+        raise WebhookSignatureError("bank transfers send no webhooks")

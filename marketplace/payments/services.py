@@ -6,6 +6,7 @@ The gateway's signed webhook is the proof of payment: ``checkout`` only starts a
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -23,13 +24,34 @@ from marketplace.notifications.models import notify
 from marketplace.orders.models import BOOKING, ORDER, BookingStatus, Order, OrderStatus
 from marketplace.orders.services import business_ref, get_order
 from marketplace.payments import gateway as gw
-from marketplace.payments.models import LIVE, PAYMENT, Payment, PaymentStatus, Refund, VoucherReceivable, WebhookEvent
+from marketplace.payments.models import (
+    LIVE,
+    PAYMENT,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    VoucherReceivable,
+    WebhookEvent,
+)
+
+# How each method is named in the ledger's payment entries.
+LEDGER_METHOD = {PaymentMethod.CARD: "card", PaymentMethod.BANK: "bank_transfer", "card": "card",
+                 "bank": "bank_transfer"}
 
 _memory_gateway: gw.InMemoryGateway | None = None
 
 
+def gateway_for(method: str) -> gw.PaymentGateway:
+    """The gateway of a payment method: bank transfers are references the platform issues
+    itself; cards go to the gateway the configuration names."""
+    if method == PaymentMethod.BANK:
+        return gw.BankTransferGateway(secret=current_app.config["SECRET_KEY"])
+    return gateway()
+
+
 def gateway() -> gw.PaymentGateway:
-    """The gateway the configuration names."""
+    """The card gateway the configuration names."""
     config = current_app.config
     if config["PAYMENT_GATEWAY"] == "memory":
         global _memory_gateway
@@ -46,20 +68,118 @@ def gateway() -> gw.PaymentGateway:
     return existing
 
 
-def checkout(actor, order_id: int) -> Payment:
-    """Start paying the buyer's share of an order through the gateway.
+# --------------------------------------------------------------------------- the plan
 
-    One live attempt per order (a partial unique index on ``payments``): of requests racing
+
+@dataclass(frozen=True)
+class Part:
+    """One instalment of what the buyer pays: ``number`` of ``of``, ``amount_fen`` of it."""
+
+    number: int
+    of: int
+    amount_fen: int
+
+
+def instalments_agreed(order: Order) -> int:
+    """How many parts the accepted quote of the order's negotiation agreed (1 without one)."""
+    if order.enquiry_id is None:
+        return 1
+    from marketplace.conversations.models import QuoteVersion
+
+    agreed = db.session.scalar(select(QuoteVersion.instalments).where(
+        QuoteVersion.enquiry_id == order.enquiry_id, QuoteVersion.status == "accepted")
+        .order_by(QuoteVersion.version.desc()).limit(1))
+    return agreed or 1
+
+
+def plan(order: Order) -> list[Part]:
+    """The parts the buyer pays: its share split evenly in fen, the last part taking the rest."""
+    from marketplace.vouchers.services import payable_fen
+
+    total, n = payable_fen(order), instalments_agreed(order)
+    if total < n:  # fewer fen than parts: one part
+        n = 1
+    each = total // n
+    return [Part(k, n, each if k < n else total - each * (n - 1)) for k in range(1, n + 1)]
+
+
+def next_part(order: Order) -> Part | None:
+    """The first part not paid yet (parts are paid in order), or None when all are."""
+    paid = set(db.session.scalars(select(Payment.instalment).where(
+        Payment.order_id == order.id, Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)))))
+    return next((part for part in plan(order) if part.number not in paid), None)
+
+
+def methods_for(order: Order) -> tuple[str, ...]:
+    """Card always; bank transfer unless the order holds booked hours (they are freed after
+    ``BOOKING_PAYMENT_MINUTES``, sooner than a transfer arrives)."""
+    if order.booking is not None:
+        return (PaymentMethod.CARD,)
+    return (PaymentMethod.CARD, PaymentMethod.BANK)
+
+
+@dataclass(frozen=True)
+class Payee:
+    name: str
+    account_no: str
+    bank: str
+
+
+def payee() -> Payee:
+    """The account a bank transfer goes to: the platform's escrow account (config)."""
+    config = current_app.config
+    return Payee(config["BANK_ESCROW_ACCOUNT_NAME"], config["BANK_ESCROW_ACCOUNT_NO"], config["BANK_ESCROW_BANK"])
+
+
+@dataclass
+class Summary:
+    """What the confirmation step shows before anything is paid."""
+
+    order: Order
+    part: Part
+    parts: list[Part]
+    methods: tuple[str, ...]
+    live: Payment | None  # a payment of this part already under way
+
+
+def checkout_summary(actor, order_id: int) -> Summary:
+    order = get_order(actor, order_id)
+    perm.require(actor, perm.BUY, order)
+    ORDER.require(order.status, OrderStatus.PAID, _("This order is not waiting for payment."))
+    part = next_part(order)
+    if part is None:
+        raise Conflict(_("This order is not waiting for payment."))
+    live = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.instalment == part.number,
+                                                   Payment.status == PaymentStatus.PROCESSING))
+    return Summary(order=order, part=part, parts=plan(order), methods=methods_for(order), live=live)
+
+
+def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fen: int | None = None) -> Payment:
+    """Start paying the next part of the buyer's share of an order, by card or bank transfer.
+
+    One live attempt per part (a partial unique index on ``payments``): of requests racing
     to start the first attempt one inserts it, the others are told 409. A click while the
-    attempt is under way reuses it (the same intent, the same idempotency key)."""
+    attempt is under way reuses it (the same intent, the same idempotency key).
+    ``expected_fen`` is the amount the confirmation page showed: if the part's amount is
+    another by now, nothing is paid."""
     from marketplace.orders.services import booking_expired
 
     order = get_order(actor, order_id)
     perm.require(actor, perm.BUY, order)
     ORDER.require(order.status, OrderStatus.PAID, _("This order is not waiting for payment."))
-    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status.in_(LIVE)))
+    if method not in methods_for(order):
+        raise ServiceError(_("Choose how to pay."), "method")
+    part = next_part(order)
+    if part is None:
+        raise Conflict(_("This order is not waiting for payment."))
+    if expected_fen is not None and expected_fen != part.amount_fen:
+        raise Conflict(_("The amount to pay changed since the confirmation page was shown; look at it again."))
+    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.instalment == part.number,
+                                                       Payment.status.in_(LIVE)))
     if existing is not None and existing.status == PaymentStatus.SUCCEEDED:
         raise Conflict(_("This order is not waiting for payment."))
+    if existing is not None and existing.method != method:
+        raise Conflict(_("This part is already being paid another way. Reload the page."))
     if existing is None and order.booking is not None and booking_expired(order.booking):
         # (an attempt under way when the time ran out keeps its booking: the sweep spares it)
         raise Conflict(_("The time to pay for this booking has run out and its hours were freed. Book again."))
@@ -70,21 +190,21 @@ def checkout(actor, order_id: int) -> Payment:
         # while a repeated click within one attempt reuses the first one.
         attempt = db.session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order.id)) + 1
         try:
-            from marketplace.vouchers.services import payable_fen
-
-            amount_fen = payable_fen(order)  # the buyer's share (通兑) or the whole fee (通用)
-            intent = gateway().create_payment(
-                amount_fen=amount_fen, currency="cny", reference=order.ref,
+            intent = gateway_for(method).create_payment(
+                amount_fen=part.amount_fen, currency="cny", reference=order.ref,
                 idempotency_key=f"order-{order.id}-pay-{attempt}",
-                metadata={"order": order.ref, "ref": business_ref(order)})
+                metadata={"order": order.ref, "ref": business_ref(order), "instalment": f"{part.number}/{part.of}"})
         except gw.PaymentGatewayError as exc:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
-        payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=amount_fen)
+        payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=part.amount_fen, method=method,
+                          instalment=part.number, instalments=part.of)
         try:
             with unit_of_work(), db.session.begin_nested():  # committed before the gateway confirms
                 db.session.add(payment)
-        except IntegrityError:  # a concurrent request started this order's payment first
+        except IntegrityError:  # a concurrent request started this part's payment first
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
+    if method == PaymentMethod.BANK:  # the buyer transfers; the payee's side confirms receipt
+        return payment
     try:
         confirmed = gateway().confirm_payment(payment.gateway_id)
     except gw.PaymentGatewayError as exc:
@@ -138,31 +258,46 @@ def _payment_succeeded(event) -> str:
         return "already_" + payment.status
     if event.amount_fen is not None and event.amount_fen != payment.amount_fen:
         return "amount_mismatch"
+    return book(payment, "card")
+
+
+def book(payment: Payment, method: str, confirmed_by=None) -> str:
+    """The payment succeeded: move it, the order (with its last part) and write the ledger's
+    payment entry, all in the caller's unit of work.
+
+    The transition happens once, decided inside the database: of concurrent confirmations
+    (webhook deliveries, a person confirming receipt, a statement import) one moves the
+    payment and the order, the others find nothing left to move."""
     now = utcnow()
-    # The transition happens once, decided inside the database: of concurrent deliveries of
-    # (different events for) one intent, one moves the payment and the order, the others
-    # find nothing left to move.
     moved = db.session.execute(update(Payment).where(Payment.id == payment.id,
                                                      Payment.status.in_(PAYMENT.sources(PaymentStatus.SUCCEEDED)))
-                               .values(status=PaymentStatus.SUCCEEDED, succeeded_at=now)
+                               .values(status=PaymentStatus.SUCCEEDED, succeeded_at=now,
+                                       confirmed_by_id=getattr(confirmed_by, "id", None))
                                .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         db.session.expire(payment)
         return "already_" + (payment.status or "handled")
     order = payment.order
-    paid = db.session.execute(update(Order).where(Order.id == order.id, Order.status.in_(ORDER.sources(OrderStatus.PAID)))
-                              .values(status=OrderStatus.PAID, paid_at=now)
-                              .execution_options(synchronize_session=False)).rowcount
+    if payment.instalment == payment.instalments:  # the last part: the order is paid
+        paid = db.session.execute(update(Order).where(Order.id == order.id,
+                                                      Order.status.in_(ORDER.sources(OrderStatus.PAID)))
+                                  .values(status=OrderStatus.PAID, paid_at=now)
+                                  .execution_options(synchronize_session=False)).rowcount
+    else:
+        paid = int(order.status == OrderStatus.PENDING_PAYMENT)
     if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
         return "order_not_pending"
     db.session.expire(payment)
     db.session.expire(order)
     today = business_date(now)
     ref = business_ref(order)
-    entry = ledger_append("payment", ref, today, payment.amount_fen, {
+    payload = {
         "payer": order.buyer.credit_code, "payee": order.seller.credit_code,
-        "amount": fen_to_str(payment.amount_fen), "method": "card", "gateway_id": payment.gateway_id,
-    })
+        "amount": fen_to_str(payment.amount_fen), "method": LEDGER_METHOD[method], "gateway_id": payment.gateway_id,
+    }
+    if payment.instalments > 1:
+        payload.update(instalment=payment.instalment, instalments=payment.instalments)
+    entry = ledger_append("payment", ref, today, payment.amount_fen, payload)
     payment.ledger_seq = entry.seq
     # (a voucher's redemption and its receivables are written at acceptance, not here:
     # marketplace.vouchers.services._redeem)
@@ -200,33 +335,37 @@ def refund(actor, order_id: int, reason: str) -> Refund:
         raise Conflict(_("A completed booking cannot be refunded here; ask the city."))
     from marketplace.vouchers.services import release
 
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                      Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED))))
-    if payment is None:
+    paid = list(db.session.scalars(select(Payment).where(
+        Payment.order_id == order.id, Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED)))
+        .order_by(Payment.instalment)))
+    if not paid:
         raise Conflict(_("Only a paid order can be refunded."))
     claimed = db.session.execute(update(Order).where(Order.id == order.id,
                                                      Order.status.in_(ORDER.sources(OrderStatus.REFUNDED)))
                                  .values(status=OrderStatus.REFUNDED)
                                  .execution_options(synchronize_session=False)).rowcount
-    claimed_payment = db.session.execute(update(Payment).where(Payment.id == payment.id,
-                                                               Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED)))
-                                         .values(status=PaymentStatus.REFUNDED)
-                                         .execution_options(synchronize_session=False)).rowcount
-    if claimed != 1 or claimed_payment != 1:
+    claimed_payments = db.session.execute(update(Payment).where(
+        Payment.id.in_([p.id for p in paid]), Payment.status.in_(PAYMENT.sources(PaymentStatus.REFUNDED)))
+        .values(status=PaymentStatus.REFUNDED).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1 or claimed_payments != len(paid):
         raise Conflict(_("This order was refunded already."))
-    try:
-        result = gateway().refund(intent_id=payment.gateway_id, amount_fen=payment.amount_fen,
-                                  idempotency_key=f"order-{order.id}-refund", reason=None)
-    except gw.PaymentGatewayError as exc:  # the unit of work rolls the move back
-        raise ServiceError(_("The payment service did not answer. Nothing was refunded; try again.")) from exc
+    refund_row = None
+    for payment in paid:  # every part paid is refunded, by the way it came (a transfer: sent back)
+        suffix = "" if payment.instalment == 1 else f"-{payment.instalment}"
+        try:
+            result = gateway_for(payment.method).refund(intent_id=payment.gateway_id, amount_fen=payment.amount_fen,
+                                                    idempotency_key=f"order-{order.id}-refund{suffix}", reason=None)
+        except gw.PaymentGatewayError as exc:  # the unit of work rolls the move back
+            raise ServiceError(_("The payment service did not answer. Nothing was refunded; try again.")) from exc
+        db.session.expire(payment)
+        row = Refund(payment_id=payment.id, gateway_id=result.id, amount_fen=payment.amount_fen,
+                     reason=reason.strip())
+        db.session.add(row)
+        refund_row = refund_row or row
+        ledger_append("refund", business_ref(order), business_date(utcnow()), payment.amount_fen,
+                      {"reason": reason.strip(), "amount": fen_to_str(payment.amount_fen)},
+                      corrects_seq=payment.ledger_seq)
     db.session.expire(order)
-    db.session.expire(payment)
-    refund_row = Refund(payment_id=payment.id, gateway_id=result.id, amount_fen=payment.amount_fen,
-                        reason=reason.strip())
-    db.session.add(refund_row)
-    ledger_append("refund", business_ref(order), business_date(utcnow()), payment.amount_fen,
-                  {"reason": reason.strip(), "amount": fen_to_str(payment.amount_fen)},
-                  corrects_seq=payment.ledger_seq)
     for receivable in db.session.scalars(select(VoucherReceivable).where(VoucherReceivable.order_id == order.id)):
         receivable.status = "void"
     release(order.id)  # the voucher's reservation (or what it redeemed) is given back
@@ -247,6 +386,11 @@ def refund(actor, order_id: int, reason: str) -> Refund:
 
 def payments_of(order: Order) -> list[Payment]:
     return list(db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)))
+
+
+def received_so_far(order: Order) -> int:
+    """What the buyer has paid of its share (parts confirmed)."""
+    return sum(p.amount_fen for p in payments_of(order) if p.status == PaymentStatus.SUCCEEDED)
 
 
 def receivables_of(order: Order) -> list[VoucherReceivable]:

@@ -36,6 +36,8 @@ def _row(page, header: str) -> str:
 
 def _pay(j):
     page = j.page
+    page.locator("#pay-link").click()  # the confirmation step (payments.checkout), then pay
+    page.wait_for_load_state()
     page.locator("main form[action$='/pay'] button").click()
     page.wait_for_load_state()
 

@@ -161,6 +161,8 @@ def test_a_demand_answered_countered_accepted_noticed_and_paid(journey, mail_inb
     assert "聊城大学" in table and BOSS_ORG in table, table
     contract = page.locator("main section", has_text="技术合同").inner_text()
     assert re.search(r"卖方\s+聊城大学", contract) and re.search(rf"买方\s+{re.escape(BOSS_ORG)}", contract), contract
+    page.locator("#pay-link").click()  # the confirmation step (payments.checkout), then pay
+    page.wait_for_load_state()
     page.locator("main form[action$='/pay'] button").click()
     page.wait_for_load_state()
     assert "已付款" in page.inner_text("h1")

@@ -246,7 +246,7 @@ def _append(kind="payment", ref="ORD-1", amount_fen=100, payload=None):
     (lambda: _append(amount_fen=True), "amount_fen must be a non-negative integer (fen), not True"),
     (lambda: services.append("payment", "ORD-1", date(2024, 1, 1), 100, ["amount", "1.00"]), "payload must be a dict"),
     (lambda: _append(payload={"amount": "1.00"}), "payment: payload is missing payer, payee, method, gateway_id"),
-    (lambda: _append(payload={**PAYMENT, "method": "cash"}), "payment: unknown method 'cash' (card or voucher_share)"),
+    (lambda: _append(payload={**PAYMENT, "method": "cash"}), "payment: unknown method 'cash' (card, bank_transfer or voucher_share)"),
     (lambda: _append(payload={**PAYMENT, "payer": ""}), "payment: payload payer must be an organisation credit code, not ''"),
     (lambda: _append(payload={**PAYMENT, "amount": "1.001"}), "payment: payload amount: "),
     (lambda: _append("contract_registered", "CTR-1", payload={**CONTRACT, "contract_type": "gift"}),
