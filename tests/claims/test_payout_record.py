@@ -2,6 +2,7 @@
 time of payment (issue 16: a mutation run dropped the transactions unnoticed)."""
 from datetime import timedelta
 
+from marketplace.claims import budgets
 from marketplace.claims import models as m
 from marketplace.core.timeutil import frozen_at, utcnow
 from marketplace.review import services as review
@@ -14,7 +15,7 @@ def test_a_payout_records_the_transactions_and_trace_it_paid(client, factory):
     finance, reviewer = factory.user("finance"), factory.user("reviewer")
     order_id = buy_with_voucher(client, enterprise, published_service(provider))
     claim = claim_of(enterprise.organization, "A3")
-    review.set_budget(finance, utcnow().year, "A3", 100_000_000)
+    budgets.set_budget(finance, utcnow().year, "A3", 100_000_000)
     as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
     review.approve(reviewer, claim.id)
     with frozen_at(utcnow() + timedelta(days=8)):
