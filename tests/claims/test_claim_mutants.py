@@ -126,3 +126,27 @@ def test_a_malformed_claims_outbox_key_is_skipped_with_a_warning_that_says_why(a
     [record] = [r for r in caplog.records if "not-a-year" in r.getMessage()]
     assert "neither a year nor a group" in record.getMessage()
     assert db.session.scalar(select(func.count()).select_from(m.Claim)) == 0
+
+
+def test_an_order_flagged_related_when_placed_stays_flagged_after_the_shared_member_leaves(client, app, factory):
+    """Related parties at the time of the order: leaving the other side afterwards does not
+    clear the claim's flag when claims are drafted again."""
+    from marketplace.accounts.models import Membership
+    from marketplace.orders.models import Order
+    from tests.claims.helpers import buy_with_voucher, claim_of, published_service
+
+    provider = factory.user("provider", kind="agency", service_agency=True, name="聊城检测中心")
+    enterprise = factory.user("enterprise", size="small")
+    db.session.add(Membership(user_id=enterprise.id, organization_id=provider.organization.id, role="provider"))
+    db.session.commit()
+    order_id = buy_with_voucher(client, enterprise, published_service(provider))
+    assert db.session.get(Order, order_id).related_party is True
+    db.session.execute(Membership.__table__.delete().where(Membership.user_id == enterprise.id,
+                                                           Membership.organization_id == provider.organization.id))
+    db.session.commit()
+    out = app.test_cli_runner().invoke(args=["claims", "draft", "--year", str(utcnow().year)])
+    assert out.exit_code == 0, out.output
+    a3 = claim_of(enterprise.organization, "A3")
+    [flag] = [f for f in a3.flags if f["kind"] == "related_party"]
+    assert a3.flagged and flag["transactions"] == [f"VCH-{order_id}"]
+    assert not flag.get("members")  # nobody is shared any more; the order's own flag keeps it
