@@ -181,8 +181,8 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "orders.cancel_booking": POST((SELLER, BUYER), ok="/bookings", booking_id="booking"),
     "search.search": GET(PUBLIC),
     # --- api: bearer tokens, never the session (anonymous: 401) ---
-    "api_tokens.tokens": (GET(ANY), POST(ANY, status=201, data={"name": "矩阵脚本"})),  # the secret, shown once
-    "api_tokens.revoke": POST((BUYER,), ok="/account/tokens", token_id="buyer_token"),  # one's own only
+    "accounts.tokens": (GET(ANY), POST(ANY, status=201, data={"name": "矩阵脚本"})),  # the secret, shown once
+    "accounts.revoke_token": POST((BUYER,), ok="/account/tokens", token_id="buyer_token"),  # one's own only
     # --- shared instruments (marketplace/instruments): the seller owns the facility, the buyer booked ---
     "instruments.page": GET(PUBLIC, instrument_id="facility"),
     "documents.decision": GET(CITY + (BUYER,), claim_id="claim_on_notice"),  # the claimant and the city
@@ -321,7 +321,7 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
                                     data={"decision": "reserve", "note": "入库"}, project_id="project_to_review",
                                     step="review"),
     "programmes.targets_page": GET(CITY),
-    "programmes.my_data": GET(ANY),
+    "accounts.my_data": GET(ANY),
     # --- vouchers (add below this line) ---
     # --- innovation vouchers (marketplace/vouchers) ---
     "vouchers.mine": (GET(ANY), POST((perm.ENTERPRISE, BUYER), ok="/vouchers",
@@ -385,7 +385,7 @@ ELSEWHERE = {
     "health.readyz": "public; 200 or 503 by the components, not the role: tests/ops/test_health.py",
     "health.metrics": "loopback or METRICS_TOKEN, not a role: tests/ops/test_metrics.py",
     "payments.webhook": "a signature, not a session: tests/payments/test_app_flows.py",
-    "programmes.close_account": "password-confirmed; it ends the walker's account: tests/programmes/test_mydata.py",
+    "accounts.close_account": "password-confirmed; it ends the walker's account: tests/accounts/test_mydata.py",
     "instruments.ical_feed": "a secret address, not a role: tests/instruments/test_instruments.py",
     "instruments.book_training": "an instrument that needs training: tests/instruments/test_instruments.py",
 }
@@ -438,7 +438,7 @@ WALKED_APART = ("accounts.logout", "accounts.set_language")
 def world(app, factory, fresh_gateway):
     """The objects the walk acts on, one for each action that consumes one, and the parties'
     users (under ``users``)."""
-    from marketplace.api import services as api_tokens
+    from marketplace.accounts import services as api_tokens
     from marketplace.claims import budgets as claims_budgets
     from marketplace.core.timeutil import utcnow
     from marketplace.listings import services as listings
@@ -611,7 +611,7 @@ def _request(client, path, case, world, token):
 
 @pytest.mark.parametrize("walker", WALKERS, ids=[w or "anonymous" for w in WALKERS])
 def test_route_matrix(app, client, factory, world, walker):
-    from marketplace.api import services as api_tokens
+    from marketplace.accounts import services as api_tokens
 
     if walker in PARTIES:
         user = world["users"][walker]

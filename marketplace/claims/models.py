@@ -23,11 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
+from marketplace.core.append_only import refuse_changes
 from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 
@@ -269,14 +269,6 @@ class ClaimHistoryImmutableError(RuntimeError):
     pass
 
 
-_APPEND_ONLY = (ClaimDecision, Payout, Clawback)
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_history_changes(session, flush_context, instances):
-    for obj in session.deleted:
-        if isinstance(obj, _APPEND_ONLY):
-            raise ClaimHistoryImmutableError(f"claim history is append-only: refusing to delete {obj!r}")
-    for obj in session.dirty:
-        if isinstance(obj, _APPEND_ONLY) and session.is_modified(obj, include_collections=False):
-            raise ClaimHistoryImmutableError(f"claim history is append-only: refusing to update {obj!r}")
+# Decisions, payouts and clawbacks are written once (the ORM refuses a change; the ledger and the
+# audit log also carry the database's triggers).
+refuse_changes((ClaimDecision, Payout, Clawback), "claim history is append-only", ClaimHistoryImmutableError)
