@@ -204,6 +204,12 @@ class Config:
     VOUCHER_AUTO_ACCEPT_DAYS = 15
     VOUCHER_DELIVERY_DAYS = 30
 
+    # The demo city (`flask demo load`, marketplace/demo/): "full" is the believable city of a
+    # few hundred organisations and a thousand listings with a year of their trade; "named" is
+    # only the named organisations of city.yaml and their year (what most tests need: it loads
+    # in seconds).
+    DEMO_CITY = "full"
+
 
 class DevelopmentConfig(Config):
     DEBUG = True
@@ -225,6 +231,7 @@ class TestConfig(Config):
     RATELIMIT_LOGIN = RATELIMIT_REGISTER = RATELIMIT_PASSWORD_RESET = RATELIMIT_OBJECTION = \
         RATELIMIT_API = RATELIMIT_WEBHOOK = "100000 per minute"
     LOGIN_MAX_FAILURES_PER_ADDRESS = 100000
+    DEMO_CITY = "named"  # tests of the whole city ask for "full" themselves
 
 
 class ProductionConfig(Config):

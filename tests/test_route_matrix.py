@@ -92,6 +92,7 @@ OWN = {SELLER: 400}  # a seller buying from itself is refused as input, not as a
 ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "home.index": GET(PUBLIC),
     "home.dashboard": GET(ANY),
+    "home.favicon": GET(PUBLIC),
     "accounts.login": (GET(PUBLIC), POST(PUBLIC, status=400, data={"email": "nobody@example.com", "password": "x"})),
     "accounts.logout": POST(PUBLIC),  # (walked apart: it ends the session)
     "accounts.register": (GET(PUBLIC), POST(PUBLIC, status=400, data={"email": "not-an-address"})),
@@ -157,6 +158,14 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "listings.attach": POST((A, SELLER), ok="/listings/{service}", data=pdf, listing_id="service"),
     "listings.attachment": GET(PUBLIC, attachment_id="attachment"),  # whoever sees the listing
     "listings.delete_attachment": POST((A, SELLER), ok="/listings/{service}", attachment_id="attachment_to_delete"),
+    # favourites are anyone's who is logged in; the comparison lives in the session, for everybody
+    "favourites.favourites": GET(ANY),
+    "favourites.star": POST(ANY, ok="/listings/{service}", listing_id="service"),
+    "favourites.unstar": POST(ANY, ok="/favourites", listing_id="service"),
+    "favourites.comparison": GET(PUBLIC),
+    "favourites.compare_add": POST(PUBLIC, ok="/compare", listing_id="service"),
+    "favourites.compare_remove": POST(PUBLIC, ok="/compare", listing_id="service"),
+    "favourites.compare_clear": POST(PUBLIC, ok="/compare"),
     # --- orders ---
     "orders.enquire": POST(BUYING, ok="/enquiries/", data={"message": "价格可以商量吗？"}, other=OWN, listing_id="service"),
     "orders.enquiries": GET(ANY),

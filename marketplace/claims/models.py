@@ -85,6 +85,9 @@ class Claim(db.Model):
     # part names its payers (A3), and how many parts the trace has.
     payers: Mapped[dict | None] = mapped_column(JSON)
     part_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A fingerprint of the awards the trace was encoded from (drafting.py): a recompute that
+    # finds it unchanged neither encodes nor rewrites the trace.
+    trace_digest: Mapped[str | None] = mapped_column(String(32))
     flags: Mapped[list] = mapped_column(JSON, default=list)  # [{"kind", "transactions", "clauses", "step"}]
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     evidence: Mapped[dict | None] = mapped_column(JSON)  # filed claims: the evidence fields as given

@@ -17,8 +17,8 @@ from marketplace.demo.year import demo_year
 from marketplace.extensions import db
 from marketplace.review import services as review
 
-BUDGETS = {  # yuan
-    "A1.DT": 1_000_000, "A1.CS": 200_000, "A2.city": 500_000, "A3": 300_000, "A4": 200_000, "A5": 500_000,
+BUDGETS = {  # yuan: the city's budget of the year for each clause
+    "A1.DT": 6_000_000, "A1.CS": 500_000, "A2.city": 1_500_000, "A3": 1_500_000, "A4": 600_000, "A5": 1_500_000,
     "B2": 2_000_000,
 }
 # A tiny, valid PDF: the evidence of the demo's award claim.
@@ -88,8 +88,38 @@ def load_claims(context: dict) -> None:
             review.request_evidence(reviewer, asked.id, "请补充共享仪器对外服务成效材料（服务记录、用户评价），"
                                                         "以便判断服务成效是否良好。")
     # An award claim filed with evidence: a newly recognised provincial demonstration enterprise.
+    _walk_city(context, year, now)
     with frozen_at(now - timedelta(days=4)):
         claims.file_claim(u["rd@zl.liaocheng.demo"], o["zl"].id, "B2",
                           {"level": "provincial", "newly_recognised": True, "recognised_on": f"{year}-11-20"},
                           year, files=[("省级技术创新示范企业认定文件.pdf", DEMO_PDF)])
 
+
+
+def _walk_city(context: dict, year: int, now) -> None:
+    """The generated organisations' claims: about half submitted over the last weeks, and of
+    those some approved (on notice), a few rejected or asked for evidence, the rest waiting."""
+    import random
+
+    u = context["users"]
+    reviewer = u["reviewer@kjj.liaocheng.demo"]
+    people = {s["org"].id: s["user"] for s in context.get("generated", [])}
+    rnd = random.Random(year)
+    drafted = db.session.scalars(select(m.Claim).where(
+        m.Claim.year == year, m.Claim.source == m.ENGINE, m.Claim.status == m.DRAFTED, m.Claim.amount_fen > 0,
+        m.Claim.organization_id.in_(list(people))).order_by(m.Claim.id)).all()
+    for claim in drafted:
+        if rnd.random() > 0.55:
+            continue
+        days = rnd.randrange(4, 30)
+        with frozen_at(now - timedelta(days=days, hours=rnd.randrange(8))):
+            claims.submit(people[claim.organization_id], claim.id)
+        fate = rnd.choices(("approve", "reject", "evidence", "wait"), weights=(35, 7, 8, 50))[0]
+        with frozen_at(now - timedelta(days=days - rnd.randrange(1, min(days, 4)), hours=rnd.randrange(8))):
+            if fate == "approve":
+                review.approve(reviewer, claim.id, good_service_results=claim.clause == "A5",
+                               note="材料齐全，与账本记录一致。")
+            elif fate == "reject":
+                review.reject(reviewer, claim.id, "申报材料与认定登记信息不一致，请核实后重新申报。")
+            elif fate == "evidence":
+                review.request_evidence(reviewer, claim.id, "请补充合同履行情况说明和付款凭证。")

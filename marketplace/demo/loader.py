@@ -55,9 +55,10 @@ def load_organizations(city: dict) -> dict:
 
 def steps() -> list[Callable[[dict], None]]:
     """The steps after the organisations, in order; each receives the context dict."""
-    from marketplace.demo import claims, dashboards, instruments, programmes, year
+    from marketplace.demo import city, claims, dashboards, instruments, programmes, year
 
-    return [year.load_year,  # listings and a year of trade
+    return [city.load_city,  # the rest of the city: organisations and their listings
+            year.load_year,  # the named organisations' listings and a year of trade
             claims.load_claims,  # claims drafted, budgets, a few walked through review
             dashboards.load_county_rd,  # the counties' R&D figures
             programmes.load_programmes,  # pool, IP, commissioners, projects
@@ -69,6 +70,7 @@ def load_all(echo: Callable[[str], None] = lambda s: None) -> dict:
     with unit_of_work():
         context = load_organizations(city)
         context["city"] = city
+        context["people"] = {}  # the generated organisations' accounts (marketplace.demo.city)
     echo(f"organisations: {len(context['organizations'])}, accounts: {len(context['users'])}")
     for step in steps():
         with unit_of_work():  # each step is one transaction (a step's services join it)

@@ -33,7 +33,7 @@ def admit_providers(context: dict, year: int) -> None:
                 if org.service_agency and key != "jck" and db.session.scalar(
                         select(ProviderAdmission.id).where(ProviderAdmission.organization_id == org.id)) is None:
                     db.session.add(ProviderAdmission(organization_id=org.id, scope="科技服务", status="admitted",
-                                                     note="入库（示范）", decided_by_id=reviewer.id,
+                                                     note="首批入库的科技服务机构", decided_by_id=reviewer.id,
                                                      decided_at=utcnow()))
 
 
@@ -86,7 +86,9 @@ def states(context: dict, year: int, made: dict) -> None:
     reviewer, finance = u[REVIEWER], u[FINANCE]
     jx, zl, lab = u["boss@jx.liaocheng.demo"], u["rd@zl.liaocheng.demo"], u["lab@jck.liaocheng.demo"]
     with frozen_at(datetime(year, 4, 2, 2)):  # the testing centre's February batch, paid
-        feb = db.session.scalar(select(RedemptionBatch).where(RedemptionBatch.month == f"{year}-02"))
+        feb = db.session.scalar(select(RedemptionBatch).where(
+            RedemptionBatch.month == f"{year}-02", RedemptionBatch.status == "open",
+            RedemptionBatch.provider_org_id == context["organizations"]["jck"].id))
         if feb is not None:
             vouchers.pay_batch(finance, feb.id)
     vouchers.lapse_expired()  # today: the demo year's vouchers are past their use-by date
@@ -103,3 +105,6 @@ def states(context: dict, year: int, made: dict) -> None:
     service(zl, lab, made["材料力学性能检测"], now - timedelta(days=20), accept="dispute")
     with frozen_at(now - timedelta(days=2)):
         vouchers.apply(zl, this + 1, 4_000_000, "下一年度检测计划")
+    from marketplace.demo.trade import this_year
+
+    this_year(context, now)

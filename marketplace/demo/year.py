@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from marketplace.core.timeutil import beijing_today, frozen_at
+from marketplace.demo import trade as demo_trade
 from marketplace.demo import vouchers as demo_vouchers
 from marketplace.extensions import db
 from marketplace.listings import services as listings
@@ -21,58 +22,58 @@ LISTINGS = [
     ("lcu", "tech-transfer@lcu.liaocheng.demo", "achievement", dict(
         title="一种高强度轴承钢热处理工艺", field="高端装备", ip_kind="invention_patent", ip_number="ZL201910123456.7",
         maturity="pilot", transfer_modes=["non_exclusive_licence", "assignment"], price_fen=120_000_000,
-        description="针对轴承钢淬火变形大、寿命短的问题，提出分级淬火与深冷处理结合的工艺。Bearing steel heat treatment with graded quenching.")),
+        description="针对轴承钢淬火变形大、寿命短的问题，提出分级淬火与深冷处理结合的工艺，热处理变形减少40%，接触疲劳寿命提高一倍以上。已获发明专利授权，完成中试，可普通许可或转让。")),
     ("lcu", "tech-transfer@lcu.liaocheng.demo", "achievement", dict(
         title="阿胶品质快速检测方法", field="生物医药", ip_kind="invention_patent", ip_number="ZL202010654321.0",
         maturity="industrial", transfer_modes=["assignment", "exclusive_licence"], price_fen=60_000_000,
-        description="基于近红外光谱的阿胶真伪与品质快速检测。Rapid NIR quality testing of donkey-hide gelatin.")),
+        description="基于近红外光谱和特征肽段的阿胶真伪与品质快速检测方法，15分钟出结果，准确率超过95%，已在东阿县多家企业应用。")),
     ("lcu", "tech-transfer@lcu.liaocheng.demo", "achievement", dict(
         title="设施蔬菜智能灌溉控制软件", field="现代农业", ip_kind="software_copyright", ip_number="2021SR0123456",
         maturity="industrial", transfer_modes=["non_exclusive_licence"], price_fen=20_000_000,
-        description="温室土壤墒情监测与精准灌溉控制。Smart irrigation control software for greenhouses.")),
+        description="温室土壤墒情监测与精准灌溉控制软件，手机即可查看和操作，节水40%以上，已在莘县设施蔬菜基地推广。")),
     ("lcu", "tech-transfer@lcu.liaocheng.demo", "achievement", dict(
         title="耐高温特种电缆绝缘材料", field="新材料", ip_kind="invention_patent", ip_number="ZL202110987654.3",
         maturity="lab", transfer_modes=["co_development"], negotiable=True, price_fen=None,
-        description="可长期耐受180℃的交联聚烯烃绝缘材料，寻求企业合作开发。High-temperature cable insulation.")),
+        description="可长期耐受180℃的交联聚烯烃绝缘材料，完成实验室小试，寻求电缆企业合作开展中试和产业化。")),
     ("nky", "office@nky.liaocheng.demo", "achievement", dict(
         title="小麦新品种“聊麦”系列", field="现代农业", ip_kind="new_variety", ip_number="CNA20191234.5",
         maturity="industrial", transfer_modes=["assignment"], price_fen=200_000_000,
-        description="高产抗倒伏冬小麦新品种，适宜鲁西平原种植。New winter wheat variety.")),
+        description="高产抗倒伏冬小麦新品种，适宜鲁西平原种植，区域试验平均亩产比对照增产8%以上。")),
     ("nky", "office@nky.liaocheng.demo", "achievement", dict(
         title="设施蔬菜病虫害绿色防控技术", field="现代农业", ip_kind="know_how", maturity="industrial",
         transfer_modes=["non_exclusive_licence"], price_fen=30_000_000,
-        description="以生物防治为主的温室蔬菜病虫害综合防控技术规程。Green pest control for greenhouse vegetables.")),
+        description="以生物防治为主的温室蔬菜病虫害综合防控技术规程，农药使用量减少30%，可派技术人员现场指导。")),
     ("jck", "lab@jck.liaocheng.demo", "service", dict(
         title="高端液相色谱仪检测服务", field="检验检测", price_fen=5_000_000,
-        description="药品、食品中有效成分与残留的HPLC定量检测，出具CMA报告。HPLC testing service.")),
+        description="药品、食品中有效成分与残留的高效液相色谱（HPLC）定量检测，出具带CMA标志的检测报告。")),
     ("jck", "lab@jck.liaocheng.demo", "service", dict(
         title="材料力学性能检测", field="检验检测", price_fen=2_000_000,
-        description="拉伸、压缩、弯曲、冲击与硬度检测。Mechanical testing of materials.")),
+        description="金属及非金属材料的拉伸、压缩、弯曲、冲击与硬度检测，一般5个工作日出具报告。")),
     ("jck", "lab@jck.liaocheng.demo", "service", dict(
         title="食品安全检验检测", field="检验检测", price_fen=1_200_000,
-        description="农药残留、重金属与微生物检测。Food safety testing.")),
+        description="食品及农产品的农药残留、重金属与微生物检测，可上门取样。")),
     ("jck", "lab@jck.liaocheng.demo", "instrument", dict(
         title="高效液相色谱仪", field="检验检测", category="色谱", model="Agilent 1260", location="高新区检测大楼301",
         price_unit="hour", price_fen=40_000, internal_price_fen=20_000, financing_lease=True, on_sharing_platform=True,
-        open_from_hour=8, open_to_hour=18, description="HPLC, financially leased, on the city's sharing platform.")),
+        open_from_hour=8, open_to_hour=18, description="高效液相色谱仪（HPLC），四元泵、二极管阵列检测器。以融资租赁方式购置，已纳入聊城市大型科研仪器共享平台。")),
     ("jck", "lab@jck.liaocheng.demo", "instrument", dict(
         title="扫描电子显微镜", field="新材料", category="电镜", model="SU8010", location="高新区检测大楼105",
         price_unit="hour", price_fen=80_000, internal_price_fen=40_000, financing_lease=True, on_sharing_platform=True,
-        open_from_hour=8, open_to_hour=20, description="Scanning electron microscope (SEM) for materials.")),
+        open_from_hour=8, open_to_hour=20, description="扫描电子显微镜（SEM），用于金属断口、涂层和粉体的微观形貌观察与微区成分分析。以融资租赁方式购置，已纳入聊城市大型科研仪器共享平台。")),
     ("jck", "lab@jck.liaocheng.demo", "instrument", dict(
         title="电感耦合等离子体质谱仪", field="检验检测", category="质谱", model="ICP-MS 7900", location="高新区检测大楼302",
         price_unit="sample", price_fen=30_000, internal_price_fen=15_000, open_from_hour=8, open_to_hour=17,
-        description="ICP-MS trace element analysis, charged per sample.")),
+        description="电感耦合等离子体质谱仪（ICP-MS），痕量元素分析，按样品收费。")),
     ("zyzx", "broker@zyzx.liaocheng.demo", "service", dict(
         title="专利导航分析服务", field="新一代信息技术", price_fen=3_000_000,
-        description="产业专利导航、技术路线与侵权风险分析。Patent landscape analysis.")),
+        description="产业专利导航、技术路线与侵权风险分析，为企业研发立项和专利布局提供依据。")),
     ("yy", "lab@yy.liaocheng.demo", "instrument", dict(
         title="气相色谱-质谱联用仪", field="生物医药", category="色谱", model="GCMS-QP2020", location="东阿县生产基地",
         price_unit="hour", price_fen=60_000, internal_price_fen=30_000, open_from_hour=9, open_to_hour=17,
-        description="GC-MS shared by an enterprise.")),
+        description="气相色谱-质谱联用仪（GC-MS），企业自有仪器对外共享，适用于中药挥发性成分和残留溶剂分析。")),
     ("jx", "boss@jx.liaocheng.demo", "demand", dict(
         title="寻求精密轴承磨削工艺改进方案", field="高端装备", price_fen=50_000_000,
-        description="我司需提升轴承套圈磨削精度，寻求高校合作。Seeking bearing grinding process improvement.")),
+        description="我公司需提升轴承套圈磨削精度，圆度要求达到1微米以内，寻求高校合作攻关。")),
 ]
 
 
@@ -88,7 +89,8 @@ def _at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 def load_year(context: dict) -> None:
     users = context["users"]
     lcu = context["organizations"]["lcu"]
-    if db.session.scalar(select(func.count()).select_from(Listing).where(Listing.organization_id == lcu.id)):
+    if db.session.scalar(select(func.count()).select_from(Listing).where(
+            Listing.organization_id == lcu.id, Listing.title == LISTINGS[0][3]["title"])):
         if not db.session.scalar(select(func.count()).select_from(Booking).where(Booking.self_use.is_(True))):
             raise RuntimeError("the demo year was loaded only in part (was the payment service down?); "
                                "load it into an empty database")
@@ -172,6 +174,8 @@ def _trade(context, year, made):
     _booking(jx, lab, made["电感耦合等离子体质谱仪"], _at(year, 7, 21, 9), samples=40)
     _booking(zl, lab, made["扫描电子显微镜"], _at(year, 10, 12, 13), hours=5)
     _booking(lab, lab, made["高效液相色谱仪"], _at(year, 11, 3, 9), hours=4)  # own use
+    # The rest of the city's year: hundreds of organisations trading (marketplace.demo.trade).
+    context["trade"] = demo_trade.load_trade(context, year) if context["generated"] else {}
     demo_vouchers.states(context, year, made)
     del new
 

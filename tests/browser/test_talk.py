@@ -14,11 +14,11 @@ from datetime import timedelta
 from marketplace.core.timeutil import beijing_today
 from tests.mailbox import body, subject
 
-BOSS = "boss@jx.liaocheng.demo"                 # 聊城鲁西精密机械有限公司（示范）, small enterprise
+BOSS = "boss@jx.liaocheng.demo"                 # 聊城鲁西精密机械有限公司, small enterprise
 UNIVERSITY = "tech-transfer@lcu.liaocheng.demo"  # 聊城大学
 INSTITUTE = "office@nky.liaocheng.demo"          # 聊城市农业科学研究院
 NEWCOMER = "new@new.liaocheng.demo"
-BOSS_ORG = "聊城鲁西精密机械有限公司（示范）"
+BOSS_ORG = "聊城鲁西精密机械有限公司"
 
 
 def _id(url: str, pattern: str) -> int:

@@ -179,6 +179,7 @@ def cluster_settings(nginx_path, elasticsearch_url, stripe_api_base, empty_datab
         "STRIPE_RELAY_WEBHOOKS": "true", "UPLOAD_DIR": str(tmp_path / "uploads"),
         "BACKUP_DIR": str(tmp_path / "backups"), "LOG_FORMAT": "json", "OUTBOX_DRAIN": "worker",
         "WORKER_IDLE_MS": "200", "RATELIMIT_LOGIN": "10000 per minute",
+        "DEMO_CITY": "named",  # the named organisations are enough to trade here
     }
     yield settings
     controller.stop()
