@@ -327,9 +327,18 @@ def _month(name: str, end: bool = False) -> date | None:
 @bp.route("/instruments/<int:instrument_id>/utilisation")
 @login_required
 def utilisation(instrument_id):
-    first, last = _month("from"), _month("to", end=True)
-    data = reports.report(current_user, instrument_id, first, last)
+    errors = {}
+    bounds = {}
+    for name, end in (("from", False), ("to", True)):
+        try:
+            bounds[name] = _month(name, end=end)
+        except ServiceError as exc:  # shown beside the month typed; the report covers the default months
+            errors[name], bounds[name] = exc.message, None
+    data = reports.report(current_user, instrument_id, bounds["from"], bounds["to"])
     fmt = request.args.get("format")
+    if errors:
+        return render_template("instruments/utilisation.html", headers=reports.headers(), errors=errors,
+                               typed=request.args, **data), 400
     if fmt:
         body, mimetype = reports.export(data, fmt)
         name = f"utilisation-{instrument_id}-{data['first']:%Y%m}-{data['last']:%Y%m}.{fmt}"

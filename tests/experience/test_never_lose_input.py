@@ -207,3 +207,11 @@ def test_an_error_page_says_what_happened_and_links_back(client, world):
     elsewhere = client.get("/orders/999999", headers={"Referer": "https://evil.example/x"})
     assert 'href="https://evil.example' not in elsewhere.get_data(as_text=True)
     assert 'href="/orders"' in elsewhere.get_data(as_text=True)  # the list of where the person was
+
+
+def test_a_report_asked_for_a_month_that_does_not_exist_keeps_it_beside_the_field(client, world):
+    login(client, world["people"]["seller"])
+    answer = client.get(f"/instruments/{world['facility']}/utilisation?from=2024-13&to=2024-03")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and 'value="2024-13"' in html and beside(html, "from")
+    assert 'value="2024-03"' in html and not beside(html, "to")
