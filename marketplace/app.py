@@ -169,6 +169,7 @@ def _register_error_handlers(app: Flask) -> None:
         403: _l("You are not allowed to do this."),
         404: _l("This page does not exist."),
         405: _l("This method is not allowed here."),
+        409: _l("Someone else changed this first. Reload the page and try again."),
         413: _l("The upload is too large."),
         429: _l("Too many requests. Wait a moment and try again."),
         500: _l("Something went wrong on our side. Nothing was saved."),
@@ -201,7 +202,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from marketplace import permissions as perm
-    from marketplace.core import i18n, labels, money, timeutil
+    from marketplace.core import errors, i18n, labels, money, timeutil
 
     i18n.install(app)
 
@@ -215,6 +216,7 @@ def _register_template_helpers(app: Flask) -> None:
     # Templates ask the permission table, never a role: {% if can(perm.SELL, order) %}
     app.jinja_env.globals["can"] = perm.template_can
     app.jinja_env.globals["perm"] = perm
+    app.jinja_env.globals.update(back_link=errors.back_link, error_title=errors.status_title)
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
     app.jinja_env.filters["beijing"] = timeutil.format_beijing

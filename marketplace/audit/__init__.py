@@ -5,4 +5,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from marketplace.audit import models  # noqa: F401 - the table
+    from marketplace.audit import (
+        models,  # noqa: F401 - the table
+        names,
+    )
+
+    names.install(app)  # describe(), person(), |named: names, not codes, on pages

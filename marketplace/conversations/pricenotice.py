@@ -88,6 +88,14 @@ def object_to(actor, notice_id: int, reason: str) -> PriceObjection:
     return objection
 
 
+def enquiry_id_of_objection(actor, objection_id: int) -> int:
+    """The enquiry whose page shows this objection (that page asks who may see it)."""
+    objection = db.session.get(PriceObjection, objection_id) if isinstance(objection_id, int) else None
+    if objection is None:
+        raise NotFound(_("This objection does not exist."))
+    return objection.notice.enquiry_id
+
+
 def decide_objection(actor, objection_id: int, uphold: bool, reason: str) -> PriceObjection:
     """The seller decides: uphold (the notice is withdrawn, nothing is signed) or dismiss with a reason."""
     objection = db.session.get(PriceObjection, objection_id) if isinstance(objection_id, int) else None

@@ -18,7 +18,7 @@ from marketplace.conversations.forms import (
     ProposalForm,
 )
 from marketplace.core.errors import NotFound, ServiceError
-from marketplace.core.forms import attach_error, validated
+from marketplace.core.forms import REFUSALS, attach_error, submit, validated
 from marketplace.core.timeutil import to_beijing
 from marketplace.notifications import services as notes
 
@@ -48,7 +48,7 @@ def _files():
 # --- the enquiry page: terms, versions, notice, thread -----------------------------------------
 
 def render_enquiry(enquiry, offer_form=None, decline_form=None, message_form=None, objection_form=None,
-                   status=200):
+                   status=200, accept_form=None, decide_form=None):
     side = negotiation.side_of(current_user, enquiry)
     if side is None:
         abort(404)
@@ -58,9 +58,9 @@ def render_enquiry(enquiry, offer_form=None, decline_form=None, message_form=Non
         "orders/enquiry.html", enquiry=enquiry, side=side, versions=negotiation.versions(enquiry),
         open_version=open_version, notice=pricenotice.of_enquiry(enquiry.id),
         needs_notice=negotiation.needs_notice(enquiry), offer_form=offer_form or OfferForm(formdata=None),
-        accept_form=AcceptForm(formdata=None), decline_form=decline_form or DeclineForm(formdata=None),
+        accept_form=accept_form or AcceptForm(formdata=None), decline_form=decline_form or DeclineForm(formdata=None),
         message_form=message_form or MessageForm(formdata=None), thread=thread, receipts=receipts,
-        subject=subj, decide_form=DecideObjectionForm(formdata=None),
+        subject=subj, decide_form=decide_form or DecideObjectionForm(formdata=None),
         objection_form=objection_form or PriceObjectionForm(formdata=None),
         enquiry_order=negotiation.order_of(enquiry)), status
 
@@ -83,21 +83,25 @@ def offer(enquiry_id):
             flash(_("Your terms were sent."), "success")
             return redirect(url_for("orders.enquiry", enquiry_id=enquiry.id))
         except ServiceError as exc:
-            attach_error(form, exc)
-    return render_enquiry(enquiry, offer_form=form, status=400)
+            attach_error(form, exc, keep=REFUSALS)
+    return render_enquiry(enquiry, offer_form=form, status=getattr(form, "refusal_status", 400))
 
 
 @bp.route("/offers/<int:version_id>/accept", methods=["POST"])
 @login_required
 def accept(version_id):
-    form = validated(AcceptForm())
-    result = negotiation.accept(current_user, version_id, form.with_voucher.data)
-    if isinstance(result, pricenotice.PriceNotice):
-        flash(_("Accepted. The agreed price stands on public notice until %(day)s; the contract is signed after it.",
-                day=result.notice_until.isoformat()), "success")
-        return redirect(url_for("orders.enquiry", enquiry_id=result.enquiry_id))
-    flash(_("Accepted: the order is made."), "success")
-    return redirect(url_for("orders.order", order_id=result.id))
+    enquiry = _enquiry_or_404(negotiation._version(version_id).enquiry_id)
+
+    def done(result):
+        if isinstance(result, pricenotice.PriceNotice):
+            flash(_("Accepted. The agreed price stands on public notice until %(day)s; the contract is signed "
+                    "after it.", day=result.notice_until.isoformat()), "success")
+            return redirect(url_for("orders.enquiry", enquiry_id=result.enquiry_id))
+        flash(_("Accepted: the order is made."), "success")
+        return redirect(url_for("orders.order", order_id=result.id))
+
+    return submit(AcceptForm(), lambda f: negotiation.accept(current_user, version_id, f.with_voucher.data),
+                  lambda form, status: render_enquiry(enquiry, accept_form=form, status=status), done)
 
 
 @bp.route("/offers/<int:version_id>/decline", methods=["POST"])
@@ -112,8 +116,8 @@ def decline(version_id):
             flash(_("Declined."), "success")
             return redirect(url_for("orders.enquiry", enquiry_id=enquiry.id))
         except ServiceError as exc:
-            attach_error(form, exc)
-    return render_enquiry(enquiry, decline_form=form, status=400)
+            attach_error(form, exc, keep=REFUSALS)
+    return render_enquiry(enquiry, decline_form=form, status=getattr(form, "refusal_status", 400))
 
 
 @bp.route("/attachments/<int:attachment_id>/confidential", methods=["POST"])
@@ -155,8 +159,8 @@ def propose(listing_id):
             flash(_("Your proposal was sent."), "success")
             return redirect(url_for("orders.enquiry", enquiry_id=enquiry.id))
         except ServiceError as exc:
-            attach_error(form, exc)
-    status = 400 if form.errors or form.form_errors else 200
+            attach_error(form, exc, keep=REFUSALS)
+    status = getattr(form, "refusal_status", 400) if form.errors or form.form_errors else 200
     return render_template("conversations/propose.html", listing=listing, form=form), status
 
 
@@ -191,8 +195,8 @@ def thread(kind, subject_id):
                     return redirect(url_for("orders.enquiry", enquiry_id=subject_id))
                 return redirect(url_for("talk.thread", kind=kind, subject_id=subject_id))
             except ServiceError as exc:
-                attach_error(form, exc)
-        status = 400
+                attach_error(form, exc, keep=REFUSALS)
+        status = getattr(form, "refusal_status", 400)
     else:
         form = MessageForm(formdata=None)
         status = 200
@@ -222,11 +226,16 @@ def object_to_price(notice_id):
 @bp.route("/price-objections/<int:objection_id>/decide", methods=["POST"])
 @login_required
 def decide_price_objection(objection_id):
-    form = validated(DecideObjectionForm())
-    objection = pricenotice.decide_objection(current_user, objection_id, form.decision.data == "uphold",
-                                             form.reason.data)
-    flash(_("Decision recorded."), "success")
-    return redirect(url_for("orders.enquiry", enquiry_id=objection.notice.enquiry_id))
+    def done(objection):
+        flash(_("Decision recorded."), "success")
+        return redirect(url_for("orders.enquiry", enquiry_id=objection.notice.enquiry_id))
+
+    def page(form, status):
+        enquiry = _enquiry_or_404(pricenotice.enquiry_id_of_objection(current_user, objection_id))
+        return render_enquiry(enquiry, decide_form=form, status=status)
+
+    return submit(DecideObjectionForm(), lambda f: pricenotice.decide_objection(
+        current_user, objection_id, f.decision.data == "uphold", f.reason.data), page, done)
 
 
 @bp.route("/price-notices/<int:notice_id>/sign", methods=["POST"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from marketplace import permissions as perm
 from marketplace.accounts.models import User
 from marketplace.core.errors import NotFound, ServiceError
-from marketplace.core.forms import attach_error
+from marketplace.core.forms import REFUSALS, attach_error, submit
 from marketplace.core.timeutil import beijing_now, beijing_today, to_beijing
 from marketplace.extensions import db
 from marketplace.instruments import ical, reports, services
@@ -81,15 +81,11 @@ def page(instrument_id):
 def _act(instrument_id, form, name, act, done, to):
     """Run one booking action from the instrument's page; a refusal is shown beside its form,
     with what was typed."""
-    if not form.validate_on_submit():
-        return _page(instrument_id, 400, **{name: form})
-    try:
-        result = act(form)
-    except ServiceError as exc:
-        attach_error(form, exc)
-        return _page(instrument_id, exc.status, **{name: form})
-    flash(done(result) if callable(done) else done, "success")
-    return redirect(to(result))
+    def finish(result):
+        flash(done(result) if callable(done) else done, "success")
+        return redirect(to(result))
+
+    return submit(form, act, lambda f, status: _page(instrument_id, status, **{name: f}), finish)
 
 
 def _booked(bookings) -> str:
@@ -194,9 +190,8 @@ def advance_samples(sample_id):
             raise ServiceError("")
         services.advance_samples(current_user, sample_id, form.to.data, form.samples_done.data, form.report.data)
     except ServiceError as exc:
-        if exc.message:
-            attach_error(form, exc)
-        return render_template("instruments/sample.html", sample=item, advance_form=form, manager=True), 400
+        status = attach_error(form, exc, keep=REFUSALS) if exc.message else 400
+        return render_template("instruments/sample.html", sample=item, advance_form=form, manager=True), status
     flash(_("Saved."), "success")
     return redirect(url_for("instruments.sample", sample_id=sample_id))
 
@@ -233,15 +228,11 @@ def manage(instrument_id):
 
 
 def _desk_act(instrument_id, form, name, act, done):
-    if not form.validate_on_submit():
-        return _desk(instrument_id, 400, **{name: form})
-    try:
-        act(form)
-    except ServiceError as exc:
-        attach_error(form, exc)
-        return _desk(instrument_id, exc.status, **{name: form})
-    flash(done, "success")
-    return redirect(url_for("instruments.manage", instrument_id=instrument_id))
+    def finish(_result):
+        flash(done, "success")
+        return redirect(url_for("instruments.manage", instrument_id=instrument_id))
+
+    return submit(form, act, lambda f, status: _desk(instrument_id, status, **{name: f}), finish)
 
 
 @bp.route("/instruments/<int:instrument_id>/settings", methods=["POST"])
@@ -336,9 +327,18 @@ def _month(name: str, end: bool = False) -> date | None:
 @bp.route("/instruments/<int:instrument_id>/utilisation")
 @login_required
 def utilisation(instrument_id):
-    first, last = _month("from"), _month("to", end=True)
-    data = reports.report(current_user, instrument_id, first, last)
+    errors = {}
+    bounds = {}
+    for name, end in (("from", False), ("to", True)):
+        try:
+            bounds[name] = _month(name, end=end)
+        except ServiceError as exc:  # shown beside the month typed; the report covers the default months
+            errors[name], bounds[name] = exc.message, None
+    data = reports.report(current_user, instrument_id, bounds["from"], bounds["to"])
     fmt = request.args.get("format")
+    if errors:
+        return render_template("instruments/utilisation.html", headers=reports.headers(), errors=errors,
+                               typed=request.args, **data), 400
     if fmt:
         body, mimetype = reports.export(data, fmt)
         name = f"utilisation-{instrument_id}-{data['first']:%Y%m}-{data['last']:%Y%m}.{fmt}"

@@ -1,6 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.accounts.services import COUNTIES
@@ -79,3 +87,12 @@ class ModerateForm(FlaskForm):
     decision = SelectField(_l("Decision"), choices=[("reject", _l("Reject")), ("approve", _l("Approve and publish")),
                                                     ("restore", _l("Restore"))])
     note = StringField(_l("Reason"), validators=[Length(max=300)])
+
+
+class AttachForm(FlaskForm):
+    """Files for a listing: PDF, JPEG or PNG (the service checks the contents and says which
+    file is refused and why, beside this field)."""
+    files = MultipleFileField(_l("PDF, JPEG or PNG, at most 10 MB each"))
+
+    def uploads(self):
+        return [(f.filename, f.read()) for f in self.files.data or [] if f and getattr(f, "filename", None)]

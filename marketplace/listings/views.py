@@ -6,13 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.core.errors import ServiceError
-from marketplace.core.forms import attach_error
+from marketplace.core.forms import REFUSALS, attach_error, submit
 from marketplace.core.money import fen_to_str
 from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import beijing_today
 from marketplace.instruments import services as instruments
 from marketplace.listings import services
-from marketplace.listings.forms import FORMS, LeaseForm, ModerateForm
+from marketplace.listings.forms import FORMS, AttachForm, LeaseForm, ModerateForm
 from marketplace.listings.services import KINDS
 from marketplace.orders import services as orders
 from marketplace.orders.forms import BookingForm, BuyAchievementForm, EnquiryForm, PayOptionsForm
@@ -33,6 +33,12 @@ def browse():
 
 @bp.route("/listings/<int:listing_id>")
 def detail(listing_id):
+    return render_detail(listing_id)
+
+
+def render_detail(listing_id: int, status: int = 200, **forms):
+    """The listing's page; a form passed by name (``enquiry_form=form``) replaces the empty one,
+    so a refused action shows there with what was typed and why."""
     listing = services.get_listing(current_user, listing_id)
     buyer = current_user.organization if current_user.is_authenticated else None
     preview = orders.price_preview(buyer, listing, listing.price_fen) if listing.price_fen else None
@@ -42,12 +48,25 @@ def detail(listing_id):
     eligible = bool(preview and preview["eligible"]) and bool(usable_vouchers(buyer.id))
     start = beijing_today() + timedelta(days=1)  # the calendar is in Beijing time
     taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
+    context = {
+        "enquiry_form": EnquiryForm(formdata=None), "pay_form": PayOptionsForm(formdata=None, with_voucher=eligible),
+        "buy_form": BuyAchievementForm(formdata=None),
+        "booking_form": BookingForm(formdata=None, day=start.isoformat(), with_voucher=eligible),
+        "lease_form": LeaseForm(formdata=None), "attach_form": AttachForm(formdata=None),
+    }
+    context.update(forms)
     return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
                            facility=listing.kind == "instrument" and instruments.settings_of(listing.id) is not None,
-                           days=[start + timedelta(days=i) for i in range(7)],
-                           enquiry_form=EnquiryForm(), pay_form=PayOptionsForm(with_voucher=eligible),
-                           buy_form=BuyAchievementForm(),
-                           booking_form=BookingForm(day=start.isoformat(), with_voucher=eligible), lease_form=LeaseForm())
+                           days=[start + timedelta(days=i) for i in range(7)], **context), status
+
+
+def on_listing(listing_id: int, name: str):
+    """``page`` for ``core.forms.submit``: the listing's page with this form in place."""
+    return lambda form, status: render_detail(listing_id, status, **{name: form})
+
+
+def _status(form) -> int:
+    return getattr(form, "refusal_status", 400) if form.errors else 200
 
 
 @bp.route("/listings/new/<kind>", methods=["GET", "POST"])
@@ -60,11 +79,11 @@ def create(kind):
         try:
             listing = services.create_listing(current_user, kind, form.data_for_service())
         except ServiceError as exc:
-            attach_error(form, exc)
+            attach_error(form, exc, keep=REFUSALS)
         else:
             flash(_("Saved as a draft. Publish it when it is ready."), "success")
             return redirect(url_for("listings.detail", listing_id=listing.id))
-    return render_template("listings/edit.html", form=form, kind=kind, listing=None), 200 if not form.errors else 400
+    return render_template("listings/edit.html", form=form, kind=kind, listing=None), _status(form)
 
 
 @bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])
@@ -80,12 +99,11 @@ def edit(listing_id):
         try:
             services.update_listing(current_user, listing.id, form.data_for_service())
         except ServiceError as exc:
-            attach_error(form, exc)
+            attach_error(form, exc, keep=REFUSALS)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("listings.detail", listing_id=listing.id))
-    return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), \
-        200 if not form.errors else 400
+    return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), _status(form)
 
 
 @bp.route("/listings/<int:listing_id>/publish", methods=["POST"])
@@ -114,15 +132,13 @@ def mine():
 @bp.route("/listings/<int:listing_id>/lease", methods=["POST"])
 @login_required
 def record_lease(listing_id):
-    form = LeaseForm()
-    if form.validate_on_submit():
-        orders.record_lease_payment(current_user, listing_id, form.amount.fen, form.paid_on_date)
+    def done(_result):
         flash(_("Lease fee recorded."), "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-    return redirect(url_for("listings.detail", listing_id=listing_id))
+        return redirect(url_for("listings.detail", listing_id=listing_id))
+
+    return submit(LeaseForm(), lambda f: orders.record_lease_payment(current_user, listing_id, f.amount.fen,
+                                                                       f.paid_on_date),
+                  on_listing(listing_id, "lease_form"), done)
 
 
 @bp.route("/admin/listings")
@@ -136,20 +152,29 @@ def moderation():
 @login_required
 def moderate(listing_id):
     form = ModerateForm()
-    if not form.validate_on_submit():
-        abort(400)
-    services.moderate(current_user, listing_id, form.decision.data, form.note.data or "")
-    flash(_("Decision recorded."), "success")
-    return redirect(url_for("listings.moderation"))
+
+    def page(form, status):
+        queue = services.moderation_queue(current_user, page=page_arg())
+        return render_template("listings/moderation.html", listings=queue.items, page=queue, form=form,
+                               refused_id=listing_id, blank_form=ModerateForm(formdata=None)), status
+
+    def done(_result):
+        flash(_("Decision recorded."), "success")
+        return redirect(url_for("listings.moderation"))
+
+    return submit(form, lambda f: services.moderate(current_user, listing_id, f.decision.data, f.note.data or ""),
+                  page, done)
 
 
 @bp.route("/listings/<int:listing_id>/attachments", methods=["POST"])
 @login_required
 def attach(listing_id):
-    files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
-    services.attach_files(current_user, listing_id, files)
-    flash(_("Attached."), "success")
-    return redirect(url_for("listings.detail", listing_id=listing_id))
+    def done(_result):
+        flash(_("Attached."), "success")
+        return redirect(url_for("listings.detail", listing_id=listing_id))
+
+    return submit(AttachForm(), lambda f: services.attach_files(current_user, listing_id, f.uploads()),
+                  on_listing(listing_id, "attach_form"), done)
 
 
 @bp.route("/attachments/<int:attachment_id>")

@@ -286,6 +286,15 @@ def business_ref(order: Order) -> str:
 
 # --- technology contracts ------------------------------------------------------------
 
+def contract_order_id(actor, contract_id: int) -> int:
+    """The order a contract belongs to (its page shows the contract); reading the order asks
+    the permission table."""
+    contract = db.session.get(TechContract, contract_id)
+    if contract is None:
+        raise NotFound(_("This contract does not exist."))
+    return contract.order_id
+
+
 @transactional
 def register_contract(actor, contract_id: int, registration_no: str, registered_on: date,
                       contract_type: str | None = None, broker_org_id: int | None = None) -> TechContract:

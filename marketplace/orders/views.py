@@ -3,8 +3,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.core.forms import validated
+from marketplace.core.forms import submit
 from marketplace.core.paging import page_arg
+from marketplace.listings.views import on_listing
 from marketplace.orders import services
 from marketplace.orders.forms import (
     BookingForm,
@@ -23,10 +24,13 @@ bp = Blueprint("orders", __name__)
 @bp.route("/listings/<int:listing_id>/enquire", methods=["POST"])
 @login_required
 def enquire(listing_id):
-    form = validated(EnquiryForm())
-    enquiry = services.enquire(current_user, listing_id, form.message.data, form.transfer_mode.data or None)
-    flash(_("Your enquiry was sent."), "success")
-    return redirect(url_for("orders.enquiry", enquiry_id=enquiry.id))
+    def done(enquiry):
+        flash(_("Your enquiry was sent."), "success")
+        return redirect(url_for("orders.enquiry", enquiry_id=enquiry.id))
+
+    return submit(EnquiryForm(), lambda f: services.enquire(current_user, listing_id, f.message.data,
+                                                              f.transfer_mode.data or None),
+                  on_listing(listing_id, "enquiry_form"), done)
 
 
 @bp.route("/enquiries")
@@ -47,49 +51,54 @@ def enquiry(enquiry_id):
 @bp.route("/enquiries/<int:enquiry_id>/quote", methods=["POST"])
 @login_required
 def quote(enquiry_id):
-    form = validated(QuoteForm())
-    services.quote(current_user, enquiry_id, form.amount.fen, form.note.data or "")
-    flash(_("Quote sent."), "success")
-    return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
+    def done(_result):
+        flash(_("Quote sent."), "success")
+        return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
+
+    return submit(QuoteForm(), lambda f: services.quote(current_user, enquiry_id, f.amount.fen, f.note.data or ""),
+                  _on_enquiry(enquiry_id, "offer_form"), done)
 
 
 @bp.route("/enquiries/<int:enquiry_id>/accept", methods=["POST"])
 @login_required
 def accept(enquiry_id):
-    form = validated(PayOptionsForm())
-    order = services.accept_quote(current_user, enquiry_id, form.with_voucher.data)
-    if order is None:  # a university or institute sells: the agreed price goes on public notice first
-        return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
-    return redirect(url_for("orders.order", order_id=order.id))
+    def done(order):
+        if order is None:  # a university or institute sells: the agreed price goes on public notice first
+            return redirect(url_for("orders.enquiry", enquiry_id=enquiry_id))
+        return redirect(url_for("orders.order", order_id=order.id))
+
+    return submit(PayOptionsForm(), lambda f: services.accept_quote(current_user, enquiry_id, f.with_voucher.data),
+                  _on_enquiry(enquiry_id, "accept_form"), done)
 
 
 @bp.route("/listings/<int:listing_id>/order", methods=["POST"])
 @login_required
 def order_service(listing_id):
-    form = validated(PayOptionsForm())
-    order = services.order_service(current_user, listing_id, form.with_voucher.data,
-                                   form.voucher_id.data if form.with_voucher.data else None)
-    return redirect(url_for("orders.order", order_id=order.id))
+    return submit(PayOptionsForm(), lambda f: services.order_service(
+        current_user, listing_id, f.with_voucher.data, f.voucher_id.data if f.with_voucher.data else None),
+        on_listing(listing_id, "pay_form"), _to_order)
 
 
 @bp.route("/listings/<int:listing_id>/buy", methods=["POST"])
 @login_required
 def buy(listing_id):
-    form = validated(BuyAchievementForm())
-    order = services.buy_achievement(current_user, listing_id, form.transfer_mode.data)
-    return redirect(url_for("orders.order", order_id=order.id))
+    return submit(BuyAchievementForm(), lambda f: services.buy_achievement(current_user, listing_id,
+                                                                             f.transfer_mode.data),
+                  on_listing(listing_id, "buy_form"), _to_order)
 
 
 @bp.route("/listings/<int:listing_id>/book", methods=["POST"])
 @login_required
 def book(listing_id):
-    form = validated(BookingForm())
-    booking = services.book_instrument(current_user, listing_id, form.start_at(), form.hours.data,
-                                       form.samples.data, form.with_voucher.data)
-    flash(_("Booked."), "success")
-    if booking.order_id:
-        return redirect(url_for("orders.order", order_id=booking.order_id))
-    return redirect(url_for("orders.bookings"))
+    def done(booking):
+        flash(_("Booked."), "success")
+        if booking.order_id:
+            return redirect(url_for("orders.order", order_id=booking.order_id))
+        return redirect(url_for("orders.bookings"))
+
+    return submit(BookingForm(), lambda f: services.book_instrument(current_user, listing_id, f.start_at(), f.hours.data,
+                                                                      f.samples.data, f.with_voucher.data),
+                  on_listing(listing_id, "booking_form"), done)
 
 
 @bp.route("/orders")
@@ -102,10 +111,34 @@ def orders():
 @bp.route("/orders/<int:order_id>")
 @login_required
 def order(order_id):
+    return render_order(order_id)
+
+
+def render_order(order_id: int, status: int = 200, **forms):
     item = services.get_order(current_user, order_id)
+    context = {"refund_form": RefundForm(formdata=None), "register_form": RegisterContractForm(formdata=None)}
+    context.update(forms)
     return render_template("orders/order.html", order=item, payments=payments.payments_of(item),
-                           receivables=payments.receivables_of(item), refund_form=RefundForm(),
-                           register_form=RegisterContractForm())
+                           receivables=payments.receivables_of(item), **context), status
+
+
+def _to_order(order):
+    return redirect(url_for("orders.order", order_id=order.id))
+
+
+def _on_enquiry(enquiry_id: int, name: str):
+    """The enquiry's page with this form's input and errors in the form of that name."""
+    def page(form, status):
+        from marketplace.conversations import forms as talk_forms
+        from marketplace.conversations.views import render_enquiry
+
+        shown = {"offer_form": talk_forms.OfferForm, "accept_form": talk_forms.AcceptForm}[name]()
+        for key, field in form._fields.items():
+            if key in shown._fields:
+                shown[key].errors = list(field.errors)
+        shown.form_errors = list(form.form_errors)
+        return render_enquiry(services.get_enquiry(current_user, enquiry_id), status=status, **{name: shown})
+    return page
 
 
 @bp.route("/orders/<int:order_id>/pay", methods=["POST"])
@@ -132,20 +165,25 @@ def confirm(order_id):
 @bp.route("/orders/<int:order_id>/refund", methods=["POST"])
 @login_required
 def refund(order_id):
-    form = validated(RefundForm())
-    payments.refund(current_user, order_id, form.reason.data)
-    flash(_("Refunded."), "success")
-    return redirect(url_for("orders.order", order_id=order_id))
+    def done(_result):
+        flash(_("Refunded."), "success")
+        return redirect(url_for("orders.order", order_id=order_id))
+
+    return submit(RefundForm(), lambda f: payments.refund(current_user, order_id, f.reason.data),
+                  lambda form, status: render_order(order_id, status, refund_form=form), done)
 
 
 @bp.route("/contracts/<int:contract_id>/register", methods=["POST"])
 @login_required
 def register_contract(contract_id):
-    form = validated(RegisterContractForm())
-    contract = services.register_contract(current_user, contract_id, form.registration_no.data,
-                                          form.registered_date, form.contract_type.data)
-    flash(_("Contract registered."), "success")
-    return redirect(url_for("orders.order", order_id=contract.order_id))
+    def done(contract):
+        flash(_("Contract registered."), "success")
+        return redirect(url_for("orders.order", order_id=contract.order_id))
+
+    return submit(RegisterContractForm(), lambda f: services.register_contract(
+        current_user, contract_id, f.registration_no.data, f.registered_date, f.contract_type.data),
+        lambda form, status: render_order(services.contract_order_id(current_user, contract_id), status,
+                                          register_form=form), done)
 
 
 @bp.route("/bookings")

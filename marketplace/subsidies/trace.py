@@ -47,6 +47,7 @@ TERMS_ZH = {
     "large_enterprise": "大型企业", "medium_enterprise": "中型企业", "small_enterprise": "小型企业",
     "micro_enterprise": "微型企业",
     "True": "是", "False": "否", "none": "无",
+    "national_demonstration": "国家级示范", "national_cultivation": "国家级培育",
 }
 TERMS_EN = {
     "DT": "development and transfer", "CS": "consulting and service",
@@ -56,7 +57,7 @@ TERMS_EN = {
     "small_enterprise": "small enterprise", "micro_enterprise": "micro enterprise", "maker_team": "maker team",
     "True": "true", "False": "false",
 }
-_TERM_KEYS = {"status", "contract_type", "group", "size", "kind", "level", "role", "host",
+_TERM_KEYS = {"term", "status", "contract_type", "group", "size", "kind", "level", "role", "host",
               "financing", "platform", "category", "side", "what"}
 NAME_SUFFIX = "_name"  # ``org`` + ``org_name``: an organisation, shown by name with its code in brackets
 _RATE_KEYS = {"rate", "share", "province_share", "city_share", "lease_rate", "service_rate",
@@ -175,6 +176,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "why.out_of_city": ("{role} {org} is not registered in Liaocheng", "{role} {org}不是聊城市内单位"),
     # claims (B, A2.national, A2.provincial)
     "claim.evidence": ("evidence: {evidence}", "申报材料：{evidence}"),
+    "claim.field": ("{label_en}: {value}", "{label_zh}：{value}"),
+    "claim.field_term": ("{label_en}: {term}", "{label_zh}：{term}"),
     "claim.fixed": ("amount set by the clause: {amount}", "条款规定金额：{amount}"),
     "claim.up_to": ("up to {cap}; requested {requested}", "最高{cap}；申请{requested}"),
     "claim.up_to.default": ("up to {cap}; no amount requested, so the maximum", "最高{cap}；未申请具体金额，按最高额计"),

@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
 from marketplace.core import spreadsheet, uploads
 from marketplace.core.errors import ServiceError
-from marketplace.core.forms import attach_error, validated
-from marketplace.core.money import MoneyError, fen_to_str, parse_yuan
+from marketplace.core.forms import AMOUNT_HINT, REFUSALS, attach_error, submit
+from marketplace.core.money import MoneyError, fen_to_str, read_typed_yuan
 from marketplace.core.timeutil import beijing_today
 from marketplace.orders.services import get_order
 from marketplace.vouchers import services
@@ -45,73 +45,94 @@ def mine():
             try:
                 services.apply(current_user, form.year.data, form.planned.fen, form.purpose.data, form.mode.data)
             except ServiceError as exc:
-                attach_error(form, exc)
+                attach_error(form, exc, keep=REFUSALS)
             else:
                 flash(_("Your application was sent to the city."), "success")
                 return redirect(url_for("vouchers.mine"))
-        status = 400
+        status = getattr(form, "refusal_status", 400)
+    return _mine_page(form, status)
+
+
+def _mine_page(form, status, bound=None):
+    org = current_user.organization
     return render_template("vouchers/mine.html", form=form, vouchers=services.vouchers_of(org.id),
                            applications=services.applications_of(org.id),
-                           reservations=services.reservations_of(org.id), resubmit_form=ResubmitForm(),
-                           can_apply=perm.can(current_user, perm.VOUCHER_APPLY, org)), status
+                           reservations=services.reservations_of(org.id), resubmit_form=ResubmitForm(formdata=None),
+                           bound=bound or {}, can_apply=perm.can(current_user, perm.VOUCHER_APPLY, org)), status
 
 
 @bp.route("/vouchers/applications/<int:application_id>/resubmit", methods=["POST"])
 @login_required
 def resubmit(application_id):
-    form = validated(ResubmitForm())
-    services.resubmit(current_user, application_id, form.purpose.data)
-    flash(_("Your application is back with the city."), "success")
-    return redirect(url_for("vouchers.mine"))
+    def done(_result):
+        flash(_("Your application is back with the city."), "success")
+        return redirect(url_for("vouchers.mine"))
+
+    if current_user.organization is None:
+        abort(404)
+    return submit(ResubmitForm(), lambda f: services.resubmit(current_user, application_id, f.purpose.data),
+                  lambda form, status: _mine_page(ApplyForm(formdata=None, year=beijing_today().year), status,
+                                                  {("resubmit", application_id): form}), done)
 
 
 @bp.route("/vouchers/review")
 @login_required
 def review():
+    return _review_page()
+
+
+def _review_page(status=200, bound=None, setting_form=None):
+    """The reviewer's desk; ``bound`` maps ("decide"|"admission", id) to a refused row's form."""
     perm.require(current_user, perm.VOUCHER_REVIEW)
     admissions = services.admissions_queue(current_user)
     return render_template("vouchers/review.html", applications=services.applications_queue(current_user),
                            admissions=admissions, stats={a.organization_id: services.provider_stats(a.organization_id)
                                                          for a in admissions},
-                           decide_form=DecideForm(), admission_form=AdmissionDecideForm(),
-                           setting_form=SettingForm(), settings=services.settings_history(),
-                           issued=services.issued_in_year)
+                           decide_form=DecideForm(formdata=None), admission_form=AdmissionDecideForm(formdata=None),
+                           setting_form=setting_form or SettingForm(formdata=None), bound=bound or {},
+                           settings=services.settings_history(), issued=services.issued_in_year), status
+
+
+def _to_review(_result):
+    flash(_("Decided."), "success")
+    return redirect(url_for("vouchers.review"))
 
 
 @bp.route("/vouchers/applications/<int:application_id>/decide", methods=["POST"])
 @login_required
 def decide(application_id):
-    form = validated(DecideForm())
-    services.decide_application(current_user, application_id, form.decision.data, form.amount.fen,
-                                form.note.data or "")
-    flash(_("Decided."), "success")
-    return redirect(url_for("vouchers.review"))
+    return submit(DecideForm(), lambda f: services.decide_application(current_user, application_id, f.decision.data,
+                                                                        f.amount.fen, f.note.data or ""),
+                  lambda form, status: _review_page(status, {("decide", application_id): form}), _to_review)
 
 
 @bp.route("/vouchers/admissions/<int:admission_id>/decide", methods=["POST"])
 @login_required
 def decide_admission(admission_id):
-    form = validated(AdmissionDecideForm())
-    services.decide_admission(current_user, admission_id, form.decision.data, form.note.data or "")
-    flash(_("Decided."), "success")
-    return redirect(url_for("vouchers.review"))
+    return submit(AdmissionDecideForm(), lambda f: services.decide_admission(current_user, admission_id,
+                                                                               f.decision.data, f.note.data or ""),
+                  lambda form, status: _review_page(status, {("admission", admission_id): form}), _to_review)
 
 
 @bp.route("/vouchers/settings", methods=["POST"])
 @login_required
 def settings():
-    form = validated(SettingForm())
-    raw = (form.value.data or "").strip()
-    try:
-        if form.key.data == "yearly_cap_fen":
-            value = parse_yuan(raw) if raw else None
-        else:
-            value = int(raw) if raw.isdigit() else None
-    except MoneyError:
-        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), "value") from None
-    services.set_setting(current_user, form.key.data, value, form.effective_date)
-    flash(_("Saved."), "success")
-    return redirect(url_for("vouchers.review"))
+    def act(form):
+        raw = (form.value.data or "").strip()
+        try:
+            if form.key.data == "yearly_cap_fen":
+                value = read_typed_yuan(raw) if raw else None
+            else:
+                value = int(raw) if raw.isdigit() else None
+        except MoneyError:
+            raise ServiceError(str(AMOUNT_HINT), "value") from None
+        return services.set_setting(current_user, form.key.data, value, form.effective_date)
+
+    def done(_result):
+        flash(_("Saved."), "success")
+        return redirect(url_for("vouchers.review"))
+
+    return submit(SettingForm(), act, lambda form, status: _review_page(status, setting_form=form), done)
 
 
 @bp.route("/vouchers/provider", methods=["GET", "POST"])
@@ -127,11 +148,11 @@ def provider():
             try:
                 services.apply_admission(current_user, form.scope.data, form.qualifications.data)
             except ServiceError as exc:
-                attach_error(form, exc)
+                attach_error(form, exc, keep=REFUSALS)
             else:
                 flash(_("Your application was sent to the city."), "success")
                 return redirect(url_for("vouchers.provider"))
-        status = 400
+        status = getattr(form, "refusal_status", 400)
     return render_template("vouchers/provider.html", form=form, admission=services.admission_of(org.id),
                            queues=services.provider_orders(current_user), stats=services.provider_stats(org.id),
                            can_apply=perm.can(current_user, perm.ADMISSION_APPLY, org)), status
@@ -175,11 +196,12 @@ def province_owed_csv():
 @bp.route("/orders/<int:order_id>/deliver", methods=["POST"])
 @login_required
 def deliver(order_id):
-    form = validated(DeliverForm())
-    files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
-    services.deliver(current_user, order_id, form.note.data or "", files)
-    flash(_("Delivered. The buyer is asked to accept it."), "success")
-    return redirect(url_for("orders.order", order_id=order_id))
+    def act(form):
+        files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
+        return services.deliver(current_user, order_id, form.note.data or "", files)
+
+    return submit(DeliverForm(), act, _on_order(order_id, "deliver_form"),
+                  _back_to_order(order_id, _("Delivered. The buyer is asked to accept it.")))
 
 
 @bp.route("/orders/<int:order_id>/accept", methods=["POST"])
@@ -193,19 +215,33 @@ def accept(order_id):
 @bp.route("/orders/<int:order_id>/dispute", methods=["POST"])
 @login_required
 def dispute(order_id):
-    form = validated(DisputeForm())
-    services.dispute(current_user, order_id, form.reason.data)
-    flash(_("Your dispute was sent to the provider."), "success")
-    return redirect(url_for("orders.order", order_id=order_id))
+    return submit(DisputeForm(), lambda f: services.dispute(current_user, order_id, f.reason.data),
+                  _on_order(order_id, "dispute_form"),
+                  _back_to_order(order_id, _("Your dispute was sent to the provider.")))
 
 
 @bp.route("/orders/<int:order_id>/rate", methods=["POST"])
 @login_required
 def rate(order_id):
-    form = validated(RateForm())
-    services.rate(current_user, order_id, int(form.rating.data), form.comment.data or "")
-    flash(_("Thank you for rating the service."), "success")
-    return redirect(url_for("orders.order", order_id=order_id))
+    return submit(RateForm(), lambda f: services.rate(current_user, order_id, int(f.rating.data), f.comment.data or ""),
+                  _on_order(order_id, "rate_form"), _back_to_order(order_id, _("Thank you for rating the service.")))
+
+
+def _on_order(order_id: int, name: str):
+    """The order's page with this voucher form's input and errors (``order_panel`` picks it up)."""
+    def page(form, status):
+        from marketplace.orders.views import render_order
+
+        g.voucher_forms = {name: form}
+        return render_order(order_id, status)
+    return page
+
+
+def _back_to_order(order_id: int, message: str):
+    def done(_result):
+        flash(message, "success")
+        return redirect(url_for("orders.order", order_id=order_id))
+    return done
 
 
 @bp.route("/orders/<int:order_id>/report")
@@ -221,9 +257,11 @@ def report(order_id):
 
 def order_panel(order) -> dict:
     """What the order page shows of the voucher, the delivery and the acceptance."""
-    return {"reservation": services.reservation_of(order.id), "delivery": services.delivery_of(order.id),
-            "deliver_form": DeliverForm(), "dispute_form": DisputeForm(), "rate_form": RateForm(),
-            "auto_days": services.auto_accept_days()}
+    panel = {"reservation": services.reservation_of(order.id), "delivery": services.delivery_of(order.id),
+             "deliver_form": DeliverForm(formdata=None), "dispute_form": DisputeForm(formdata=None),
+             "rate_form": RateForm(formdata=None), "auto_days": services.auto_accept_days()}
+    panel.update(getattr(g, "voucher_forms", {}))  # a refused form, with what was typed
+    return panel
 
 
 def listing_panel(listing, preview) -> dict | None:

@@ -76,7 +76,7 @@ def test_a_claim_thread_is_between_the_claimant_and_the_reviewers(app_ctx, facto
 def test_the_enquiry_page_shows_versions_and_keeps_bad_input_beside_its_field(app_ctx, client, factory):
     seller, buyer, enquiry = _enquiry(factory)
     login(client, seller)
-    page = client.post(f"/enquiries/{enquiry.id}/offer", data={"amount": "12,000", "note": "含报告"})
+    page = client.post(f"/enquiries/{enquiry.id}/offer", data={"amount": "12,00", "note": "含报告"})
     assert page.status_code == 400
     html = page.get_data(as_text=True)
     assert "含报告" in html and 'aria-invalid="true"' in html

@@ -220,7 +220,8 @@ def test_lease_fee_is_recorded_for_financially_leased_instruments_only(client, p
     login(client, provider)
     assert client.post(f"/listings/{leased.id}/lease", data={"amount": "300000", "paid_on": "2024-01-10"}).status_code == 302
     assert client.post(f"/listings/{plain.id}/lease", data={"amount": "1000", "paid_on": "2024-01-10"}).status_code == 400
-    assert client.post(f"/listings/{leased.id}/lease", data={"amount": "-5", "paid_on": "2024-01-10"}).status_code == 302
+    refused = client.post(f"/listings/{leased.id}/lease", data={"amount": "-5", "paid_on": "2024-01-10"})
+    assert refused.status_code == 400 and 'value="-5"' in refused.get_data(as_text=True)  # kept, beside its error
     entries = db.session.scalars(select(LedgerEntry)).all()
     assert [(e.kind, e.amount_fen) for e in entries] == [("lease_fee", 30_000_000)]
 

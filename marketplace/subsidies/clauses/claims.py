@@ -17,7 +17,7 @@ from typing import Callable, Mapping
 from ..money import AmountError, fen_to_decimal, parse_fen
 from ..parameters import Parameters, default_parameters
 from ..result import Award
-from ..trace import Step
+from ..trace import Step, nested
 from .common import capped, clause_step
 from .vouchers import _half_up_div
 
@@ -320,6 +320,20 @@ def validate_evidence(kind: str, evidence: Mapping) -> dict:
     return typed
 
 
+def evidence_steps(kind: str, ev: Mapping) -> list[dict]:
+    """The evidence as the trace shows it: each field by its label in the reader's language and
+    its value in words ("新认定：是", not ``newly_recognised=True``)."""
+    fields = {f.name: f for f in CLAIM_KINDS[kind].fields}
+    steps = []
+    for name, value in ev.items():
+        f = fields[name]
+        shown = value.isoformat() if isinstance(value, date) else value
+        key = "claim.field_term" if f.type == "choice" else "claim.field"
+        steps.append(nested(Step(key, {"label_en": f.label_en, "label_zh": f.label_zh,
+                                       ("term" if f.type == "choice" else "value"): shown})))
+    return steps
+
+
 def compute_claim(kind: str, evidence: Mapping, on: date, parameters: Parameters | None = None) -> Award:
     """The award for one claim, from its evidence and the parameters in force on ``on``."""
     if not isinstance(on, date):
@@ -327,9 +341,7 @@ def compute_claim(kind: str, evidence: Mapping, on: date, parameters: Parameters
     ev = validate_evidence(kind, evidence)
     params = parameters or default_parameters()
     snap = params.at(on)
-    shown = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in ev.items()}
-    trace = [clause_step(params, kind),
-             Step("claim.evidence", {"evidence": ", ".join(f"{k}={v}" for k, v in shown.items())})]
+    trace = [clause_step(params, kind), Step("claim.evidence", {"evidence": evidence_steps(kind, ev)})]
     out = CLAIM_KINDS[kind].compute(ev, snap, trace)
     amount, payers = out if isinstance(out, tuple) else (out, None)
     return Award(kind, ev["applicant"], amount, [], trace, payers=payers)
