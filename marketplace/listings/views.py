@@ -1,5 +1,5 @@
 """Listing pages: browse, detail (with the voucher what-if), create, edit, publish, withdraw, moderate."""
-from datetime import timedelta
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -29,6 +29,14 @@ def browse():
                            listings=page.items, page=page)
 
 
+def _week_arg() -> date:
+    """The first day of the calendar's week: ``?week=YYYY-MM-DD``, or today (Beijing)."""
+    try:
+        return date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        return beijing_today()
+
+
 @bp.route("/listings/<int:listing_id>")
 def detail(listing_id):
     listing = services.get_listing(current_user, listing_id)
@@ -38,11 +46,10 @@ def detail(listing_id):
     from marketplace.vouchers.services import usable_vouchers
 
     eligible = bool(preview and preview["eligible"]) and bool(usable_vouchers(buyer.id))
-    start = beijing_today() + timedelta(days=1)  # the calendar is in Beijing time
-    taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
-    return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
+    start = _week_arg()  # the calendar is in Beijing time
+    calendar = instruments.calendar_week(current_user, listing, start) if listing.kind == "instrument" else None
+    return render_template("listings/detail.html", listing=listing, preview=preview, calendar=calendar,
                            facility=listing.kind == "instrument" and instruments.settings_of(listing.id) is not None,
-                           days=[start + timedelta(days=i) for i in range(7)],
                            enquiry_form=EnquiryForm(), pay_form=PayOptionsForm(with_voucher=eligible),
                            buy_form=BuyAchievementForm(),
                            booking_form=BookingForm(day=start.isoformat(), with_voucher=eligible), lease_form=LeaseForm())

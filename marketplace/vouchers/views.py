@@ -236,7 +236,7 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     from marketplace import worker
-    from marketplace.home.services import EXTRA_ACTIONS, Action
+    from marketplace.home.services import Action, add_action
     from marketplace.vouchers import labels  # noqa: F401 (the label groups)
 
     app.jinja_env.globals.update(voucher_order_panel=order_panel, voucher_listing_panel=listing_panel)
@@ -258,6 +258,4 @@ def init_app(app) -> None:
                        _l("Redemption batches, the province's share owed, vouchers per county.")))
          for role in perm.CITY_ROLES]
     for role, action in actions:
-        existing = EXTRA_ACTIONS.setdefault(role, [])
-        if all(a.endpoint != action.endpoint for a in existing):
-            existing.append(action)
+        add_action(app, [role], action)
