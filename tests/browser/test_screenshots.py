@@ -148,6 +148,8 @@ def test_main_pages_at_two_widths_pass_axe(browser, live_server, live_database, 
             entry = summary[name] = {"path": path, "who": who or "anonymous"}
             for label, (width, height) in WIDTHS.items():
                 page.set_viewport_size({"width": width, "height": height})
+                # Two frames: the page's own resize handlers (site.js) run before anything is judged.
+                page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
                 page.screenshot(path=str(folder / f"{n:02d}-{name}-{width}.png"), full_page=True)
                 found = _violations(page)
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
