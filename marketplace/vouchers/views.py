@@ -258,4 +258,4 @@ def init_app(app) -> None:
                        _l("Redemption batches, the province's share owed, vouchers per county.")))
          for role in perm.CITY_ROLES]
     for role, action in actions:
-        add_action(app, [role], action)
+        add_action(app, (role,), action)
