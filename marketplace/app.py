@@ -19,6 +19,7 @@ from marketplace import (
     dashboards,
     demo,
     documents,
+    favourites,
     home,
     instruments,
     ledger,
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The domains, each registering itself (blueprints, commands, outbox topics, timed jobs, home
 # actions) in its package's ``init_app``, in this order. The outbox and the worker come first:
 # the domains register their topics and jobs with them.
-DOMAINS = (outbox, worker, home, accounts, audit, notifications, ledger, admin, listings, orders, payments,
+DOMAINS = (outbox, worker, home, accounts, audit, notifications, ledger, admin, listings, favourites, orders, payments,
            search, claims, review, api, dashboards, programmes, reforms, documents,
            conversations, instruments, vouchers, demo, ops)
 

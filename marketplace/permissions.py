@@ -94,6 +94,7 @@ RESPOND_DEMAND = "demand.respond"  # propose on a demand: universities, institut
 OBJECT_TO_PRICE = "price.object"  # object to an agreed price on public notice: anyone logged in with a role
 # Shared instruments (marketplace.instruments)
 MANAGE_INSTRUMENT = "instrument.manage"  # target: the instrument listing: its organisation's verified members
+KEEP_FAVOURITES = "listing.favourite"  # star listings and see one's favourites: any logged-in user
 VIEW_UTILISATION = "instrument.utilisation"  # target: the instrument listing: its organisation's members and the city
 
 
@@ -241,6 +242,7 @@ RULES: dict[str, Rule] = {
     MANAGE_INSTRUMENT: Rule(lambda a, t: t is not None and _member_of(a, t.organization_id)
                             and _verified_member(a, MARKET_ROLES),
                             _l("Only the organisation that owns the instrument manages it.")),
+    KEEP_FAVOURITES: Rule(lambda a, t: _role(a) is not None, _l("Log in to keep favourites.")),
     VIEW_UTILISATION: Rule(lambda a, t: _role(a) in CITY_ROLES or (t is not None and _member_of(a, t.organization_id)),
                            _l("Only the instrument's owner and the city see its utilisation.")),
 }

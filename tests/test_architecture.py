@@ -176,3 +176,44 @@ def test_the_audit_log_refuses_update_and_delete_in_the_orm_and_in_the_database(
                 conn.execute(text(sql))
     db.session.rollback()
     assert db.session.get(AuditEvent, event_id).action == "test.event"
+
+
+def test_templates_ask_can_not_the_role():
+    """Who may do what is permissions.py's: a template asks ``can(...)``, it never compares a role
+    (showing the user's role as a label is fine)."""
+    pattern = re.compile(r"\.role\s*(==|!=|\bin\b|\bnot in\b)|\brole\s*(==|!=)\s*['\"]|['\"]\s*(==|!=)\s*\w*\.?role\b")
+    offenders = [f"{path.relative_to(ROOT)}:{n}"
+                 for path in sorted((ROOT / "templates").rglob("*.html"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == [], "use can(action, target) in templates: " + ", ".join(offenders)
+
+
+def test_the_programme_pages_hold_no_permission_rule_and_no_query():
+    text = (PACKAGE / "programmes" / "views.py").read_text(encoding="utf-8")
+    found = re.findall(r"\bperm\.\w+|\bdb\.\w+|\bselect\(|\.query\b|\.role\b", text)
+    assert found == [], f"programmes/views.py asks its services, not the rules or the tables: {found}"
+
+
+def test_a_page_may_reach_another_domain_through_its_services_only():
+    """The checker's own contract (tests/importrules.py), on a graph small enough to read."""
+    import grimp
+
+    from tests.importrules import DomainPagesContract
+
+    def check(*imported):
+        g = grimp.ImportGraph()
+        for module in ("marketplace", "marketplace.core", "marketplace.core.forms", "marketplace.a",
+                       "marketplace.a.views", "marketplace.a.models", "marketplace.b", "marketplace.b.services",
+                       "marketplace.b.models", "marketplace.b.views"):
+            g.add_module(module)
+        for target in imported:
+            g.add_import(importer="marketplace.a.views", imported=target, line_number=1, line_contents="import")
+        contract = DomainPagesContract(name="pages", session_options={}, contract_options={
+            "root": "marketplace", "pages": ["views", "forms"], "entrances": ["services"], "shared": ["core"]})
+        result = contract.check(g, verbose=False)
+        return result.kept, [(i, t) for i, t, _lines in result.metadata["illegal"]]
+
+    assert check("marketplace.b.services", "marketplace.core.forms", "marketplace.a.models") == (True, [])
+    assert check("marketplace.b.services", "marketplace.b.models", "marketplace.b.views") == (False, [
+        ("marketplace.a.views", "marketplace.b.models"), ("marketplace.a.views", "marketplace.b.views")])

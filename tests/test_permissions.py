@@ -65,6 +65,7 @@ BY_ROLE = {
     perm.SEARCH_IP: {E, U, P, AG, R, F, A},
     perm.RESPOND_DEMAND: {U, P, AG},  # the responders to a demand: never an enterprise, never the city
     perm.OBJECT_TO_PRICE: {E, U, P, AG, R, F, A},
+    perm.KEEP_FAVOURITES: {E, U, P, AG, R, F, A},  # anyone logged in stars listings, verified or not
 }
 # ... and with an unverified organisation the market actions are refused, the rest unchanged.
 NEEDS_VERIFIED = {perm.TRADE, perm.LIST_OFFER, perm.POST_DEMAND, perm.RESPOND_DEMAND}

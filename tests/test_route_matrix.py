@@ -92,6 +92,7 @@ OWN = {SELLER: 400}  # a seller buying from itself is refused as input, not as a
 ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "home.index": GET(PUBLIC),
     "home.dashboard": GET(ANY),
+    "home.favicon": GET(PUBLIC),
     "accounts.login": (GET(PUBLIC), POST(PUBLIC, status=400, data={"email": "nobody@example.com", "password": "x"})),
     "accounts.logout": POST(PUBLIC),  # (walked apart: it ends the session)
     "accounts.register": (GET(PUBLIC), POST(PUBLIC, status=400, data={"email": "not-an-address"})),
@@ -157,6 +158,14 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "listings.attach": POST((A, SELLER), ok="/listings/{service}", data=pdf, listing_id="service"),
     "listings.attachment": GET(PUBLIC, attachment_id="attachment"),  # whoever sees the listing
     "listings.delete_attachment": POST((A, SELLER), ok="/listings/{service}", attachment_id="attachment_to_delete"),
+    # favourites are anyone's who is logged in; the comparison lives in the session, for everybody
+    "favourites.favourites": GET(ANY),
+    "favourites.star": POST(ANY, ok="/listings/{service}", listing_id="service"),
+    "favourites.unstar": POST(ANY, ok="/favourites", listing_id="service"),
+    "favourites.comparison": GET(PUBLIC),
+    "favourites.compare_add": POST(PUBLIC, ok="/compare", listing_id="service"),
+    "favourites.compare_remove": POST(PUBLIC, ok="/compare", listing_id="service"),
+    "favourites.compare_clear": POST(PUBLIC, ok="/compare"),
     # --- orders ---
     "orders.enquire": POST(BUYING, ok="/enquiries/", data={"message": "价格可以商量吗？"}, other=OWN, listing_id="service"),
     "orders.enquiries": GET(ANY),
@@ -181,8 +190,8 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
     "orders.cancel_booking": POST((SELLER, BUYER), ok="/bookings", booking_id="booking"),
     "search.search": GET(PUBLIC),
     # --- api: bearer tokens, never the session (anonymous: 401) ---
-    "api_tokens.tokens": (GET(ANY), POST(ANY, status=201, data={"name": "矩阵脚本"})),  # the secret, shown once
-    "api_tokens.revoke": POST((BUYER,), ok="/account/tokens", token_id="buyer_token"),  # one's own only
+    "accounts.tokens": (GET(ANY), POST(ANY, status=201, data={"name": "矩阵脚本"})),  # the secret, shown once
+    "accounts.revoke_token": POST((BUYER,), ok="/account/tokens", token_id="buyer_token"),  # one's own only
     # --- shared instruments (marketplace/instruments): the seller owns the facility, the buyer booked ---
     "instruments.page": GET(PUBLIC, instrument_id="facility"),
     "documents.decision": GET(CITY + (BUYER,), claim_id="claim_on_notice"),  # the claimant and the city
@@ -321,7 +330,7 @@ ACCESS: dict[str, tuple[Case, ...] | Case] = {
                                     data={"decision": "reserve", "note": "入库"}, project_id="project_to_review",
                                     step="review"),
     "programmes.targets_page": GET(CITY),
-    "programmes.my_data": GET(ANY),
+    "accounts.my_data": GET(ANY),
     # --- vouchers (add below this line) ---
     # --- innovation vouchers (marketplace/vouchers) ---
     "vouchers.mine": (GET(ANY), POST((perm.ENTERPRISE, BUYER), ok="/vouchers",
@@ -385,7 +394,7 @@ ELSEWHERE = {
     "health.readyz": "public; 200 or 503 by the components, not the role: tests/ops/test_health.py",
     "health.metrics": "loopback or METRICS_TOKEN, not a role: tests/ops/test_metrics.py",
     "payments.webhook": "a signature, not a session: tests/payments/test_app_flows.py",
-    "programmes.close_account": "password-confirmed; it ends the walker's account: tests/programmes/test_mydata.py",
+    "accounts.close_account": "password-confirmed; it ends the walker's account: tests/accounts/test_mydata.py",
     "instruments.ical_feed": "a secret address, not a role: tests/instruments/test_instruments.py",
     "instruments.book_training": "an instrument that needs training: tests/instruments/test_instruments.py",
 }
@@ -438,7 +447,7 @@ WALKED_APART = ("accounts.logout", "accounts.set_language")
 def world(app, factory, fresh_gateway):
     """The objects the walk acts on, one for each action that consumes one, and the parties'
     users (under ``users``)."""
-    from marketplace.api import services as api_tokens
+    from marketplace.accounts import services as api_tokens
     from marketplace.claims import budgets as claims_budgets
     from marketplace.core.timeutil import utcnow
     from marketplace.listings import services as listings
@@ -611,7 +620,7 @@ def _request(client, path, case, world, token):
 
 @pytest.mark.parametrize("walker", WALKERS, ids=[w or "anonymous" for w in WALKERS])
 def test_route_matrix(app, client, factory, world, walker):
-    from marketplace.api import services as api_tokens
+    from marketplace.accounts import services as api_tokens
 
     if walker in PARTIES:
         user = world["users"][walker]

@@ -79,3 +79,14 @@ class InviteForm(FlaskForm):
 
 class AcceptInvitationForm(PasswordFields, FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("Token name"), description=_l("What the token is for, e.g. \"ERP sync\"."),
+                       validators=[DataRequired(REQUIRED), Length(max=60)])
+
+
+class CloseAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)])
+    confirm = BooleanField(_l("I understand that my account is closed for good."),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])

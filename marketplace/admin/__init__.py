@@ -1,4 +1,4 @@
-"""The administrator's pages: organisations to verify, users and their roles."""
+"""The administrator's pages: organisations to verify, the audit log, outgoing mail."""
 from __future__ import annotations
 
 from flask import Flask

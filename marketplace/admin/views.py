@@ -1,11 +1,12 @@
 """City administration pages: organisations to verify, the audit log, outgoing mail."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.accounts import services as accounts
 from marketplace.admin import services
 from marketplace.core.paging import page_arg
+from marketplace.core.views import flash_redirect
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -22,8 +23,7 @@ def organizations():
 @login_required
 def verify(organization_id):
     org = accounts.verify_organization(current_user, organization_id)
-    flash(_("%(name)s is verified.", name=org.name), "success")
-    return redirect(url_for("admin.organizations"))
+    return flash_redirect(_("%(name)s is verified.", name=org.name), "admin.organizations")
 
 
 @bp.route("/audit")

@@ -12,9 +12,8 @@ from datetime import timedelta
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from marketplace import programmes
+from marketplace.accounts import services as accounts
 from marketplace.api import serialize
-from marketplace.api import services as tokens
 from marketplace.api.openapi import document
 from marketplace.api.validation import (
     Field,
@@ -43,8 +42,7 @@ from marketplace.listings.models import KINDS, TRANSFER_MODES, Listing
 from marketplace.orders import services as orders
 from marketplace.orders.models import CONTRACT_TYPES
 from marketplace.payments import services as payments
-from marketplace.programmes import common as programme_common
-from marketplace.programmes.models import IP_RIGHT_KINDS, POOL_STATUSES, PROJECT_STATUSES
+from marketplace.programmes import services as programmes
 from marketplace.search import indexing as search_index
 from search.documents import SearchQuery
 
@@ -65,7 +63,7 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
-    user = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    user = accounts.authenticate_token(secret.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         raise Unauthorized(_("Send a valid API token: Authorization: Bearer <token>."))
     g.api_user = user
@@ -339,7 +337,7 @@ def contract_register(contract_id):
 
 # --- programmes: the city's registries (read-only) ------------------------------------------
 
-POOL_STATUS_CHOICES = POOL_STATUSES + ("all",)
+POOL_STATUS_CHOICES = programmes.POOL_STATUSES + ("all",)
 
 
 @bp.route("/programmes/pool")
@@ -351,8 +349,8 @@ def programme_pool():
 
 @bp.route("/programmes/ip")
 def programme_ip():
-    args = query({"q": Field(search_text(200)), "industry": Field(string(40, tuple(programme_common.industries()))),
-                  "kind": Field(string(30, IP_RIGHT_KINDS))})
+    args = query({"q": Field(search_text(200)), "industry": Field(string(40, tuple(programmes.industries()))),
+                  "kind": Field(string(30, programmes.IP_RIGHT_KINDS))})
     return jsonify(items=programmes.list_ip(_user(), q=args.get("q") or None, industry=args.get("industry"),
                                             kind=args.get("kind")))
 
@@ -365,7 +363,7 @@ def programme_commissioners():
 
 @bp.route("/programmes/projects")
 def programme_projects():
-    args = query({"status": Field(string(12, PROJECT_STATUSES))})
+    args = query({"status": Field(string(12, programmes.PROJECT_STATUSES))})
     return jsonify(items=programmes.list_projects(_user(), args.get("status")))
 
 

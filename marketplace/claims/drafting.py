@@ -21,7 +21,9 @@ up after a crash).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 from collections import defaultdict
 from decimal import Decimal
 
@@ -84,16 +86,38 @@ def decide(claim: m.Claim, action: str, to_status: str, actor=None, *, reason: s
 # --- the engine's awards, grouped per (clause, beneficiary) -------------------------------------
 
 class _Group:
+    """The awards of one (clause, beneficiary). Their trace is encoded only when asked for
+    (``parts``): a claim whose ``trace_digest`` equals ``digest`` keeps the trace it has, so
+    a recompute encodes and writes the traces of the groups that changed, not of every one."""
+
     def __init__(self, clause: str, beneficiary: str):
         self.clause, self.beneficiary = clause, beneficiary
         self.amount = Decimal("0.00")
         self.transactions: list[str] = []
-        self.parts: list[dict] = []
+        self.awards: list = []
         self.flags: list[dict] = []
+        self._parts: list[dict] | None = None
+        self._digest: str | None = None
 
     @property
     def fen(self) -> int:
         return yuan_to_fen(self.amount)
+
+    @property
+    def parts(self) -> list[dict]:
+        if self._parts is None:
+            self._parts = [encode_award(a) for a in self.awards]
+        return self._parts
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of the awards (amounts, payers, transactions, steps) as the engine gave
+        them: equal awards encode to equal traces, so an equal digest means an equal trace."""
+        if self._digest is None:
+            # pickled, not repr'd: C speed (a pickle that differs for equal awards only costs a rewrite)
+            data = pickle.dumps([(a.amount, a.payers, a.transactions, a.trace) for a in self.awards], protocol=5)
+            self._digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        return self._digest
 
 
 def _order_refs_related(refs: set[str]) -> dict[str, list[int]]:
@@ -171,15 +195,23 @@ def group_awards(result, wanted: set[tuple[str, str]] | None = None) -> dict[tup
             g = groups[gk] = _Group(award.clause, award.beneficiary)
         g.amount += award.amount
         g.transactions.extend(award.transactions)
-        g.parts.append(encode_award(award))
+        g.awards.append(award)
         for step in award.trace:  # repeated transfer of one project: only the value added counted
             if step.key == "a1.value_added":
                 g.flags.append({"kind": "repeated_transfer", "transactions": [step.values["txn"]],
                                 "clauses": [award.clause], "step": encode_step(step)})
-    for flag in result.flags:
-        txns = set(flag.transactions)
+    if result.flags:  # each flag to the groups of its clauses that hold one of its transactions
+        by_txn: dict[str, list[_Group]] = defaultdict(list)
         for g in groups.values():
-            if g.clause in flag.clauses and txns & set(g.transactions):
+            for t in dict.fromkeys(g.transactions):
+                by_txn[t].append(g)
+        for flag in result.flags:
+            hit: dict[int, _Group] = {}
+            for t in flag.transactions:
+                for g in by_txn.get(t, ()):
+                    if g.clause in flag.clauses:
+                        hit.setdefault(id(g), g)
+            for g in sorted(hit.values(), key=lambda g: (g.clause, g.beneficiary)):
                 g.flags.append(encode_flag(flag))
     all_refs = {t.split("#", 1)[0] for g in groups.values() for t in g.transactions}
     related = _order_refs_related(all_refs)
@@ -262,24 +294,22 @@ def recompute_groups(year: int, groups: dict, targets: set[tuple[str, str]]) -> 
 def _file(year: int, groups: dict, existing: dict, progress=None) -> dict:
     from marketplace.claims.budgets import promote_waiting
 
-    codes = {b for _, b in groups}
-    orgs = {}
+    codes = sorted({b for _, b in groups})
+    org_id: dict[str, int] = {}
     for i in range(0, len(codes), 500):
-        chunk = sorted(codes)[i:i + 500]
-        orgs.update({o.credit_code: o for o in db.session.scalars(
-            select(Organization).where(Organization.credit_code.in_(chunk)))})
+        org_id.update(db.session.execute(select(Organization.credit_code, Organization.id)
+                                         .where(Organization.credit_code.in_(codes[i:i + 500]))).tuples().all())
     counts: dict[str, int] = defaultdict(int)
     touched_clauses: set[str] = set()
     seen: set[tuple[str, int]] = set()
 
     for (clause, code), g in sorted(groups.items(), key=lambda kv: _sort_key(kv[0])):
-        org = orgs[code]
-        key = (clause, org.id)
+        key = (clause, org_id[code])
         seen.add(key)
         claim = existing.get(key)
         if claim is None:
-            claim = m.Claim(year=year, clause=clause, source=m.ENGINE, organization_id=org.id,
-                            draft_key=draft_key(year, clause, org.id), status=m.DRAFTED, amount_fen=g.fen)
+            claim = m.Claim(year=year, clause=clause, source=m.ENGINE, organization_id=key[1],
+                            draft_key=draft_key(year, clause, key[1]), status=m.DRAFTED, amount_fen=g.fen)
             db.session.add(claim)
             _apply_engine(claim, g)
             db.session.flush()
@@ -312,16 +342,24 @@ def _sort_key(key: tuple[str, str]):
 
 
 def _apply_engine(claim: m.Claim, g: _Group | None) -> None:
-    claim.engine_amount_fen = g.fen if g else 0
+    # Only what changed is set: an unchanged claim stays clean, and the flush skips it.
+    _set(claim, "engine_amount_fen", g.fen if g else 0)
     if g is not None:  # an award that disappeared keeps its last trace to show what it was
-        claim.transactions = list(g.transactions)
-        claim.trace = g.parts
-        claim.payers = payer_split(g.parts)
-        claim.part_count = len(g.parts)
-        claim.flags = g.flags
+        if claim.trace_digest != g.digest:  # the trace is encoded and written only when it changed
+            claim.transactions = list(g.transactions)
+            claim.trace = g.parts
+            claim.payers = payer_split(g.parts)
+            claim.part_count = len(g.parts)
+            claim.trace_digest = g.digest
+        _set(claim, "flags", g.flags)
     else:
-        claim.flags = []
-    claim.flagged = bool(claim.flags)
+        _set(claim, "flags", [])
+    _set(claim, "flagged", bool(claim.flags))
+
+
+def _set(claim: m.Claim, name: str, value) -> None:
+    if getattr(claim, name) != value:
+        setattr(claim, name, value)
 
 
 def _update(claim: m.Claim, new_fen: int, g: _Group | None, touched_clauses: set[str]) -> str:

@@ -23,11 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organization
+from marketplace.core.append_only import refuse_changes
 from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 
@@ -85,6 +85,9 @@ class Claim(db.Model):
     # part names its payers (A3), and how many parts the trace has.
     payers: Mapped[dict | None] = mapped_column(JSON)
     part_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A fingerprint of the awards the trace was encoded from (drafting.py): a recompute that
+    # finds it unchanged neither encodes nor rewrites the trace.
+    trace_digest: Mapped[str | None] = mapped_column(String(32))
     flags: Mapped[list] = mapped_column(JSON, default=list)  # [{"kind", "transactions", "clauses", "step"}]
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     evidence: Mapped[dict | None] = mapped_column(JSON)  # filed claims: the evidence fields as given
@@ -269,14 +272,6 @@ class ClaimHistoryImmutableError(RuntimeError):
     pass
 
 
-_APPEND_ONLY = (ClaimDecision, Payout, Clawback)
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_history_changes(session, flush_context, instances):
-    for obj in session.deleted:
-        if isinstance(obj, _APPEND_ONLY):
-            raise ClaimHistoryImmutableError(f"claim history is append-only: refusing to delete {obj!r}")
-    for obj in session.dirty:
-        if isinstance(obj, _APPEND_ONLY) and session.is_modified(obj, include_collections=False):
-            raise ClaimHistoryImmutableError(f"claim history is append-only: refusing to update {obj!r}")
+# Decisions, payouts and clawbacks are written once (the ORM refuses a change; the ledger and the
+# audit log also carry the database's triggers).
+refuse_changes((ClaimDecision, Payout, Clawback), "claim history is append-only", ClaimHistoryImmutableError)

@@ -21,8 +21,15 @@ from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
 from marketplace.claims.budgets import budget_status, notice_days, promote_waiting, set_budget, today  # noqa: F401 - budgets are part of claims' services
-from marketplace.claims.drafting import decide
-from marketplace.claims.traces import encode_award
+from marketplace.claims.drafting import decide, updating
+from marketplace.claims.traces import (
+    clause_title,
+    encode_award,
+    overlap_flagged,
+    payer_totals,
+    render_flags,
+    render_trace,
+)
 from marketplace.core import paging, uploads
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.core.money import fen_to_str, yuan_to_fen
@@ -284,3 +291,31 @@ def awards_list(year: int) -> list[dict]:
         elif claim.status not in (m.REJECTED, m.WITHDRAWN):
             filed_rows.append({"clause": claim.clause, "beneficiary": code, "amount": fen_to_str(claim.amount_fen)})
     return [row for _key, row in sorted(engine_rows, key=lambda kv: kv[0])] + filed_rows
+
+
+# --- what a claim's page shows (the beneficiary's and the reviewer's) ----------------------------
+
+STATUSES, SUBMITTED, ON_NOTICE = m.STATUSES, m.SUBMITTED, m.ON_NOTICE  # the review pages' vocabulary
+PARTS_PER_PAGE = 50
+
+
+def claim_page(claim, parts_page: int | None = 1) -> dict:
+    """The claim partial's figures: the trace (one page of its parts: an A3 claim may hold
+    thousands, one per voucher) and flags in the user's language."""
+    lang_ = lang()
+    count = claim.part_count or 0
+    pages = max(1, -(-count // PARTS_PER_PAGE))
+    page = min(max(parts_page or 1, 1), pages)
+    start = (page - 1) * PARTS_PER_PAGE
+    trace = claim.trace or []
+    return {"claim": claim, "parts": render_trace(trace[start:start + PARTS_PER_PAGE], lang_),
+            "parts_page": page, "parts_pages": pages, "part_count": count or len(trace),
+            "flags": render_flags(claim.flags, lang_), "clause_title": clause_title(claim.clause, lang_),
+            "payers": payer_totals(claim), "overlap": overlap_flagged(claim.flags),
+            "updating": claim.id in updating([claim])}
+
+
+def clause_titles(clauses, language: str | None = None) -> dict[str, str]:
+    """Each clause id with its title in the user's language."""
+    language = language or lang()
+    return {c: clause_title(c, language) for c in clauses}

@@ -2,18 +2,17 @@
 claim with evidence, answer a request for evidence, download evidence."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
 from marketplace.claims import drafting, services
 from marketplace.claims.forms import RespondForm, evidence_form
-from marketplace.claims.traces import clause_title, overlap_flagged, payer_totals, render_flags, render_trace
-from marketplace.core.errors import ServiceError
-from marketplace.core.forms import attach_error
+from marketplace.claims.traces import payer_totals
 from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import utcnow
+from marketplace.core.views import flash_redirect, handle_form
 
 bp = Blueprint("claims", __name__)
 
@@ -22,23 +21,8 @@ def files_of(field) -> list[tuple[str, bytes]]:
     return [(f.filename, f.read()) for f in (field.data or []) if getattr(f, "filename", "")]
 
 
-PARTS_PER_PAGE = 50
-
-
 def claim_context(claim) -> dict:
-    """What the claim partial shows: the trace (one page of its parts: an A3 claim may hold
-    thousands, one per voucher) and flags in the user's language."""
-    lang = services.lang()
-    count = claim.part_count or 0
-    pages = max(1, -(-count // PARTS_PER_PAGE))
-    page = min(max(request.args.get("parts", 1, type=int) or 1, 1), pages)
-    start = (page - 1) * PARTS_PER_PAGE
-    trace = claim.trace or []
-    return {"claim": claim, "parts": render_trace(trace[start:start + PARTS_PER_PAGE], lang),
-            "parts_page": page, "parts_pages": pages, "part_count": count or len(trace),
-            "flags": render_flags(claim.flags, lang), "clause_title": clause_title(claim.clause, lang),
-            "payers": payer_totals(claim), "overlap": overlap_flagged(claim.flags),
-            "updating": claim.id in drafting.updating([claim])}
+    return services.claim_page(claim, request.args.get("parts", 1, type=int))
 
 
 @bp.route("/claims")
@@ -48,7 +32,7 @@ def mine():
     claims = page.items
     lang = services.lang()
     return render_template("claims/mine.html", claims=claims, page=page,
-                           titles={c.clause: clause_title(c.clause, lang) for c in claims},
+                           titles=services.clause_titles({c.clause for c in claims}, lang),
                            payers={c.id: payer_totals(c) for c in claims}, updating=drafting.updating(claims))
 
 
@@ -64,8 +48,7 @@ def detail(claim_id):
 @login_required
 def submit(claim_id):
     services.submit(current_user, claim_id)
-    flash(_("Claim submitted to the city."), "success")
-    return redirect(url_for("claims.detail", claim_id=claim_id))
+    return flash_redirect(_("Claim submitted to the city."), "claims.detail", claim_id=claim_id)
 
 
 @bp.route("/claims/<int:claim_id>/respond", methods=["POST"])
@@ -73,15 +56,13 @@ def submit(claim_id):
 def respond(claim_id):
     form = RespondForm()
     claim = services.get_claim(current_user, claim_id)
-    if form.validate_on_submit():
-        try:
-            services.respond(current_user, claim_id, form.message.data, files_of(form.files))
-            flash(_("Your answer was sent; the claim is back with the reviewer."), "success")
-            return redirect(url_for("claims.detail", claim_id=claim_id))
-        except ServiceError as exc:
-            attach_error(form, exc)
-    return render_template("claims/detail.html", respond_form=form,
-                           can_submit=perm.can(current_user, perm.CLAIM_SUBMIT, claim), **claim_context(claim)), 400
+    return handle_form(
+        form, lambda: services.respond(current_user, claim_id, form.message.data, files_of(form.files)),
+        done=lambda _result: flash_redirect(_("Your answer was sent; the claim is back with the reviewer."),
+                                            "claims.detail", claim_id=claim_id),
+        page=lambda form: render_template("claims/detail.html", respond_form=form,
+                                          can_submit=perm.can(current_user, perm.CLAIM_SUBMIT, claim),
+                                          **claim_context(claim)))
 
 
 @bp.route("/claims/files/<int:file_id>")
@@ -102,17 +83,16 @@ def new():
         return render_template("claims/new.html", kinds=list(kinds.values()), form=None, lang=lang)
     on_behalf = perm.can(current_user, perm.CLAIM_FILE)  # without a target: the city, for any organisation
     form = evidence_form(chosen, lang, on_behalf, utcnow().year - 1)()
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                org_id = (services.organization_id_by_code(form.organization.data) if on_behalf
-                          else getattr(current_user.organization, "id", None))
-                claim = services.file_claim(current_user, org_id, chosen["kind"], form.evidence(), form.year.data,
-                                            files_of(form.files))
-                flash(_("Claim filed; the city will review it."), "success")
-                return redirect(url_for("claims.detail", claim_id=claim.id))
-            except ServiceError as exc:
-                attach_error(form, exc)
-    return render_template("claims/new.html", kinds=list(kinds.values()), kind=chosen, form=form, lang=lang), status
+
+    def file_claim():
+        org_id = (services.organization_id_by_code(form.organization.data) if on_behalf
+                  else getattr(current_user.organization, "id", None))
+        return services.file_claim(current_user, org_id, chosen["kind"], form.evidence(), form.year.data,
+                                   files_of(form.files))
+
+    return handle_form(
+        form, file_claim,
+        done=lambda claim: flash_redirect(_("Claim filed; the city will review it."), "claims.detail",
+                                          claim_id=claim.id),
+        page=lambda form: render_template("claims/new.html", kinds=list(kinds.values()), kind=chosen, form=form,
+                                          lang=lang))

@@ -86,19 +86,25 @@ def remove_all(bind) -> None:
         remove(bind, table)
 
 
-def guard(model, message: str, error: type[Exception]) -> None:
-    """Make ``model``'s table append-only in the ORM and in the database (see the module)."""
-    table = model.__table__
-    _GUARDED[table.name] = message
+def refuse_changes(models, message: str, error: type[Exception]) -> None:
+    """The ORM half alone: flushing a modified or deleted row of ``models`` (a class or a tuple
+    of classes) raises ``error``."""
 
     @event.listens_for(Session, "before_flush")
     def _refuse_changes(session, flush_context, instances):
         for obj in session.deleted:
-            if isinstance(obj, model):
+            if isinstance(obj, models):
                 raise error(f"{message}: refusing to delete a row")
         for obj in session.dirty:
-            if isinstance(obj, model) and session.is_modified(obj, include_collections=False):
+            if isinstance(obj, models) and session.is_modified(obj, include_collections=False):
                 raise error(f"{message}: refusing to update a row")
+
+
+def guard(model, message: str, error: type[Exception]) -> None:
+    """Make ``model``'s table append-only in the ORM and in the database (see the module)."""
+    table = model.__table__
+    _GUARDED[table.name] = message
+    refuse_changes(model, message, error)
 
     @event.listens_for(Session, "do_orm_execute")
     def _refuse_bulk_changes(state):

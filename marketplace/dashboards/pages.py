@@ -107,6 +107,7 @@ def indicator(actor, year: int) -> dict:
 
     view = services.county_indicator(actor, year)
     return {"year": year, "indicator": view, "indicator_chart": indicator_chart(view), "pct": pct,
+            "progress": services.targets_progress(actor),
             "can_edit": perm.can(actor, perm.EDIT_COUNTY_RD), "counties": services.INDICATOR_COUNTIES}
 
 

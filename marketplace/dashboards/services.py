@@ -9,11 +9,15 @@ which is exactly what drafted claims will equal.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
+from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, case, cast, extract, func, select, type_coerce
+from sqlalchemy import JSON, and_, case, cast, distinct, exists, extract, func, or_, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
@@ -33,6 +37,12 @@ PARTY_KEY = {"payment": "payee", "contract_registered": "seller", "booking_compl
              "lease_fee": "lessee", "voucher_redemption": "provider"}
 COUNTERPARTY_KEY = {"payment": "payer", "contract_registered": "buyer", "booking_completed": "customer",
                     "voucher_redemption": "buyer"}
+# One trade stands in the ledger under one ref (CTR-7, BKG-3, VCH-12, ORD-5, LEASE-2) and
+# often under several kinds: a contract's payment and its registration, a booking's payment,
+# completion and voucher redemption. Turnover counts each trade once, as the entry of the
+# kind that states it most fully (the first of these present for the ref, whatever its
+# year): a payment counts only for a trade that has none of the others.
+COUNTED_AS = ("contract_registered", "booking_completed", "voucher_redemption", "lease_fee", "payment")
 OUTSIDE = "outside"  # county bucket: an organisation outside the city, or none on record
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_FEN = 10 ** 17  # far beyond any county's GDP; keeps BIGINT safe
@@ -81,6 +91,48 @@ def _party_expr():
 
 # --- turnover -----------------------------------------------------------------------------
 
+def _rank(column):
+    return case(*[(column == kind, i) for i, kind in enumerate(COUNTED_AS)], else_=len(COUNTED_AS))
+
+
+def counted_once():
+    """The condition that keeps, of the entries of one trade (one ref), only those of the kind
+    it is counted as: no entry of the same ref has a kind ranked before this one's."""
+    other = aliased(LedgerEntry)
+    return ~exists().where(other.ref == LedgerEntry.ref, other.kind.in_(COUNTED_AS),
+                           _rank(other.kind) < _rank(LedgerEntry.kind))
+
+
+@dataclass(frozen=True)
+class Headline:
+    year: int
+    trades: int  # distinct trades (refs), each once
+    turnover_fen: int
+    contracts: int  # technology contracts registered (认定登记)
+    contracts_fen: int
+    voucher_orders: int  # services and instrument time paid partly with innovation vouchers
+    voucher_fen: int
+
+
+def headline(year: int) -> Headline:
+    """The year's public headline figures (the portal's home page), each one SQL aggregate
+    over the ledger: turnover with each trade counted once, registered contracts, voucher
+    redemptions. Aggregates only: no party is named, so no permission is asked."""
+    start, end = _bounds(year)
+    in_year = LedgerEntry.occurred_on.between(start, end)
+    trades, turnover_fen = db.session.execute(
+        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())).one()
+    contracts, contracts_fen = db.session.execute(
+        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .where(in_year, LedgerEntry.kind == "contract_registered")).one()
+    vouchers, voucher_fen = db.session.execute(
+        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .where(in_year, LedgerEntry.kind == "voucher_redemption")).one()
+    return Headline(year, int(trades), int(turnover_fen), int(contracts), int(contracts_fen), int(vouchers),
+                    int(voucher_fen))
+
+
 @dataclass
 class TurnoverRow:
     key: object  # month number, or county name / OUTSIDE
@@ -97,8 +149,9 @@ class Turnover:
     year: int
     by_month: list[TurnoverRow]
     by_county: list[TurnoverRow]
-    by_kind: dict[str, int]
+    by_kind: dict[str, int]  # the kind each trade is counted as (COUNTED_AS)
     corrections_fen: dict[str, int]  # refunds and cancellations in the year (shown, not subtracted)
+    trades: int = 0  # distinct trades of the year, each once
 
     @property
     def total_fen(self) -> int:
@@ -106,23 +159,56 @@ class Turnover:
 
     @property
     def count(self) -> int:
-        return sum(r.count for r in self.by_month)
+        return self.trades
 
 
-def turnover(actor, year: int) -> Turnover:
-    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen)."""
-    _view(actor)
+# The ledger's sums of a year by (kind, month) and by (kind, party), per ledger head (its seq
+# and hash, which chains every entry before it): the ledger only grows, so an unchanged head
+# means unchanged sums, and a dashboard view aggregates the year's rows once per new entry,
+# not on every view.
+_SUMS: dict[tuple, tuple[list, list, int]] = {}
+_SUMS_KEPT = 16
+
+
+def _ledger_sums(year: int) -> tuple[list, list, int]:
+    from marketplace.ledger.services import head
+
+    key = (str(db.session.get_bind().url), year, *head(db.session))  # (seq, hash): the chain names the content
+    sums = _SUMS.get(key)
+    if sums is not None:
+        return sums
     start, end = _bounds(year)
     in_year = LedgerEntry.occurred_on.between(start, end)
     month = extract("month", LedgerEntry.occurred_on)
-    rows = db.session.execute(
-        select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen), func.count())
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS + ("refund", "cancellation")))
-        .group_by(LedgerEntry.kind, month)).all()
+    by_month = [tuple(r) for r in db.session.execute(
+        select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen),
+               func.count(distinct(LedgerEntry.ref)))
+        .where(in_year, or_(LedgerEntry.kind.in_(("refund", "cancellation")),
+                            and_(LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())))
+        .group_by(LedgerEntry.kind, month))]
+    party = _party_expr().label("party")
+    by_party = [tuple(r) for r in db.session.execute(
+        select(LedgerEntry.kind, party, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
+        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())
+        .group_by(LedgerEntry.kind, party))]
+    trades = int(db.session.scalar(select(func.count(distinct(LedgerEntry.ref)))
+                                   .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())) or 0)
+    if len(_SUMS) >= _SUMS_KEPT:
+        _SUMS.clear()
+    _SUMS[key] = (by_month, by_party, trades)
+    return by_month, by_party, trades
+
+
+def turnover(actor, year: int) -> Turnover:
+    """Turnover of ``year`` by month and by county, summed in SQL from the ledger (fen), each
+    trade counted once (``counted_once``); a row's count is the trades in it; the county is
+    each party's as it stands today."""
+    _view(actor)
+    month_rows, party_rows, trades = _ledger_sums(year)
     by_month = {m: TurnoverRow(m) for m in range(1, 13)}
     by_kind = {k: 0 for k in TURNOVER_KINDS}
     corrections = {"refund": 0, "cancellation": 0}
-    for kind, m, total, n in rows:
+    for kind, m, total, n in month_rows:
         total = int(total or 0)
         if kind in corrections:
             corrections[kind] += total
@@ -132,17 +218,16 @@ def turnover(actor, year: int) -> Turnover:
         row.count += n
         by_kind[kind] += total
 
-    party = _party_expr()
-    org_county = case((Organization.in_city.is_(True), Organization.county), else_=None)
-    rows = db.session.execute(
-        select(LedgerEntry.kind, org_county.label("county"), func.sum(LedgerEntry.amount_fen), func.count())
-        .select_from(LedgerEntry)
-        .outerjoin(Organization, Organization.credit_code == party)
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS))
-        .group_by(LedgerEntry.kind, org_county)).all()
+    county_of: dict[str, str | None] = {}
+    codes = sorted({code for _kind, code, _total, _n in party_rows if code})
+    for i in range(0, len(codes), 500):
+        for code, in_city, county in db.session.execute(
+                select(Organization.credit_code, Organization.in_city, Organization.county)
+                .where(Organization.credit_code.in_(codes[i:i + 500]))):
+            county_of[code] = county if in_city else None
     counties: dict[str, TurnoverRow] = {}
-    for kind, county, total, n in rows:
-        key = county or OUTSIDE
+    for kind, code, total, n in party_rows:
+        key = county_of.get(code) or OUTSIDE
         row = counties.setdefault(key, TurnoverRow(key))
         row.by_kind[kind] = row.by_kind.get(kind, 0) + int(total or 0)
         row.count += n
@@ -150,7 +235,7 @@ def turnover(actor, year: int) -> Turnover:
 
     order = {c: i for i, c in enumerate(COUNTIES)}
     by_county = sorted(counties.values(), key=lambda r: (order.get(r.key, len(order)), str(r.key)))
-    return Turnover(year, [by_month[m] for m in range(1, 13)], by_county, by_kind, corrections)
+    return Turnover(year, [by_month[m] for m in range(1, 13)], by_county, by_kind, corrections, trades)
 
 
 # --- awards and budgets (from the claims) ----------------------------------------------------
@@ -238,6 +323,69 @@ def budgets(actor, year: int) -> list[BudgetRow]:
 
 # --- the C indicator ------------------------------------------------------------------------
 
+TARGETS_FILE = Path(__file__).with_name("rd_targets.yaml")
+
+
+@dataclass(frozen=True)
+class RDTarget:
+    """The indicator's target the city set for ``year`` (rd_targets.yaml)."""
+
+    year: int
+    rd_intensity: Decimal  # a county reaches it when R&D spending >= this share of GDP
+    county_share: Decimal  # the city meets the indicator when this share of counties reach it
+    source_zh: str
+    source_en: str
+
+    def source(self, locale: str) -> str:
+        return self.source_en if locale == "en" else self.source_zh
+
+
+def _share(where: str, value) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: a share written as a quoted decimal ('0.022'), not {value!r}")
+    try:
+        d = Decimal(value)
+    except ArithmeticError:
+        raise ValueError(f"{where}: not a decimal: {value!r}") from None
+    if not d.is_finite() or not 0 < d < 1:
+        raise ValueError(f"{where}: a share between 0 and 1, not {value!r}")
+    return d
+
+
+@functools.cache
+def rd_targets() -> tuple[RDTarget, ...]:
+    """The yearly targets, by year, checked as they are read (a bad file fails loudly)."""
+    import yaml
+
+    raw = yaml.safe_load(TARGETS_FILE.read_text(encoding="utf-8"))  # shares are quoted: exact decimals
+    out: dict[int, RDTarget] = {}
+    for i, entry in enumerate(raw["targets"]):
+        where = f"{TARGETS_FILE.name}, entry {i + 1}"
+        year = entry["year"]
+        if not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR or year in out:
+            raise ValueError(f"{where}: a year between {MIN_YEAR} and {MAX_YEAR}, once: {year!r}")
+        out[year] = RDTarget(year, _share(where, entry["rd_intensity"]), _share(where, entry["county_share"]),
+                             str(entry["source_zh"]), str(entry["source_en"]))
+    return tuple(out[y] for y in sorted(out))
+
+
+@dataclass(frozen=True)
+class TargetFor:
+    target: RDTarget | None
+    kind: str  # "own": the year's own target; "ahead": the next one, worked towards; "latest": none newer is set
+
+
+def target_for(year: int) -> TargetFor:
+    targets = rd_targets()
+    for t in targets:
+        if t.year == year:
+            return TargetFor(t, "own")
+    later = [t for t in targets if t.year > year]
+    if later:
+        return TargetFor(later[0], "ahead")
+    return TargetFor(targets[-1] if targets else None, "latest")
+
+
 @dataclass
 class IndicatorView:
     year: int
@@ -245,6 +393,7 @@ class IndicatorView:
     missing: list[str]
     result: object | None  # marketplace.subsidies.Indicator, None when no figures
     error: str | None = None
+    target: TargetFor | None = None
 
 
 def county_figures(actor, year: int) -> dict[str, CountyRD]:
@@ -253,24 +402,57 @@ def county_figures(actor, year: int) -> dict[str, CountyRD]:
     return {r.county: r for r in rows}
 
 
+def indicator_parameters(year: int, target: RDTarget | None):
+    """The parameters in force (the measures', amended by published reforms), with the year's
+    target from rd_targets.yaml put in for that year: the engine then measures against it."""
+    from marketplace.reforms.parameters import in_force
+
+    params = in_force()
+    if target is None:
+        return params
+    on = date(year, 1, 1)
+    return (params.amended("c.rd_intensity", on, target.rd_intensity)
+            .amended("c.county_share", on, target.county_share)
+            .amended("c.target_year", on, target.year))
+
+
 def county_indicator(actor, year: int) -> IndicatorView:
-    """Each county against 2.2 %, computed by the rules engine (``county_rd_indicator``)."""
+    """Each county against the year's target (``target_for``), computed by the rules engine
+    (``county_rd_indicator``)."""
     from marketplace.subsidies import IndicatorError, ParameterError, county_rd_indicator
 
     figures = county_figures(actor, year)
     missing = [c for c in INDICATOR_COUNTIES if c not in figures]
-    view = IndicatorView(year, figures, missing, None)
+    view = IndicatorView(year, figures, missing, None, target=target_for(year))
     if not figures:
         return view
     try:
         view.result = county_rd_indicator(
             [{"county": r.county, "rd_spending": fen_to_yuan(r.rd_spending_fen), "gdp": fen_to_yuan(r.gdp_fen)}
-             for r in figures.values()], year)
+             for r in figures.values()], year, parameters=indicator_parameters(year, view.target.target))
     except ParameterError:
         view.error = _("The indicator has no target in force in %(year)d.", year=year)
     except IndicatorError as exc:  # cannot happen with checked figures; say so rather than fail
         view.error = str(exc)
     return view
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    target: RDTarget
+    reaching: int | None  # None: no figures entered for that year
+    total: int | None
+    met: bool | None
+
+
+def targets_progress(actor) -> list[TargetProgress]:
+    """Every yearly target with how the city stood against it that year (when figures exist)."""
+    out = []
+    for t in rd_targets():
+        result = county_indicator(actor, t.year).result
+        out.append(TargetProgress(t, result.reaching if result else None, result.total if result else None,
+                                  result.met if result else None))
+    return out
 
 
 def require_edit(actor) -> None:

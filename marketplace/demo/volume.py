@@ -126,7 +126,9 @@ def listings(rnd: random.Random, n: int, orgs: list[dict], ids: dict[str, int]) 
                "description": f"{owner['name']}：{title}", "field": rnd.choice(FIELDS), "county": owner["county"],
                "status": "published", "price_fen": rnd.choice([50_000, 200_000, 800_000, 5_000_000]) * 100,
                "negotiable": rnd.random() < 0.3, "created_at": now, "published_at": now,
-               "financing_lease": False, "on_sharing_platform": False}
+               "financing_lease": False, "on_sharing_platform": False,
+               # every row names the same columns: one executemany chunk may mix kinds
+               "price_unit": None, "internal_price_fen": None, "open_from_hour": None, "open_to_hour": None}
         if kind == "instrument":
             row.update(price_unit="hour", internal_price_fen=row["price_fen"] // 2, open_from_hour=8, open_to_hour=18,
                        financing_lease=rnd.random() < 0.3, on_sharing_platform=rnd.random() < 0.7)

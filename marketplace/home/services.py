@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.accounts.models import Organization, User
 from marketplace.core import paging
+from marketplace.core.timeutil import beijing_today
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 
@@ -110,3 +112,60 @@ def public_stats() -> dict:
     count = db.session.scalar(select(func.count()).select_from(Organization).where(
         Organization.verified_at.is_not(None), Organization.kind != "government"))
     return {"organizations": count}
+
+
+# --- the portal: the front page everybody sees --------------------------------------------
+
+FEATURED = 4  # per kind: achievements and instruments
+NEWEST = 8
+NOTICES = 5
+
+
+@dataclass
+class Portal:
+    year: int
+    counts: dict[str, int]  # published listings by kind (成果, 仪器, 服务, 需求)
+    featured: dict[str, list]  # kind -> the listings most starred (ties: newest)
+    newest: list
+    claims_on_notice: list
+    claims_on_notice_more: bool
+    price_notices: list
+    price_notices_more: bool
+    figures: object  # marketplace.dashboards.services.Headline
+    organizations: int
+
+
+def portal() -> Portal:
+    """What the front page shows, to everybody: the market's categories with their counts, the
+    most starred achievements and instruments, the newest listings, what stands on public
+    notice (公示: subsidy claims, agreed prices) and the year's headline figures. Each part
+    is one query, counted and summed in SQL."""
+    from marketplace.conversations import pricenotice
+    from marketplace.dashboards.services import headline
+    from marketplace.favourites.models import Favourite
+    from marketplace.listings.models import KINDS, Listing, ListingStatus
+    from marketplace.review import services as review
+
+    published = Listing.status == ListingStatus.PUBLISHED
+    counts = dict.fromkeys(KINDS, 0)
+    counts.update(dict(db.session.execute(
+        select(Listing.kind, func.count()).where(published).group_by(Listing.kind)).all()))
+    featured = {}
+    stars = (select(Favourite.listing_id, func.count().label("stars")).group_by(Favourite.listing_id).subquery())
+    for kind in ("achievement", "instrument"):
+        featured[kind] = list(db.session.scalars(
+            select(Listing).options(joinedload(Listing.organization))
+            .outerjoin(stars, stars.c.listing_id == Listing.id)
+            .where(published, Listing.kind == kind)
+            .order_by(func.coalesce(stars.c.stars, 0).desc(), Listing.published_at.desc(), Listing.id.desc())
+            .limit(FEATURED)))
+    newest = list(db.session.scalars(
+        select(Listing).options(joinedload(Listing.organization)).where(published)
+        .order_by(Listing.published_at.desc(), Listing.id.desc()).limit(NEWEST)))
+    claims = review.on_notice(per_page=NOTICES)
+    prices = pricenotice.on_notice()
+    year = beijing_today().year
+    return Portal(year=year, counts=counts, featured=featured, newest=newest,
+                  claims_on_notice=claims.items, claims_on_notice_more=claims.has_next,
+                  price_notices=prices[:NOTICES], price_notices_more=len(prices) > NOTICES,
+                  figures=headline(year), organizations=public_stats()["organizations"])

@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from marketplace.core.forms import YuanField
 from marketplace.core.labels import choices
 from marketplace.instruments import labels  # noqa: F401 - registers the label groups used below
-from marketplace.listings.forms import YuanField
 
 REQUIRED = _l("This field is required.")
 DAY_HINT = _l("Enter a date like 2024-03-01.")

@@ -35,7 +35,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
-from marketplace.ledger.scenario import _COLUMNS, _chunks
+from marketplace.ledger.scenario import _COLUMNS, _chunks, kind_among
 
 SUBJECT_KINDS = ("contract_registered", "voucher_redemption", "booking_completed", "lease_fee")
 FAMILIES = ("A3", "A4", "A5", "TC", "TP")
@@ -181,13 +181,18 @@ def contract_component(session, year: int, parties: set[str], projects: set[str]
     queried_projects: set[str] = set()
     new_parties, new_projects, new_regs = set(parties), set(projects), set()
     is_contract = LedgerEntry.kind == "contract_registered"
+    # party and counterparty have (column, kind, occurred_on) indexes; broker, project and
+    # registration number have their own, which the kind must not shadow (``kind_among``)
+    by_lookup = kind_among(("contract_registered",))
     while new_parties or new_projects or new_regs:
         found = []
-        for column, values in ((LedgerEntry.party, new_parties), (LedgerEntry.counterparty, new_parties),
-                               (LedgerEntry.broker, new_parties), (LedgerEntry.project, new_projects),
-                               (LedgerEntry.registration_no, new_regs)):
+        for column, values, kind in ((LedgerEntry.party, new_parties, is_contract),
+                                     (LedgerEntry.counterparty, new_parties, is_contract),
+                                     (LedgerEntry.broker, new_parties, by_lookup),
+                                     (LedgerEntry.project, new_projects, by_lookup),
+                                     (LedgerEntry.registration_no, new_regs, by_lookup)):
             for chunk in _chunks(sorted(values)):
-                found += _year_rows(session, year, is_contract, column.in_(chunk))
+                found += _year_rows(session, year, kind, column.in_(chunk))
         all_parties |= new_parties
         regs |= new_regs
         queried_projects |= new_projects
@@ -209,7 +214,7 @@ def contract_component(session, year: int, parties: set[str], projects: set[str]
                     new_projects.add(row.project)
         # earlier contracts of the year's projects: history, whose registration numbers link on
         for chunk in _chunks(sorted(fresh_projects)):
-            for row in session.execute(select(*_ROW).where(is_contract, LedgerEntry.project.in_(chunk),
+            for row in session.execute(select(*_ROW).where(by_lookup, LedgerEntry.project.in_(chunk),
                                                            LedgerEntry.occurred_on < start)):
                 history[row.seq] = row
                 if row.registration_no and row.registration_no not in regs:
@@ -217,7 +222,7 @@ def contract_component(session, year: int, parties: set[str], projects: set[str]
         # earlier contracts sharing a registration number: their project may be one of the year's
         for chunk in _chunks(sorted(new_regs)):
             for row in session.execute(select(LedgerEntry.project).where(
-                    is_contract, LedgerEntry.registration_no.in_(chunk), LedgerEntry.occurred_on < start,
+                    by_lookup, LedgerEntry.registration_no.in_(chunk), LedgerEntry.occurred_on < start,
                     LedgerEntry.project.is_not(None)).distinct()):
                 if row.project not in queried_projects:
                     new_projects.add(row.project)

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from marketplace.accounts.models import COUNTIES
+from marketplace.accounts.services import COUNTIES
 from marketplace.core.forms import YuanField, choices
 from marketplace.listings.models import FIELDS, IP_KINDS, MATURITIES, PRICE_UNITS, TRANSFER_MODES
 from marketplace.listings.schema import max_length  # the bounds the API and its document state too

@@ -8,7 +8,7 @@ approval publishes it again. The reason stays on the listing for the owner to re
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
@@ -192,22 +192,47 @@ def listing_to_edit(actor, listing_id: int) -> Listing:
     return listing
 
 
-# the market's orders (/listings?sort=): relevance needs query text, so it lives on /search
-BROWSE_SORTS = ("newest", "price_asc", "price_desc")
+# the market's orders (/listings?sort=): relevance ranks listings whose title holds the typed
+# words above those where only the description does (the full-text ranking lives on /search)
+BROWSE_SORTS = ("relevance", "newest", "price_asc", "price_desc")
+MAX_BROWSE_TEXT, MAX_BROWSE_WORDS = 100, 5
+
+
+def browse_sort(sort: str | None, text: str | None) -> str:
+    """The order a request asks for: relevance needs words to rank by, else newest first."""
+    if sort in BROWSE_SORTS and (sort != "relevance" or text):
+        return sort
+    return "relevance" if text else "newest"
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def browse(viewer, kind: str | None = None, sort: str = "newest", page: int = 1,
-           per_page: int = paging.PER_PAGE) -> paging.Page[Listing]:
-    """Published listings, a page at a time: newest first (the default), or by price (listings
-    without a price, 面议, last); ties newest first, then id."""
+           per_page: int = paging.PER_PAGE, text: str | None = None) -> paging.Page[Listing]:
+    """Published listings, a page at a time: newest first (the default), by price (listings
+    without a price, 面议, last), or, with ``text``, by relevance (title matches first);
+    ties newest first, then id, so pages never repeat or skip a listing. ``text`` keeps the
+    listings whose title or description contains every word typed."""
     query = select(Listing).options(joinedload(Listing.organization)).where(Listing.status == ListingStatus.PUBLISHED)
     if kind in KINDS:
         query = query.where(Listing.kind == kind)
+    words = (text or "").strip()[:MAX_BROWSE_TEXT].split()[:MAX_BROWSE_WORDS]
+    for word in words:
+        pattern = _like(word)
+        query = query.where(or_(Listing.title.ilike(pattern, escape="\\"),
+                                Listing.description.ilike(pattern, escape="\\")))
+    sort = browse_sort(sort, " ".join(words))
     newest = (Listing.published_at.desc(),)
     if sort == "price_asc":
         order = (Listing.price_fen.is_(None), Listing.price_fen) + newest
     elif sort == "price_desc":
         order = (Listing.price_fen.is_(None), Listing.price_fen.desc()) + newest
+    elif sort == "relevance":
+        in_title = sum((case((Listing.title.ilike(_like(w), escape="\\"), 1), else_=0) for w in words),
+                       literal(0))
+        order = (in_title.desc(),) + newest
     else:
         order = newest
     return paging.paginate(query, order_by=order, tiebreak=Listing.id.desc(), page=page, per_page=per_page)

@@ -22,10 +22,12 @@ bp = Blueprint("listings", __name__)
 
 @bp.route("/listings")
 def browse():
-    kind = request.args.get("kind")
-    sort = request.args.get("sort") if request.args.get("sort") in services.BROWSE_SORTS else "newest"
-    page = services.browse(current_user, kind, sort=sort, page=page_arg())
-    return render_template("listings/browse.html", kind=kind, kinds=KINDS, sort=sort, sorts=services.BROWSE_SORTS,
+    kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
+    text = (request.args.get("q") or "").strip()[:services.MAX_BROWSE_TEXT]
+    sort = services.browse_sort(request.args.get("sort"), text)
+    page = services.browse(current_user, kind, sort=sort, page=page_arg(), text=text)
+    sorts = [s for s in services.BROWSE_SORTS if s != "relevance" or text]
+    return render_template("listings/browse.html", kind=kind, kinds=KINDS, sort=sort, sorts=sorts, q=text,
                            listings=page.items, page=page)
 
 

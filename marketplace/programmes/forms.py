@@ -1,10 +1,10 @@
 """Forms of the programme pages. They parse what a person typed; the services decide."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.accounts.models import COUNTIES
+from marketplace.accounts.services import COUNTIES
 from marketplace.programmes import common
 from marketplace.programmes.models import (
     BASE_KINDS,
@@ -191,9 +191,3 @@ class FundForm(FlaskForm):
 class CompleteForm(FlaskForm):
     breakthrough = BooleanField(_l("The key technology was broken through"))
     completed_on = StringField(_l("Completed on (YYYY-MM-DD)"))
-
-
-class CloseAccountForm(FlaskForm):
-    password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)])
-    confirm = BooleanField(_l("I understand that my account is closed for good."),
-                           validators=[DataRequired(_l("Tick the box to confirm."))])

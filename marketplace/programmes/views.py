@@ -1,20 +1,17 @@
-"""Programme pages: cultivation pool, IP database, commissioners, project reserve, targets,
-and one's own data. Thin: parse, call one service, render or redirect."""
-import json
-
+"""Programme pages: cultivation pool, IP database, commissioners, project reserve, targets.
+Thin: parse, call one service, render or redirect (one's own data is under accounts/)."""
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from marketplace.core.errors import ServiceError
-from marketplace.core.forms import attach_error
 from marketplace.core.money import format_yuan
 from marketplace.core.paging import page_arg
+from marketplace.core.views import flash_redirect, form_status, handle_form
 from marketplace.programmes import commissioners as comm
-from marketplace.programmes import common, cultivation, ipdb, mydata, projects, targets
+from marketplace.programmes import common, cultivation, ipdb, projects, targets
 from marketplace.programmes.forms import (
     BaseForm,
-    CloseAccountForm,
     CommissionerForm,
     CommissionerProjectForm,
     CompleteForm,
@@ -28,14 +25,10 @@ from marketplace.programmes.forms import (
     ReviewForm,
     SelectionForm,
 )
-from marketplace.programmes.models import POOL_STATUSES, PROJECT_STATUSES
+from marketplace.reforms import services as reforms
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
 bp.add_app_template_filter(common.industry_label, "industry")
-
-
-def _status(form):
-    return 400 if form.errors or form.form_errors else 200
 
 
 def _download(body: bytes, mimetype: str, name: str) -> Response:
@@ -55,24 +48,25 @@ def index():
 def hte_figures():
     org = cultivation.own_enterprise(current_user)
     form = HteFiguresForm()
-    assessment = None
-    if form.validate_on_submit():
-        try:
-            assessment = cultivation.enter_figures(current_user, org.id, form.data_for_service())[1]
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Your figures are saved and checked."), "success")
-    candidate = cultivation.assessment_for(current_user, org.id)
-    return render_template("programmes/hte_figures.html", form=form, candidate=candidate,
-                           assessment=assessment or candidate.assessment), _status(form)
+
+    def page(form, assessment=None):
+        candidate = cultivation.assessment_for(current_user, org.id)
+        return render_template("programmes/hte_figures.html", form=form, candidate=candidate,
+                               assessment=assessment or candidate.assessment)
+
+    def done(entered):  # the page again, with the check of what was just entered
+        flash(_("Your figures are saved and checked."), "success")
+        return page(form, entered[1]), form_status(form)
+
+    return handle_form(form, lambda: cultivation.enter_figures(current_user, org.id, form.data_for_service()),
+                       done=done, page=page)
 
 
 @bp.route("/pool")
 @login_required
 def pool():
     status = request.args.get("status", "admitted")
-    return render_template("programmes/pool.html", status=status, statuses=POOL_STATUSES,
+    return render_template("programmes/pool.html", status=status, statuses=cultivation.POOL_STATUSES,
                            candidates=cultivation.candidates(current_user, status or None),
                            counts=cultivation.pool_counts())
 
@@ -82,18 +76,17 @@ def pool():
 def pool_entry(organization_id):
     candidate = cultivation.assessment_for(current_user, organization_id, deciding=request.method == "POST")
     form = PoolDecisionForm()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                entry = cultivation.decide(current_user, organization_id, form.decision.data, form.reason.data,
-                                           form.certificate_no.data or None)
-            except ServiceError as exc:
-                attach_error(form, exc)
-            else:
-                flash(_("Decision recorded: %(status)s.", status=entry.status), "success")
-                return redirect(url_for("programmes.pool_entry", organization_id=organization_id))
-        candidate = cultivation.assessment_for(current_user, organization_id)
-    return render_template("programmes/pool_entry.html", candidate=candidate, form=form), _status(form)
+
+    def page(form):
+        shown = cultivation.assessment_for(current_user, organization_id) if request.method == "POST" else candidate
+        return render_template("programmes/pool_entry.html", candidate=shown, form=form)
+
+    return handle_form(
+        form, lambda: cultivation.decide(current_user, organization_id, form.decision.data, form.reason.data,
+                                         form.certificate_no.data or None),
+        done=lambda entry: flash_redirect(_("Decision recorded: %(status)s.", status=entry.status),
+                                          "programmes.pool_entry", organization_id=organization_id),
+        page=page)
 
 
 # --- IP database ------------------------------------------------------------------------
@@ -123,15 +116,11 @@ def ip_new():
     holders = ipdb.holders_for(current_user)
     chosen = request.form.get("organization_id", type=int) or (holders[0].id if holders else None)
     form = IpForm(holders=holders, achievements=ipdb.achievements_of(chosen) if chosen else ())
-    if form.validate_on_submit():
-        try:
-            ip = ipdb.register_ip(current_user, form.organization_id.data, form.data_for_service())
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Added to the IP database: %(number)s.", number=ip.number), "success")
-            return redirect(url_for("programmes.ip_search", q=ip.number))
-    return render_template("programmes/ip_new.html", form=form), _status(form)
+    return handle_form(
+        form, lambda: ipdb.register_ip(current_user, form.organization_id.data, form.data_for_service()),
+        done=lambda ip: flash_redirect(_("Added to the IP database: %(number)s.", number=ip.number),
+                                       "programmes.ip_search", q=ip.number),
+        page=lambda form: render_template("programmes/ip_new.html", form=form))
 
 
 @bp.route("/ip/<int:ip_id>/link", methods=["POST"])
@@ -141,8 +130,7 @@ def ip_link(ip_id):
     if not form.validate_on_submit():
         raise ServiceError(_("Choose one of your organisation's achievements."), "listing_id")
     ip = ipdb.link_achievement(current_user, ip_id, form.listing_id.data)
-    flash(_("Linked to the achievement."), "success")
-    return redirect(url_for("programmes.ip_search", q=ip.number))
+    return flash_redirect(_("Linked to the achievement."), "programmes.ip_search", q=ip.number)
 
 
 @bp.route("/ip/zero-patent")
@@ -166,8 +154,7 @@ def profile(organization_id):
     if not form.validate_on_submit():
         raise ServiceError(_("Choose one of the options."), "industry")
     ipdb.set_profile(current_user, organization_id, form.above_scale_industrial.data, form.industry.data or None)
-    flash(_("Saved."), "success")
-    return redirect(url_for("programmes.zero_patent"))
+    return flash_redirect(_("Saved."), "programmes.zero_patent")
 
 
 # --- commissioners ----------------------------------------------------------------------
@@ -182,15 +169,13 @@ def commissioners():
 def _manage_form(form_cls, service, template, message, *choices):
     offered = comm.form_choices(current_user)  # managers only
     form = form_cls(**{name: offered[name] for name in choices})
-    if form.validate_on_submit():
-        try:
-            service(current_user, {k: v for k, v in form.data.items() if k != "csrf_token"})
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(message, "success")
-            return redirect(url_for("programmes.commissioners"))
-    return render_template("programmes/form.html", form=form, title=template), _status(form)
+    return handle_form(form, lambda: service(current_user, _typed(form)),
+                       done=lambda _result: flash_redirect(message, "programmes.commissioners"),
+                       page=lambda form: render_template("programmes/form.html", form=form, title=template))
+
+
+def _typed(form) -> dict:
+    return {k: v for k, v in form.data.items() if k != "csrf_token"}
 
 
 @bp.route("/commissioners/new", methods=["GET", "POST"])
@@ -219,26 +204,21 @@ def commissioner_project_new():
 def selection_new():
     comm.form_choices(current_user)  # managers only
     form = SelectionForm()
-    if form.validate_on_submit():
-        try:
-            s = comm.select_for_award(current_user, form.year.data, form.category.data, form.subject_id.data,
-                                      form.selected_on.data, {"provincial_post_subsidy": form.provincial_post_subsidy.data,
-                                                              "provincial_support": form.provincial_support.data})
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Selection entered: %(kind)s, %(amount)s.", kind=s.claim_kind, amount=format_yuan(s.amount_fen)),
-                  "success")
-            return redirect(url_for("programmes.commissioners"))
-    return render_template("programmes/form.html", form=form, title=_("Enter a selection")), _status(form)
+    return handle_form(
+        form, lambda: comm.select_for_award(
+            current_user, form.year.data, form.category.data, form.subject_id.data, form.selected_on.data,
+            {"provincial_post_subsidy": form.provincial_post_subsidy.data,
+             "provincial_support": form.provincial_support.data}),
+        done=lambda s: flash_redirect(_("Selection entered: %(kind)s, %(amount)s.", kind=s.claim_kind,
+                                        amount=format_yuan(s.amount_fen)), "programmes.commissioners"),
+        page=lambda form: render_template("programmes/form.html", form=form, title=_("Enter a selection")))
 
 
 @bp.route("/commissioners/selections/<int:selection_id>/claim", methods=["POST"])
 @login_required
 def selection_claim(selection_id):
     claim = comm.file_selection_claim(current_user, selection_id)
-    flash(_("Claim %(id)d filed.", id=claim.id), "success")
-    return redirect(url_for("programmes.commissioners"))
+    return flash_redirect(_("Claim %(id)d filed.", id=claim.id), "programmes.commissioners")
 
 
 # --- project reserve --------------------------------------------------------------------
@@ -249,7 +229,7 @@ def project_list():
     status = request.args.get("status") or None
     page = projects.projects(current_user, status, page=page_arg())
     return render_template("programmes/projects.html", projects=page.items, page=page,
-                           status=status, statuses=PROJECT_STATUSES, counts=projects.project_counts())
+                           status=status, statuses=projects.PROJECT_STATUSES, counts=projects.project_counts())
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
@@ -257,16 +237,11 @@ def project_list():
 def project_new():
     org = projects.proposing_organization(current_user)
     form = ProjectForm(county=org.county)
-    if form.validate_on_submit():
-        try:
-            p = projects.propose(current_user, org.id, {k: v for k, v in form.data.items() if k != "csrf_token"})
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Project proposed."), "success")
-            return redirect(url_for("programmes.project", project_id=p.id))
-    return render_template("programmes/form.html", form=form, title=_("Propose a city-county joint project")), \
-        _status(form)
+    return handle_form(
+        form, lambda: projects.propose(current_user, org.id, _typed(form)),
+        done=lambda p: flash_redirect(_("Project proposed."), "programmes.project", project_id=p.id),
+        page=lambda form: render_template("programmes/form.html", form=form,
+                                          title=_("Propose a city-county joint project")))
 
 
 @bp.route("/projects/<int:project_id>")
@@ -287,8 +262,7 @@ def project_step(project_id, step):
     form = forms[step]() if step in forms else None
     invalid = None if form is None or form.validate_on_submit() else next(iter(form.errors.values()))[0]
     projects.take_step(current_user, project_id, step, form.data if form else {}, invalid)
-    flash(_("Saved."), "success")
-    return redirect(url_for("programmes.project", project_id=project_id))
+    return flash_redirect(_("Saved."), "programmes.project", project_id=project_id)
 
 
 # --- targets ----------------------------------------------------------------------------
@@ -296,45 +270,5 @@ def project_step(project_id, step):
 @bp.route("/targets")
 @login_required
 def targets_page():
-    from marketplace.reforms import pages as reforms
-
     return render_template("programmes/targets.html", rows=targets.targets_page(current_user),
                            **reforms.targets_under_draft(current_user, request.args))
-
-
-# --- one's own data ---------------------------------------------------------------------
-
-@bp.route("/my-data")
-@login_required
-def my_data():
-    fmt = request.args.get("format")
-    if fmt == "json":
-        data = mydata.export_data(current_user)
-        return _download(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
-                         "application/json; charset=utf-8", "my-organisation.json")
-    if fmt == "xlsx":
-        return _download(mydata.export_xlsx(mydata.export_data(current_user)), common.XLSX_MIMETYPE,
-                         "my-organisation.xlsx")
-    if fmt:
-        raise ServiceError(_("Choose JSON or Excel."), "format")
-    mydata.own_organization(current_user)
-    return render_template("programmes/my_data.html", form=CloseAccountForm())
-
-
-@bp.route("/my-data/close", methods=["POST"])
-@login_required
-def close_account():
-    form = CloseAccountForm()
-    if form.validate_on_submit():
-        try:
-            mydata.close_account(current_user, form.password.data)
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            logout_user()
-            flash(_("Your account is closed. The organisation's history stays; your personal data is removed."),
-                  "success")
-            return redirect(url_for("home.index"))
-    return render_template("programmes/my_data.html", form=form), 400
-
-

@@ -18,8 +18,7 @@ def _fen(amount: Decimal) -> int:
     return int(amount * 100)
 
 
-def yuan(amount: Decimal) -> str:
-    return format_yuan(_fen(amount))
+yuan = services.yuan
 
 
 def value_text(unit: str, value) -> str:
@@ -112,23 +111,3 @@ def forecast_page(actor, draft, args) -> dict:
     typed = {k[len("growth-"):]: v for k, v in args.items() if k.startswith("growth-")}
     return {"draft": draft, "f": f, "yuan": yuan, "error": error, "typed": typed,
             "pct": lambda r: f"{(r * 100).quantize(Decimal('0.1'))} %"}
-
-
-def targets_under_draft(actor, args) -> dict:
-    """The targets page's draft column: which draft and year (from the query), and its effects."""
-    if not perm.can(actor, perm.DRAFT_REFORM):
-        return {}
-    drafts = services.list_drafts(actor)
-    years = services.replay_years(actor)
-    out = {"reform_drafts": drafts, "reform_years": years, "reform": None}
-    try:
-        draft_id = int(args.get("draft", ""))
-        year = int(args.get("year") or (years[0] if years else 0))
-    except ValueError:
-        return out
-    draft = next((d for d in drafts if d.id == draft_id), None)
-    if draft is None or year not in years:
-        return out
-    out["reform"] = {"draft": draft, "year": year, "effects": services.target_effects(actor, draft, year),
-                     "yuan": yuan}
-    return out

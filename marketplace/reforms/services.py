@@ -19,6 +19,7 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.core.errors import Conflict, NotFound, ServiceError
+from marketplace.core.money import format_yuan
 from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
@@ -497,3 +498,28 @@ def target_effects(actor, draft: ParameterDraft, year: int) -> dict[str, TargetE
             sum((r.draft.city + r.draft.province for r in rows), ZERO),
             figure.value if isinstance(figure.value, int) else None)
     return effects
+
+
+def yuan(amount: Decimal) -> str:
+    """An engine amount (Decimal yuan) as people read it."""
+    return format_yuan(int(amount * 100))
+
+
+def targets_under_draft(actor, args) -> dict:
+    """The targets page's draft column: which draft and year (from the query), and its effects."""
+    if not perm.can(actor, perm.DRAFT_REFORM):
+        return {}
+    drafts = list_drafts(actor)
+    years = replay_years(actor)
+    out = {"reform_drafts": drafts, "reform_years": years, "reform": None}
+    try:
+        draft_id = int(args.get("draft", ""))
+        year = int(args.get("year") or (years[0] if years else 0))
+    except ValueError:
+        return out
+    draft = next((d for d in drafts if d.id == draft_id), None)
+    if draft is None or year not in years:
+        return out
+    out["reform"] = {"draft": draft, "year": year, "effects": target_effects(actor, draft, year),
+                     "yuan": yuan}
+    return out

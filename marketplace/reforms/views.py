@@ -1,10 +1,9 @@
 """Pages of the reforms: drafts, their replay and forecast, publication."""
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.core.errors import ServiceError
-from marketplace.core.forms import attach_error
+from marketplace.core.views import flash_redirect, handle_form
 from marketplace.reforms import pages, services
 from marketplace.reforms.forms import EditValueForm, NewDraftForm, PublishForm
 
@@ -14,27 +13,23 @@ bp = Blueprint("reforms", __name__, url_prefix="/reforms")
 @bp.route("/")
 @login_required
 def index():
-    return _index(NewDraftForm())
+    return _index(NewDraftForm()), 200
 
 
-def _index(form, status=200):
+def _index(form):
     return render_template("reforms/index.html", form=form, drafts=services.list_drafts(current_user),
-                           published=services.published_values(current_user)), status
+                           published=services.published_values(current_user))
 
 
 @bp.route("/new", methods=["POST"])
 @login_required
 def create():
     form = NewDraftForm()
-    if form.validate_on_submit():
-        try:
-            draft = services.create_draft(current_user, form.name.data)
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Draft “%(name)s” made from the parameters in force.", name=draft.name), "success")
-            return redirect(url_for("reforms.draft", draft_id=draft.id))
-    return _index(form, 400)
+    return handle_form(
+        form, lambda: services.create_draft(current_user, form.name.data),
+        done=lambda draft: flash_redirect(_("Draft “%(name)s” made from the parameters in force.", name=draft.name),
+                                          "reforms.draft", draft_id=draft.id),
+        page=_index)
 
 
 def _edit_form() -> EditValueForm:
@@ -47,12 +42,12 @@ def _edit_form() -> EditValueForm:
 @login_required
 def draft(draft_id):
     d = services.get_draft(current_user, draft_id)
-    return _draft(d, _edit_form(), PublishForm(effective_from=services.earliest_effective_date()))
+    return _draft(d, _edit_form(), PublishForm(effective_from=services.earliest_effective_date())), 200
 
 
-def _draft(d, edit_form, publish_form, status=200):
+def _draft(d, edit_form, publish_form):
     return render_template("reforms/draft.html", **pages.draft_page(current_user, d), edit_form=edit_form,
-                           publish_form=publish_form), status
+                           publish_form=publish_form)
 
 
 @bp.route("/<int:draft_id>/edit", methods=["POST"])
@@ -60,15 +55,10 @@ def _draft(d, edit_form, publish_form, status=200):
 def edit(draft_id):
     d = services.get_draft(current_user, draft_id)
     form = _edit_form()
-    if form.validate_on_submit():
-        try:
-            services.edit_value(current_user, d, form.parameter.data, form.value.data, form.reason.data)
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Value changed in the draft."), "success")
-            return redirect(url_for("reforms.draft", draft_id=d.id))
-    return _draft(d, form, PublishForm(effective_from=services.earliest_effective_date()), 400)
+    return handle_form(
+        form, lambda: services.edit_value(current_user, d, form.parameter.data, form.value.data, form.reason.data),
+        done=lambda _edit: flash_redirect(_("Value changed in the draft."), "reforms.draft", draft_id=d.id),
+        page=lambda form: _draft(d, form, PublishForm(effective_from=services.earliest_effective_date())))
 
 
 @bp.route("/<int:draft_id>/revert", methods=["POST"])
@@ -76,8 +66,7 @@ def edit(draft_id):
 def revert(draft_id):
     d = services.get_draft(current_user, draft_id)
     services.revert_value(current_user, d, request.form.get("parameter", ""))
-    flash(_("The parameter is back to the value in force."), "success")
-    return redirect(url_for("reforms.draft", draft_id=d.id))
+    return flash_redirect(_("The parameter is back to the value in force."), "reforms.draft", draft_id=d.id)
 
 
 @bp.route("/<int:draft_id>/replay/<int:year>")
@@ -109,13 +98,9 @@ def publish(draft_id):
     d = services.get_draft(current_user, draft_id)
     services.require_publisher(current_user)
     form = PublishForm()
-    if form.validate_on_submit():
-        try:
-            services.publish(current_user, d, form.effective_from.data, form.document_no.data)
-        except ServiceError as exc:
-            attach_error(form, exc)
-        else:
-            flash(_("Published: the new values are in force from %(d)s.", d=form.effective_from.data.isoformat()),
-                  "success")
-            return redirect(url_for("reforms.draft", draft_id=d.id))
-    return _draft(d, _edit_form(), form, 400)
+    return handle_form(
+        form, lambda: services.publish(current_user, d, form.effective_from.data, form.document_no.data),
+        done=lambda _published: flash_redirect(
+            _("Published: the new values are in force from %(d)s.", d=form.effective_from.data.isoformat()),
+            "reforms.draft", draft_id=d.id),
+        page=lambda form: _draft(d, _edit_form(), form))

@@ -440,3 +440,19 @@ def provincial_rewards(year: int) -> list:
     from marketplace.accounts.models import ProvincialServiceReward
 
     return list(db.session.scalars(select(ProvincialServiceReward).where(ProvincialServiceReward.year == year)))
+
+
+def instrument_evidence(claim):
+    """What the shared-instrument reports say for an A5 claim (utilisation, the month's use), else None."""
+    if claim.clause != "A5":
+        return None
+    from marketplace.instruments import reports
+
+    return reports.evidence_for(claim.organization_id, claim.year)
+
+
+def price_notices():
+    """Agreed prices on public notice (协议定价公示), shown on the same notice page as the claims."""
+    from marketplace.conversations import pricenotice
+
+    return pricenotice.on_notice()

@@ -7,17 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import permissions as perm
-from marketplace.accounts.models import COUNTIES
-from marketplace.claims import models as m
+from marketplace.accounts import services as accounts
 from marketplace.claims import services as claims
-from marketplace.claims.traces import clause_title
-from marketplace.claims.views import claim_context
-from marketplace.core.errors import ServiceError
-from marketplace.core.forms import attach_error, validated
+from marketplace.core.forms import validated
 from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import utcnow
+from marketplace.core.views import flash_redirect, handle_form
 from marketplace.extensions import rate_limit
-from marketplace.instruments import reports as instrument_reports
 from marketplace.review import services
 from marketplace.review.forms import (
     ApproveForm,
@@ -46,24 +42,23 @@ def _detail(claim, status=200, **forms):
     forms.setdefault("objection_form", ObjectionDecisionForm())
     return render_template("review/detail.html", can_review=perm.can(current_user, perm.REVIEW_CLAIMS),
                            can_pay=perm.can(current_user, perm.PAY_CLAIMS), pay_form=PayForm(),
-                           instrument_evidence=instrument_reports.evidence_for(claim.organization_id, claim.year)
-                           if claim.clause == "A5" else None,
-                           **forms, **claim_context(claim)), status
+                           instrument_evidence=services.instrument_evidence(claim),
+                           **forms, **claims.claim_page(claim, request.args.get("parts", 1, type=int))), status
 
 
 @bp.route("/review")
 @login_required
 def queue():
     flagged = {"yes": True, "no": False}.get(request.args.get("flagged", ""))
-    status = request.args.get("status", m.SUBMITTED)
+    status = request.args.get("status", claims.SUBMITTED)
     filters = {"year": _int_arg("year"), "clause": request.args.get("clause") or None,
-               "status": status if status in m.STATUSES else None,
+               "status": status if status in claims.STATUSES else None,
                "county": request.args.get("county") or None, "flagged": flagged}
     page = services.queue(current_user, **filters, page=page_arg())
-    lang = claims.lang()
-    return render_template("review/queue.html", claims=page.items, page=page, filters=filters, statuses=m.STATUSES,
-                           clauses=claims.ALL_CLAUSES, counties=COUNTIES, flagged_arg=request.args.get("flagged", ""),
-                           status_arg=status, titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
+    return render_template("review/queue.html", claims=page.items, page=page, filters=filters,
+                           statuses=claims.STATUSES, clauses=claims.ALL_CLAUSES, counties=accounts.COUNTIES,
+                           flagged_arg=request.args.get("flagged", ""), status_arg=status,
+                           titles=claims.clause_titles(claims.ALL_CLAUSES))
 
 
 @bp.route("/review/claims/<int:claim_id>")
@@ -72,57 +67,47 @@ def detail(claim_id):
     return _detail(services.review_claim(current_user, claim_id))
 
 
-def _decide(claim_id, form, form_name: str, act):
-    """Run one review decision; a refusal is shown beside the form on the claim's page."""
-    try:
-        result = act(form)
-    except ServiceError as exc:
-        attach_error(form, exc)
-        return None, _detail(services.review_claim(current_user, claim_id), 400, **{form_name: form})
-    return result, redirect(url_for("review.detail", claim_id=claim_id))
+def _decide(claim_id, form, form_name: str, act, message):
+    """Run one review decision, then say ``message(its result)``; a refusal is shown beside the
+    form on the claim's page. The review services check what was typed, in their own words."""
+    return handle_form(
+        form, lambda: act(form),
+        done=lambda result: flash_redirect(message(result), "review.detail", claim_id=claim_id),
+        page=lambda form: _detail(services.review_claim(current_user, claim_id), **{form_name: form})[0],
+        validate=False)
 
 
 @bp.route("/review/claims/<int:claim_id>/approve", methods=["POST"])
 @login_required
 def approve(claim_id):
-    claim, response = _decide(claim_id, ApproveForm(), "approve_form", lambda f: services.approve(
-        current_user, claim_id, f.good_service_results.data, f.note.data or ""))
-    if claim is not None:
-        flash(_("Approved: the claim is on public notice.") if claim.status == m.ON_NOTICE
-              else _("Approved: the claim waits for budget of its clause."), "success")
-    return response
+    return _decide(claim_id, ApproveForm(), "approve_form", lambda f: services.approve(
+        current_user, claim_id, f.good_service_results.data, f.note.data or ""),
+        lambda claim: _("Approved: the claim is on public notice.") if claim.status == claims.ON_NOTICE
+        else _("Approved: the claim waits for budget of its clause."))
 
 
 @bp.route("/review/claims/<int:claim_id>/reject", methods=["POST"])
 @login_required
 def reject(claim_id):
-    done, response = _decide(claim_id, RejectForm(), "reject_form",
-                             lambda f: services.reject(current_user, claim_id, f.reason.data))
-    if done:
-        flash(_("Rejected."), "success")
-    return response
+    return _decide(claim_id, RejectForm(), "reject_form",
+                   lambda f: services.reject(current_user, claim_id, f.reason.data), lambda _claim: _("Rejected."))
 
 
 @bp.route("/review/claims/<int:claim_id>/request-evidence", methods=["POST"])
 @login_required
 def request_evidence(claim_id):
-    done, response = _decide(claim_id, EvidenceRequestForm(), "evidence_form",
-                             lambda f: services.request_evidence(current_user, claim_id, f.message.data))
-    if done:
-        flash(_("The applicant was asked for more evidence."), "success")
-    return response
+    return _decide(claim_id, EvidenceRequestForm(), "evidence_form",
+                   lambda f: services.request_evidence(current_user, claim_id, f.message.data),
+                   lambda _claim: _("The applicant was asked for more evidence."))
 
 
 @bp.route("/review/claims/<int:claim_id>/objections/<int:objection_id>/decide", methods=["POST"])
 @login_required
 def decide_objection(claim_id, objection_id):
-    form = ObjectionDecisionForm()
-    done, response = _decide(claim_id, form, "objection_form", lambda f: services.decide_objection(
-        current_user, claim_id, objection_id, f.decision.data, f.reason.data))
-    if done:
-        flash(_("The notice is suspended: the claim is back in review.") if done.status == "upheld"
-              else _("Objection dismissed: the notice goes on."), "success")
-    return response
+    return _decide(claim_id, ObjectionDecisionForm(), "objection_form", lambda f: services.decide_objection(
+        current_user, claim_id, objection_id, f.decision.data, f.reason.data),
+        lambda objection: _("The notice is suspended: the claim is back in review.") if objection.status == "upheld"
+        else _("Objection dismissed: the notice goes on."))
 
 
 @bp.route("/review/ledger/<ref>")
@@ -139,14 +124,13 @@ def payouts():
     page = services.payable(current_user, page=page_arg())
     form = BudgetForm(year=year)
     form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
-    lang = claims.lang()
     reward_form = ProvincialRewardForm(year=year)
     reward_form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
     return render_template("review/payouts.html", year=year, payable=page.items, page=page, budgets=claims.budget_status(year),
                            rewards=services.provincial_rewards(year), reward_form=reward_form,
                            payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
                            today=claims.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
-                           titles={c: clause_title(c, lang) for c in claims.ALL_CLAUSES})
+                           titles=claims.clause_titles(claims.ALL_CLAUSES))
 
 
 @bp.route("/review/claims/<int:claim_id>/pay", methods=["POST"])
@@ -154,8 +138,7 @@ def payouts():
 def pay(claim_id):
     form = PayForm()
     services.pay(current_user, claim_id, (form.paid_on.data or "").strip() or None)
-    flash(_("Payout recorded."), "success")
-    return redirect(url_for("review.payouts"))
+    return flash_redirect(_("Payout recorded."), "review.payouts")
 
 
 @bp.route("/review/rewards", methods=["POST"])
@@ -165,8 +148,7 @@ def set_provincial_reward():
     form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
     validated(form)
     services.record_provincial_reward(current_user, form.organization.data, form.year.data, form.amount.fen)
-    flash(_("Reward recorded; the year's claims are recomputed."), "success")
-    return redirect(url_for("review.payouts", year=form.year.data))
+    return flash_redirect(_("Reward recorded; the year's claims are recomputed."), "review.payouts", year=form.year.data)
 
 
 @bp.route("/review/budgets", methods=["POST"])
@@ -175,45 +157,37 @@ def set_budget():
     form = BudgetForm()
     year = form.year.data
     claims.set_budget(current_user, year, form.clause.data, getattr(form.amount, "fen", None))
-    flash(_("Budget saved."), "success")
-    return redirect(url_for("review.payouts", year=year))
+    return flash_redirect(_("Budget saved."), "review.payouts", year=year)
 
 
 # --- public -------------------------------------------------------------------------------------
 
 @bp.route("/notice")
 def notice():
-    lang = claims.lang()
-    page = services.on_notice(page=page_arg())
-    items = page.items
-    from marketplace.conversations import pricenotice
+    return _notice(ObjectionForm())
+
+
+def _notice(form, **extra):
+    """The public notice: claims (and agreed prices, 协议定价公示) on notice, with objection forms."""
     from marketplace.conversations.forms import PriceObjectionForm
 
-    return render_template("review/notice.html", claims=items, page=page, form=ObjectionForm(),
-                           titles={c.clause: clause_title(c.clause, lang) for c in items},
-                           price_notices=pricenotice.on_notice(), price_form=PriceObjectionForm())
+    page = services.on_notice(page=page_arg())
+    return render_template("review/notice.html", claims=page.items, page=page, form=form,
+                           titles=claims.clause_titles({c.clause for c in page.items}),
+                           price_notices=services.price_notices(), price_form=PriceObjectionForm(), **extra)
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])
 @rate_limit("RATELIMIT_OBJECTION")
 def object_to(claim_id):
     form = ObjectionForm()
-    if form.validate_on_submit():
-        try:
-            objection = services.object_to(current_user, claim_id, form.name.data, form.contact.data,
-                                           form.reason.data)
-            if objection.status == "open":
-                flash(_("Your objection was recorded; a reviewer decides whether the notice is suspended."), "success")
-            else:
-                flash(_("Check your e-mail: the objection counts once you confirm it by the link we sent."), "success")
-            return redirect(url_for("review.notice"))
-        except ServiceError as exc:
-            attach_error(form, exc)
-    lang = claims.lang()
-    page = services.on_notice(page=page_arg())
-    items = page.items
-    return render_template("review/notice.html", claims=items, page=page, form=form, objecting=claim_id,
-                           titles={c.clause: clause_title(c.clause, lang) for c in items}), 400
+    return handle_form(
+        form, lambda: services.object_to(current_user, claim_id, form.name.data, form.contact.data, form.reason.data),
+        done=lambda objection: flash_redirect(
+            _("Your objection was recorded; a reviewer decides whether the notice is suspended.")
+            if objection.status == "open"
+            else _("Check your e-mail: the objection counts once you confirm it by the link we sent."), "review.notice"),
+        page=lambda form: _notice(form, objecting=claim_id))
 
 
 @bp.route("/notice/objections/confirm/<token>", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from marketplace.listings.forms import YuanField
+from marketplace.core.forms import YuanField
 
 REQUIRED = _l("This field is required.")
 

@@ -1,7 +1,7 @@
 """Fixtures for the JSON API: organisations, published listings and real bearer tokens."""
 import pytest
 
-from marketplace.api import services as api_tokens
+from marketplace.accounts import services as api_tokens
 from marketplace.search import indexing as search_index
 from tests.factories import published  # noqa: F401 -- the API tests' listings, built once for all tests
 

@@ -108,7 +108,7 @@ def test_the_funnel_per_clause_counts_live_claims_and_what_was_approved_and_paid
     paid, waiting, rejected = _b1(applicant, 100, "甲"), _b1(applicant, 200, "乙"), _b1(applicant, 400, "丙")
     submitted = claims.file_claim(applicant, applicant.organization.id, "B6.excellent", B6, YEAR)
     _b1(applicant, 800, "丁", year=YEAR - 1)
-    review.set_budget(finance, YEAR, "B1", 10_000)
+    claims.set_budget(finance, YEAR, "B1", 10_000)
     review.approve(reviewer, paid.id)
     review.approve(reviewer, waiting.id)
     review.reject(reviewer, rejected.id, "重复")

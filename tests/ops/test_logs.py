@@ -10,8 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from marketplace.accounts.services import hash_password
-from marketplace.api.services import create_token
+from marketplace.accounts.services import create_token, hash_password
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail
 from marketplace.ops.requestlog import JsonFormatter

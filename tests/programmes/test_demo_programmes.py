@@ -8,7 +8,7 @@ from marketplace.programmes.models import IpRight, MajorProject, PoolEntry, Sele
 from tests.programmes.helpers import count
 
 PAGES = ("/programmes/", "/programmes/pool", "/programmes/ip", "/programmes/ip/zero-patent",
-         "/programmes/commissioners", "/programmes/projects", "/programmes/targets", "/programmes/my-data")
+         "/programmes/commissioners", "/programmes/projects", "/programmes/targets", "/account/data")
 
 
 def test_demo_loads_the_programmes_once(app_ctx):

@@ -83,16 +83,16 @@ def test_the_budget_table_keeps_each_clause_apart(city, factory):
     applicant = factory.user("enterprise")
     b1, b6 = _b1(applicant, 1_000), _b6(applicant)
     waiting = _b1(applicant, 2_000, "乙")
-    review.set_budget(city["finance"], YEAR, "B1", 150_000)
-    review.set_budget(city["finance"], YEAR, "B6.excellent", 100_000_000)
-    review.set_budget(city["finance"], YEAR, "A3", 5_000)
+    claims.set_budget(city["finance"], YEAR, "B1", 150_000)
+    claims.set_budget(city["finance"], YEAR, "B6.excellent", 100_000_000)
+    claims.set_budget(city["finance"], YEAR, "A3", 5_000)
     on_notice_too = _b6(factory.user("enterprise"))  # the same status in two clauses
     for claim in (b1, b6, waiting, on_notice_too):
         review.approve(city["reviewer"], claim.id)
     b6_fen = _get(b6.id).amount_fen
     with frozen_at(utcnow() + timedelta(days=30)):
         review.pay(city["finance"], b6.id)
-    rows = {r["clause"]: r for r in review.budget_status(YEAR)}
+    rows = {r["clause"]: r for r in claims.budget_status(YEAR)}
     assert list(rows) == ["A3", "B1", "B6.excellent"]  # the policy's order
     assert rows["A3"] == {"clause": "A3", "budget_fen": 5_000, "committed_fen": 0, "paid_fen": 0, "remaining_fen": 5_000,
                           "waiting": 0, "waiting_fen": 0, "has_budget": True}
@@ -101,13 +101,13 @@ def test_the_budget_table_keeps_each_clause_apart(city, factory):
     assert rows["B6.excellent"] == {"clause": "B6.excellent", "budget_fen": 100_000_000, "committed_fen": 2 * b6_fen,
                                     "paid_fen": b6_fen, "remaining_fen": 100_000_000 - 2 * b6_fen, "waiting": 0,
                                     "waiting_fen": 0, "has_budget": True}
-    assert review.budget_status(YEAR - 1) == []
+    assert claims.budget_status(YEAR - 1) == []
 
 
 def test_a_clause_without_a_budget_shows_its_waiting_claims(city, factory):
     claim = _b1(factory.user("enterprise"), 300)
     review.approve(city["reviewer"], claim.id)
-    [row] = review.budget_status(YEAR)
+    [row] = claims.budget_status(YEAR)
     assert row == {"clause": "B1", "budget_fen": 0, "committed_fen": 0, "paid_fen": 0, "remaining_fen": 0,
                    "waiting": 1, "waiting_fen": 30_000, "has_budget": False}
 
@@ -153,27 +153,27 @@ def test_decisions_are_refused_with_a_reason_and_write_nothing(city, factory):
 def test_budgets_are_refused_outside_the_years_clauses_and_what_is_committed(city, factory):
     finance = city["finance"]
     this_year = review.today().year
-    _refused(ServiceError, review.set_budget, finance, 2018, "B1", 100, field="year")
-    _refused(ServiceError, review.set_budget, finance, this_year + 2, "B1", 100, field="year")
-    _refused(ServiceError, review.set_budget, finance, True, "B1", 100, field="year")
-    _refused(ServiceError, review.set_budget, finance, YEAR, "Z9", 100, message="Choose a clause.", field="clause")
-    _refused(ServiceError, review.set_budget, finance, YEAR, "B1", -1, field="amount")
-    _refused(ServiceError, review.set_budget, finance, YEAR, "B1", 1.5, field="amount")
+    _refused(ServiceError, claims.set_budget, finance, 2018, "B1", 100, field="year")
+    _refused(ServiceError, claims.set_budget, finance, this_year + 2, "B1", 100, field="year")
+    _refused(ServiceError, claims.set_budget, finance, True, "B1", 100, field="year")
+    _refused(ServiceError, claims.set_budget, finance, YEAR, "Z9", 100, message="Choose a clause.", field="clause")
+    _refused(ServiceError, claims.set_budget, finance, YEAR, "B1", -1, field="amount")
+    _refused(ServiceError, claims.set_budget, finance, YEAR, "B1", 1.5, field="amount")
     assert db.session.scalar(select(func.count()).select_from(m.ClaimBudget)) == 0
-    review.set_budget(finance, 2019, "B1", 0)
-    review.set_budget(finance, this_year + 1, "B1", 0)
+    claims.set_budget(finance, 2019, "B1", 0)
+    claims.set_budget(finance, this_year + 1, "B1", 0)
     claim = _b1(factory.user("enterprise"), 100)
-    review.set_budget(finance, YEAR, "B1", 10_000)
+    claims.set_budget(finance, YEAR, "B1", 10_000)
     review.approve(city["reviewer"], claim.id)
-    refusal = _refused(ServiceError, review.set_budget, finance, YEAR, "B1", 9_999, field="amount")
+    refusal = _refused(ServiceError, claims.set_budget, finance, YEAR, "B1", 9_999, field="amount")
     assert "100.00" in refusal.message
-    assert review.set_budget(finance, YEAR, "B1", 10_000).amount_fen == 10_000
+    assert claims.set_budget(finance, YEAR, "B1", 10_000).amount_fen == 10_000
 
 
 def test_objection_decisions_are_refused_unless_well_formed(city, factory, client):
     reviewer = city["reviewer"]
     claim = _b1(factory.user("enterprise"), 100)
-    review.set_budget(city["finance"], YEAR, "B1", 100_000)
+    claims.set_budget(city["finance"], YEAR, "B1", 100_000)
     review.approve(reviewer, claim.id)
     objector = factory.user("enterprise")
     objection = review.object_to(objector, claim.id, "", "", "该项目并未实施")
@@ -197,7 +197,7 @@ def test_objection_decisions_are_refused_unless_well_formed(city, factory, clien
 
 def test_a_payout_date_must_be_a_date_between_the_end_of_the_notice_and_today(city, factory):
     claim = _b1(factory.user("enterprise"), 100)
-    review.set_budget(city["finance"], YEAR, "B1", 100_000)
+    claims.set_budget(city["finance"], YEAR, "B1", 100_000)
     review.approve(city["reviewer"], claim.id)
     end = _get(claim.id).notice_until
     with frozen_at(utcnow() + timedelta(days=30)):
@@ -216,7 +216,7 @@ def test_a_payout_date_must_be_a_date_between_the_end_of_the_notice_and_today(ci
 def test_the_payable_list_shows_claims_on_notice_by_the_end_of_their_notice(city, factory):
     applicant = factory.user("enterprise")
     first, second = _b1(applicant, 100, "甲"), _b1(applicant, 200, "乙")
-    review.set_budget(city["finance"], YEAR, "B1", 100_000)
+    claims.set_budget(city["finance"], YEAR, "B1", 100_000)
     review.approve(city["reviewer"], first.id)
     with frozen_at(utcnow() + timedelta(days=1)):
         review.approve(city["reviewer"], second.id)
@@ -250,8 +250,8 @@ def test_every_decision_is_audited_with_who_what_and_the_change(city, factory):
     reviewer, finance = city["reviewer"], city["finance"]
     applicant = factory.user("enterprise")
     approved, rejected, asked = _b1(applicant, 100, "甲"), _b1(applicant, 200, "乙"), _b1(applicant, 300, "丙")
-    review.set_budget(finance, YEAR, "B1", 50_000)
-    review.set_budget(city["admin"], YEAR, "B1", 60_000)
+    claims.set_budget(finance, YEAR, "B1", 50_000)
+    claims.set_budget(city["admin"], YEAR, "B1", 60_000)
     assert _audit("claim.budget") == [
         (finance.id, "claim_budget", f"{YEAR}/B1", {"amount_fen": None}, {"amount_fen": 50_000}),
         (city["admin"].id, "claim_budget", f"{YEAR}/B1", {"amount_fen": 50_000}, {"amount_fen": 60_000})]

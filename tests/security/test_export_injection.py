@@ -60,7 +60,7 @@ def test_ledger_export_writes_a_users_formula_as_text(client, factory):
 def test_my_data_export_writes_a_listing_title_as_text(client, factory):
     provider, _year = _traded_year(factory)
     login(client, provider)
-    response = client.get("/programmes/my-data?format=xlsx")
+    response = client.get("/account/data?format=xlsx")
     assert response.status_code == 200
     _assert_text_only(_xlsx_cells(response.data), PAYLOAD)
 
@@ -85,6 +85,6 @@ def test_a_control_character_in_a_title_does_not_break_the_workbook(client, fact
     provider = factory.user("provider", kind="agency", service_agency=True)
     listings.create_listing(provider, "service", {"title": "检测\x07服务\x1b", "price_fen": 100})
     login(client, provider)
-    response = client.get("/programmes/my-data?format=xlsx")
+    response = client.get("/account/data?format=xlsx")
     assert response.status_code == 200
     assert "检测服务" in [c.value for c in _xlsx_cells(response.data)]

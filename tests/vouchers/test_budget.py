@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from marketplace.claims import models as m
+from marketplace.claims import services as claims
 from marketplace.core.timeutil import utcnow
 from marketplace.review import services as review
 from marketplace.vouchers import services as vouchers
@@ -16,11 +17,11 @@ def test_an_a3_claim_takes_the_city_share_from_the_city_budget(client, factory):
     claim = claim_of(enterprise.organization, "A3")
     assert claim.amount_fen == 4_500_000
     year = utcnow().year
-    review.set_budget(finance, year, "A3", 1_500_000)  # exactly the city's share
+    claims.set_budget(finance, year, "A3", 1_500_000)  # exactly the city's share
     as_user(client, enterprise).post(f"/claims/{claim.id}/submit")
     review.approve(reviewer, claim.id)
     assert claim_of(enterprise.organization, "A3").status == m.ON_NOTICE  # it fits: 15,000, not 45,000
-    a3 = next(b for b in review.budget_status(year) if b["clause"] == "A3")
+    a3 = next(b for b in claims.budget_status(year) if b["clause"] == "A3")
     assert (a3["committed_fen"], a3["remaining_fen"]) == (1_500_000, 0)
     assert [r["amount_fen"] for r in vouchers.province_owed(finance)] == [3_000_000]
     csv_text = as_user(client, finance).get("/vouchers/province-owed.csv").get_data(as_text=True)

@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import func, select
 
-from marketplace.api.models import ApiToken
+from marketplace.accounts.models import ApiToken
 from marketplace.extensions import db
 from tests.api.conftest import bearer
 from tests.factories import login

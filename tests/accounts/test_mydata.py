@@ -34,7 +34,7 @@ def test_download_holds_the_organisations_listings_orders_and_ledger_refs(client
     provider, buyer, service, order = _trade(client, factory)
     client.post("/logout")
     login(client, provider)
-    response = client.get("/programmes/my-data?format=json")
+    response = client.get("/account/data?format=json")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.get_data(as_text=True))
     assert data["organization"]["credit_code"] == provider.organization.credit_code
@@ -44,13 +44,13 @@ def test_download_holds_the_organisations_listings_orders_and_ledger_refs(client
     assert entries and {e["ref"] for e in data["ledger"]} == {e.ref for e in entries}
     assert {e["hash"] for e in data["ledger"]} == {e.hash for e in entries}
     assert [m["email"] for m in data["members"]] == [provider.email]
-    xlsx = client.get("/programmes/my-data?format=xlsx")
+    xlsx = client.get("/account/data?format=xlsx")
     wb = load_workbook(io.BytesIO(xlsx.get_data()))
     assert {"organization", "listings", "orders", "ledger"} <= set(wb.sheetnames)
     ws = wb["orders"]
     headers = [c.value for c in ws[1]]
     assert ws.cell(row=2, column=headers.index("ref") + 1).value == order.ref
-    assert client.get("/programmes/my-data?format=pdf").status_code == 400
+    assert client.get("/account/data?format=pdf").status_code == 400
 
 
 def test_one_organisation_never_sees_anothers_data(client, factory):
@@ -58,16 +58,16 @@ def test_one_organisation_never_sees_anothers_data(client, factory):
     client.post("/logout")
     stranger = factory.user("enterprise")
     login(client, stranger)
-    data = json.loads(client.get("/programmes/my-data?format=json").get_data(as_text=True))
+    data = json.loads(client.get("/account/data?format=json").get_data(as_text=True))
     assert data["orders"] == [] and data["ledger"] == [] and data["listings"] == []
 
 
 def test_closing_an_account_anonymises_the_user_and_the_ledger_still_verifies(app, client, factory):
     provider, buyer, service, order = _trade(client, factory)
     user_id, email, org_id = buyer.id, buyer.email, buyer.organization.id
-    assert client.post("/programmes/my-data/close", data={"password": "wrong", "confirm": "y"}).status_code == 400
+    assert client.post("/account/close", data={"password": "wrong", "confirm": "y"}).status_code == 400
     assert db.session.get(User, user_id).email == email
-    response = client.post("/programmes/my-data/close", data={"password": PASSWORD, "confirm": "y"})
+    response = client.post("/account/close", data={"password": PASSWORD, "confirm": "y"})
     assert response.status_code == 302
     user = db.session.get(User, user_id)  # still there: orders and the audit log point at it
     assert user is not None and not user.active
@@ -78,7 +78,7 @@ def test_closing_an_account_anonymises_the_user_and_the_ledger_still_verifies(ap
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "account.close")).one()
     assert event.target_id == str(user_id) and email not in json.dumps(event.after)
     # Logged out, and no way back in.
-    assert client.get("/programmes/my-data").status_code == 302
+    assert client.get("/account/data").status_code == 302
     assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code != 302
     assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code != 302
     assert verify(db.session).ok

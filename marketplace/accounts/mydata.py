@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash
 
 from marketplace import permissions as perm
-from marketplace.accounts.models import Membership, User
+from marketplace.accounts.models import ApiToken, Membership, User
 from marketplace.audit.models import record
 from marketplace.core.errors import ServiceError
 from marketplace.core.money import fen_to_str
@@ -32,6 +32,7 @@ from marketplace.programmes.models import EnterpriseProfile, HteFigureSet, IpRig
 
 CLOSED_DOMAIN = "closed.invalid"  # RFC 2606: never deliverable
 UNUSABLE_HASH_PREFIX = "!closed-"  # no "$": werkzeug's check_password_hash answers False for it
+XLSX_MIMETYPE = common.XLSX_MIMETYPE
 
 
 def _plain(value):
@@ -165,10 +166,6 @@ def close_account(actor, password: str) -> None:
 
 
 def _revoke_api_tokens(user_id: int) -> None:
-    try:
-        from marketplace.api.models import ApiToken
-    except ImportError:  # pragma: no cover - the API domain is optional
-        return
     for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
                                                            ApiToken.revoked_at.is_(None))):
         token.revoked_at = utcnow()
