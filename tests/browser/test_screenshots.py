@@ -56,6 +56,19 @@ def _enquire(listing_id: int):
     return steps
 
 
+def _compare(*listing_ids: int):
+    """Puts listings in the comparison from their pages (where they offer it), then opens it."""
+    def steps(page, base):
+        for listing_id in listing_ids:
+            page.goto(f"{base}/listings/{listing_id}")
+            button = page.locator(f"form[action^='/compare/{listing_id}'] button")
+            if button.count():
+                with page.expect_navigation():
+                    button.first.click()
+        return "/compare"
+    return steps
+
+
 def plan(database: Path) -> list[tuple[str | None, list[tuple[str, str]]]]:
     """(who logs in, [(page name, path)]) from the demo data the live server holds."""
     db = sqlite3.connect(database)
@@ -82,6 +95,7 @@ def plan(database: Path) -> list[tuple[str | None, list[tuple[str, str]]]]:
                       ("search-logged-in", "/search?q=仪器"),
                       # The demo city has no open negotiation: the enterprise asks for a quote.
                       ("enquiry", _enquire(listing["achievement"])),
+                      ("compare", _compare(listing["achievement"], listing["service"])),
                       ("bookings", "/bookings"), ("instrument-calendar", f"/instruments/{facility}"),
                       ("instrument-bookings", "/instruments/bookings"),
                       ("vouchers-enterprise", "/vouchers"), ("claims", "/claims"),
