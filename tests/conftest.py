@@ -38,6 +38,12 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def axe_core_path() -> str:
+    """axe.min.js from npm (scripts/components/axe-core.sh), for the accessibility checks."""
+    return _component("AXE_CORE_PATH", "axe-core")
+
+
+@pytest.fixture(scope="session")
 def nginx_path() -> str:
     return _component("NGINX_PATH", "nginx")
 

@@ -275,15 +275,52 @@ def next_free_slots(listing: Listing, settings: InstrumentSettings | None, count
     return found
 
 
-def week(listing: Listing, day: date, days: int = 7) -> dict:
-    """Taken hours of a week and the outages in it, for the calendar table."""
-    start = datetime.combine(day, datetime.min.time())
-    end = start + timedelta(days=days)
-    taken: dict = {}
-    for hour in taken_hours(listing.id, start, end):
-        taken.setdefault(hour.date(), set()).add(hour.hour)
-    return {"taken": taken, "outages": outages(listing.id, start, end),
-            "days": [day + timedelta(days=i) for i in range(days)]}
+CELL_STATES = ("free", "booked", "closed", "outage", "mine")
+
+
+def calendar_week(actor, listing: Listing, start: date, days: int = 7) -> dict:
+    """The booking calendar of a week from ``start``: each opening hour of each day is free,
+    booked (by someone else), the viewer's own booking (``mine``), blocked by an outage, or
+    closed (past, or beyond the booking horizon). Hours in Beijing time, as bookings are."""
+    first = datetime.combine(start, datetime.min.time())
+    end = first + timedelta(days=days)
+    held = db.session.execute(
+        select(BookingSlot.slot_start, Booking.customer_org_id).join(Booking, Booking.id == BookingSlot.booking_id)
+        .where(BookingSlot.instrument_id == listing.id, BookingSlot.slot_start >= first,
+               BookingSlot.slot_start < end, _live_holders())).all()
+    org = getattr(actor, "organization", None) if getattr(actor, "is_authenticated", False) else None
+    mine = {slot for slot, customer in held if org is not None and customer == org.id}
+    booked = {slot for slot, _customer in held}
+    blocked: set[datetime] = set()
+    week_outages = outages(listing.id, first, end)
+    for outage in week_outages:  # an hour an outage touches at all is blocked
+        hour_at = max(outage.start_at.replace(minute=0, second=0, microsecond=0), first)
+        while hour_at < min(outage.end_at, end):
+            blocked.add(hour_at)
+            hour_at += timedelta(hours=1)
+    now = beijing_now()
+    horizon = now + timedelta(days=int(current_app.config["BOOKING_HORIZON_DAYS"]))
+    hours = list(range(listing.open_from_hour, listing.open_to_hour))
+    day_list = [start + timedelta(days=i) for i in range(days)]
+    cells = {}
+    for day in day_list:
+        for hour in hours:
+            at = datetime.combine(day, datetime.min.time()) + timedelta(hours=hour)
+            if at in mine:
+                state = "mine"
+            elif at in blocked:
+                state = "outage"
+            elif at in booked:
+                state = "booked"
+            elif at <= now or at > horizon:
+                state = "closed"
+            else:
+                state = "free"
+            cells[(day, hour)] = state
+    today = beijing_today()
+    return {"days": day_list, "hours": hours, "cells": cells, "outages": week_outages,
+            "start": start, "previous": max(start - timedelta(days=days), today) if start > today else None,
+            "next": start + timedelta(days=days), "today": today}
 
 
 # --- booking ------------------------------------------------------------------------

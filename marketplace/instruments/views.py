@@ -57,7 +57,7 @@ def _page(instrument_id: int, status: int = 200, **forms):
     except ValueError:
         start = beijing_today()
     context = {
-        "listing": listing, "settings": settings, "week": services.week(listing, start),
+        "listing": listing, "settings": settings, "week": services.calendar_week(current_user, listing, start),
         "free": services.next_free_slots(listing, settings),
         "reasons": services.self_booking_reasons(current_user, listing.id),
         "qualification": services.qualification_of(current_user.id, listing.id)

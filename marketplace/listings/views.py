@@ -1,5 +1,5 @@
 """Listing pages: browse, detail (with the voucher what-if), create, edit, publish, withdraw, moderate."""
-from datetime import timedelta
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -31,6 +31,14 @@ def browse():
                            listings=page.items, page=page)
 
 
+def _week_arg() -> date:
+    """The first day of the calendar's week: ``?week=YYYY-MM-DD``, or today (Beijing)."""
+    try:
+        return date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        return beijing_today()
+
+
 @bp.route("/listings/<int:listing_id>")
 def detail(listing_id):
     return render_detail(listing_id)
@@ -46,8 +54,8 @@ def render_detail(listing_id: int, status: int = 200, **forms):
     from marketplace.vouchers.services import usable_vouchers
 
     eligible = bool(preview and preview["eligible"]) and bool(usable_vouchers(buyer.id))
-    start = beijing_today() + timedelta(days=1)  # the calendar is in Beijing time
-    taken = orders.calendar(listing.id, start) if listing.kind == "instrument" else {}
+    start = _week_arg()  # the calendar is in Beijing time
+    calendar = instruments.calendar_week(current_user, listing, start) if listing.kind == "instrument" else None
     context = {
         "enquiry_form": EnquiryForm(formdata=None), "pay_form": PayOptionsForm(formdata=None, with_voucher=eligible),
         "buy_form": BuyAchievementForm(formdata=None),
@@ -55,9 +63,9 @@ def render_detail(listing_id: int, status: int = 200, **forms):
         "lease_form": LeaseForm(formdata=None), "attach_form": AttachForm(formdata=None),
     }
     context.update(forms)
-    return render_template("listings/detail.html", listing=listing, preview=preview, taken=taken,
+    return render_template("listings/detail.html", listing=listing, preview=preview, calendar=calendar,
                            facility=listing.kind == "instrument" and instruments.settings_of(listing.id) is not None,
-                           days=[start + timedelta(days=i) for i in range(7)], **context), status
+                           **context), status
 
 
 def on_listing(listing_id: int, name: str):

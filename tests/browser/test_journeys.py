@@ -146,11 +146,14 @@ def _instrument_journey(j, title: str, booked_error: str, booked_tag: str):
     order_id = _order_id(page.url)
     j.shot("first-booking")
     j.goto(f"/listings/{listing_id}")
-    row = page.locator("main table.calendar tr", has=page.locator("th", has_text=day.isoformat()))
-    assert row.locator(".tag", has_text=booked_tag).count() == 2  # 10:00 and 11:00 are taken
+    # The week calendar shows 10:00 and 11:00 as his own booking, in colour and in words.
+    mine = page.locator(f"main .week-grid td.cal-mine[data-day='{day.isoformat()}']")
+    assert mine.count() == 2 and booked_tag in mine.first.inner_text()
     j.shot("calendar-shows-booked-hours")
 
     page = j.person(RD).page
+    j.goto(f"/listings/{listing_id}")
+    assert page.locator(f"main .week-grid td.cal-booked[data-day='{day.isoformat()}']").count() == 2
     _book(j, listing_id, day, 14, 1)
     assert "/orders/" in page.url and _order_id(page.url) != order_id
     j.shot("second-booking-other-hour")
@@ -166,7 +169,7 @@ def _instrument_journey(j, title: str, booked_error: str, booked_tag: str):
 
 def test_provider_lists_an_instrument_and_two_enterprises_book_it(journey):
     j = journey("c-instrument-bookings")
-    _instrument_journey(j, f"金相显微镜（浏览器{uuid.uuid4().hex[:6]}）", "该时段已被预约，请另选时间。", "已预约")
+    _instrument_journey(j, f"金相显微镜（浏览器{uuid.uuid4().hex[:6]}）", "该时段已被预约，请另选时间。", "我的")
 
 
 def test_the_same_booking_journey_in_english(journey):
