@@ -48,7 +48,8 @@ def _postgresql_remove(table: str) -> tuple[str, ...]:
             f"DROP FUNCTION IF EXISTS {table}_append_only()")
 
 
-def _run(bind, statements) -> None:
+def run_statements(bind, statements) -> None:
+    """Run DDL ``statements`` on a Connection (migrations, DDL events) or an Engine."""
     if hasattr(bind, "exec_driver_sql"):  # a Connection (op.get_bind(), DDL events)
         for sql in statements:
             bind.exec_driver_sql(sql)
@@ -68,12 +69,12 @@ def _dialect(bind) -> str:
 def install(bind, table: str, message: str | None = None) -> None:
     """Create the triggers that refuse UPDATE and DELETE on ``table``. Idempotent."""
     message = message or _GUARDED[table]
-    _run(bind, (_sqlite if _dialect(bind) == "sqlite" else _postgresql)(table, message))
+    run_statements(bind, (_sqlite if _dialect(bind) == "sqlite" else _postgresql)(table, message))
 
 
 def remove(bind, table: str) -> None:
     """Drop the triggers (and on PostgreSQL their function). Idempotent."""
-    _run(bind, (_sqlite_remove if _dialect(bind) == "sqlite" else _postgresql_remove)(table))
+    run_statements(bind, (_sqlite_remove if _dialect(bind) == "sqlite" else _postgresql_remove)(table))
 
 
 def install_all(bind) -> None:

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from marketplace.core.append_only import run_statements
 from marketplace.core.timeutil import utcnow
 from marketplace.extensions import db
 
@@ -204,25 +205,15 @@ def _statements(bind, sqlite, postgresql):
     raise NotImplementedError(f"no append-only guard for the {name} dialect")
 
 
-def _run(bind, statements) -> None:
-    if hasattr(bind, "exec_driver_sql"):  # a Connection (op.get_bind(), DDL events)
-        for sql in statements:
-            bind.exec_driver_sql(sql)
-    else:  # an Engine
-        with bind.begin() as conn:
-            for sql in statements:
-                conn.exec_driver_sql(sql)
-
-
 def install_guards(bind) -> None:
     """Create the triggers that refuse UPDATE and DELETE on ``ledger_entries``.
     ``bind``: a Connection (e.g. Alembic's ``op.get_bind()``) or an Engine. Idempotent."""
-    _run(bind, _statements(bind, _SQLITE_GUARDS, _PG_GUARDS))
+    run_statements(bind, _statements(bind, _SQLITE_GUARDS, _PG_GUARDS))
 
 
 def remove_guards(bind) -> None:
     """Drop the triggers (and on PostgreSQL their function). Idempotent."""
-    _run(bind, _statements(bind, _SQLITE_REMOVE, _PG_REMOVE))
+    run_statements(bind, _statements(bind, _SQLITE_REMOVE, _PG_REMOVE))
 
 
 @event.listens_for(LedgerEntry.__table__, "after_create")
