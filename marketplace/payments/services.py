@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
@@ -234,6 +234,26 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
         raise ServiceError(_("The webhook signature is not valid.")) from exc
     except gw.WebhookError as exc:
         raise ServiceError(_("The webhook body is not valid.")) from exc
+    from marketplace.core import uow
+
+    for attempt in range(3):
+        try:
+            return _apply_event(event)
+        except OperationalError as exc:
+            # SQLite: concurrent deliveries of one payment's event (a repeated click relays it
+            # too) can find their read snapshot overtaken by another's commit, and SQLite then
+            # refuses the write at once ("database is locked"). Nothing was written: read again
+            # and apply, unless a caller's unit of work holds other work.
+            if uow.current() is not None or "locked" not in str(exc) or attempt == 2:
+                raise
+            db.session.rollback()
+            import time
+
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _apply_event(event) -> dict:
     if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
         return {"event": event.id, "outcome": "duplicate"}
     try:
