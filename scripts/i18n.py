@@ -89,6 +89,7 @@ LATIN_ALLOWED = {
     "CMA", "CNAS", "CATL", "API", "PDF", "CSV", "JPEG", "PNG", "KB", "MB", "GB", "iCal", "ICS", "URL", "Stripe", "RMB", "CNY",
     "ISO", "R&D", "OpenAPI", "JSON", "ID", "HTTP", "HTTPS", "Bearer", "SMTP", "IP", "GDP", "AI", "QR", "Excel",
     "XLSX", "RD", "h", "kg", "km", "m", "ml", "mm", "nm", "HPLC", "ERP", "Authorization", "BOM", "xlsx",
+    "GBK", "UTF",  # text encodings, named as they are
     "English",  # the language switch names English in English
 }
 _TOKEN_SPLIT = re.compile(r"[\s,;:!?()（）、，。：；“”\"\[\]{}<>|/·—–+=*#%¥$@]+")
