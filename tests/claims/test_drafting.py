@@ -78,7 +78,9 @@ def test_claim_pages_show_the_city_the_province_and_the_flagged_apart(client, fa
     for c in overlap:
         page = client.get(f"/review/claims/{c.id}").get_data(as_text=True)
         assert f'data-flagged="{c.amount_fen}"' in page
-        assert f"受益方：{c.organization.name}（{c.organization.credit_code}）" in page
+        # the beneficiary by name, its credit code on hover (names, not codes: issue 21)
+        assert (f'受益方：<span class="named" title="统一社会信用代码 {c.organization.credit_code}">'
+                f"{c.organization.name}</span>") in page
 
 
 def test_a_purchase_recomputes_the_drafted_claim(client, provider, enterprise):
