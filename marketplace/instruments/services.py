@@ -937,8 +937,12 @@ def feed(actor, instrument_id: int | None = None) -> CalendarFeed:
     found = db.session.scalar(select(CalendarFeed).where(where))
     if found is None:
         made.token = _new_token()
-        db.session.add(made)
-        found = made
+        try:
+            with db.session.begin_nested():  # two pages shown at once both make it: one wins
+                db.session.add(made)
+            found = made
+        except IntegrityError:
+            found = db.session.scalar(select(CalendarFeed).where(where))
     return found
 
 
