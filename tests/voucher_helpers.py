@@ -45,8 +45,11 @@ def ensure_voucher(org, amount_fen: int = 100_000_000_00) -> None:
 
 
 def _member(org_id: int) -> User:
-    return db.session.scalar(select(User).join(Membership, Membership.user_id == User.id)
-                             .where(Membership.organization_id == org_id).limit(1))
+    """A member who acts for ``org_id``: one whose organisation it is (a person may belong to
+    two, and acts for the first), the oldest membership first, in a stable order."""
+    members = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                                 .where(Membership.organization_id == org_id).order_by(Membership.id)).all()
+    return next((u for u in members if u.organization and u.organization.id == org_id), members[0])
 
 
 def deliver_and_accept(order_id: int, accept: bool = True):
