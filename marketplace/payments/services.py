@@ -5,6 +5,7 @@ The gateway's signed webhook is the proof of payment: ``checkout`` only starts a
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.core.timeutil import business_date, utcnow
+from marketplace.core.uow import current as current_unit_of_work
 from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
@@ -221,8 +223,6 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
 def relay_event(event_type: str, obj) -> dict:
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     payload = gw.build_event(f"evt_relay_{uuid.uuid4().hex}", event_type, obj)
-    import time
-
     return handle_webhook(payload, gw.sign_webhook_payload(secret, payload, int(time.time())))
 
 
@@ -234,8 +234,6 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
         raise ServiceError(_("The webhook signature is not valid.")) from exc
     except gw.WebhookError as exc:
         raise ServiceError(_("The webhook body is not valid.")) from exc
-    from marketplace.core import uow
-
     for attempt in range(3):
         try:
             return _apply_event(event)
@@ -244,11 +242,9 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
             # too) can find their read snapshot overtaken by another's commit, and SQLite then
             # refuses the write at once ("database is locked"). Nothing was written: read again
             # and apply, unless a caller's unit of work holds other work.
-            if uow.current() is not None or "locked" not in str(exc) or attempt == 2:
+            if current_unit_of_work() is not None or "locked" not in str(exc) or attempt == 2:
                 raise
             db.session.rollback()
-            import time
-
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
