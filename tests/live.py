@@ -47,10 +47,21 @@ class LiveServer:
             assert r.status_code in (302, 303), (r.status_code, r.text[:500])
         return client
 
+    @staticmethod
+    def drop_idle_connections(clients) -> None:
+        """Close the clients' kept-alive connections, so each next request opens its own.
+
+        gunicorn closes a connection left idle for two seconds; a POST written on one at the
+        moment the server closes it is reset, and requests does not resend a POST. Building
+        twenty logged-in sessions takes longer than that, so a stampede starts fresh."""
+        for c in {id(c): c for c in clients}.values():
+            c.close()
+
     def stampede(self, client: requests.Session | list, path: str, n: int = 20, data=None) -> list[int]:
         """POST ``path`` ``n`` times at once (all threads released together); the status codes.
         ``client`` is one session (shared cookies) or a list of sessions, one per request."""
         clients = client if isinstance(client, list) else [client] * n
+        self.drop_idle_connections(clients)
         barrier = threading.Barrier(n)
 
         def fire(c):

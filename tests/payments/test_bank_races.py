@@ -69,6 +69,7 @@ def test_twenty_parallel_imports_of_one_statement_count_it_once(factory, app, li
     writer.writerow([beijing_today().isoformat(), "并发测试公司", "500,000.00", f"货款{payment.gateway_id}"])
     body = out.getvalue().encode("utf-8")
     finance = [live_app_server.session(factory.user("finance")) for _ in range(4)]
+    live_app_server.drop_idle_connections(finance)
     barrier = threading.Barrier(20)
 
     def fire(i):

@@ -31,6 +31,7 @@ def test_twenty_parallel_orders_never_overdraw_a_voucher(factory, live_app_serve
     voucher = give_voucher(buyer.organization, 9_000_000)  # enough for two orders' public shares (45,000 each)
     service_ids = [_service(provider, f"并发检测{n}").id for n in range(20)]
     clients = [live_app_server.session(buyer) for _ in range(20)]
+    live_app_server.drop_idle_connections(clients)
     barrier = threading.Barrier(20)
 
     def fire(i):
