@@ -92,7 +92,7 @@ def live_app_server(app, database_url, stripe_api_base, tmp_path_factory):
     log_path = tmp / "gunicorn.log"
     log = open(log_path, "w")
     proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4",
-                             "-b", f"127.0.0.1:{port}", "--timeout", "120", "wsgi:app"],
+                             "-b", f"127.0.0.1:{port}", "--timeout", "120", "--keep-alive", "30", "wsgi:app"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
