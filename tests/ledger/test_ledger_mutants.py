@@ -280,3 +280,40 @@ def test_refunds_adding_up_past_the_payment_break_the_business_check(ledger):
     result = services.verify_business()
     assert not result.ok and result.first_broken_seq == second.seq and result.checked == 2
     assert result.reason == "refunds under ORD-1 (12000 fen) exceed its payments (10000 fen)"
+
+
+def test_append_many_finds_the_years_of_its_own_unflushed_entries(c):
+    """One chunk (nothing inserted yet): a payment reaches its contract's year and a refund of
+    a payment the year of the voucher bought through that order, both of the same batch."""
+    batch = [
+        contract("CTR-1", date(2022, 3, 1), 1_000_00, c["uni"], c["small"], reg="R-1"),
+        voucher("VCH-1", date(2023, 5, 1), 100_00, c["small"], c["lab"], "ORD-1"),
+        pay("CTR-1", date(2025, 3, 2)),
+        pay("ORD-1", date(2025, 5, 1)),
+        correction("refund", "ORD-1", date(2025, 5, 9), 100, 4),
+    ]
+    services.append_many(batch)
+    db.session.commit()
+    assert claims_keys() == ["2022", "2023"]  # the payments and the refund reach no year of their own
+
+
+# --- the keys an appended entry asks for -----------------------------------------------------------
+
+def test_an_entry_asks_for_exactly_the_groups_it_can_change(c):
+    add(voucher("VCH-1", date(2025, 3, 1), 100_00, c["small"], c["lab"], "ORD-1"))
+    add(voucher("VCH-2", date(2025, 4, 1), 100_00, c["large"], c["agency"], "ORD-2"))
+    db.session.commit()
+    assert claims_keys() == sorted([f"2025|A3|{c['small']}", f"2025|A4|{c['lab']}",
+                                    f"2025|A3|{c['large']}", f"2025|A4|{c['agency']}"])
+    paid = add(pay("ORD-1", date(2025, 3, 1)))
+    db.session.execute(OutboxEntry.__table__.delete())
+    db.session.commit()
+    add(correction("refund", "ORD-1", date(2025, 3, 9), 100, paid.seq))  # the voucher of ORD-1, not ORD-2's
+    db.session.commit()
+    assert claims_keys() == sorted([f"2025|A3|{c['small']}", f"2025|A4|{c['lab']}"])
+
+
+def test_a_clause_s_group_key_names_its_family():
+    assert affects.group_key(2025, "A4.match", "X") == "2025|A4|X"
+    assert affects.group_key(2025, "A2.city", "X") == "2025|TC|X"
+    assert affects.group_key(2025, "B1", "X") is None  # filed by hand: no engine group
