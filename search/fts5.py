@@ -19,7 +19,16 @@ Tables (one SQLite file, WAL mode):
   two-word Latin terms, each by one token ("b检测", "b药", "bhplc", "bgc·ms") — a
   lookup instead of merging the doclists of every bigram a character starts or
   intersecting the long position lists of common trigrams.
-* ``meta``   — a generation number, bumped by every write.
+* ``bitmaps`` — for each gram token in at least 1/``BITMAP_SHARE`` of the listings (the
+  common characters and words), a bitmap over rowids, written after each reindex. A
+  reindex writes rowids in rank order (newest first, then id), and every later write gives
+  the listing a fresh rowid above them, so the bitmaps stay true without upkeep and a
+  snapshot's position p is rowid p + 1: a common term's listings are one blob, unpacked by
+  eight ``bytes.translate`` calls, where its doclist was tens of thousands of rowids walked
+  in FTS5 and Python. Rows written since the reindex (the snapshot's tail) are tested on
+  their canonical text.
+* ``meta``   — a generation number, bumped by every write; ``base_rows`` (the rows the
+  bitmaps describe) and ``max_rowid``.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
 Contentless tables (SQLite < 3.43 has no ``contentless_delete``) are deleted from with the
@@ -184,6 +193,11 @@ def _modes_mask(modes: list[str]) -> int:
     for m in modes:
         mask |= 1 << TRANSFER_MODES.index(m)
     return mask
+
+
+def _tail_limit(base_n: int) -> int:
+    """Changed listings a snapshot holds apart (its tail) before it is ranked afresh."""
+    return min(MAX_TAIL, max(500, base_n // 20))
 
 
 def _rank_key(doc: Document) -> tuple[int, str]:
@@ -666,7 +680,7 @@ class EmbeddedBackend:
             if snap is not None and complete_after <= snap.generation < generation:
                 changed = [r for (r,) in conn.execute(
                     "SELECT DISTINCT rowid_ FROM changes WHERE generation > ?", (snap.generation,))]
-                if snap.tail_size + len(changed) <= min(MAX_TAIL, max(500, snap.base_n // 20)):
+                if snap.tail_size + len(changed) <= _tail_limit(snap.base_n):
                     fresh = snap.advanced(conn, generation, changed)
             if fresh is None:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'base_rows'").fetchone()
@@ -881,7 +895,7 @@ class _Snapshot:
                     f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
                     " s.title, s.org_text, s.tags, s.body FROM docs d JOIN stored s ON s.rowid = d.rowid"
                     " WHERE d.rowid > ? ORDER BY d.published_ms DESC, d.id", (base_rows,)).fetchall()
-                if len(tail_rows) <= MAX_TAIL:
+                if len(tail_rows) <= _tail_limit(base_rows):
                     self.bitmap_rows = base_rows
                     rows = [None] * base_rows
                     for r in base:
