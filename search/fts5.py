@@ -618,7 +618,8 @@ class EmbeddedBackend:
         return n
 
     def _build_bitmaps(self, conn: sqlite3.Connection, n: int) -> None:
-        """After a reindex (committed, so FTS5's vocabulary sees every row): a bitmap over
+        """After a reindex (committed, so FTS5's vocabulary sees every row): both FTS
+        indexes merged into one segment each, then a bitmap over
         rowids 1..n of every gram token in at least 1/``BITMAP_SHARE`` of the listings (the
         common characters and words, whose doclists are long), so that a query reads such
         a term's listings as one blob instead of walking tens of thousands of rowids in
@@ -629,6 +630,11 @@ class EmbeddedBackend:
             if conn.execute("SELECT value FROM meta WHERE key = 'max_rowid'").fetchone()[0] != n:
                 conn.execute("COMMIT")  # another reindex went ahead of this one
                 return
+            # one segment per index: a phrase of the trigram index read its long position
+            # lists from every segment the bulk load left (3-5x the time of one); ~10 s
+            # of a 100,000-listing reindex
+            conn.execute("INSERT INTO tri (tri) VALUES ('optimize')")
+            conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
             conn.execute("DELETE FROM bitmaps")
             conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
             floor = max(1, n // BITMAP_SHARE)
@@ -723,20 +729,43 @@ class EmbeddedBackend:
         return masks
 
     def _bitmap_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
-        """``_term_masks`` where the snapshot's positions are rowids (``snap.bitmap_rows``):
-        a term whose gram token has a bitmap is read from it for the reindexed rows, and
-        tested on the canonical text of the tail rows (written since); the other terms
-        are asked of FTS5 as usual."""
-        tokens = [_GRAM_TAGS[column] + t.gram[0] for column in _COLUMNS for t in terms if t.gram is not None]
+        """``_term_masks`` where the snapshot's positions are rowids (``snap.bitmap_rows``).
+        Per column: a term whose gram token has a bitmap is read from it; a longer term
+        (trigram index) is asked of FTS5 only if the bitmaps of its own gram tokens (each
+        one a listing must hold in that field to contain the term) leave some listing in
+        — a field none can match costs no phrase query over long position lists. The rows
+        written since the reindex (the tail) are tested on their canonical text."""
+        needs: dict[tuple[int, Term], list[str]] = {}  # (column, long term) -> its gram tokens
+        tokens: set[str] = set()
+        for c, column in enumerate(_COLUMNS):
+            tag = _GRAM_TAGS[column]
+            for t in terms:
+                if t.gram is not None:
+                    tokens.add(tag + t.gram[0])
+                else:
+                    needs[c, t] = [tag + g for g in grams(t.pattern).split()]
+                    tokens.update(needs[c, t])
         found: dict[str, bytes] = {}
         if tokens:
-            marks = ",".join("?" * len(tokens))
-            found = dict(conn.execute(f"SELECT token, bits FROM bitmaps WHERE token IN ({marks})", tokens))
+            keys = sorted(tokens)
+            marks = ",".join("?" * len(keys))
+            found = dict(conn.execute(f"SELECT token, bits FROM bitmaps WHERE token IN ({marks})", keys))
         out = []
         for c, column in enumerate(_COLUMNS):
             tag = _GRAM_TAGS[column]
             from_bits = [t for t in terms if t.gram is not None and tag + t.gram[0] in found]
-            rest = tuple(t for t in terms if t not in from_bits)
+            skipped = []  # long terms no reindexed listing can hold in this field
+            for t in terms:
+                if t.gram is None:
+                    held = [found[g] for g in needs[c, t] if g in found]
+                    if held:
+                        candidates = -1
+                        for blob in held:
+                            candidates &= int.from_bytes(blob, "little")
+                            if not candidates:
+                                skipped.append(t)
+                                break
+            rest = tuple(t for t in terms if t not in from_bits and t not in skipped)
             m = snap.mask(self._rowids(conn, rest, column)) if rest else 0
             if from_bits:
                 blobs = [found[tag + t.gram[0]] for t in from_bits]
@@ -749,7 +778,8 @@ class EmbeddedBackend:
                     bits = union.to_bytes(width, "little")
                 # bit r is rowid r, at position r - 1
                 m |= int.from_bytes(_unpack_bits(bits, 1, snap.bitmap_rows), "little")
-                patterns = [t.pattern for t in from_bits]
+            patterns = [t.pattern for t in from_bits + skipped]
+            if patterns:
                 for p, texts in snap._tail_texts.items():
                     text = texts[c]
                     if any(pattern in text for pattern in patterns):
