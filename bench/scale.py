@@ -221,7 +221,7 @@ def start_server(http, db_path: Path, tmp: Path, stripe_base: str, accounts: int
     else:  # the volume database: demo and volume loaded already; index it and add the buyers
         _flask(env, "search", "reindex")
         data = _accounts_only(http, tmp, env, accounts)
-    server = http.Gunicorn("wsgi:app", env, ROOT, tmp / f"{db_path.stem}.gunicorn.log")
+    server = http.Gunicorn("wsgi:app", env, ROOT, tmp / f"{db_path.stem}.gunicorn.log", deployed=True)
     http.drive(http.get_job(server.port, "/listings"), 20, 4, 30)  # warm-up
     return server, data, index
 
