@@ -195,6 +195,14 @@ def _modes_mask(modes: list[str]) -> int:
     return mask
 
 
+def _new_epoch(conn: sqlite3.Connection) -> None:
+    """A write no change log describes (a new layout, a reindex, new bitmaps): a new
+    generation that every snapshot is rebuilt for."""
+    conn.execute(_BUMP)
+    conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
+                 " WHERE key = 'complete_after'")
+
+
 def _tail_limit(base_n: int) -> int:
     """Changed listings a snapshot holds apart (its tail) before it is ranked afresh."""
     return min(MAX_TAIL, max(500, base_n // 20))
@@ -460,9 +468,7 @@ class EmbeddedBackend:
                 _script(conn, _DROP)  # a derived index: rebuild it by reindexing
             _script(conn, _TABLES + _STEADY + _INDEXES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute(_BUMP)
-            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
-                         " WHERE key = 'complete_after'")
+            _new_epoch(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -600,9 +606,7 @@ class EmbeddedBackend:
             _script(conn, _STEADY + _INDEXES)
             conn.execute("UPDATE meta SET value = 0 WHERE key = 'base_rows'")
             conn.execute("UPDATE meta SET value = ? WHERE key = 'max_rowid'", (n,))
-            conn.execute(_BUMP)
-            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
-                         " WHERE key = 'complete_after'")
+            _new_epoch(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -655,9 +659,7 @@ class EmbeddedBackend:
             conn.executemany("INSERT INTO bitmaps VALUES (?, ?)", rows)
             conn.execute("DROP TABLE temp.gram_vocab")
             conn.execute("UPDATE meta SET value = ? WHERE key = 'base_rows'", (n,))
-            conn.execute(_BUMP)
-            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
-                         " WHERE key = 'complete_after'")
+            _new_epoch(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -1125,13 +1127,7 @@ class _Snapshot:
     def pack(self, mask_bytes: bytes) -> int:
         """A byte mask (one 0/1 byte per position) as an int with one bit per position:
         bit j of every group of eight is gathered by a slice and shifted by a translate table."""
-        pad = -len(mask_bytes) % 8
-        if pad:
-            mask_bytes += bytes(pad)
-        packed = 0
-        for j, table in enumerate(_SHIFT_TABLES):
-            packed |= int.from_bytes(mask_bytes[j::8].translate(table), "little")
-        return packed
+        return int.from_bytes(_pack_bits(mask_bytes), "little")
 
     def facets(self, selected_bytes: bytes) -> dict[str, list[tuple[Any, int]]]:
         raw: dict[str, dict[Any, int]] = {
