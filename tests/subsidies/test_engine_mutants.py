@@ -5,7 +5,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import yaml
 
 from marketplace.subsidies import (
     HteError,
@@ -86,24 +85,25 @@ def test_the_english_report_heads_the_totals_by_payer_never_added_up(example):
 
 # --- parameter files -----------------------------------------------------------------------
 
-def _parameter_file(tmp_path, **changes):
-    entry = {"section": "5.3", "sentence_zh": "市财政再给予30%的补助", "gloss_en": "the city pays 30%",
-             "unit": "share", "values": [{"effective_from": date(2020, 1, 1), "effective_to": None,
-                                           "value": Decimal("0.30")}]}
-    entry.update(changes)
-    (tmp_path / "p.yaml").write_text(yaml.dump({"parameters": {"a3.city_share": entry}}, default_flow_style=False,
-                                                allow_unicode=True).replace("!!python/object/apply:decimal.Decimal\n"
-                                                                            "      - '0.30'", "0.30"),
-                                     encoding="utf-8")
+def _parameter_file(tmp_path, section='"5.3"', values="[{effective_from: 2020-01-01, effective_to: null, value: 0.30}]"):
+    (tmp_path / "p.yaml").write_text(
+        "parameters:\n"
+        "  a3.city_share:\n"
+        f"    section: {section}\n"
+        "    sentence_zh: 市财政再给予30%的补助\n"
+        "    gloss_en: the city pays 30%\n"
+        "    unit: share\n"
+        f"    values: {values}\n", encoding="utf-8")
     return tmp_path
 
 
 def test_a_parameter_whose_values_are_not_a_list_is_refused_saying_so(tmp_path):
-    one = {"effective_from": date(2020, 1, 1), "effective_to": None, "value": 1}
+    assert Parameters.load(_parameter_file(tmp_path)).value("a3.city_share", date(2024, 1, 1)) == Decimal("0.30")
+    one = "{effective_from: 2020-01-01, effective_to: null, value: 0.30}"  # a mapping, not a list of them
     with pytest.raises(ParameterError, match="values must be a non-empty list of dated values"):
         Parameters.load(_parameter_file(tmp_path, values=one))
 
 
 def test_a_parameter_with_an_empty_section_is_refused_as_missing(tmp_path):
     with pytest.raises(ParameterError, match="parameter a3.city_share: missing section"):
-        Parameters.load(_parameter_file(tmp_path, section=""))
+        Parameters.load(_parameter_file(tmp_path, section='""'))
