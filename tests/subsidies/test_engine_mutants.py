@@ -73,8 +73,9 @@ def test_shares_that_round_up_past_the_fee_never_make_the_enterprise_pay_less_th
 
 # --- the readable report and its clause titles ----------------------------------------------
 
-def test_the_chinese_trace_names_the_clause_by_its_chinese_title(example):
-    a1 = next(a for a in evaluate(example).awards if a.clause == "A1.DT")
+def test_the_chinese_trace_names_each_clause_by_its_chinese_title(example):
+    fresh = Parameters.load()  # read here, not taken from the process-wide cache
+    a1 = next(a for a in evaluate(example, parameters=fresh).awards if a.clause == "A1.DT")
     assert a1.explain("zh")[0].startswith("A1.DT 技术开发、技术转让合同补助（第四（一）条）")
 
 
