@@ -33,14 +33,6 @@ def gateway_kind(request, app):
 
 
 @pytest.fixture()
-def no_relay(app):
-    """Webhooks arrive only when the test posts them (as in production)."""
-    app.config["STRIPE_RELAY_WEBHOOKS"] = False
-    yield
-    app.config["STRIPE_RELAY_WEBHOOKS"] = True
-
-
-@pytest.fixture()
 def seller(provider):
     return provider
 

@@ -53,11 +53,6 @@ def _status(order_id) -> str:
     return db.session.get(Order, order_id).status
 
 
-@pytest.fixture()
-def finance(factory):
-    return factory.user("finance", name="聊城市财政局（测试）")
-
-
 def _bank_order(client, buyer, seller, price_fen=80_000_000):
     """An order of ``buyer``'s, paid by transfer through the confirmation step; (order, payment)."""
     service = published(seller, "service", title="轴承材料检测", price_fen=price_fen)

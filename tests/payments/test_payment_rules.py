@@ -16,14 +16,6 @@ from marketplace.payments.models import Payment
 
 
 @pytest.fixture()
-def no_relay(app):
-    """Webhooks arrive only when the test posts them (as in production)."""
-    app.config["STRIPE_RELAY_WEBHOOKS"] = False
-    yield
-    app.config["STRIPE_RELAY_WEBHOOKS"] = True
-
-
-@pytest.fixture()
 def seller(factory):
     return factory.user("provider", kind="agency", service_agency=True, name="聊城检测中心")
 
