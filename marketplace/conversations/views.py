@@ -217,10 +217,14 @@ def thread_file(attachment_id):
 @bp.route("/price-notices/<int:notice_id>/object", methods=["POST"])
 @login_required
 def object_to_price(notice_id):
-    form = validated(PriceObjectionForm())
-    pricenotice.object_to(current_user, notice_id, form.reason.data)
-    flash(_("Your objection was sent to the seller."), "success")
-    return redirect(url_for("review.notice"))
+    from marketplace.review.views import price_objection_page
+
+    def done(_objection):
+        flash(_("Your objection was sent to the seller."), "success")
+        return redirect(url_for("review.notice"))
+
+    return submit(PriceObjectionForm(), lambda f: pricenotice.object_to(current_user, notice_id, f.reason.data),
+                  lambda form, status: price_objection_page(form, notice_id, status), done)
 
 
 @bp.route("/price-objections/<int:objection_id>/decide", methods=["POST"])

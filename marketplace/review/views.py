@@ -167,14 +167,22 @@ def notice():
     return _notice(ObjectionForm())
 
 
-def _notice(form, **extra):
+def _notice(form, price_form=None, **extra):
     """The public notice: claims (and agreed prices, 协议定价公示) on notice, with objection forms."""
     from marketplace.conversations.forms import PriceObjectionForm
 
     page = services.on_notice(page=page_arg())
+    blank = PriceObjectionForm(formdata=None)
     return render_template("review/notice.html", claims=page.items, page=page, form=form,
                            titles=claims.clause_titles({c.clause for c in page.items}),
-                           price_notices=services.price_notices(), price_form=PriceObjectionForm(), **extra)
+                           price_notices=services.price_notices(), price_form=price_form or blank,
+                           blank_price_form=blank, **extra)
+
+
+def price_objection_page(price_form, notice_id: int, status: int):
+    """The notice page again after a refused objection to an agreed price (posted to
+    conversations' view): that notice's form open, with what was typed and the reason."""
+    return _notice(ObjectionForm(formdata=None), price_form=price_form, objecting_price=notice_id), status
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])
