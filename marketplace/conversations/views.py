@@ -19,15 +19,9 @@ from marketplace.conversations.forms import (
 )
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.forms import REFUSALS, attach_error, submit, validated
-from marketplace.core.timeutil import to_beijing
 from marketplace.notifications import services as notes
 
 bp = Blueprint("talk", __name__)
-
-
-@bp.app_template_filter("beijing")
-def beijing(moment):
-    return to_beijing(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 @bp.app_context_processor
