@@ -104,6 +104,12 @@ FORMS: dict[str, Bad] = {
     "agreed-price objection: the same person objects twice (409)": Bad(
         "reviewer", "/price-notices/{price_notice}/object", {"reason": "价格仍然明显偏低"}, ("价格仍然明显偏低",),
         "reason", status=409),
+    "budget: 八八 is no amount": Bad(
+        "finance", "/review/budgets", {"year": str(beijing_today().year), "clause": "A3", "amount": "八八"},
+        ("八八",), "amount", words="80万"),
+    "provincial reward: 八八 is no amount": Bad(
+        "finance", "/review/rewards", {"organization": "{seller_org}", "year": str(beijing_today().year - 1),
+                                       "amount": "八八"}, ("八八",), "amount"),
     "accounts: a registration with a bad address": Bad(
         None, "/register", {"email": "not-an-address", "name": "张三", "organization_name": "聊城精工"},
         ("not-an-address", "张三"), "email"),
@@ -123,8 +129,9 @@ def world(factory, fresh_gateway):
     author = factory.university(name="聊城大学")
     unverified = factory.user("enterprise", verified=False, name="新注册企业")
     people = {"seller": seller, "buyer": buyer, "author": author, "unverified": unverified,
-              "reviewer": factory.user("reviewer"), "admin": factory.user("admin")}
-    w: dict[str, Any] = {"people": people, "buyer_code": buyer.organization.credit_code}
+              "reviewer": factory.user("reviewer"), "admin": factory.user("admin"), "finance": factory.user("finance")}
+    w: dict[str, Any] = {"people": people, "buyer_code": buyer.organization.credit_code,
+                         "seller_org": seller.organization.id}
     w["service"] = factory.listing(seller, price_fen=100_000).id
     w["leased"] = factory.listing(seller, "instrument", financing_lease=True, on_sharing_platform=True).id
     instrument = factory.listing(seller, "instrument")
