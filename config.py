@@ -44,6 +44,9 @@ class Config:
     # SQLite only (WAL journal always): NORMAL syncs to disk at checkpoints, not at every
     # commit (a power cut may lose the last commits, never corrupts); FULL syncs every commit.
     SQLITE_SYNCHRONOUS = "NORMAL"
+    # SQLite has one writer at a time: a unit of work waits this long for the write lock (its
+    # turn) before the request fails. PostgreSQL waits on row locks without a limit.
+    SQLITE_BUSY_TIMEOUT_MS = 30000
 
     # Languages: Chinese by default, English on switch.
     BABEL_DEFAULT_LOCALE = "zh"

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60]
 
-Serves the platform (gunicorn, 2 sync workers, 127.0.0.1, demo city loaded into a temporary
+Serves the platform as deployed (gunicorn with deploy/gunicorn.conf.py: 2 workers of 4 threads, a
+`flask worker` beside it for the after-commit work, mail to a loopback SMTP sink; 127.0.0.1, demo city loaded into a temporary
 SQLite database, production configuration with cookies allowed over plain http: CSRF on,
 payments through stripe-mock with the signed webhook relayed) and a bare "hello" Flask app
 (gunicorn, 2 workers). A bounded load generator (threads + http.client, loopback only, fixed
@@ -69,13 +70,32 @@ def free_port() -> int:
 # --- servers -------------------------------------------------------------------------------------
 
 class Gunicorn:
-    def __init__(self, app: str, env: dict, cwd: Path, log: Path, workers: int = 2):
+    """gunicorn on a free loopback port. ``deployed=True`` runs the platform as a node is run
+    in production (deploy/README.md): ``deploy/gunicorn.conf.py`` (gthread, preloaded) with
+    ``workers`` processes, the after-commit work left to a ``flask worker`` process beside it
+    (``OUTBOX_DRAIN=worker``) and mail to a real SMTP server on loopback (aiosmtpd, which keeps
+    nothing). Without it: plain sync workers (the bare baseline app)."""
+
+    def __init__(self, app: str, env: dict, cwd: Path, log: Path, workers: int = 2, deployed: bool = False):
         self.port = free_port()
         self.log = open(log, "w")
+        self.worker = self.smtp = None
+        if deployed:
+            from aiosmtpd.controller import Controller
+            from aiosmtpd.handlers import Sink
+
+            self.smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
+            self.smtp.start()
+            env = {**env, "OUTBOX_DRAIN": "worker", "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1",
+                   "MAIL_PORT": str(self.smtp.port), "GUNICORN_WORKERS": str(workers)}
+            self.worker = subprocess.Popen([str(VENV / "flask"), "--app", "wsgi", "worker"], cwd=cwd, env=env,
+                                           stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            args = ["--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--timeout", "120"]
+        else:
+            args = ["-w", str(workers), "--timeout", "120"]
         self.proc = subprocess.Popen(
-            [str(VENV / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "--backlog", "2048", app], cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [str(VENV / "gunicorn"), *args, "-b", f"127.0.0.1:{self.port}", "--backlog", "2048", app],
+            cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -90,13 +110,16 @@ class Gunicorn:
             time.sleep(0.2)
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        for proc in (self.proc, self.worker):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        if self.smtp is not None:
+            self.smtp.stop()
         self.log.close()
 
 
@@ -334,7 +357,7 @@ def main(argv=None):
         (tmp / "hello" / "hello.py").write_text(HELLO)
         hello = Gunicorn("hello:app", env, tmp / "hello", tmp / "hello.log")
         servers.append(hello)
-        platform = Gunicorn("wsgi:app", env, ROOT, tmp / "platform.log")
+        platform = Gunicorn("wsgi:app", env, ROOT, tmp / "platform.log", deployed=True)
         servers.append(platform)
 
         c, n, cap = args.concurrency, args.requests, args.cap

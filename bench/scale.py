@@ -215,7 +215,7 @@ def checkout_phase(http, db_path: Path, tmp: Path, stripe_base: str, checkouts: 
     else:  # the volume database: demo and volume loaded already; index it and add the buyers
         _flask(env, "search", "reindex")
         data = _accounts_only(http, tmp, env, accounts)
-    server = http.Gunicorn("wsgi:app", env, ROOT, tmp / f"{db_path.stem}.gunicorn.log")
+    server = http.Gunicorn("wsgi:app", env, ROOT, tmp / f"{db_path.stem}.gunicorn.log", deployed=True)
     try:
         http.drive(http.get_job(server.port, "/listings"), 20, 4, 30)  # warm-up
         pages = pages_phase(http, server.port, page_requests)

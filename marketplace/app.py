@@ -82,7 +82,7 @@ def create_app(config=None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        tune_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
+        tune_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

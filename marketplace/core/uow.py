@@ -69,6 +69,7 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     uow = UnitOfWork()
     token = _current.set(uow)
     try:
+        _take_the_write_lock()
         yield uow
         db.session.commit()
     except BaseException:
@@ -78,6 +79,27 @@ def unit_of_work() -> Iterator[UnitOfWork]:
         raise
     _current.reset(token)
     uow._run(uow._on_commit, "commit")
+
+
+def _take_the_write_lock() -> None:
+    """SQLite: open the unit of work with ``BEGIN IMMEDIATE``, so it holds the one write lock
+    from its first read to its commit.
+
+    In WAL mode a transaction that has read and then wants to write, after another connection
+    committed in between, is refused at once with "database is locked" (its snapshot is stale,
+    and waiting cannot help: busy_timeout does not apply). A unit of work reads before it
+    writes (it checks a status, then moves it), and a SAVEPOINT opens such a reading
+    transaction, so under parallel requests two checkouts, or a payment and its relayed event,
+    failed with a 500 instead of one waiting for the other. Taking the lock first makes the
+    second writer wait (busy_timeout) and then read what the first committed. PostgreSQL has
+    row locks and is left alone; a transaction already open (it wrote before the unit of
+    work began) keeps the lock it has."""
+    session = db.session
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    raw = session.connection().connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
 
 
 def transactional(fn):
