@@ -44,7 +44,7 @@ declare -A TESTS=(
   [orders]='tests/orders tests/trade/test_trade.py tests/trade/test_rights.py tests/faults/test_refusals.py tests/payments/test_app_flows.py'
   [review]='tests/review tests/security/test_separation_of_duties.py tests/claims/test_payout_record.py'
   [claims]='tests/claims tests/review'
-  [subsidies]='tests/subsidies tests/programmes/test_hte_cases.py'
+  [subsidies]='tests/subsidies tests/programmes/test_hte_cases.py tests/reforms/test_engine_parameters.py'
 )
 
 modules=("$@")

@@ -400,6 +400,8 @@ def main() -> None:
 
     out["ratio_like_p95_over_embedded_cold_p95"] = round(out["like"]["p95_ms"] / out["embedded_cold"]["p95_ms"], 1)
     out["ratio_like_p95_over_embedded_p95"] = round(out["like"]["p95_ms"] / out["embedded"]["p95_ms"], 1)
+    out["ratio_like_cpu_p95_over_embedded_cold_cpu_p95"] = round(
+        out["like"]["cpu_p95_ms"] / out["embedded_cold"]["cpu_p95_ms"], 1)
 
     if args.es_url:
         es = ElasticsearchBackend(url=args.es_url, index=args.es_index, request_timeout=120)

@@ -219,5 +219,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(back_link=errors.back_link, error_title=errors.status_title)
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["label"] = labels.label
-    app.jinja_env.filters["beijing"] = timeutil.format_beijing
+    app.jinja_env.filters["beijing"] = timeutil.format_beijing  # stored UTC → Beijing
+    app.jinja_env.filters["wallclock"] = timeutil.format_wallclock  # already Beijing (bookings)
 

@@ -19,7 +19,16 @@ Tables (one SQLite file, WAL mode):
   two-word Latin terms, each by one token ("b检测", "b药", "bhplc", "bgc·ms") — a
   lookup instead of merging the doclists of every bigram a character starts or
   intersecting the long position lists of common trigrams.
-* ``meta``   — a generation number, bumped by every write.
+* ``bitmaps`` — for each gram token in at least 1/``BITMAP_SHARE`` of the listings (the
+  common characters and words), a bitmap over rowids, written after each reindex. A
+  reindex writes rowids in rank order (newest first, then id), and every later write gives
+  the listing a fresh rowid above them, so the bitmaps stay true without upkeep and a
+  snapshot's position p is rowid p + 1: a common term's listings are one blob, unpacked by
+  eight ``bytes.translate`` calls, where its doclist was tens of thousands of rowids walked
+  in FTS5 and Python. Rows written since the reindex (the snapshot's tail) are tested on
+  their canonical text.
+* ``meta``   — a generation number, bumped by every write; ``base_rows`` (the rows the
+  bitmaps describe) and ``max_rowid``.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
 Contentless tables (SQLite < 3.43 has no ``contentless_delete``) are deleted from with the
@@ -42,6 +51,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import json
+import operator
 import os
 import sqlite3
 import sys
@@ -68,7 +78,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
@@ -80,6 +90,13 @@ FTS_PGSZ = 8000  # FTS5 leaf page size: fewer, larger segments pages (faster bul
 # its few distinct tokens (~tens of thousands) make a big buffer cheap and halve its load
 # time; the trigram table's millions of distinct tokens make it slower, so it keeps 1 MB
 GRAM_HASHSIZE = 64 * 2**20
+# a gram token found in at least 1/BITMAP_SHARE of the listings gets a bitmap (n/8 bytes,
+# at most 8x its doclist): ~1,500 tokens, 20 MB at 100,000 listings
+BITMAP_SHARE = 64
+
+# _SHIFT_TABLES[j] maps a 0/1 byte to 0/(1 << j); _BIT_TABLES[j] maps a byte to its bit j
+_SHIFT_TABLES = [bytes(((b & 1) << j) for b in range(256)) for j in range(8)]
+_BIT_TABLES = [bytes(((b >> j) & 1) for b in range(256)) for j in range(8)]
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -118,6 +135,12 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 INSERT OR IGNORE INTO meta VALUES ('complete_after', 0);
+INSERT OR IGNORE INTO meta VALUES ('base_rows', 0);
+INSERT OR IGNORE INTO meta VALUES ('max_rowid', 0);
+CREATE TABLE IF NOT EXISTS bitmaps (
+    token TEXT PRIMARY KEY,          -- a gram token, with its field's tag letter
+    bits BLOB NOT NULL               -- bit r (little-endian) set = rowid r has it
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (
     generation INTEGER NOT NULL,
     rowid_ INTEGER NOT NULL
@@ -149,6 +172,7 @@ DROP TABLE IF EXISTS stored;
 DROP TABLE IF EXISTS tri;
 DROP TABLE IF EXISTS gram;
 DROP TABLE IF EXISTS changes;
+DROP TABLE IF EXISTS bitmaps;
 """
 
 
@@ -169,6 +193,48 @@ def _modes_mask(modes: list[str]) -> int:
     for m in modes:
         mask |= 1 << TRANSFER_MODES.index(m)
     return mask
+
+
+def _new_epoch(conn: sqlite3.Connection) -> None:
+    """A write no change log describes (a new layout, a reindex, new bitmaps): a new
+    generation that every snapshot is rebuilt for."""
+    conn.execute(_BUMP)
+    conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
+                 " WHERE key = 'complete_after'")
+
+
+def _tail_limit(base_n: int) -> int:
+    """Changed listings a snapshot holds apart (its tail) before it is ranked afresh."""
+    return min(MAX_TAIL, max(500, base_n // 20))
+
+
+def _rank_key(doc: Document) -> tuple[int, str]:
+    """Newest first, then id: the order of a snapshot's ranked part."""
+    return (-to_epoch_ms(doc.published_at), doc.id)
+
+
+def _pack_bits(mask_bytes: bytes) -> bytes:
+    """A byte mask (one 0/1 byte per index) as bits, little-endian (bit i = byte i)."""
+    pad = -len(mask_bytes) % 8
+    if pad:
+        mask_bytes += bytes(pad)
+    packed = 0
+    for j, table in enumerate(_SHIFT_TABLES):
+        packed |= int.from_bytes(mask_bytes[j::8].translate(table), "little")
+    return packed.to_bytes(len(mask_bytes) // 8, "little")
+
+
+def _unpack_bits(bits: bytes, start: int, length: int) -> bytes:
+    """Bytes ``start .. start + length - 1`` of the byte mask whose bits are ``bits``
+    (the inverse of ``_pack_bits``, cut and zero-padded): eight translates, eight strided
+    copies."""
+    out = bytearray(len(bits) * 8)
+    for j, table in enumerate(_BIT_TABLES):
+        out[j::8] = bits.translate(table)
+    out = out[start:start + length]
+    if len(out) < length:
+        out += bytes(length - len(out))
+    return bytes(out)
 
 
 def _small_rows(doc: Document, rowid: int) -> tuple[tuple, tuple]:
@@ -402,9 +468,7 @@ class EmbeddedBackend:
                 _script(conn, _DROP)  # a derived index: rebuild it by reindexing
             _script(conn, _TABLES + _STEADY + _INDEXES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute(_BUMP)
-            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
-                         " WHERE key = 'complete_after'")
+            _new_epoch(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -437,17 +501,19 @@ class EmbeddedBackend:
             ids = list(latest)
             existing = dict(self._lookup(conn, ids))
             self._delete_rowids(conn, list(existing.values()))
-            next_rowid = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0]
+            # every version gets a fresh rowid, above any the reindex gave: the bitmaps
+            # describe rows 1..base_rows as the reindex wrote them, and stay true for them
+            next_rowid = conn.execute(
+                "SELECT max(coalesce((SELECT max(rowid) FROM docs), 0),"
+                " coalesce((SELECT value FROM meta WHERE key = 'max_rowid'), 0)) + 1").fetchone()[0]
             batches: list[list[tuple]] = [[], [], [], []]
-            for doc_id in ids:
-                rowid = existing.get(doc_id)
-                if rowid is None:
-                    rowid, next_rowid = next_rowid, next_rowid + 1
+            for rowid, doc_id in enumerate(ids, start=next_rowid):
                 for batch, row in zip(batches, _rows(latest[doc_id], rowid)):
                     batch.append(row)
             for sql, batch in zip(_INSERTS, batches):
                 conn.executemany(sql, batch)
-            self._log(conn, [row[0] for row in batches[0]])
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'max_rowid'", (next_rowid + len(ids) - 1,))
+            self._log(conn, list(existing.values()) + [row[0] for row in batches[0]])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -514,7 +580,9 @@ class EmbeddedBackend:
                 for sql, batch in zip(_INSERTS[2:], batches):
                     conn.executemany(sql, batch)
 
-            for doc in docs:
+            # rowids in rank order (newest first, then id), so that a snapshot's positions
+            # are the rowids and the bitmaps (built below) need no translation
+            for doc in sorted(docs, key=_rank_key):
                 if doc.id in seen:
                     raise ValueError(f"duplicate document id in reindex: {doc.id}")
                 seen.add(doc.id)
@@ -536,9 +604,9 @@ class EmbeddedBackend:
             for batches in preparer.ready(wait_all=True):
                 insert_fts(batches)
             _script(conn, _STEADY + _INDEXES)
-            conn.execute(_BUMP)
-            conn.execute("UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'generation')"
-                         " WHERE key = 'complete_after'")
+            conn.execute("UPDATE meta SET value = 0 WHERE key = 'base_rows'")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'max_rowid'", (n,))
+            _new_epoch(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -546,11 +614,56 @@ class EmbeddedBackend:
         finally:
             preparer.close()
             conn.execute("PRAGMA synchronous = NORMAL")
+        self._build_bitmaps(conn, n)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("ANALYZE docs")
         if progress:
             progress(n)
         return n
+
+    def _build_bitmaps(self, conn: sqlite3.Connection, n: int) -> None:
+        """After a reindex (committed, so FTS5's vocabulary sees every row): both FTS
+        indexes merged into one segment each, then a bitmap over
+        rowids 1..n of every gram token in at least 1/``BITMAP_SHARE`` of the listings (the
+        common characters and words, whose doclists are long), so that a query reads such
+        a term's listings as one blob instead of walking tens of thousands of rowids in
+        FTS5 and Python. Rows changed later get fresh rowids above n (see ``index``): the
+        bitmaps never need updating, only rebuilding at the next reindex."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT value FROM meta WHERE key = 'max_rowid'").fetchone()[0] != n:
+                conn.execute("COMMIT")  # another reindex went ahead of this one
+                return
+            # one segment per index: a phrase of the trigram index read its long position
+            # lists from every segment the bulk load left (3-5x the time of one); ~10 s
+            # of a 100,000-listing reindex
+            conn.execute("INSERT INTO tri (tri) VALUES ('optimize')")
+            conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
+            conn.execute("DELETE FROM bitmaps")
+            conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
+            floor = max(1, n // BITMAP_SHARE)
+            tokens = [t for (t,) in conn.execute("SELECT term FROM temp.gram_vocab WHERE doc >= ?", (floor,))]
+            size = n + 1
+            rows = []
+            for token in tokens:
+                found = conn.execute("SELECT group_concat(rowid) FROM gram WHERE gram MATCH ?",
+                                     (_fts_phrase(token),)).fetchone()[0]
+                if not found:
+                    continue
+                buf = bytearray(size)
+                deque(map(buf.__setitem__, json.loads(f"[{found}]"), repeat(1)), maxlen=0)
+                rows.append((token, _pack_bits(bytes(buf))))
+                if len(rows) >= 256:
+                    conn.executemany("INSERT INTO bitmaps VALUES (?, ?)", rows)
+                    rows.clear()
+            conn.executemany("INSERT INTO bitmaps VALUES (?, ?)", rows)
+            conn.execute("DROP TABLE temp.gram_vocab")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'base_rows'", (n,))
+            _new_epoch(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     # ----------------------------------------------------------------- reads -----
 
@@ -575,10 +688,12 @@ class EmbeddedBackend:
             if snap is not None and complete_after <= snap.generation < generation:
                 changed = [r for (r,) in conn.execute(
                     "SELECT DISTINCT rowid_ FROM changes WHERE generation > ?", (snap.generation,))]
-                if snap.tail_size + len(changed) <= min(MAX_TAIL, max(500, snap.base_n // 20)):
+                if snap.tail_size + len(changed) <= _tail_limit(snap.base_n):
                     fresh = snap.advanced(conn, generation, changed)
             if fresh is None:
-                fresh = _Snapshot.build(conn, generation, self.term_cache_bytes)
+                row = conn.execute("SELECT value FROM meta WHERE key = 'base_rows'").fetchone()
+                base_rows = row[0] if row else 0  # an index written before bitmaps: none
+                fresh = _Snapshot.build(conn, generation, self.term_cache_bytes, base_rows)
                 self.rebuilds += 1
             self._snap = fresh
             return fresh
@@ -608,9 +723,71 @@ class EmbeddedBackend:
         cache if there."""
         masks = snap.cached(terms)
         if masks is None:
-            masks = tuple(snap.mask(self._rowids(conn, terms, c)) for c in _COLUMNS)
+            if snap.bitmap_rows:
+                masks = self._bitmap_masks(conn, snap, terms)
+            else:
+                masks = tuple(snap.mask(self._rowids(conn, terms, c)) for c in _COLUMNS)
             snap.remember(terms, masks)
         return masks
+
+    def _bitmap_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
+        """``_term_masks`` where the snapshot's positions are rowids (``snap.bitmap_rows``).
+        Per column: a term whose gram token has a bitmap is read from it; a longer term
+        (trigram index) is asked of FTS5 only if the bitmaps of its own gram tokens (each
+        one a listing must hold in that field to contain the term) leave some listing in
+        — a field none can match costs no phrase query over long position lists. The rows
+        written since the reindex (the tail) are tested on their canonical text."""
+        needs: dict[tuple[int, Term], list[str]] = {}  # (column, long term) -> its gram tokens
+        tokens: set[str] = set()
+        for c, column in enumerate(_COLUMNS):
+            tag = _GRAM_TAGS[column]
+            for t in terms:
+                if t.gram is not None:
+                    tokens.add(tag + t.gram[0])
+                else:
+                    needs[c, t] = [tag + g for g in grams(t.pattern).split()]
+                    tokens.update(needs[c, t])
+        found: dict[str, bytes] = {}
+        if tokens:
+            keys = sorted(tokens)
+            marks = ",".join("?" * len(keys))
+            found = dict(conn.execute(f"SELECT token, bits FROM bitmaps WHERE token IN ({marks})", keys))
+        out = []
+        for c, column in enumerate(_COLUMNS):
+            tag = _GRAM_TAGS[column]
+            from_bits = [t for t in terms if t.gram is not None and tag + t.gram[0] in found]
+            skipped = []  # long terms no reindexed listing can hold in this field
+            for t in terms:
+                if t.gram is None:
+                    held = [found[g] for g in needs[c, t] if g in found]
+                    if held:
+                        candidates = -1
+                        for blob in held:
+                            candidates &= int.from_bytes(blob, "little")
+                            if not candidates:
+                                skipped.append(t)
+                                break
+            rest = tuple(t for t in terms if t not in from_bits and t not in skipped)
+            m = snap.mask(self._rowids(conn, rest, column)) if rest else 0
+            if from_bits:
+                blobs = [found[tag + t.gram[0]] for t in from_bits]
+                bits = blobs[0]
+                if len(blobs) > 1:
+                    width = max(map(len, blobs))
+                    union = 0
+                    for blob in blobs:
+                        union |= int.from_bytes(blob, "little")
+                    bits = union.to_bytes(width, "little")
+                # bit r is rowid r, at position r - 1
+                m |= int.from_bytes(_unpack_bits(bits, 1, snap.bitmap_rows), "little")
+            patterns = [t.pattern for t in from_bits + skipped]
+            if patterns:
+                for p, texts in snap._tail_texts.items():
+                    text = texts[c]
+                    if any(pattern in text for pattern in patterns):
+                        m |= 1 << (8 * p)
+            out.append(m)
+        return tuple(out)
 
     def query(self, q: SearchQuery) -> SearchResults:
         conn = self._conn()
@@ -697,8 +874,6 @@ class EmbeddedBackend:
                 pass
 
 
-# _SHIFT_TABLES[j] maps a 0/1 byte to 0/(1 << j)
-_SHIFT_TABLES = [bytes(((b & 1) << j) for b in range(256)) for j in range(8)]
 _SNAPSHOT_COLUMNS = "rowid, id, kind, field, county, modes, voucher, bucket, price_fen, published_ms"
 
 
@@ -731,24 +906,59 @@ class _Snapshot:
     base_n: int
 
     @classmethod
-    def build(cls, conn: sqlite3.Connection, generation: int, cache_bytes: int = TERM_CACHE_BYTES) -> "_Snapshot":
+    def build(cls, conn: sqlite3.Connection, generation: int, cache_bytes: int = TERM_CACHE_BYTES,
+              base_rows: int = 0) -> "_Snapshot":
+        """From the ``docs`` table. With ``base_rows`` (the last reindex's rows, written in
+        rank order with bitmaps, see ``EmbeddedBackend._build_bitmaps``): position p is
+        rowid p + 1 for those rows (a deleted one leaves a dead position), and the rows
+        written since (fresh rowids above them) make the tail — so a bitmap over rowids
+        is a mask over positions as it stands. Otherwise every row is ranked afresh."""
         self = cls()
         self.generation = generation
-        rows = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs ORDER BY published_ms DESC, id").fetchall()
-        n = self.n = self.base_n = len(rows)
-        self.rowid_at = [r[0] for r in rows]
-        self.id_at = [r[1] for r in rows]
-        self.price_at = [r[8] for r in rows]
-        self.ms_at = [r[9] for r in rows]
-        size = (max(self.rowid_at) + 1) if rows else 0
+        self.bitmap_rows = 0
+        rows: list = []
+        tail_rows: list = []
+        if base_rows:
+            base = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ? ORDER BY rowid",
+                                (base_rows,)).fetchall()
+            keys = [(-r[9], r[1]) for r in base]
+            if all(map(operator.le, keys, islice(keys, 1, None))):  # written in rank order
+                tail_rows = conn.execute(
+                    f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
+                    " s.title, s.org_text, s.tags, s.body FROM docs d JOIN stored s ON s.rowid = d.rowid"
+                    " WHERE d.rowid > ? ORDER BY d.published_ms DESC, d.id", (base_rows,)).fetchall()
+                if len(tail_rows) <= _tail_limit(base_rows):
+                    self.bitmap_rows = base_rows
+                    rows = [None] * base_rows
+                    for r in base:
+                        rows[r[0] - 1] = r
+                else:
+                    tail_rows = []
+        if not self.bitmap_rows:
+            rows = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs ORDER BY published_ms DESC, id").fetchall()
+        base_n = self.base_n = len(rows)
+        n = self.n = base_n + len(tail_rows)
+        everything = rows + [r[:10] for r in tail_rows]
+        self.rowid_at = [r[0] if r else p + 1 for p, r in enumerate(everything)]
+        self.id_at = [r[1] if r else "" for r in everything]
+        self.price_at = [r[8] if r else None for r in everything]
+        self.ms_at = [r[9] if r else 0 for r in everything]
+        size = (max(self.rowid_at) + 1) if everything else 0
         self.pos_of = [0] * size
         members: dict[tuple[str, Any], list[int]] = {}
         priced: list[tuple[int, int]] = []
         unpriced: list[int] = []
-        for rank, (rowid, _id, kind, field, county, modes, voucher, bucket, price, _ms) in enumerate(rows):
-            self.pos_of[rowid] = rank
+        alive: list[int] = []
+        for rank, row in enumerate(everything):
+            self.pos_of[self.rowid_at[rank]] = rank
+            if row is None:
+                continue
+            rowid, _id, kind, field, county, modes, voucher, bucket, price, _ms = row
+            alive.append(rank)
             for key in _facet_keys(kind, field, county, modes, voucher, bucket):
                 members.setdefault(key, []).append(rank)
+            if rank >= base_n:
+                continue  # the tail is merged into price pages apart
             if price is None:
                 unpriced.append(rank)
             else:
@@ -757,7 +967,7 @@ class _Snapshot:
         # the same sets with one *bit* per position: 8x smaller, so counting a facet value
         # (AND + bit_count) costs microseconds, not the ~0.1 ms of a byte mask
         self.bits = {key: self.pack(m.to_bytes(n, "little")) for key, m in self.masks.items()}
-        self.live = int.from_bytes(b"\x01" * n, "little")
+        self.live = self._mask_of_ranks(alive) if len(alive) < n else int.from_bytes(b"\x01" * n, "little")
         priced.sort()
         self.prices = [p for p, _ in priced]
         self.priced_ranks = [r for _, r in priced]
@@ -765,12 +975,13 @@ class _Snapshot:
             "price_asc": self.priced_ranks + unpriced,
             "price_desc": [r for _, r in sorted(priced, key=lambda pr: (-pr[0], pr[1]))] + unpriced,
         }
-        self.tail: list[int] = []  # tail positions, newest first (then id)
-        self.tail_size = 0
+        self.tail: list[int] = list(range(base_n, n))  # tail positions, newest first (then id)
+        self.tail_size = len(self.tail)
         # term -> masks, least recently used first, with the canonical strings of the
         # tail listings to extend them by
         self._terms: OrderedDict[tuple[Term, ...], tuple[int, ...]] = OrderedDict()
-        self._tail_texts: dict[int, tuple[str, ...]] = {}
+        self._tail_texts: dict[int, tuple[str, ...]] = {
+            p: tuple(canonical(t) for t in r[10:]) for p, r in enumerate(tail_rows, start=base_n)}
         self._init_caches(cache_bytes)
         return self
 
@@ -787,6 +998,7 @@ class _Snapshot:
         new = _Snapshot()
         new.generation = generation
         new.base_n = self.base_n
+        new.bitmap_rows = self.bitmap_rows
         new.rowid_at, new.id_at, new.price_at, new.ms_at = self.rowid_at, self.id_at, self.price_at, self.ms_at
         new.prices, new.priced_ranks, new.orders = self.prices, self.priced_ranks, self.orders
         new.pos_of = list(self.pos_of)
@@ -915,13 +1127,7 @@ class _Snapshot:
     def pack(self, mask_bytes: bytes) -> int:
         """A byte mask (one 0/1 byte per position) as an int with one bit per position:
         bit j of every group of eight is gathered by a slice and shifted by a translate table."""
-        pad = -len(mask_bytes) % 8
-        if pad:
-            mask_bytes += bytes(pad)
-        packed = 0
-        for j, table in enumerate(_SHIFT_TABLES):
-            packed |= int.from_bytes(mask_bytes[j::8].translate(table), "little")
-        return packed
+        return int.from_bytes(_pack_bits(mask_bytes), "little")
 
     def facets(self, selected_bytes: bytes) -> dict[str, list[tuple[Any, int]]]:
         raw: dict[str, dict[Any, int]] = {

@@ -19,15 +19,9 @@ from marketplace.conversations.forms import (
 )
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.forms import REFUSALS, attach_error, submit, validated
-from marketplace.core.timeutil import to_beijing
 from marketplace.notifications import services as notes
 
 bp = Blueprint("talk", __name__)
-
-
-@bp.app_template_filter("beijing")
-def beijing(moment):
-    return to_beijing(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 @bp.app_context_processor
@@ -217,10 +211,14 @@ def thread_file(attachment_id):
 @bp.route("/price-notices/<int:notice_id>/object", methods=["POST"])
 @login_required
 def object_to_price(notice_id):
-    form = validated(PriceObjectionForm())
-    pricenotice.object_to(current_user, notice_id, form.reason.data)
-    flash(_("Your objection was sent to the seller."), "success")
-    return redirect(url_for("review.notice"))
+    from marketplace.review.views import price_objection_page
+
+    def done(_objection):
+        flash(_("Your objection was sent to the seller."), "success")
+        return redirect(url_for("review.notice"))
+
+    return submit(PriceObjectionForm(), lambda f: pricenotice.object_to(current_user, notice_id, f.reason.data),
+                  lambda form, status: price_objection_page(form, notice_id, status), done)
 
 
 @bp.route("/price-objections/<int:objection_id>/decide", methods=["POST"])

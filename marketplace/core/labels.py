@@ -59,6 +59,19 @@ GROUPS = {
         "unconfirmed": _l("Not confirmed"), "open": _l("Open"), "upheld": _l("Upheld: notice suspended"),
         "dismissed": _l("Dismissed"), "resolved": _l("Resolved"),
     },
+    # A listing's field (技术领域) is stored as its Chinese name; English readers see this.
+    "listing_field": {
+        "新材料": _l("New materials"),
+        "高端装备": _l("High-end equipment"),
+        "生物医药": _l("Biomedicine"),
+        "新一代信息技术": _l("New-generation information technology"),
+        "现代农业": _l("Modern agriculture"),
+        "节能环保": _l("Energy saving and environmental protection"),
+        "新能源": _l("New energy"),
+        "检验检测": _l("Inspection and testing"),
+        "精细化工": _l("Fine chemicals"),
+        "轻工纺织": _l("Light industry and textiles"),
+    },
     "listing_kind": {
         "achievement": _l("Achievement"),
         "instrument": _l("Instrument"),

@@ -36,6 +36,15 @@ def format_beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return to_beijing(moment).strftime(fmt)
 
 
+def format_wallclock(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time already written in Beijing wall-clock (a booking's or an outage's hours, a
+    document's print time) as it stands: the templates' ``|wallclock`` filter. Stored UTC
+    timestamps go through ``format_beijing`` (``|beijing``) instead."""
+    if moment is None:
+        return "—"
+    return moment.strftime(fmt)
+
+
 def beijing_now() -> datetime:
     """Now, as naive Beijing wall-clock time (how bookings' hours are written)."""
     return to_beijing(utcnow())

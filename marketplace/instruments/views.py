@@ -13,7 +13,7 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import User
 from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.forms import REFUSALS, attach_error, submit
-from marketplace.core.timeutil import beijing_now, beijing_today, to_beijing
+from marketplace.core.timeutil import beijing_now, beijing_today
 from marketplace.extensions import db
 from marketplace.instruments import ical, reports, services
 from marketplace.instruments.forms import (
@@ -32,12 +32,6 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Booking
 
 bp = Blueprint("instruments", __name__)
-
-
-@bp.app_template_filter("beijing")
-def beijing_time(moment) -> str:
-    """A stored UTC moment as Beijing wall-clock time."""
-    return to_beijing(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def _feed_url(found) -> str:

@@ -22,7 +22,7 @@ REQUIRED = _l("This field is required.")
 class ListingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=max_length("title"))])
     description = TextAreaField(_l("Description"), validators=[Length(max=max_length("description"))])
-    field = SelectField(_l("Field"), choices=[("", "—")] + [(f, f) for f in FIELDS], validators=[Optional()])
+    field = SelectField(_l("Field"), choices=[("", "—")] + choices(FIELDS, "listing_field"), validators=[Optional()])
     county = SelectField(_l("County or district"), choices=[("", "—")] + [(c, c) for c in COUNTIES],
                          validators=[Optional()])
     price = YuanField(_l("Price (yuan)"))

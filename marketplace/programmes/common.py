@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 
 from marketplace.core import spreadsheet
 from marketplace.core.errors import NotFound, ServiceError
-from marketplace.core.money import MAX_FEN, MoneyError, parse_yuan
+from marketplace.core.forms import AMOUNT_HINT
+from marketplace.core.money import MAX_FEN, MoneyError, read_typed_yuan
 from marketplace.extensions import db
 
 HERE = Path(__file__).parent
@@ -77,25 +78,23 @@ def text(value, field: str, max_len: int, required: bool = True) -> str:
 
 
 def fen(value, field: str, required: bool = True) -> int | None:
-    """Yuan typed by a person (or integer fen when already an int) → integer fen, never negative."""
-    if value is None or value == "":
+    """Yuan typed by a person (or integer fen when already an int) → integer fen, never negative.
+    Typed text is read as people write it (800000, 800,000, 80万, 八十万元: ``read_typed_yuan``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ServiceError(_("This field is required."), field)
         return None
-    if isinstance(value, bool):
-        raise ServiceError(_("Enter an amount in yuan, like 12000 or 12000.50."), field)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ServiceError(str(AMOUNT_HINT), field)
     if isinstance(value, int):
         amount = value
         if amount > MAX_FEN:
-            raise ServiceError(_("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
-                                 "signs or exponents, with up to two decimals, like 12000 or 12000.50."), field)
+            raise ServiceError(str(AMOUNT_HINT), field)
     else:
         try:
-            amount = parse_yuan(value)
+            amount = read_typed_yuan(value)
         except MoneyError:
-            raise ServiceError(_("Enter an amount in yuan of at most 999999999999.99: digits only, no commas, "
-                                 "signs or exponents, with up to two decimals, like 12000 or 12000.50."),
-                               field) from None
+            raise ServiceError(str(AMOUNT_HINT), field) from None
     if amount < 0:
         raise ServiceError(_("An amount cannot be negative."), field)
     return amount

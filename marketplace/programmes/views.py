@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.forms import attach_error
 from marketplace.core.money import format_yuan
 from marketplace.core.paging import page_arg
 from marketplace.core.views import flash_redirect, form_status, handle_form
@@ -247,8 +248,15 @@ def project_new():
 @bp.route("/projects/<int:project_id>")
 @login_required
 def project(project_id):
+    return _project_page(project_id)
+
+
+def _project_page(project_id, status=200, **typed):
+    """The project's page; ``typed``: the step form just refused, with its input and reason."""
+    forms = {"review_form": ReviewForm, "fund_form": FundForm, "complete_form": CompleteForm}
+    forms = {name: typed.get(name) or make(formdata=None) for name, make in forms.items()}
     return render_template("programmes/project.html", project=projects.get_project(current_user, project_id),
-                           review_form=ReviewForm(), fund_form=FundForm(), complete_form=CompleteForm())
+                           **forms), status
 
 
 @bp.route("/projects/<int:project_id>/<step>", methods=["POST"])
@@ -261,7 +269,14 @@ def project_step(project_id, step):
         return redirect(url_for("programmes.project", project_id=project_id))
     form = forms[step]() if step in forms else None
     invalid = None if form is None or form.validate_on_submit() else next(iter(form.errors.values()))[0]
-    projects.take_step(current_user, project_id, step, form.data if form else {}, invalid)
+    try:
+        projects.take_step(current_user, project_id, step, form.data if form else {}, invalid)
+    except ServiceError as exc:
+        if form is None or exc.status not in (400, 409):
+            raise  # no such step, not allowed, not found: the error page says so
+        if not invalid:  # an invalid form already carries its errors beside the fields
+            attach_error(form, exc, keep=(400, 409))
+        return _project_page(project_id, exc.status, **{f"{step}_form": form})
     return flash_redirect(_("Saved."), "programmes.project", project_id=project_id)
 
 

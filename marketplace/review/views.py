@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from marketplace import permissions as perm
 from marketplace.accounts import services as accounts
 from marketplace.claims import services as claims
-from marketplace.core.forms import validated
+from marketplace.core.forms import submit
 from marketplace.core.paging import page_arg
 from marketplace.core.timeutil import utcnow
 from marketplace.core.views import flash_redirect, handle_form
@@ -120,17 +120,25 @@ def ledger(ref):
 @bp.route("/review/payouts")
 @login_required
 def payouts():
-    year = _int_arg("year") or utcnow().year - 1
+    return _payouts(_int_arg("year") or utcnow().year - 1)
+
+
+def _payouts(year, status=200, budget_form=None, reward_form=None):
+    """Payouts and budgets; a refused budget or reward comes back with what was typed."""
     page = services.payable(current_user, page=page_arg())
-    form = BudgetForm(year=year)
+    form = budget_form or BudgetForm(formdata=None, year=year)
     form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
-    reward_form = ProvincialRewardForm(year=year)
+    reward_form = reward_form or ProvincialRewardForm(formdata=None, year=year)
     reward_form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
     return render_template("review/payouts.html", year=year, payable=page.items, page=page, budgets=claims.budget_status(year),
                            rewards=services.provincial_rewards(year), reward_form=reward_form,
                            payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
                            today=claims.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
-                           titles=claims.clause_titles(claims.ALL_CLAUSES))
+                           titles=claims.clause_titles(claims.ALL_CLAUSES)), status
+
+
+def _typed_year(form):
+    return form.year.data if isinstance(form.year.data, int) else utcnow().year - 1
 
 
 @bp.route("/review/claims/<int:claim_id>/pay", methods=["POST"])
@@ -146,18 +154,21 @@ def pay(claim_id):
 def set_provincial_reward():
     form = ProvincialRewardForm()
     form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
-    validated(form)
-    services.record_provincial_reward(current_user, form.organization.data, form.year.data, form.amount.fen)
-    return flash_redirect(_("Reward recorded; the year's claims are recomputed."), "review.payouts", year=form.year.data)
+    return submit(form, lambda f: services.record_provincial_reward(current_user, f.organization.data, f.year.data,
+                                                                    f.amount.fen),
+                  lambda f, status: _payouts(_typed_year(f), status, reward_form=f),
+                  lambda _reward: flash_redirect(_("Reward recorded; the year's claims are recomputed."),
+                                                 "review.payouts", year=form.year.data))
 
 
 @bp.route("/review/budgets", methods=["POST"])
 @login_required
 def set_budget():
     form = BudgetForm()
-    year = form.year.data
-    claims.set_budget(current_user, year, form.clause.data, getattr(form.amount, "fen", None))
-    return flash_redirect(_("Budget saved."), "review.payouts", year=year)
+    form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
+    return submit(form, lambda f: claims.set_budget(current_user, f.year.data, f.clause.data, f.amount.fen),
+                  lambda f, status: _payouts(_typed_year(f), status, budget_form=f),
+                  lambda _budget: flash_redirect(_("Budget saved."), "review.payouts", year=form.year.data))
 
 
 # --- public -------------------------------------------------------------------------------------
@@ -167,14 +178,22 @@ def notice():
     return _notice(ObjectionForm())
 
 
-def _notice(form, **extra):
+def _notice(form, price_form=None, **extra):
     """The public notice: claims (and agreed prices, 协议定价公示) on notice, with objection forms."""
     from marketplace.conversations.forms import PriceObjectionForm
 
     page = services.on_notice(page=page_arg())
+    blank = PriceObjectionForm(formdata=None)
     return render_template("review/notice.html", claims=page.items, page=page, form=form,
                            titles=claims.clause_titles({c.clause for c in page.items}),
-                           price_notices=services.price_notices(), price_form=PriceObjectionForm(), **extra)
+                           price_notices=services.price_notices(), price_form=price_form or blank,
+                           blank_price_form=blank, **extra)
+
+
+def price_objection_page(price_form, notice_id: int, status: int):
+    """The notice page again after a refused objection to an agreed price (posted to
+    conversations' view): that notice's form open, with what was typed and the reason."""
+    return _notice(ObjectionForm(formdata=None), price_form=price_form, objecting_price=notice_id), status
 
 
 @bp.route("/notice/<int:claim_id>/object", methods=["POST"])

@@ -174,6 +174,12 @@ def test_main_pages_at_two_widths_pass_axe(browser, live_server, live_database, 
                                         + "; ".join(node["target"] for node in v["nodes"][:5]))
                 if label == "phone" and overflow > 0:
                     problems.append(f"{name} @{width}: the page is {overflow} px wider than the phone")
+                if label == "phone":  # a list table stacks into cards: it does not scroll sideways either
+                    wide = page.evaluate("[...document.querySelectorAll('table.stack')]"
+                                         ".filter(t => t.scrollWidth > t.clientWidth + 1).length")
+                    entry[label]["scrolling_tables"] = wide
+                    if wide:
+                        problems.append(f"{name} @{width}: {wide} list table(s) scroll sideways instead of stacking")
         problems.extend(f"{who}: script error {e}" for e in errors)
         context.close()
 

@@ -98,6 +98,18 @@ FORMS: dict[str, Bad] = {
     "programmes: a project without a title": Bad(
         "buyer", "/programmes/projects/new", {"title": "", "bottleneck": "高端轴承钢热处理", "requested_city": "100000"},
         ("高端轴承钢热处理",), "title"),
+    "agreed-price objection: a reason too short to say anything": Bad(
+        "seller", "/price-notices/{price_notice}/object", {"reason": "太低"}, ("太低",), "reason",
+        words="价格"),
+    "agreed-price objection: the same person objects twice (409)": Bad(
+        "reviewer", "/price-notices/{price_notice}/object", {"reason": "价格仍然明显偏低"}, ("价格仍然明显偏低",),
+        "reason", status=409),
+    "budget: 八八 is no amount": Bad(
+        "finance", "/review/budgets", {"year": str(beijing_today().year), "clause": "A3", "amount": "八八"},
+        ("八八",), "amount", words="80万"),
+    "provincial reward: 八八 is no amount": Bad(
+        "finance", "/review/rewards", {"organization": "{seller_org}", "year": str(beijing_today().year - 1),
+                                       "amount": "八八"}, ("八八",), "amount"),
     "accounts: a registration with a bad address": Bad(
         None, "/register", {"email": "not-an-address", "name": "张三", "organization_name": "聊城精工"},
         ("not-an-address", "张三"), "email"),
@@ -117,8 +129,9 @@ def world(factory, fresh_gateway):
     author = factory.university(name="聊城大学")
     unverified = factory.user("enterprise", verified=False, name="新注册企业")
     people = {"seller": seller, "buyer": buyer, "author": author, "unverified": unverified,
-              "reviewer": factory.user("reviewer"), "admin": factory.user("admin")}
-    w: dict[str, Any] = {"people": people, "buyer_code": buyer.organization.credit_code}
+              "reviewer": factory.user("reviewer"), "admin": factory.user("admin"), "finance": factory.user("finance")}
+    w: dict[str, Any] = {"people": people, "buyer_code": buyer.organization.credit_code,
+                         "seller_org": seller.organization.id}
     w["service"] = factory.listing(seller, price_fen=100_000).id
     w["leased"] = factory.listing(seller, "instrument", financing_lease=True, on_sharing_platform=True).id
     instrument = factory.listing(seller, "instrument")
@@ -142,6 +155,12 @@ def world(factory, fresh_gateway):
     w["contract"] = db.session.scalar(select(TechContract.id).where(TechContract.order_id == bought.id))
     w["voucher_application"] = vouchers.apply(buyer, beijing_today().year, 5_000_000, "检测费用").id
     w["claim"] = factory.claim(buyer, project="甲").id
+    from marketplace.conversations import pricenotice
+
+    demand = factory.listing(buyer, "demand", title="轴承钢热处理攻关")
+    proposal = negotiation.respond_to_demand(author, demand.id, "我校可承担", 200_000)
+    w["price_notice"] = negotiation.accept(buyer, negotiation.open_version(proposal).id).id
+    pricenotice.object_to(people["reviewer"], w["price_notice"], "价格偏低，请说明依据")
     db.session.commit()
     return w
 

@@ -93,7 +93,7 @@ def test_a_booking_is_priced_by_the_hour_or_by_the_sample(provider, customer):
     assert orders.book_instrument(customer, by_hour.id, _at(1, 9), 3).amount_fen == 150_000
     with pytest.raises(ServiceError) as no_samples:
         orders.book_instrument(customer, by_sample.id, _at(1, 9), 1)
-    assert no_samples.value.field == "samples"
+    assert (no_samples.value.field, no_samples.value.message) == ("samples", "Give the number of samples.")
     booking = orders.book_instrument(customer, by_sample.id, _at(1, 10), 2, samples=4)
     assert booking.amount_fen == 120_000 and booking.order.amount_fen == 120_000
     own = orders.book_instrument(provider, by_sample.id, _at(1, 14), 1, samples=2)  # no internal price: the price

@@ -100,3 +100,12 @@ def test_finance_sees_the_pool_but_cannot_decide(client, factory):
     login(client, factory.user("finance"))
     assert client.get("/programmes/pool").status_code == 200
     assert client.post(f"/programmes/pool/{org.id}", data={"decision": "admit", "reason": "x"}).status_code == 403
+
+
+def test_figures_typed_in_wan_or_with_separators_are_read(client, factory):
+    boss = factory.user("enterprise")
+    login(client, boss)
+    typed = dict(FIGURES, revenue_last_year="1,200万", high_tech_revenue="八百万元")
+    assert client.post("/programmes/hte", data=typed).status_code == 200
+    figures = db.session.scalars(select(HteFigureSet)).one()
+    assert (figures.revenue_last_year_fen, figures.high_tech_revenue_fen) == (1_200_000_000, 800_000_000)

@@ -76,3 +76,42 @@ def test_members_see_their_own_projects_only(client, factory):
     assert "我的项目" in client.get("/programmes/projects").get_data(as_text=True)
     assert client.get("/programmes/projects/new").status_code == 403
     assert count(MajorProject) == 1
+
+
+def test_programme_amounts_are_read_as_people_write_them_and_a_bad_one_stays_beside_its_field(client, factory):
+    """Issue 21: 80万, 八十万元 and 800,000 are amounts on the programme forms too (as on every
+    other form); what cannot be read comes back as typed, with what to type beside the field."""
+    login(client, factory.user("enterprise"))
+    for n, typed in enumerate(["80万", "八十万元", "800,000", "¥800000"]):
+        assert _propose(client, title=f"攻关{n}", requested_city=typed).status_code == 302, typed
+    assert {p.requested_city_fen for p in db.session.scalars(select(MajorProject))} == {80_000_000}
+    bad = client.post("/programmes/projects/new", data={
+        "title": "轴承钢攻关", "county": "临清市", "industry": "optomechatronics", "bottleneck": "热处理变形",
+        "requested_city": "八八"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'value="八八"' in html and 'value="轴承钢攻关"' in html
+    block = html[html.rfind('<div class="field', 0, html.index('name="requested_city"')):]
+    assert "has-error" in block[:60] and "80万" in block[:block.index("</div>")]
+    assert count(MajorProject) == 4
+
+
+def test_a_refused_funding_comes_back_on_the_project_page_with_what_was_typed(client, factory):
+    login(client, factory.user("enterprise"))
+    _propose(client)
+    p = db.session.scalars(select(MajorProject)).one()
+    client.post("/logout")
+    login(client, factory.user("reviewer"))
+    url = f"/programmes/projects/{p.id}"
+    client.post(f"{url}/review", data={"decision": "reserve", "note": "市县联合评审通过"})
+    bad = client.post(f"{url}/fund", data={"city_share": "八八", "county_share": "20万", "funded_on": f"{YEAR}-05-15"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'value="八八"' in html and 'value="20万"' in html
+    block = html[html.rfind('<div class="field', 0, html.index('name="city_share"')):]
+    assert "has-error" in block[:60] and "80万" in block[:block.index("</div>")]
+    over = client.post(f"{url}/fund", data={"city_share": "五百万零一", "funded_on": f"{YEAR}-05-15"})
+    assert over.status_code == 400 and 'value="五百万零一"' in over.get_data(as_text=True)  # above the cap
+    assert db.session.get(MajorProject, p.id).status == "reserved"
+    assert client.post(f"{url}/fund", data={"city_share": "300万", "county_share": "二十万元",
+                                            "funded_on": f"{YEAR}-05-15"}).status_code == 302
+    p = db.session.get(MajorProject, p.id)
+    assert (p.status, p.city_share_fen, p.county_share_fen) == ("funded", 300_000_000, 20_000_000)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from search import Document, SearchQuery
 from search.backend import TIERS
 from search.documents import price_bucket, to_epoch_ms
-from search.text import parse_terms, tokens
-from search.vocabulary import expand
+from search.text import tokens
+from search.vocabulary import parse_query
 
 
 def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
@@ -19,8 +19,11 @@ def score(doc: Document, text: str) -> int | None:
     fields = {"title": tokens(doc.title), "org": tokens(doc.org_text), "tags": tokens(doc.tags),
               "body": tokens(doc.body)}
     total = 0
-    for term in parse_terms(text):
-        alternatives = expand(term)
+    # The terms as the backends read them (search.vocabulary.parse_query): a typed term that
+    # is not a known word but splits into known words is those words (检测服务 -> 检测 服务),
+    # each with its synonyms, the split word itself counting as typed.
+    for alternatives in parse_query(text):
+        term = alternatives[0]
         best = 0
         for field, typed_only, value in TIERS:
             words = (term,) if typed_only else alternatives

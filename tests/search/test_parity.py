@@ -23,6 +23,7 @@ QUERIES = [
     "液相色谱仪",  # three or more: the trigram index
     "扫描电镜",
     "轴承 检测",  # AND across gram and trigram terms
+    "检测服务",  # not a known word: read as the known words 检测 服务
     "阿胶",
     "技术 合作",
     "聊城大学 专利",

@@ -1,0 +1,132 @@
+"""The embedded backend's bitmaps of common gram tokens: written by a reindex over rowids
+in rank order, never updated (a changed listing gets a fresh rowid above them), and read
+instead of FTS5 — with the answers the rules give, cold (no cached term), before and after
+other processes' writes, in a process that starts after them, and once the rows written
+since the reindex are too many to keep apart."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from search import SearchQuery, fts5
+from search.fts5 import EmbeddedBackend
+
+from . import oracle
+from .corpus import corpus
+
+QUERIES = [
+    SearchQuery(text="检测", per_page=100),
+    SearchQuery(text="测", per_page=100),
+    SearchQuery(text="液相色谱", per_page=100),  # a long term: trigram index, fields ruled out by bitmaps
+    SearchQuery(text="轴承 检测", per_page=100),
+    SearchQuery(text="聊城大学", per_page=100),
+    SearchQuery(text="hplc", per_page=100, sort="newest"),
+    SearchQuery(text="method development", per_page=100),
+    SearchQuery(text="色谱仪", per_page=100, sort="price_asc"),
+    SearchQuery(text="轴承疲劳", per_page=100),
+    SearchQuery(text="技术", per_page=5, page=2),
+    SearchQuery(text="", per_page=100, sort="newest"),
+]
+
+
+def _check_cold(backend: EmbeddedBackend, docs: dict) -> None:
+    current = list(docs.values())
+    for q in QUERIES:
+        if backend._snap is not None:
+            backend._snap.clear_term_cache()
+        r = backend.query(q)
+        expected, total = oracle.search(current, q)
+        assert [(h.id, h.score) for h in r.hits] == [(i, float(s)) for i, s in expected], q
+        assert r.total == total, q
+        assert {k: dict(v) for k, v in r.facets.items()} == oracle.facets(current, q), q
+
+
+def _rowids(backend: EmbeddedBackend) -> dict[str, int]:
+    return dict(backend._conn().execute("SELECT id, rowid FROM docs"))
+
+
+def test_a_reindex_writes_rank_ordered_rowids_and_bitmaps(tmp_path):
+    backend = EmbeddedBackend(tmp_path / "search.sqlite3")
+    backend.ensure_index()
+    docs = corpus()
+    backend.reindex(list(reversed(docs)))
+    conn = backend._conn()
+    assert conn.execute("SELECT value FROM meta WHERE key = 'base_rows'").fetchone()[0] == len(docs)
+    ranked = sorted(docs, key=lambda d: (-d.published_at.timestamp(), d.id))
+    assert [i for (i,) in conn.execute("SELECT id FROM docs ORDER BY rowid")] == [d.id for d in ranked]
+    tokens = {t for (t,) in conn.execute("SELECT token FROM bitmaps")}
+    assert {"b检", "b检测", "t检测"} <= tokens  # common in bodies and titles
+    backend.query(SearchQuery(text="检测"))
+    assert backend._snap.bitmap_rows == len(docs)
+
+
+def test_a_changed_listing_gets_a_fresh_rowid_above_the_bitmaps(tmp_path):
+    backend = EmbeddedBackend(tmp_path / "search.sqlite3")
+    backend.ensure_index()
+    docs = corpus()
+    backend.reindex(docs)
+    before = _rowids(backend)
+    edited = replace(docs[0], title=docs[0].title + "（更新）")
+    backend.index([edited])
+    backend.delete([docs[1].id])
+    backend.index([replace(docs[2], id="service:new")])
+    after = _rowids(backend)
+    assert after[edited.id] > len(docs) and after["service:new"] > after[edited.id]
+    assert docs[1].id not in after
+    assert all(after[d.id] == before[d.id] for d in docs[3:])
+    # a deleted top rowid is not handed out again: its bits still say what it held
+    backend.delete(["service:new"])
+    backend.index([replace(docs[3], id="service:newer")])
+    assert _rowids(backend)["service:newer"] > after["service:new"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_cold_answers_follow_writes_in_this_and_a_new_process(tmp_path, seed):
+    rnd = random.Random(seed)
+    path = tmp_path / "search.sqlite3"
+    writer, reader = EmbeddedBackend(path), EmbeddedBackend(path)
+    writer.ensure_index()
+    base = corpus()
+    writer.reindex(base)
+    docs = {d.id: d for d in base}
+    _check_cold(reader, docs)
+    now = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    for step in range(12):
+        action = rnd.random()
+        if action < 0.3:
+            gone = rnd.sample(sorted(docs), k=2)
+            writer.delete(gone)
+            for i in gone:
+                docs.pop(i)
+        else:
+            doc = docs[rnd.choice(sorted(docs))] if action < 0.7 else replace(
+                rnd.choice(base), id=f"service:added-{step}")
+            doc = replace(doc, title=doc.title + rnd.choice(["液相色谱检测", " HPLC method", "轴承", ""]),
+                          published_at=now + timedelta(minutes=rnd.randint(-5000, 50)))
+            writer.index([doc])
+            docs[doc.id] = doc
+        _check_cold(reader, docs)
+    assert reader._snap.bitmap_rows == len(base)  # still read from the bitmaps
+    fresh = EmbeddedBackend(path)  # a process started after the writes: the tail is rebuilt
+    _check_cold(fresh, docs)
+    assert fresh._snap.bitmap_rows == len(base) and fresh._snap.tail
+
+
+def test_too_many_rows_since_the_reindex_rank_everything_afresh(tmp_path, monkeypatch):
+    monkeypatch.setattr(fts5, "_tail_limit", lambda base_n: 3)
+    path = tmp_path / "search.sqlite3"
+    backend = EmbeddedBackend(path)
+    backend.ensure_index()
+    base = corpus()
+    backend.reindex(base)
+    docs = {d.id: d for d in base}
+    for d in base[:5]:
+        edited = replace(d, title=d.title + " 检测")
+        backend.index([edited])
+        docs[d.id] = edited
+    fresh = EmbeddedBackend(path)
+    _check_cold(fresh, docs)
+    assert fresh._snap.bitmap_rows == 0  # the FTS5 path, exact as ever
