@@ -22,12 +22,7 @@ YEAR = utcnow().year - 1
 REASON = "该项目并未实施，金额有误"
 
 
-@pytest.fixture(autouse=True)
-def english(app_ctx):
-    from flask_babel import force_locale
-
-    with app_ctx.test_request_context(), force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")  # tests/review/conftest.py
 
 
 @pytest.fixture()

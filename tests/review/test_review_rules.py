@@ -16,12 +16,7 @@ from marketplace.review import services as review
 YEAR = utcnow().year - 1
 
 
-@pytest.fixture(autouse=True)
-def english(app_ctx):
-    from flask_babel import force_locale
-
-    with app_ctx.test_request_context(), force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")  # tests/review/conftest.py
 
 
 @pytest.fixture()
