@@ -129,3 +129,52 @@ def test_finance_s_home_offers_payouts_with_what_they_are(client, factory, city)
     page = client.get("/home").get_data(as_text=True)
     assert "Budgets per clause, and approved claims to pay after their public notice." in page
     assert 'href="/review/payouts"' in page
+
+
+def test_the_daily_limit_counts_one_contact_for_24_hours_to_the_second(app, factory, city):
+    first, second, third = (_on_notice(factory, city, 1_000 + i, f"项目{i}") for i in range(3))
+    objector, others = factory.user("enterprise"), [factory.user("enterprise") for _ in range(2)]
+    app.config["OBJECTIONS_PER_DAY"] = 1
+    start = utcnow().replace(microsecond=0)
+    try:
+        with frozen_at(start):
+            for other in others:  # other contacts' objections are theirs
+                review.object_to(other, first.id, "", "", REASON)
+            review.object_to(objector, first.id, "", "", REASON)
+        with frozen_at(start + timedelta(days=1)):  # still within the 24 hours
+            with pytest.raises(ServiceError, match="At most 1 objections a day"):
+                review.object_to(objector, second.id, "", "", REASON)
+        with frozen_at(start + timedelta(days=1, seconds=1)):
+            assert review.object_to(objector, third.id, "", "", REASON).status == "open"
+    finally:
+        app.config["OBJECTIONS_PER_DAY"] = 5
+
+
+def test_an_objection_that_counts_tells_the_claimant_s_members(factory, city):
+    from marketplace.notifications.models import Notification
+
+    claim = _on_notice(factory, city)
+    member = factory.user("enterprise", organization=claim.organization)
+    review.object_to(factory.user("enterprise"), claim.id, "", "", REASON)
+    told = db.session.scalars(select(Notification.link).where(Notification.user_id == member.id))
+    assert f"/claims/{claim.id}" in list(told)
+
+
+def test_a_transaction_s_ledger_entries_come_a_page_at_a_time(factory, city):
+    from marketplace.ledger import services as ledger
+
+    for day in range(1, 4):
+        ledger.append("lease_fee", "LSE-9", utcnow().date().replace(day=day), 100,
+                      {"lessee": factory.organization().credit_code, "instrument": "INS-1", "amount": "1.00",
+                       "financing_lease": True, "on_sharing_platform": True})
+    db.session.commit()
+    pages = [review.ledger_entries(city["reviewer"], "LSE-9", page=p, per_page=2) for p in (1, 2)]
+    assert [[e.occurred_on.day for e in p.items] for p in pages] == [[1, 2], [3]]
+    assert pages[0].has_next and not pages[1].has_next
+
+
+def test_the_reviewer_s_home_offers_the_queue_with_what_it_is(client, city):
+    as_user(client, city["reviewer"])
+    client.post("/lang/en")
+    page = client.get("/home").get_data(as_text=True)
+    assert "<h2>Review queue</h2><p>Subsidy claims waiting for the city's decision.</p>" in page
