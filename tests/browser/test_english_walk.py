@@ -56,10 +56,13 @@ def _untranslated(page, user_words: list[str]) -> list[str]:
     }""", CHROME)
     left = []
     for text in texts:
-        rest = TYPED_EXAMPLES.sub("", GLOSS.sub("", text))
+        # What users wrote first: a title may itself end in brackets (“…检测（转账14d01a）”),
+        # which the gloss rule would otherwise cut off before the title could be recognised.
+        rest = text
         for word in user_words:
             if word in rest:
                 rest = rest.replace(word, " ")
+        rest = TYPED_EXAMPLES.sub("", GLOSS.sub("", rest))
         if CJK.search(rest):
             left.append(f"{CJK.findall(rest)} in {text[:120]!r}")
     return left
