@@ -123,8 +123,9 @@ def payouts():
     return _payouts(_int_arg("year") or utcnow().year - 1)
 
 
-def _payouts(year, status=200, budget_form=None, reward_form=None):
-    """Payouts and budgets; a refused budget or reward comes back with what was typed."""
+def _payouts(year, status=200, budget_form=None, reward_form=None, typed_pay=(None, None)):
+    """Payouts and budgets; a refused budget, reward or payout comes back with what was typed
+    (``typed_pay``: the claim and its bound pay form)."""
     page = services.payable(current_user, page=page_arg())
     form = budget_form or BudgetForm(formdata=None, year=year)
     form.clause.choices = [(c, c) for c in claims.ALL_CLAUSES]
@@ -132,7 +133,8 @@ def _payouts(year, status=200, budget_form=None, reward_form=None):
     reward_form.organization.choices = [(o.id, o.name) for o in services.service_agencies()]
     return render_template("review/payouts.html", year=year, payable=page.items, page=page, budgets=claims.budget_status(year),
                            rewards=services.provincial_rewards(year), reward_form=reward_form,
-                           payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(),
+                           payouts=services.recent_payouts(current_user), budget_form=form, pay_form=PayForm(formdata=None),
+                           pay_claim=typed_pay[0], typed_pay_form=typed_pay[1],
                            today=claims.today(), can_pay=perm.can(current_user, perm.PAY_CLAIMS),
                            titles=claims.clause_titles(claims.ALL_CLAUSES)), status
 
@@ -144,9 +146,10 @@ def _typed_year(form):
 @bp.route("/review/claims/<int:claim_id>/pay", methods=["POST"])
 @login_required
 def pay(claim_id):
-    form = PayForm()
-    services.pay(current_user, claim_id, (form.paid_on.data or "").strip() or None)
-    return flash_redirect(_("Payout recorded."), "review.payouts")
+    """A refused payout comes back on the payouts page: the date typed, the reason beside it."""
+    return submit(PayForm(), lambda f: services.pay(current_user, claim_id, (f.paid_on.data or "").strip() or None),
+                  lambda f, status: _payouts(utcnow().year - 1, status, typed_pay=(claim_id, f)),
+                  lambda _payout: flash_redirect(_("Payout recorded."), "review.payouts"))
 
 
 @bp.route("/review/rewards", methods=["POST"])

@@ -167,7 +167,13 @@ def test_finance_pays_only_after_the_notice_period(client, factory, city, app):
     with frozen_at(utcnow() + timedelta(days=days)):
         assert client.post(f"/review/claims/{claim.id}/pay", data={}).status_code == 403  # finance only
         as_user(client, city["finance"])
-        assert client.post(f"/review/claims/{claim.id}/pay", data={"paid_on": "2000-01-01"}).status_code == 400
+        refused = client.post(f"/review/claims/{claim.id}/pay", data={"paid_on": "2000-01-01"})
+        assert refused.status_code == 400
+        # back on the payouts page, the date typed in that claim's row with the reason beside it
+        html = refused.get_data(as_text=True)
+        row = html[html.index(f'action="/review/claims/{claim.id}/pay"'):]
+        row = row[:row.index("</form>")]
+        assert 'value="2000-01-01"' in row and 'class="error"' in row, row
         assert client.post(f"/review/claims/{claim.id}/pay", data={}).status_code == 302
         today = review.today()  # the business date (Beijing)
     claim = _get(claim.id)
