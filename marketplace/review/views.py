@@ -11,7 +11,7 @@ from marketplace.accounts import services as accounts
 from marketplace.claims import services as claims
 from marketplace.core.forms import submit
 from marketplace.core.paging import page_arg
-from marketplace.core.timeutil import utcnow
+from marketplace.core.timeutil import beijing_today
 from marketplace.core.views import flash_redirect, handle_form
 from marketplace.extensions import rate_limit
 from marketplace.review import services
@@ -120,7 +120,7 @@ def ledger(ref):
 @bp.route("/review/payouts")
 @login_required
 def payouts():
-    return _payouts(_int_arg("year") or utcnow().year - 1)
+    return _payouts(_int_arg("year") or beijing_today().year - 1)
 
 
 def _payouts(year, status=200, budget_form=None, reward_form=None, typed_pay=(None, None)):
@@ -140,7 +140,7 @@ def _payouts(year, status=200, budget_form=None, reward_form=None, typed_pay=(No
 
 
 def _typed_year(form):
-    return form.year.data if isinstance(form.year.data, int) else utcnow().year - 1
+    return form.year.data if isinstance(form.year.data, int) else beijing_today().year - 1
 
 
 @bp.route("/review/claims/<int:claim_id>/pay", methods=["POST"])
@@ -148,7 +148,7 @@ def _typed_year(form):
 def pay(claim_id):
     """A refused payout comes back on the payouts page: the date typed, the reason beside it."""
     return submit(PayForm(), lambda f: services.pay(current_user, claim_id, (f.paid_on.data or "").strip() or None),
-                  lambda f, status: _payouts(utcnow().year - 1, status, typed_pay=(claim_id, f)),
+                  lambda f, status: _payouts(beijing_today().year - 1, status, typed_pay=(claim_id, f)),
                   lambda _payout: flash_redirect(_("Payout recorded."), "review.payouts"))
 
 
