@@ -57,6 +57,7 @@ import sqlite3
 import sys
 import threading
 from collections import OrderedDict, deque
+from contextlib import contextmanager
 from itertools import compress, islice, repeat
 from typing import Any, Iterable, Iterator
 
@@ -193,6 +194,19 @@ def _modes_mask(modes: list[str]) -> int:
     for m in modes:
         mask |= 1 << TRANSFER_MODES.index(m)
     return mask
+
+
+@contextmanager
+def _writing(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction holding the index file's lock from its start (other writers
+    wait): committed at the end of the block, rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _new_epoch(conn: sqlite3.Connection) -> None:
@@ -458,21 +472,15 @@ class EmbeddedBackend:
 
     def ensure_index(self) -> None:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:  # nothing to do: leave other processes' snapshots be
-                conn.execute("COMMIT")
                 return
             if version != 0:
                 _script(conn, _DROP)  # a derived index: rebuild it by reindexing
             _script(conn, _TABLES + _STEADY + _INDEXES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _new_epoch(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def _delete_rowids(self, conn: sqlite3.Connection, rowids: list[int]) -> None:
         tri: list[tuple] = []
@@ -496,8 +504,7 @@ class EmbeddedBackend:
             return
         latest = {d.id: d for d in docs}  # the last version of an id wins
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(conn):
             ids = list(latest)
             existing = dict(self._lookup(conn, ids))
             self._delete_rowids(conn, list(existing.values()))
@@ -514,10 +521,6 @@ class EmbeddedBackend:
                 conn.executemany(sql, batch)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'max_rowid'", (next_rowid + len(ids) - 1,))
             self._log(conn, list(existing.values()) + [row[0] for row in batches[0]])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     @staticmethod
     def _log(conn: sqlite3.Connection, rowids: list[int]) -> None:
@@ -544,15 +547,10 @@ class EmbeddedBackend:
         if not ids:
             return
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(conn):
             rowids = [rowid for _, rowid in self._lookup(conn, ids)]
             self._delete_rowids(conn, rowids)
             self._log(conn, rowids)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def reindex(self, docs: Iterable[Document], progress: ProgressCallback | None = None) -> int:
         """Rebuild every table inside one write transaction: readers (WAL) keep seeing the
@@ -629,11 +627,9 @@ class EmbeddedBackend:
         a term's listings as one blob instead of walking tens of thousands of rowids in
         FTS5 and Python. Rows changed later get fresh rowids above n (see ``index``): the
         bitmaps never need updating, only rebuilding at the next reindex."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(conn):
             if conn.execute("SELECT value FROM meta WHERE key = 'max_rowid'").fetchone()[0] != n:
-                conn.execute("COMMIT")  # another reindex went ahead of this one
-                return
+                return  # another reindex went ahead of this one
             # one segment per index: a phrase of the trigram index read its long position
             # lists from every segment the bulk load left (3-5x the time of one); ~10 s
             # of a 100,000-listing reindex
@@ -660,10 +656,6 @@ class EmbeddedBackend:
             conn.execute("DROP TABLE temp.gram_vocab")
             conn.execute("UPDATE meta SET value = ? WHERE key = 'base_rows'", (n,))
             _new_epoch(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     # ----------------------------------------------------------------- reads -----
 
