@@ -2,7 +2,7 @@
 each refusal names its field and writes nothing; the price follows the unit; the calendar
 shows what is taken. The clock is frozen at noon Beijing time (04:00 UTC)."""
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -22,17 +22,9 @@ from marketplace.orders.models import (
     TechContract,
 )
 from marketplace.payments import services as payments
+from tests.orders.conftest import NOON_BEIJING, TODAY
 
-NOON_BEIJING = datetime(2026, 6, 10, 4, 0)  # UTC
-TODAY = date(2026, 6, 10)
-
-
-@pytest.fixture(autouse=True)
-def noon(app_ctx):
-    from flask_babel import force_locale
-
-    with frozen_at(NOON_BEIJING), app_ctx.test_request_context(), force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("noon_in_english")
 
 
 @pytest.fixture()

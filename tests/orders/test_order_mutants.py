@@ -2,7 +2,7 @@
 says, what kind of order an accepted quote on an achievement makes, the order list's order,
 what a voucher may not pay for, and the sweep that frees unpaid bookings. Through the public
 services; the clock is frozen at noon Beijing time (04:00 UTC)."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,17 +15,9 @@ from marketplace.listings import services as listings
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking, Order
 from marketplace.payments import services as payments
+from tests.orders.conftest import NOON_BEIJING, TODAY
 
-NOON_BEIJING = datetime(2026, 6, 10, 4, 0)  # UTC
-TODAY = date(2026, 6, 10)
-
-
-@pytest.fixture(autouse=True)
-def noon(app_ctx):
-    from flask_babel import force_locale
-
-    with frozen_at(NOON_BEIJING), app_ctx.test_request_context(), force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("noon_in_english")
 
 
 @pytest.fixture()
