@@ -16,7 +16,20 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, and_, case, cast, distinct, exists, extract, func, or_, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    String,
+    case,
+    cast,
+    distinct,
+    exists,
+    extract,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from marketplace import permissions as perm
@@ -78,15 +91,17 @@ def _bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-def _json_text(key: str):
+def _json_text(key: str, payload=None):
     """``payload ->> key`` in the dialect of the session (the payload column is JSON text)."""
+    payload = LedgerEntry.payload if payload is None else payload
     if db.session.get_bind().dialect.name == "postgresql":
-        return cast(LedgerEntry.payload, JSON)[key].as_string()
-    return type_coerce(LedgerEntry.payload, JSON)[key].as_string()
+        return cast(payload, JSON)[key].as_string()
+    return type_coerce(payload, JSON)[key].as_string()
 
 
-def _party_expr():
-    return case(*[(LedgerEntry.kind == kind, _json_text(key)) for kind, key in PARTY_KEY.items()])
+def _party_expr(kind=None, payload=None):
+    kind = LedgerEntry.kind if kind is None else kind
+    return case(*[(kind == k, _json_text(key, payload)) for k, key in PARTY_KEY.items()])
 
 
 # --- turnover -----------------------------------------------------------------------------
@@ -208,28 +223,41 @@ def _ref_groups(year: int, entries) -> dict[tuple, int]:
 
 
 def _full_sums(year: int) -> dict:
-    """The year's sums from SQL aggregates over the ledger (each trade once: ``counted_once``)."""
+    """The year's sums from SQL aggregates over the ledger, each trade once (the rule of
+    ``counted_once``). One statement: the year's counted entries are found once with a window
+    (the best rank among each ref's entries, whatever their year) instead of a correlated
+    lookup per entry (10 s a query at province volume), and grouped three ways from there."""
     start, end = _bounds(year)
+    rank = _rank(LedgerEntry.kind)
+    ranked = (select(LedgerEntry.ref, LedgerEntry.kind, LedgerEntry.occurred_on, LedgerEntry.amount_fen,
+                     LedgerEntry.payload, rank.label("rk"),
+                     func.min(rank).over(partition_by=LedgerEntry.ref).label("best"))
+              .where(LedgerEntry.kind.in_(COUNTED_AS)).subquery("ranked"))
+    counted = (select(ranked.c.ref, ranked.c.kind, extract("month", ranked.c.occurred_on).label("month"),
+                      ranked.c.amount_fen, _party_expr(ranked.c.kind, ranked.c.payload).label("party"))
+               .where(ranked.c.rk == ranked.c.best, ranked.c.occurred_on.between(start, end),
+                      ranked.c.kind.in_(TURNOVER_KINDS))
+               .cte("counted").prefix_with("MATERIALIZED"))
+    fen, trades = func.sum(counted.c.amount_fen), func.count(distinct(counted.c.ref))
+    none = literal(None, String)
+    stmt = union_all(
+        select(literal("month"), counted.c.kind, cast(counted.c.month, String), none, fen, trades)
+        .group_by(counted.c.kind, counted.c.month),
+        select(literal("party"), counted.c.kind, none, counted.c.party, fen, trades)
+        .group_by(counted.c.kind, counted.c.party),
+        select(literal("trades"), none, none, none, fen, trades))
+    groups: dict[tuple, list] = {}
+    for tag, kind, m, party, total, n in db.session.execute(stmt):
+        if not n:
+            continue  # the trades row of a year without any
+        key = ("month", kind, int(m)) if tag == "month" else ("party", kind, party) if tag == "party" else ("trades",)
+        groups[key] = [int(total or 0), int(n)]
     in_year = LedgerEntry.occurred_on.between(start, end)
     month = extract("month", LedgerEntry.occurred_on)
-    groups: dict[tuple, list] = {}
     for kind, m, total, n in db.session.execute(
-            select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen),
-                   func.count(distinct(LedgerEntry.ref)))
-            .where(in_year, or_(LedgerEntry.kind.in_(("refund", "cancellation")),
-                                and_(LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())))
-            .group_by(LedgerEntry.kind, month)):
+            select(LedgerEntry.kind, month, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
+            .where(in_year, LedgerEntry.kind.in_(("refund", "cancellation"))).group_by(LedgerEntry.kind, month)):
         groups[("month", kind, int(m))] = [int(total or 0), int(n)]
-    party = _party_expr().label("party")
-    for kind, code, total, n in db.session.execute(
-            select(LedgerEntry.kind, party, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
-            .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())
-            .group_by(LedgerEntry.kind, party)):
-        groups[("party", kind, code)] = [int(total or 0), int(n)]
-    trades, fen = db.session.execute(
-        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())).one()
-    groups[("trades",)] = [int(fen or 0), int(trades or 0)]
     for kind, total, n in db.session.execute(
             select(LedgerEntry.kind, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
             .where(in_year, LedgerEntry.kind.in_(("contract_registered", "voucher_redemption")))

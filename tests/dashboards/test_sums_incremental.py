@@ -34,8 +34,9 @@ def test_sums_brought_forward_equal_the_aggregate_afresh(orgs, rnd, size):  # no
             for year in YEARS:
                 kept = {g: list(v) for g, v in services._year_sums(year).items()}
                 assert kept == services._full_sums(year), f"after entry {i}, year {year}"
-        for year in YEARS:  # and the figures the pages show, from the kept sums
+        for year in YEARS:  # the window's rule is counted_once's, and the headline reads the kept sums
             fresh = services._full_sums(year)
+            assert _by_month_counted_once(year) == {g: v for g, v in fresh.items() if g[0] == "month"}
             h = services.headline(year)
             assert (h.turnover_fen, h.trades) == tuple(fresh.get(("trades",), [0, 0]))
     finally:
@@ -49,3 +50,21 @@ def test_the_kept_sums_start_afresh_when_the_ledger_is_not_the_one_they_were_kep
     calls = []
     monkeypatch.setattr(services, "_full_sums", lambda year: calls.append(year) or {})
     assert services._year_sums(2025) == {} and calls == [2025]
+
+
+def _by_month_counted_once(year: int) -> dict:
+    """The month sums as first written: a correlated NOT EXISTS per entry (``counted_once``)."""
+    from datetime import date
+
+    from sqlalchemy import and_, distinct, extract, func, or_, select
+
+    from marketplace.ledger.models import LedgerEntry
+
+    month = extract("month", LedgerEntry.occurred_on)
+    rows = db.session.execute(
+        select(LedgerEntry.kind, month, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
+        .where(LedgerEntry.occurred_on.between(date(year, 1, 1), date(year, 12, 31)),
+               or_(LedgerEntry.kind.in_(("refund", "cancellation")),
+                   and_(LedgerEntry.kind.in_(services.TURNOVER_KINDS), services.counted_once())))
+        .group_by(LedgerEntry.kind, month))
+    return {("month", kind, int(m)): [int(total), int(n)] for kind, m, total, n in rows}
