@@ -10,6 +10,7 @@ which is exactly what drafted claims will equal.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -179,7 +180,13 @@ class Turnover:
 # trade's contribution (its counted entries' sums, and 1 to the count of each group it is in)
 # depends on its ref's entries alone, so the sums of a year are a sum over refs.
 # ``tests/dashboards/test_sums_incremental.py`` checks the two ways agree on random ledgers.
+#
+# A process serves several requests at once (gthread): one lock lets one thread at a time bring
+# the kept sums forward (two doing it from the same head would count the new entries twice),
+# and a brought-forward year is a new dict, so a thread still reading the old one is not
+# disturbed (the published dict is never changed in place).
 _SUMS: dict[tuple, "_YearSums"] = {}
+_SUMS_LOCK = threading.Lock()
 _SUMS_KEPT = 16
 _DELTA_MAX = 20_000  # more new entries than this: aggregate afresh in SQL
 
@@ -274,7 +281,7 @@ def _bring_forward(year: int, sums: _YearSums, seq: int) -> bool:
                              .limit(_DELTA_MAX + 1)).scalars().all()
     if len(new) > _DELTA_MAX:
         return False
-    groups = sums.groups
+    groups = {group: list(cell) for group, cell in sums.groups.items()}  # copy on write
     for chunk in _chunks(sorted(set(new))):
         by_ref: dict[str, list] = {}
         for row in db.session.execute(select(LedgerEntry.ref, LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.occurred_on,
@@ -290,7 +297,7 @@ def _bring_forward(year: int, sums: _YearSums, seq: int) -> bool:
                 cell[1] += (group in after) - (group in before)
                 if cell == [0, 0]:
                     del groups[group]
-    sums.seq = seq
+    sums.groups, sums.seq = groups, seq
     return True
 
 
@@ -300,11 +307,23 @@ def _year_sums(year: int) -> dict:
 
     seq, digest = head(db.session)
     key = (str(db.session.get_bind().url), year)
+    with _SUMS_LOCK:
+        return _year_sums_at(key, year, seq, digest)
+
+
+def _year_sums_at(key: tuple, year: int, seq: int, digest: str) -> dict:
     sums = _SUMS.get(key)
+    if sums is not None and sums.seq > seq:
+        # This request reads an older snapshot than the kept sums (another request saw newer
+        # entries first), or the database behind the address was replaced by a shorter one
+        # (a restore, a test's fresh database): its own sums, leaving the kept ones alone.
+        return _full_sums(year)
+    if sums is not None and sums.seq == seq and sums.hash != digest:
+        sums = None  # another ledger of the same length behind the address
     if sums is not None and sums.seq != seq:
         # the ledger only grows and its hashes chain: the kept head must still be in it
         kept = db.session.scalar(select(LedgerEntry.hash).where(LedgerEntry.seq == sums.seq)) if sums.seq else None
-        if sums.seq > seq or (sums.seq and kept != sums.hash) or not _bring_forward(year, sums, seq):
+        if (sums.seq and kept != sums.hash) or not _bring_forward(year, sums, seq):
             sums = None
         else:
             sums.hash = digest
