@@ -95,11 +95,33 @@ def _recompute_contracts(year: int, parties: set[str], projects: set[str], count
     role = params.at(date(year, 12, 31))["a1.beneficiary_role"]
     role_col = ROLE_COLUMN[role]
     session = db.session
-    seeds, _history = _linked(session, year, {"party": parties, "counterparty": parties, "broker": parties},
-                              projects)
-    targets: set[tuple[str, str]] = set()
+    seeds, history = _linked(session, year, {"party": parties, "counterparty": parties, "broker": parties},
+                             projects)
+    # The parties' own groups, and the groups of every contract linked to another by number or
+    # project, may change. A contract linked to none changes only its own groups, and only if
+    # it is the one that changed: their groups are recomputed if their figure or trace differs
+    # from the filed claim's (which a busy seller's other brokers' seldom do).
+    targets = {(clause, code) for code in parties for clause in (*A1_CLAUSES, A2)}
+    regs = defaultdict(int)
+    for row in (*seeds.values(), *history.values()):
+        if row.registration_no:
+            regs[row.registration_no] += 1
+    maybe: set[tuple[str, str]] = set()
     for row in seeds.values():
-        targets |= _groups_of(row, role_col)
+        alone = row.project is None and (row.registration_no is None or regs[row.registration_no] == 1)
+        (maybe if alone else targets).update(_groups_of(row, role_col))
+    maybe -= targets
+    if maybe:
+        rows, history = _linked(session, year, {role_col: {code for clause, code in maybe if clause != A2},
+                                                "broker": {code for clause, code in maybe if clause == A2}}, set())
+        groups = _evaluate(year, list(rows.values()), list(history.values()), set(), maybe)
+        filed = _filed(year, maybe)
+        for key in maybe:
+            g, claim = groups.get(key), filed.get(key)
+            same = (g is None and claim is None) or (
+                g is not None and claim is not None and claim[0] == g.fen and claim[1] == g.digest)
+            if not same:
+                targets.add(key)
     while True:
         beneficiaries = {code for clause, code in targets if clause != A2}
         brokers = {code for clause, code in targets if clause == A2}
@@ -134,27 +156,29 @@ def _groups_of(row, role_col: str) -> set[tuple[str, str]]:
 def _paid_changed(year: int, groups: dict, targets: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """The targets whose award is paid (more than 0) now and was not in their filed claim, or
     the other way round (a claim never filed: not paid)."""
-    codes = sorted({code for _, code in targets})
-    filed: dict[tuple[str, str], int | None] = {}
-    for chunk in _chunks(codes):
-        for clause, code, fen in session_rows(year, chunk):
-            filed[(clause, code)] = fen
+    filed = _filed(year, targets)
     out = set()
     for key in targets:
         g = groups.get(key)
         now = g is not None and g.fen > 0
-        before = filed.get(key, 0)
+        before = filed.get(key, (0, None))[0]
         if before is None or (before > 0) != now:
             out.add(key)
     return out
 
 
-def session_rows(year: int, codes: list[str]):
-    return db.session.execute(
-        select(m.Claim.clause, Organization.credit_code, m.Claim.engine_amount_fen)
-        .join(Organization, Organization.id == m.Claim.organization_id)
-        .where(m.Claim.year == year, m.Claim.source == m.ENGINE, m.Claim.clause.in_((*A1_CLAUSES, A2)),
-               Organization.credit_code.in_(codes)))
+def _filed(year: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int | None, str | None]]:
+    """The filed engine claims of ``keys``: (clause, credit code) → (engine figure, trace digest)."""
+    out = {}
+    for chunk in _chunks(sorted({code for _, code in keys})):
+        for clause, code, fen, digest in db.session.execute(
+                select(m.Claim.clause, Organization.credit_code, m.Claim.engine_amount_fen, m.Claim.trace_digest)
+                .join(Organization, Organization.id == m.Claim.organization_id)
+                .where(m.Claim.year == year, m.Claim.source == m.ENGINE, m.Claim.clause.in_((*A1_CLAUSES, A2)),
+                       Organization.credit_code.in_(chunk))):
+            if (clause, code) in keys:
+                out[(clause, code)] = (fen, digest)
+    return out
 
 
 def _linked(session, year: int, by_column: dict[str, set[str]], projects: set[str],
