@@ -96,7 +96,7 @@ def random_ledger(rnd, size: int) -> list[tuple[dict, bool]]:
             # brokers: two city agencies (their A2.city groups and overlap flags), one not filed,
             # and now and then a party brokering its own contract (not brokered for A2)
             broker = rnd.choice([None, None, "agency", "agency", "agency2", "lab", seller, buyer])
-            op.update(seller=seller, buyer=buyer, amount=rnd.choice(AMOUNTS), reg=rnd.randint(1, 6),
+            op.update(seller=seller, buyer=buyer, amount=rnd.choice(AMOUNTS), reg=rnd.randint(1, 12),
                       project=rnd.choice([None, None, "ACH-1", "ACH-1", "ACH-2", "ACH-3"]), broker=broker,
                       ctype=rnd.choice(["transfer", "transfer", "transfer", "transfer", "development", "consulting"]),
                       kind=rnd.choice(["assignment", "assignment", "assignment", "licence"]),
@@ -285,6 +285,21 @@ def test_a_contract_reads_its_sellers_groups_not_the_sellers_it_shares_a_buyer_w
     db.session.commit()
     drafting.drain()
     assert (other.id, len(db.session.get(m.Claim, other.id).decisions)) == before
+    _claims_equal_the_whole_year(2025)
+
+
+def test_a_busy_sellers_new_brokered_contract_reaches_its_agency(orgs):
+    """A seller already paid under A1 registers a contract of its own number, brokered: the
+    agency's A2.city claim follows, though nothing links the contract to the seller's others."""
+    c = orgs
+    _start(c)
+    _contract(c, "CTR-1", "uni", 1_000_000_00, date(2025, 3, 1), "R1")
+    _contract(c, "CTR-2", "uni", 2_000_000_00, date(2025, 4, 1), "R2", broker="agency2")
+    drafting.drain()
+    _contract(c, "CTR-3", "uni", 1_500_000_00, date(2025, 5, 1), "R3", broker="agency2")
+    drafting.drain()
+    a2 = db.session.scalar(select(m.Claim).where(m.Claim.clause == "A2.city"))
+    assert a2.engine_amount_fen == 5_250_000  # 1.5 % of 3,500,000
     _claims_equal_the_whole_year(2025)
 
 
