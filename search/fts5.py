@@ -775,9 +775,22 @@ class EmbeddedBackend:
             if snap.bitmap_rows:
                 masks = self._bitmap_masks(conn, snap, terms)
             else:
-                masks = tuple(snap.mask(self._rowids(conn, terms, c)) for c in _COLUMNS)
+                masks = tuple(snap.value_mask(c, terms) if c in snap.values
+                              else snap.mask(self._rowids(conn, terms, column))
+                              for c, column in enumerate(_COLUMNS))
             snap.remember(terms, masks)
         return masks
+
+    @staticmethod
+    def _gram_rowids(conn: sqlite3.Connection, token: str, seen: dict[str, set[int]]) -> set[int]:
+        """Rowids holding one gram token (for tokens without a bitmap: fewer than
+        1/``BITMAP_SHARE`` of the listings), remembered in ``seen`` for the query."""
+        got = seen.get(token)
+        if got is None:
+            found = conn.execute("SELECT group_concat(rowid) FROM gram WHERE gram MATCH ?",
+                                 (_fts_phrase(token),)).fetchone()[0]
+            got = seen[token] = set(json.loads(f"[{found}]")) if found else set()
+        return got
 
     def _bitmap_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
         """``_term_masks`` where the snapshot's ranked part is the bitmaps' (``snap.bitmap_rows``).
@@ -789,6 +802,8 @@ class EmbeddedBackend:
         needs: dict[tuple[int, Term], list[str]] = {}  # (column, long term) -> its gram tokens
         tokens: set[str] = set()
         for c, column in enumerate(_COLUMNS):
+            if c in snap.values:
+                continue
             tag = _GRAM_TAGS[column]
             for t in terms:
                 if t.gram is not None:
@@ -797,15 +812,19 @@ class EmbeddedBackend:
                     needs[c, t] = [tag + g for g in grams(t.pattern).split()]
                     tokens.update(needs[c, t])
         found: dict[str, bytes] = {}
+        rare: dict[str, set[int]] = {}
         if tokens:
             keys = sorted(tokens)
             marks = ",".join("?" * len(keys))
             found = dict(conn.execute(f"SELECT token, bits FROM bitmaps WHERE token IN ({marks})", keys))
         out = []
         for c, column in enumerate(_COLUMNS):
+            if c in snap.values:  # the organisation: its distinct values
+                out.append(snap.value_mask(c, terms))
+                continue
             tag = _GRAM_TAGS[column]
             from_bits = [t for t in terms if t.gram is not None and tag + t.gram[0] in found]
-            skipped = []  # long terms no reindexed listing can hold in this field
+            skipped = []  # long terms no listing can hold in this field
             for t in terms:
                 if t.gram is None:
                     held = [found[g] for g in needs[c, t] if g in found]
@@ -814,6 +833,19 @@ class EmbeddedBackend:
                         for blob in held:
                             candidates &= int.from_bytes(blob, "little")
                             if not candidates:
+                                skipped.append(t)
+                                break
+                    if t in skipped:
+                        continue
+                    # its rarer gram tokens (no bitmap: short doclists, cheap to read
+                    # whole) must all be held by one listing, or the phrase query over
+                    # the long position lists of its trigrams can only find nothing
+                    common: set[int] | None = None
+                    for g in needs[c, t]:
+                        if g not in found:
+                            common = self._gram_rowids(conn, g, rare) if common is None \
+                                else common & self._gram_rowids(conn, g, rare)
+                            if not common:
                                 skipped.append(t)
                                 break
             rest = tuple(t for t in terms if t not in from_bits and t not in skipped)
@@ -935,6 +967,72 @@ def _facet_keys(kind, field, county, modes, voucher, bucket) -> list[tuple[str, 
     return keys
 
 
+class _Values:
+    """The distinct values of a field many listings share (organisation names: a few
+    thousand strings for 100,000 listings), each with the positions that hold it: a
+    term is tested against every distinct canonical string at once (``str.find`` over
+    them joined by newlines, which no canonical string holds) instead of asking FTS5 for
+    tens of thousands of rowids — the same rule (substring of the canonical string) the
+    indexes answer. Copied on write: a snapshot brought up to date shares the lists it
+    does not extend."""
+
+    def __init__(self, texts: list[str], positions: list[list[int]]) -> None:
+        self.texts = texts  # canonical strings
+        self.positions = positions
+        self.index = {t: i for i, t in enumerate(texts)}
+        self._joined: tuple[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, int]]) -> "_Values":
+        """From (raw text, position) pairs."""
+        by_raw: dict[str, list[int]] = {}
+        for raw, p in pairs:
+            by_raw.setdefault(raw, []).append(p)
+        by_canonical: dict[str, list[int]] = {}
+        for raw, ps in by_raw.items():
+            by_canonical.setdefault(canonical(raw), []).extend(ps)
+        return cls(list(by_canonical), list(by_canonical.values()))
+
+    def extended(self, added: list[tuple[str, int]]) -> "_Values":
+        """A copy with (canonical text, position) pairs added."""
+        texts, positions, index = list(self.texts), list(self.positions), dict(self.index)
+        copied: set[int] = set()
+        for text, p in added:
+            i = index.get(text)
+            if i is None:
+                i = index[text] = len(texts)
+                texts.append(text)
+                positions.append([])
+                copied.add(i)
+            elif i not in copied:
+                positions[i] = list(positions[i])
+                copied.add(i)
+            positions[i].append(p)
+        new = _Values.__new__(_Values)
+        new.texts, new.positions, new.index, new._joined = texts, positions, index, None
+        return new
+
+    def matching(self, patterns: list[str]) -> list[int]:
+        """Indexes of the values holding any of ``patterns``."""
+        if self._joined is None:
+            starts, at = [], 0
+            for t in self.texts:
+                starts.append(at)
+                at += len(t) + 1
+            self._joined = ("\n".join(self.texts), starts)
+        joined, starts = self._joined
+        found: set[int] = set()
+        for pattern in patterns:
+            at = joined.find(pattern)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                found.add(i)
+                if i + 1 >= len(starts):
+                    break
+                at = joined.find(pattern, starts[i + 1])
+        return sorted(found)
+
+
 class _Snapshot:
     """The small columns of every listing as byte masks over *positions*: a Python int
     whose byte ``p`` is 1 when the listing at position ``p`` is in.
@@ -1037,6 +1135,15 @@ class _Snapshot:
         self._terms: OrderedDict[tuple[Term, ...], tuple[int, ...]] = OrderedDict()
         self._tail_texts: dict[int, tuple[str, ...]] = {
             p: tuple(canonical(t) for t in r[10:]) for p, r in enumerate(tail_rows, start=base_n)}
+        # the organisation names of every listing, by distinct value (tags are not: their
+        # many combinations make a common word match thousands of distinct strings)
+        pos_of = self.pos_of
+        org_pairs = []
+        for rowid, org in conn.execute("SELECT rowid, org_text FROM stored"):
+            p = pos_of[rowid] if rowid < len(pos_of) else -1
+            if 0 <= p < n and self.rowid_at[p] == rowid:
+                org_pairs.append((org, p))
+        self.values = {_COLUMNS.index("co"): _Values.of(org_pairs)}
         self._init_caches(cache_bytes)
         return self
 
@@ -1105,6 +1212,7 @@ class _Snapshot:
             bisect.insort(new.tail, p, key=new._newest_key)
         new.tail = [p for p in new.tail if p in new._tail_texts]  # dead tail positions out
         new.tail_size = self.tail_size + len(fresh)
+        new.values = {c: v.extended([(new._tail_texts[p][c], p) for p in fresh]) for c, v in self.values.items()}
         new._init_caches(self.cache_bytes)
         # carry the term cache over: a term's masks gain the fresh positions it matches
         new._terms = OrderedDict()
@@ -1160,7 +1268,21 @@ class _Snapshot:
         deque(map(buf.__setitem__, ranks, repeat(1)), maxlen=0)
         return int.from_bytes(buf, "little")
 
-    def mask(self, rowids: Iterable[int]) -> int:
+    def value_mask(self, c: int, terms: tuple[Term, ...]) -> int:
+        """The byte mask of the listings whose field ``_COLUMNS[c]`` (the organisation) holds
+        any of ``terms``."""
+        values = self.values[c]
+        hit = values.matching([t.pattern for t in terms])
+        if not hit:
+            return 0
+        buf = bytearray(self.n)
+        for i in hit:
+            deque(map(buf.__setitem__, values.positions[i], repeat(1)), maxlen=0)
+        return int.from_bytes(buf, "little")
+
+    def mask(self, rowids: list[int]) -> int:
+        if not rowids:  # nothing found: no n-byte buffer to fill and convert
+            return 0
         return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids))
 
     def price_mask(self, lo: int | None, hi: int | None) -> int:

@@ -30,6 +30,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 
 MAX_WORD = 64  # longer letter/digit runs are split into chunks of this length
@@ -212,11 +213,41 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+_NOT_TOKEN = rf"(?:_|[^\w{_CJK}])*"  # what ``_TOKEN`` never matches: it only separates tokens
+_WORD_CHAR = rf"[^\W_{_CJK}]"  # a character of a Latin (non-CJK) token
+_LONG_RUN = re.compile(rf"{_WORD_CHAR}{{{MAX_WORD + 1}}}")
+
+
+@lru_cache(maxsize=1024)
+def _finder(tokens: tuple[str, ...]) -> re.Pattern:
+    """A match of these tokens in a row in normalised text (see ``match_ranges``)."""
+    parts = []
+    for tok in tokens:
+        if is_cjk(tok):
+            parts.append(re.escape(tok))
+        else:  # a whole word: no word character just before or after it
+            parts.append(f"(?<!{_WORD_CHAR}){re.escape(tok)}(?!{_WORD_CHAR})")
+    return re.compile(_NOT_TOKEN.join(parts))
+
+
 def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
     """Merged, sorted character ranges of ``text`` covered by matches of any term."""
     if not text or not terms:
         return []
     s = "".join(map(_CHAR_NORM.__getitem__, text))
+    if len(s) == len(text) and not _LONG_RUN.search(s):
+        # a match is the term's tokens with only non-token characters between them, a
+        # Latin token not inside a longer word: one regular expression per term over
+        # the text, no token list (a run longer than MAX_WORD is cut into several
+        # tokens, which this does not model: such text takes the token path below)
+        direct: list[tuple[int, int]] = []
+        for term in terms:
+            finder = _finder(term.tokens)
+            m = finder.search(s)
+            while m is not None:
+                direct.append(m.span())
+                m = finder.search(s, m.start() + 1)  # overlapping matches too
+        return _merged(direct)
     if len(s) != len(text):  # some character normalised to several: map offsets back
         spans = _spans(text)
         toks = [t for t, _, _ in spans]
@@ -250,6 +281,10 @@ def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
         ranges = [(where[a][0], where[b][1]) for a, b in found]
     else:
         ranges = [(spans[a][1], spans[b][2]) for a, b in found]
+    return _merged(ranges)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     ranges.sort()
     merged: list[tuple[int, int]] = []
     for a, b in ranges:
