@@ -92,8 +92,10 @@ def compact_if_due(now=None) -> bool:
     the bitmaps (``EmbeddedBackend.compact``: a read transaction, then one short write),
     so that queries stay on the fast path without a ``flask search reindex``. Elasticsearch
     needs nothing. Returns whether it compacted."""
+    if current_app.config["SEARCH_BACKEND"] == "elasticsearch":
+        return False
     index = backend()
-    if not hasattr(index, "compact") or not index.compact_due():
+    if not index.compact_due():
         return False
     tail = index.tail_rows()
     done = index.compact()

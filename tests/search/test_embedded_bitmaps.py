@@ -217,3 +217,30 @@ def test_a_compaction_overtaken_by_a_reindex_writes_nothing(tmp_path, monkeypatc
     fresh = EmbeddedBackend(path)
     _check_cold(fresh, docs)
     assert fresh._snap.bitmap_rows == len(docs) and not fresh._snap.tail
+
+
+def test_a_compaction_in_another_process_keeps_this_ones_answers_exact(tmp_path):
+    """A real second process compacts (as the worker does) while this one queries: every
+    answer, during and after, is the oracle's; afterwards this process reads every row
+    from the new bitmaps."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "search.sqlite3"
+    writer, reader = EmbeddedBackend(path), EmbeddedBackend(path)
+    writer.ensure_index()
+    base = corpus()
+    writer.reindex(base)
+    docs = {d.id: d for d in base}
+    _grow_tail(writer, base, docs, 12, seed=7)
+    _check_cold(reader, docs)
+    assert reader._snap.tail
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from search.fts5 import EmbeddedBackend;"
+                             " sys.exit(0 if EmbeddedBackend(sys.argv[1]).compact() else 3)", str(path)], cwd=root)
+    while proc.poll() is None:
+        _check_cold(reader, docs)
+    assert proc.returncode == 0
+    _check_cold(reader, docs)
+    assert reader._snap.bitmap_rows == len(docs) and not reader._snap.tail
