@@ -149,6 +149,38 @@ def _grow_tail(writer: EmbeddedBackend, base: list, docs: dict, count: int, seed
         docs[doc.id] = doc
 
 
+def _with_tail(tmp_path, count: int, seed: int):
+    """An index reindexed from the corpus, then ``count`` writes: (path, writer, docs)."""
+    path = tmp_path / "search.sqlite3"
+    writer = EmbeddedBackend(path)
+    writer.ensure_index()
+    base = corpus()
+    writer.reindex(base)
+    docs = {d.id: d for d in base}
+    _grow_tail(writer, base, docs, count, seed=seed)
+    return path, writer, docs
+
+
+def _compact_with(compactor: EmbeddedBackend, monkeypatch, meanwhile) -> bool:
+    """``compactor.compact()``, with ``meanwhile()`` run once while its read transaction is
+    open (at its first bitmap): what other connections do during a compaction."""
+    real_pack = fts5._pack_bits
+    ran = []
+
+    def pack(mask_bytes):
+        if not ran:
+            ran.append(True)
+            meanwhile()
+        return real_pack(mask_bytes)
+
+    monkeypatch.setattr(fts5, "_pack_bits", pack)
+    try:
+        return compactor.compact()
+    finally:
+        monkeypatch.setattr(fts5, "_pack_bits", real_pack)
+        assert ran
+
+
 def test_compaction_puts_the_rows_written_since_back_on_the_bitmaps(tmp_path, monkeypatch):
     """Past the tail limit a new process ranks everything afresh without the bitmaps;
     ``compact`` (run while another connection writes and a reader queries) brings every
@@ -167,20 +199,14 @@ def test_compaction_puts_the_rows_written_since_back_on_the_bitmaps(tmp_path, mo
     _check_cold(late, docs)
     assert late._snap.bitmap_rows == 0  # the slow path, until a compaction or reindex
 
-    real_pack = fts5._pack_bits
     during = []
 
-    def pack_while_others_work(mask_bytes):
-        if not during:  # the compactor's read transaction is open: write and read meanwhile
-            during.append(len(docs))
-            _grow_tail(writer, base, docs, 3, seed=4)
-            _check_cold(reader, docs)
-        return real_pack(mask_bytes)
+    def write_and_read():
+        during.append(len(docs))
+        _grow_tail(writer, base, docs, 3, seed=4)
+        _check_cold(reader, docs)
 
-    monkeypatch.setattr(fts5, "_pack_bits", pack_while_others_work)
-    assert compactor.compact() is True
-    monkeypatch.setattr(fts5, "_pack_bits", real_pack)
-    assert during
+    assert _compact_with(compactor, monkeypatch, write_and_read) is True
     assert compactor.tail_rows() == 3  # the three written meanwhile
     for backend in (reader, late, EmbeddedBackend(path)):  # a process old, late and new
         _check_cold(backend, docs)
@@ -195,25 +221,9 @@ def test_compaction_puts_the_rows_written_since_back_on_the_bitmaps(tmp_path, mo
 
 
 def test_a_compaction_overtaken_by_a_reindex_writes_nothing(tmp_path, monkeypatch):
-    path = tmp_path / "search.sqlite3"
-    writer, compactor = EmbeddedBackend(path), EmbeddedBackend(path)
-    writer.ensure_index()
-    base = corpus()
-    writer.reindex(base)
-    docs = {d.id: d for d in base}
-    _grow_tail(writer, base, docs, 6, seed=6)
-    real_pack = fts5._pack_bits
-    reindexed = []
-
-    def pack(mask_bytes):
-        if not reindexed:
-            reindexed.append(True)
-            writer.reindex(list(docs.values()))
-        return real_pack(mask_bytes)
-
-    monkeypatch.setattr(fts5, "_pack_bits", pack)
-    assert compactor.compact() is False
-    monkeypatch.setattr(fts5, "_pack_bits", real_pack)
+    path, writer, docs = _with_tail(tmp_path, 6, seed=6)
+    compactor = EmbeddedBackend(path)
+    assert _compact_with(compactor, monkeypatch, lambda: writer.reindex(list(docs.values()))) is False
     fresh = EmbeddedBackend(path)
     _check_cold(fresh, docs)
     assert fresh._snap.bitmap_rows == len(docs) and not fresh._snap.tail
@@ -227,13 +237,8 @@ def test_a_compaction_in_another_process_keeps_this_ones_answers_exact(tmp_path)
     import sys
     from pathlib import Path
 
-    path = tmp_path / "search.sqlite3"
-    writer, reader = EmbeddedBackend(path), EmbeddedBackend(path)
-    writer.ensure_index()
-    base = corpus()
-    writer.reindex(base)
-    docs = {d.id: d for d in base}
-    _grow_tail(writer, base, docs, 12, seed=7)
+    path, _writer, docs = _with_tail(tmp_path, 12, seed=7)
+    reader = EmbeddedBackend(path)
     _check_cold(reader, docs)
     assert reader._snap.tail
     root = Path(__file__).resolve().parents[2]
