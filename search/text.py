@@ -30,7 +30,6 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import islice
 
 MAX_WORD = 64  # longer letter/digit runs are split into chunks of this length
@@ -213,21 +212,28 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-_NOT_TOKEN = rf"(?:_|[^\w{_CJK}])*"  # what ``_TOKEN`` never matches: it only separates tokens
-_WORD_CHAR = rf"[^\W_{_CJK}]"  # a character of a Latin (non-CJK) token
-_LONG_RUN = re.compile(rf"{_WORD_CHAR}{{{MAX_WORD + 1}}}")
+# compiled once: a character class over the CJK planes costs milliseconds to compile, so
+# no pattern is compiled per query term
+_SEPARATORS = re.compile(rf"(?:_|[^\w{_CJK}])*")  # what ``_TOKEN`` never matches
+_WORD_CHAR = re.compile(rf"[^\W_{_CJK}]")  # a character of a Latin (non-CJK) token
+_LONG_RUN = re.compile(rf"[^\W_{_CJK}]{{{MAX_WORD + 1}}}")
 
 
-@lru_cache(maxsize=1024)
-def _finder(tokens: tuple[str, ...]) -> re.Pattern:
-    """A match of these tokens in a row in normalised text (see ``match_ranges``)."""
-    parts = []
-    for tok in tokens:
-        if is_cjk(tok):
-            parts.append(re.escape(tok))
-        else:  # a whole word: no word character just before or after it
-            parts.append(f"(?<!{_WORD_CHAR}){re.escape(tok)}(?!{_WORD_CHAR})")
-    return re.compile(_NOT_TOKEN.join(parts))
+def _match_at(s: str, i: int, tokens: tuple[str, ...]) -> int:
+    """Where a match of ``tokens`` starting at ``i`` of normalised text ``s`` ends, or -1:
+    the tokens in a row with only separators between them, a Latin token never inside a
+    longer word."""
+    pos = i
+    for k, tok in enumerate(tokens):
+        if k:
+            pos = _SEPARATORS.match(s, pos).end()
+        if not s.startswith(tok, pos):
+            return -1
+        end = pos + len(tok)
+        if not is_cjk(tok) and ((pos and _WORD_CHAR.match(s, pos - 1)) or _WORD_CHAR.match(s, end)):
+            return -1
+        pos = end
+    return pos
 
 
 def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
@@ -237,16 +243,18 @@ def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
     s = "".join(map(_CHAR_NORM.__getitem__, text))
     if len(s) == len(text) and not _LONG_RUN.search(s):
         # a match is the term's tokens with only non-token characters between them, a
-        # Latin token not inside a longer word: one regular expression per term over
-        # the text, no token list (a run longer than MAX_WORD is cut into several
-        # tokens, which this does not model: such text takes the token path below)
+        # Latin token not inside a longer word: found by str.find and checked where it
+        # stands, no token list (a run longer than MAX_WORD is cut into several tokens,
+        # which this does not model: such text takes the token path below)
         direct: list[tuple[int, int]] = []
         for term in terms:
-            finder = _finder(term.tokens)
-            m = finder.search(s)
-            while m is not None:
-                direct.append(m.span())
-                m = finder.search(s, m.start() + 1)  # overlapping matches too
+            first = term.tokens[0]
+            i = s.find(first)
+            while i >= 0:  # overlapping matches too
+                end = _match_at(s, i, term.tokens)
+                if end >= 0:
+                    direct.append((i, end))
+                i = s.find(first, i + 1)
         return _merged(direct)
     if len(s) != len(text):  # some character normalised to several: map offsets back
         spans = _spans(text)
