@@ -111,6 +111,7 @@ def create_app(config=None) -> Flask:
         if user is None or not user.active or user.session_version != parsed[1]:
             return None
         user.active_organization_id = session.get("active_org")
+        user.signed_in_active = True
         return user
 
     app.url_map.converters["int"] = _DatabaseInt  # before the blueprints add their rules

@@ -101,9 +101,15 @@ class User(UserMixin, db.Model):
     # sits on a company's board.
     active_organization_id = None  # not a column
 
+    # Set on the user the request signed in (``load_user`` found it active). Flask-Login asks
+    # ``is_active`` through ``is_authenticated`` many times a request, and after each commit
+    # (a checkout commits twice) every attribute is expired: reading ``active`` again would
+    # reload the user's row each time just to learn what the request began knowing.
+    signed_in_active = False  # not a column
+
     @property
     def is_active(self) -> bool:  # Flask-Login
-        return self.active
+        return self.signed_in_active or self.active
 
     def get_id(self) -> str:  # Flask-Login: what the session and the remember cookie carry
         return session_id(self.id, self.session_version)

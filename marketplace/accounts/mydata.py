@@ -155,6 +155,7 @@ def close_account(actor, password: str) -> None:
     user.email = f"closed-{user.id}@{CLOSED_DOMAIN}"
     user.password_hash = UNUSABLE_HASH_PREFIX + secrets.token_hex(16)
     user.active = False
+    user.signed_in_active = False  # this request's own sign-in ends too
     user.locale = None
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, None
     for mail in db.session.scalars(select(OutgoingMail).where(OutgoingMail.recipient == old_email)):

@@ -29,10 +29,14 @@ def unread_notifications():
     def may_see_file(attachment):
         return confidential.may_see(current_user, attachment)
 
-    helpers = {"may_see_file": may_see_file, "notification_text": notes.text}
-    if getattr(current_user, "is_authenticated", False):
-        return {"unread_notifications": notes.unread_count(current_user), **helpers}
-    return {"unread_notifications": 0, **helpers}
+    def unread() -> int:
+        """The top bar's count, asked only by a page that shows the top bar (a mail rendered in
+        the request, a fragment, never count)."""
+        if getattr(current_user, "is_authenticated", False):
+            return notes.unread_count(current_user)
+        return 0
+
+    return {"unread_notifications": unread, "may_see_file": may_see_file, "notification_text": notes.text}
 
 
 def _files():

@@ -22,6 +22,7 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -85,6 +86,11 @@ def configure_logging(app: Flask) -> None:
 def _user_id() -> int | None:
     user = g.get("api_user") or g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
+        # The identity the session holds: reading ``user.id`` after the request's commit
+        # (every attribute expired) would load the user's row again only to log its number.
+        state = sa_inspect(user, raiseerr=False)
+        if state is not None and state.identity:
+            return state.identity[0]
         return getattr(user, "id", None)
     return None
 

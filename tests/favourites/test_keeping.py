@@ -115,3 +115,24 @@ def test_the_buttons_appear_on_the_market_and_the_listing_page(client, factory, 
     html = client.get(f"/listings/{service.id}").get_data(as_text=True)
     assert f'action="/compare/{service.id}/remove"' in html  # shown as already in the comparison
     assert re.search(r'id="compare-link">对比 <span class="badge">1</span>', html)
+
+
+def test_each_row_of_the_market_carries_its_own_listings_buttons(client, factory, provider, enterprise):
+    """The buttons' addresses are built once a page and filled in per row: every row's forms
+    name that row's listing, the starred one shows as starred, and every form has the token."""
+    a, b, c = (factory.listing(provider, title=f"检测服务{i}") for i in range(3))
+    login(client, enterprise)
+    client.post(f"/favourites/{b.id}")
+    client.post(f"/compare/{c.id}")
+    html = client.get("/listings").get_data(as_text=True)
+    rows = dict(re.findall(r'<tr data-listing="(\d+)">(.*?)</tr>', html, re.S))
+    assert {str(a.id), str(b.id), str(c.id)} <= set(rows)
+    assert f'href="/listings/{a.id}"' in rows[str(a.id)]
+    assert f'action="/favourites/{a.id}"' in rows[str(a.id)] and f'action="/compare/{a.id}"' in rows[str(a.id)]
+    assert f'action="/favourites/{b.id}/remove"' in rows[str(b.id)]  # starred
+    assert f'action="/compare/{c.id}/remove"' in rows[str(c.id)]  # in the comparison
+    for listing_id, row in rows.items():
+        actions = re.findall(r'action="/(?:favourites|compare)/(\d+)', row)
+        assert actions and set(actions) == {listing_id}
+        assert row.count('name="csrf_token"') == len(actions)
+        assert 'name="next" value="/listings?"' in row
