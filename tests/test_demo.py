@@ -61,3 +61,16 @@ def test_every_demo_account_reaches_its_home_page(client, lang, expected):
         roles.add(user.role)
         client.post("/logout")
     assert roles == {"enterprise", "university", "provider", "agency", "reviewer", "finance", "admin"}
+
+
+def test_volume_progress_shows_in_a_log_at_every_tenth(capsys):
+    """Without a terminal click draws nothing but the label; ``flask demo volume`` into a log
+    (a province run takes minutes) writes a line at each tenth instead, and one at the end."""
+    from marketplace.demo.cli import _bar
+
+    with _bar(1000, "ledger") as bar:
+        for _ in range(40):
+            bar.update(25)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("ledger:")]
+    assert len(lines) == 10, lines
+    assert lines[0].startswith("ledger: 100/1,000 (10 %)") and lines[-1].startswith("ledger: 1,000/1,000 (100 %)")

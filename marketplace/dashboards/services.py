@@ -10,13 +10,27 @@ which is exactly what drafted claims will equal.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, and_, case, cast, distinct, exists, extract, func, or_, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    String,
+    case,
+    cast,
+    distinct,
+    exists,
+    extract,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from marketplace import permissions as perm
@@ -78,15 +92,17 @@ def _bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-def _json_text(key: str):
+def _json_text(key: str, payload=None):
     """``payload ->> key`` in the dialect of the session (the payload column is JSON text)."""
+    payload = LedgerEntry.payload if payload is None else payload
     if db.session.get_bind().dialect.name == "postgresql":
-        return cast(LedgerEntry.payload, JSON)[key].as_string()
-    return type_coerce(LedgerEntry.payload, JSON)[key].as_string()
+        return cast(payload, JSON)[key].as_string()
+    return type_coerce(payload, JSON)[key].as_string()
 
 
-def _party_expr():
-    return case(*[(LedgerEntry.kind == kind, _json_text(key)) for kind, key in PARTY_KEY.items()])
+def _party_expr(kind=None, payload=None):
+    kind = LedgerEntry.kind if kind is None else kind
+    return case(*[(kind == k, _json_text(key, payload)) for k, key in PARTY_KEY.items()])
 
 
 # --- turnover -----------------------------------------------------------------------------
@@ -115,22 +131,15 @@ class Headline:
 
 
 def headline(year: int) -> Headline:
-    """The year's public headline figures (the portal's home page), each one SQL aggregate
-    over the ledger: turnover with each trade counted once, registered contracts, voucher
-    redemptions. Aggregates only: no party is named, so no permission is asked."""
-    start, end = _bounds(year)
-    in_year = LedgerEntry.occurred_on.between(start, end)
-    trades, turnover_fen = db.session.execute(
-        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())).one()
-    contracts, contracts_fen = db.session.execute(
-        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-        .where(in_year, LedgerEntry.kind == "contract_registered")).one()
-    vouchers, voucher_fen = db.session.execute(
-        select(func.count(distinct(LedgerEntry.ref)), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-        .where(in_year, LedgerEntry.kind == "voucher_redemption")).one()
-    return Headline(year, int(trades), int(turnover_fen), int(contracts), int(contracts_fen), int(vouchers),
-                    int(voucher_fen))
+    """The year's public headline figures (the portal's home page), from the year's ledger
+    sums (SQL aggregates, brought forward per new entry: ``_year_sums``): turnover with each
+    trade counted once, registered contracts, voucher redemptions. Aggregates only: no party
+    is named, so no permission is asked."""
+    groups = _year_sums(year)
+    turnover_fen, trades = groups.get(("trades",), [0, 0])
+    contracts_fen, contracts = groups.get(("raw", "contract_registered"), [0, 0])
+    voucher_fen, vouchers = groups.get(("raw", "voucher_redemption"), [0, 0])
+    return Headline(year, trades, turnover_fen, contracts, contracts_fen, vouchers, voucher_fen)
 
 
 @dataclass
@@ -162,41 +171,175 @@ class Turnover:
         return self.trades
 
 
-# The ledger's sums of a year by (kind, month) and by (kind, party), per ledger head (its seq
-# and hash, which chains every entry before it): the ledger only grows, so an unchanged head
-# means unchanged sums, and a dashboard view aggregates the year's rows once per new entry,
-# not on every view.
-_SUMS: dict[tuple, tuple[list, list, int]] = {}
+# The ledger's sums of a year, kept per process and brought forward entry by entry.
+#
+# A province year is ~800,000 entries: the GROUP BY with the counted-once rule costs ~20 s in
+# SQLite, so it runs once per process and year (``_full_sums``). After that, a view whose
+# ledger head moved on reads only the new entries and every entry of their refs (the ref
+# index), and moves each touched ref's contribution from what it was to what it is now: a
+# trade's contribution (its counted entries' sums, and 1 to the count of each group it is in)
+# depends on its ref's entries alone, so the sums of a year are a sum over refs.
+# ``tests/dashboards/test_sums_incremental.py`` checks the two ways agree on random ledgers.
+#
+# A process serves several requests at once (gthread): one lock lets one thread at a time bring
+# the kept sums forward (two doing it from the same head would count the new entries twice),
+# and a brought-forward year is a new dict, so a thread still reading the old one is not
+# disturbed (the published dict is never changed in place).
+_SUMS: dict[tuple, "_YearSums"] = {}
+_SUMS_LOCK = threading.Lock()
 _SUMS_KEPT = 16
+_DELTA_MAX = 20_000  # more new entries than this: aggregate afresh in SQL
+
+
+@dataclass
+class _YearSums:
+    seq: int
+    hash: str
+    groups: dict  # ("month", kind, month) / ("party", kind, party) / ("raw", kind) / ("trades",) -> [fen, trades]
+
+
+def _party_of(kind: str, payload: str) -> str | None:
+    import json
+
+    value = json.loads(payload).get(PARTY_KEY[kind])
+    return None if value is None else str(value)
+
+
+def _ref_groups(year: int, entries) -> dict[tuple, int]:
+    """One ref's contribution to the sums of ``year``: group -> fen, from its ledger entries
+    ``(kind, occurred_on, amount_fen, payload)`` (every year's). The rule of ``counted_once``."""
+    ranks = [COUNTED_AS.index(e[0]) for e in entries if e[0] in COUNTED_AS]
+    best = min(ranks) if ranks else None
+    out: dict[tuple, int] = {}
+
+    def add(group, fen):
+        out[group] = out.get(group, 0) + fen
+
+    for kind, occurred_on, amount_fen, payload in entries:
+        if occurred_on.year != year:
+            continue
+        if kind in ("refund", "cancellation"):
+            add(("month", kind, occurred_on.month), amount_fen)
+        if kind in ("contract_registered", "voucher_redemption"):
+            add(("raw", kind), amount_fen)
+        if kind in TURNOVER_KINDS and COUNTED_AS.index(kind) == best:
+            add(("month", kind, occurred_on.month), amount_fen)
+            add(("party", kind, _party_of(kind, payload)), amount_fen)
+            add(("trades",), amount_fen)
+    return out
+
+
+def _full_sums(year: int) -> dict:
+    """The year's sums from SQL aggregates over the ledger, each trade once (the rule of
+    ``counted_once``). One statement: the year's counted entries are found once with a window
+    (the best rank among each ref's entries, whatever their year) instead of a correlated
+    lookup per entry (10 s a query at province volume), and grouped three ways from there."""
+    start, end = _bounds(year)
+    rank = _rank(LedgerEntry.kind)
+    ranked = (select(LedgerEntry.ref, LedgerEntry.kind, LedgerEntry.occurred_on, LedgerEntry.amount_fen,
+                     LedgerEntry.payload, rank.label("rk"),
+                     func.min(rank).over(partition_by=LedgerEntry.ref).label("best"))
+              .where(LedgerEntry.kind.in_(COUNTED_AS)).subquery("ranked"))
+    counted = (select(ranked.c.ref, ranked.c.kind, extract("month", ranked.c.occurred_on).label("month"),
+                      ranked.c.amount_fen, _party_expr(ranked.c.kind, ranked.c.payload).label("party"))
+               .where(ranked.c.rk == ranked.c.best, ranked.c.occurred_on.between(start, end),
+                      ranked.c.kind.in_(TURNOVER_KINDS))
+               .cte("counted").prefix_with("MATERIALIZED"))
+    fen, trades = func.sum(counted.c.amount_fen), func.count(distinct(counted.c.ref))
+    none = literal(None, String)
+    stmt = union_all(
+        select(literal("month"), counted.c.kind, cast(counted.c.month, String), none, fen, trades)
+        .group_by(counted.c.kind, counted.c.month),
+        select(literal("party"), counted.c.kind, none, counted.c.party, fen, trades)
+        .group_by(counted.c.kind, counted.c.party),
+        select(literal("trades"), none, none, none, fen, trades))
+    groups: dict[tuple, list] = {}
+    for tag, kind, m, party, total, n in db.session.execute(stmt):
+        if not n:
+            continue  # the trades row of a year without any
+        key = ("month", kind, int(m)) if tag == "month" else ("party", kind, party) if tag == "party" else ("trades",)
+        groups[key] = [int(total or 0), int(n)]
+    in_year = LedgerEntry.occurred_on.between(start, end)
+    month = extract("month", LedgerEntry.occurred_on)
+    for kind, m, total, n in db.session.execute(
+            select(LedgerEntry.kind, month, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
+            .where(in_year, LedgerEntry.kind.in_(("refund", "cancellation"))).group_by(LedgerEntry.kind, month)):
+        groups[("month", kind, int(m))] = [int(total or 0), int(n)]
+    for kind, total, n in db.session.execute(
+            select(LedgerEntry.kind, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
+            .where(in_year, LedgerEntry.kind.in_(("contract_registered", "voucher_redemption")))
+            .group_by(LedgerEntry.kind)):
+        groups[("raw", kind)] = [int(total or 0), int(n)]
+    return groups
+
+
+def _bring_forward(year: int, sums: _YearSums, seq: int) -> bool:
+    """Move ``sums`` from its head to ``seq``; False when that is more work than aggregating afresh."""
+    from marketplace.ledger.scenario import _chunks
+
+    new = db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.seq > sums.seq, LedgerEntry.seq <= seq)
+                             .limit(_DELTA_MAX + 1)).scalars().all()
+    if len(new) > _DELTA_MAX:
+        return False
+    groups = {group: list(cell) for group, cell in sums.groups.items()}  # copy on write
+    for chunk in _chunks(sorted(set(new))):
+        by_ref: dict[str, list] = {}
+        for row in db.session.execute(select(LedgerEntry.ref, LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.occurred_on,
+                                             LedgerEntry.amount_fen, LedgerEntry.payload)
+                                      .where(LedgerEntry.ref.in_(chunk), LedgerEntry.seq <= seq)):
+            by_ref.setdefault(row.ref, []).append(row)
+        for rows in by_ref.values():
+            before = _ref_groups(year, [r[2:] for r in rows if r.seq <= sums.seq])
+            after = _ref_groups(year, [r[2:] for r in rows])
+            for group in before.keys() | after.keys():
+                cell = groups.setdefault(group, [0, 0])
+                cell[0] += after.get(group, 0) - before.get(group, 0)
+                cell[1] += (group in after) - (group in before)
+                if cell == [0, 0]:
+                    del groups[group]
+    sums.groups, sums.seq = groups, seq
+    return True
+
+
+def _year_sums(year: int) -> dict:
+    """The sums of ``year`` at the ledger's head: group -> [fen, trades]."""
+    from marketplace.ledger.services import head
+
+    seq, digest = head(db.session)
+    key = (str(db.session.get_bind().url), year)
+    with _SUMS_LOCK:
+        return _year_sums_at(key, year, seq, digest)
+
+
+def _year_sums_at(key: tuple, year: int, seq: int, digest: str) -> dict:
+    sums = _SUMS.get(key)
+    if sums is not None and sums.seq > seq:
+        # This request reads an older snapshot than the kept sums (another request saw newer
+        # entries first), or the database behind the address was replaced by a shorter one
+        # (a restore, a test's fresh database): its own sums, leaving the kept ones alone.
+        return _full_sums(year)
+    if sums is not None and sums.seq == seq and sums.hash != digest:
+        sums = None  # another ledger of the same length behind the address
+    if sums is not None and sums.seq != seq:
+        # the ledger only grows and its hashes chain: the kept head must still be in it
+        kept = db.session.scalar(select(LedgerEntry.hash).where(LedgerEntry.seq == sums.seq)) if sums.seq else None
+        if (sums.seq and kept != sums.hash) or not _bring_forward(year, sums, seq):
+            sums = None
+        else:
+            sums.hash = digest
+    if sums is None:
+        if len(_SUMS) >= _SUMS_KEPT:
+            _SUMS.clear()
+        sums = _SUMS[key] = _YearSums(seq, digest, _full_sums(year))
+    return sums.groups
 
 
 def _ledger_sums(year: int) -> tuple[list, list, int]:
-    from marketplace.ledger.services import head
-
-    key = (str(db.session.get_bind().url), year, *head(db.session))  # (seq, hash): the chain names the content
-    sums = _SUMS.get(key)
-    if sums is not None:
-        return sums
-    start, end = _bounds(year)
-    in_year = LedgerEntry.occurred_on.between(start, end)
-    month = extract("month", LedgerEntry.occurred_on)
-    by_month = [tuple(r) for r in db.session.execute(
-        select(LedgerEntry.kind, month.label("month"), func.sum(LedgerEntry.amount_fen),
-               func.count(distinct(LedgerEntry.ref)))
-        .where(in_year, or_(LedgerEntry.kind.in_(("refund", "cancellation")),
-                            and_(LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())))
-        .group_by(LedgerEntry.kind, month))]
-    party = _party_expr().label("party")
-    by_party = [tuple(r) for r in db.session.execute(
-        select(LedgerEntry.kind, party, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
-        .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())
-        .group_by(LedgerEntry.kind, party))]
-    trades = int(db.session.scalar(select(func.count(distinct(LedgerEntry.ref)))
-                                   .where(in_year, LedgerEntry.kind.in_(TURNOVER_KINDS), counted_once())) or 0)
-    if len(_SUMS) >= _SUMS_KEPT:
-        _SUMS.clear()
-    _SUMS[key] = (by_month, by_party, trades)
-    return by_month, by_party, trades
+    """(kind, month, fen, trades) rows, (kind, party, fen, trades) rows and the trades of ``year``."""
+    groups = _year_sums(year)
+    by_month = [(g[1], g[2], v[0], v[1]) for g, v in groups.items() if g[0] == "month"]
+    by_party = [(g[1], g[2], v[0], v[1]) for g, v in groups.items() if g[0] == "party"]
+    return by_month, by_party, groups.get(("trades",), [0, 0])[1]
 
 
 def turnover(actor, year: int) -> Turnover:

@@ -84,7 +84,13 @@ def _transaction(row) -> dict:
     return t
 
 
-def _organization(org: Organization, rewards: dict[int, int] | None = None) -> dict:
+_ORG_COLUMNS = (Organization.id, Organization.credit_code, Organization.name, Organization.kind, Organization.size,
+                Organization.in_city, Organization.transfer_agency_level, Organization.service_agency,
+                Organization.host_level)
+
+
+def _organization(org, rewards: dict[int, int] | None = None) -> dict:
+    """``org``: an ``Organization`` or a row of ``_ORG_COLUMNS``."""
     d = {"id": org.credit_code, "name": org.name, "kind": org.kind}
     if org.size is not None:
         d["size"] = org.size
@@ -267,9 +273,9 @@ def _assemble(session, year: int, txns: dict[int, dict], aliases: dict[str, list
 
     organizations = []
     wanted = sorted(org_ids)
-    for chunk in _chunks(wanted):
-        organizations.extend(_organization(o, rewards) for o in session.scalars(
-            select(Organization).where(Organization.credit_code.in_(chunk))))
+    for chunk in _chunks(wanted):  # columns, not ORM objects: a province year names tens of thousands
+        organizations.extend(_organization(o, rewards) for o in session.execute(
+            select(*_ORG_COLUMNS).where(Organization.credit_code.in_(chunk))))
     found = {o["id"] for o in organizations}
     missing = [c for c in wanted if c not in found]
     if missing:
