@@ -20,15 +20,19 @@ Tables (one SQLite file, WAL mode):
   lookup instead of merging the doclists of every bigram a character starts or
   intersecting the long position lists of common trigrams.
 * ``bitmaps`` — for each gram token in at least 1/``BITMAP_SHARE`` of the listings (the
-  common characters and words), a bitmap over rowids, written after each reindex. A
-  reindex writes rowids in rank order (newest first, then id), and every later write gives
-  the listing a fresh rowid above them, so the bitmaps stay true without upkeep and a
-  snapshot's position p is rowid p + 1: a common term's listings are one blob, unpacked by
-  eight ``bytes.translate`` calls, where its doclist was tens of thousands of rowids walked
-  in FTS5 and Python. Rows written since the reindex (the snapshot's tail) are tested on
-  their canonical text.
-* ``meta``   — a generation number, bumped by every write; ``base_rows`` (the rows the
-  bitmaps describe) and ``max_rowid``.
+  common characters and words), a bitmap over *positions*: ``ranked`` holds the rowids of
+  every listing in rank order (newest first, then id) as the last reindex or compaction
+  found them, and bit p is the listing ``ranked[p]``. A changed listing gets a fresh rowid
+  above them (rows are never changed in place), so the bitmaps stay true without upkeep:
+  a common term's listings are one blob, unpacked by eight ``bytes.translate`` calls,
+  where its doclist was tens of thousands of rowids walked in FTS5 and Python. Rows
+  written since (the snapshot's tail) are tested on their canonical text; once they pile
+  up, ``EmbeddedBackend.compact`` (the worker's timed job) ranks them in again without
+  blocking readers or, but for a short write, writers. A reindex writes rowids in rank
+  order, so there ``ranked`` is 1..n.
+* ``meta``   — a generation number, bumped by every write; ``base_rows`` (the positions
+  the bitmaps describe), ``base_rowid`` (the highest rowid then: rows above it are the
+  tail) and ``max_rowid``.
 
 Both FTS indexes are exact for their terms: the rowids they return need no re-check.
 Contentless tables (SQLite < 3.43 has no ``contentless_delete``) are deleted from with the
@@ -51,11 +55,11 @@ from __future__ import annotations
 import bisect
 import heapq
 import json
-import operator
 import os
 import sqlite3
 import sys
 import threading
+from array import array
 from collections import OrderedDict, deque
 from contextlib import contextmanager
 from itertools import compress, islice, repeat
@@ -79,7 +83,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
@@ -137,11 +141,16 @@ CREATE TABLE IF NOT EXISTS meta (
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 INSERT OR IGNORE INTO meta VALUES ('complete_after', 0);
 INSERT OR IGNORE INTO meta VALUES ('base_rows', 0);
+INSERT OR IGNORE INTO meta VALUES ('base_rowid', 0);
 INSERT OR IGNORE INTO meta VALUES ('max_rowid', 0);
 CREATE TABLE IF NOT EXISTS bitmaps (
     token TEXT PRIMARY KEY,          -- a gram token, with its field's tag letter
-    bits BLOB NOT NULL               -- bit r (little-endian) set = rowid r has it
+    bits BLOB NOT NULL               -- bit p (little-endian) set = the listing at position p has it
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ranked (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    rowids BLOB NOT NULL             -- position p's rowid: int64 little-endian, rank order
+);
 CREATE TABLE IF NOT EXISTS changes (
     generation INTEGER NOT NULL,
     rowid_ INTEGER NOT NULL
@@ -174,6 +183,7 @@ DROP TABLE IF EXISTS tri;
 DROP TABLE IF EXISTS gram;
 DROP TABLE IF EXISTS changes;
 DROP TABLE IF EXISTS bitmaps;
+DROP TABLE IF EXISTS ranked;
 """
 
 
@@ -578,8 +588,8 @@ class EmbeddedBackend:
                 for sql, batch in zip(_INSERTS[2:], batches):
                     conn.executemany(sql, batch)
 
-            # rowids in rank order (newest first, then id), so that a snapshot's positions
-            # are the rowids and the bitmaps (built below) need no translation
+            # rowids in rank order (newest first, then id): the compaction below ranks them
+            # 1..n, so a snapshot's position p is rowid p + 1 until the next one
             for doc in sorted(docs, key=_rank_key):
                 if doc.id in seen:
                     raise ValueError(f"duplicate document id in reindex: {doc.id}")
@@ -612,50 +622,91 @@ class EmbeddedBackend:
         finally:
             preparer.close()
             conn.execute("PRAGMA synchronous = NORMAL")
-        self._build_bitmaps(conn, n)
+        self.compact(optimize=True)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("ANALYZE docs")
         if progress:
             progress(n)
         return n
 
-    def _build_bitmaps(self, conn: sqlite3.Connection, n: int) -> None:
-        """After a reindex (committed, so FTS5's vocabulary sees every row): both FTS
-        indexes merged into one segment each, then a bitmap over
-        rowids 1..n of every gram token in at least 1/``BITMAP_SHARE`` of the listings (the
+    def tail_rows(self) -> int:
+        """Listings written since the bitmaps were (the rows a snapshot tests on their text)."""
+        conn = self._conn()
+        return conn.execute("SELECT count(*) FROM docs WHERE rowid > (SELECT value FROM meta"
+                            " WHERE key = 'base_rowid')").fetchone()[0]
+
+    def compact_due(self) -> bool:
+        """Whether the tail has grown to half the size past which snapshots give up the
+        bitmaps (``_tail_limit``): the worker's timed job compacts then, well before."""
+        conn = self._conn()
+        base = conn.execute("SELECT value FROM meta WHERE key = 'base_rows'").fetchone()
+        return self.tail_rows() * 2 >= _tail_limit(base[0] if base else 0)
+
+    def compact(self, optimize: bool = False) -> bool:
+        """Rank every listing afresh and write the bitmaps over that order: the rows
+        written since the last reindex or compaction (the tail) join the ranked part, so
+        queries read them from bitmaps too instead of testing their text.
+
+        The work is done in a *read* transaction (a consistent view at one generation G:
+        writers go on meanwhile); only the result is written, in a short write
+        transaction. That result stays true whatever was written after G: a listing
+        changed since G got a fresh rowid above G's ``max_rowid`` (so it is in the tail,
+        and its old rowid, now dead, is simply missing from ``docs``) — rows are never
+        changed in place. It is dropped if a reindex or another compaction got in first.
+        Readers in other processes see a new epoch and rebuild their snapshot once.
+
+        A bitmap over positions 0..n-1 (the ranked rowids, newest first, then id) is
+        written for every gram token in at least 1/``BITMAP_SHARE`` of the listings (the
         common characters and words, whose doclists are long), so that a query reads such
         a term's listings as one blob instead of walking tens of thousands of rowids in
-        FTS5 and Python. Rows changed later get fresh rowids above n (see ``index``): the
-        bitmaps never need updating, only rebuilding at the next reindex."""
-        with _writing(conn):
-            if conn.execute("SELECT value FROM meta WHERE key = 'max_rowid'").fetchone()[0] != n:
-                return  # another reindex went ahead of this one
-            # one segment per index: a phrase of the trigram index read its long position
-            # lists from every segment the bulk load left (3-5x the time of one); ~10 s
-            # of a 100,000-listing reindex
-            conn.execute("INSERT INTO tri (tri) VALUES ('optimize')")
-            conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
-            conn.execute("DELETE FROM bitmaps")
-            conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
+        FTS5 and Python. With ``optimize`` (after a reindex) both FTS indexes are first
+        merged into one segment each (a phrase of the trigram index reads its long
+        position lists from every segment; ~10 s at 100,000 listings, under the write
+        lock). Returns whether the result was written."""
+        conn = self._conn()
+        if optimize:
+            with _writing(conn):
+                conn.execute("INSERT INTO tri (tri) VALUES ('optimize')")
+                conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
+        conn.execute("BEGIN")  # one consistent view; no write lock
+        try:
+            generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+            top = conn.execute("SELECT max(coalesce((SELECT max(rowid) FROM docs), 0),"
+                               " (SELECT value FROM meta WHERE key = 'max_rowid'))").fetchone()[0]
+            ranked = [r for (r,) in conn.execute("SELECT rowid FROM docs ORDER BY published_ms DESC, id")]
+            n = len(ranked)
+            position = [0] * (top + 1)
+            for p, rowid in enumerate(ranked):
+                position[rowid] = p
             floor = max(1, n // BITMAP_SHARE)
             tokens = [t for (t,) in conn.execute("SELECT term FROM temp.gram_vocab WHERE doc >= ?", (floor,))]
-            size = n + 1
             rows = []
             for token in tokens:
                 found = conn.execute("SELECT group_concat(rowid) FROM gram WHERE gram MATCH ?",
                                      (_fts_phrase(token),)).fetchone()[0]
                 if not found:
                     continue
-                buf = bytearray(size)
-                deque(map(buf.__setitem__, json.loads(f"[{found}]"), repeat(1)), maxlen=0)
+                buf = bytearray(n)
+                deque(map(buf.__setitem__, map(position.__getitem__, json.loads(f"[{found}]")), repeat(1)),
+                      maxlen=0)
                 rows.append((token, _pack_bits(bytes(buf))))
-                if len(rows) >= 256:
-                    conn.executemany("INSERT INTO bitmaps VALUES (?, ?)", rows)
-                    rows.clear()
+        finally:
+            conn.execute("COMMIT")
+        conn.execute("DROP TABLE temp.gram_vocab")
+        blob = array("q", ranked)
+        if sys.byteorder != "little":
+            blob.byteswap()
+        with _writing(conn):
+            if conn.execute("SELECT value FROM meta WHERE key = 'complete_after'").fetchone()[0] > generation:
+                return False  # a reindex (or another compaction) after G: its own bitmaps stand
+            conn.execute("DELETE FROM bitmaps")
             conn.executemany("INSERT INTO bitmaps VALUES (?, ?)", rows)
-            conn.execute("DROP TABLE temp.gram_vocab")
+            conn.execute("INSERT OR REPLACE INTO ranked VALUES (1, ?)", (blob.tobytes(),))
             conn.execute("UPDATE meta SET value = ? WHERE key = 'base_rows'", (n,))
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'base_rowid'", (top,))
             _new_epoch(conn)
+        return True
 
     # ----------------------------------------------------------------- reads -----
 
@@ -683,9 +734,15 @@ class EmbeddedBackend:
                 if snap.tail_size + len(changed) <= _tail_limit(snap.base_n):
                     fresh = snap.advanced(conn, generation, changed)
             if fresh is None:
-                row = conn.execute("SELECT value FROM meta WHERE key = 'base_rows'").fetchone()
-                base_rows = row[0] if row else 0  # an index written before bitmaps: none
-                fresh = _Snapshot.build(conn, generation, self.term_cache_bytes, base_rows)
+                found = conn.execute("SELECT rowids FROM ranked WHERE id = 1").fetchone()
+                ranked = None
+                if found:
+                    ranked = array("q")
+                    ranked.frombytes(found[0])
+                    if sys.byteorder != "little":
+                        ranked.byteswap()
+                base_rowid = conn.execute("SELECT value FROM meta WHERE key = 'base_rowid'").fetchone()[0]
+                fresh = _Snapshot.build(conn, generation, self.term_cache_bytes, ranked, base_rowid)
                 self.rebuilds += 1
             self._snap = fresh
             return fresh
@@ -718,12 +775,25 @@ class EmbeddedBackend:
             if snap.bitmap_rows:
                 masks = self._bitmap_masks(conn, snap, terms)
             else:
-                masks = tuple(snap.mask(self._rowids(conn, terms, c)) for c in _COLUMNS)
+                masks = tuple(snap.value_mask(c, terms) if c in snap.values
+                              else snap.mask(self._rowids(conn, terms, column))
+                              for c, column in enumerate(_COLUMNS))
             snap.remember(terms, masks)
         return masks
 
+    @staticmethod
+    def _gram_rowids(conn: sqlite3.Connection, token: str, seen: dict[str, set[int]]) -> set[int]:
+        """Rowids holding one gram token (for tokens without a bitmap: fewer than
+        1/``BITMAP_SHARE`` of the listings), remembered in ``seen`` for the query."""
+        got = seen.get(token)
+        if got is None:
+            found = conn.execute("SELECT group_concat(rowid) FROM gram WHERE gram MATCH ?",
+                                 (_fts_phrase(token),)).fetchone()[0]
+            got = seen[token] = set(json.loads(f"[{found}]")) if found else set()
+        return got
+
     def _bitmap_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
-        """``_term_masks`` where the snapshot's positions are rowids (``snap.bitmap_rows``).
+        """``_term_masks`` where the snapshot's ranked part is the bitmaps' (``snap.bitmap_rows``).
         Per column: a term whose gram token has a bitmap is read from it; a longer term
         (trigram index) is asked of FTS5 only if the bitmaps of its own gram tokens (each
         one a listing must hold in that field to contain the term) leave some listing in
@@ -732,6 +802,8 @@ class EmbeddedBackend:
         needs: dict[tuple[int, Term], list[str]] = {}  # (column, long term) -> its gram tokens
         tokens: set[str] = set()
         for c, column in enumerate(_COLUMNS):
+            if c in snap.values:
+                continue
             tag = _GRAM_TAGS[column]
             for t in terms:
                 if t.gram is not None:
@@ -740,15 +812,19 @@ class EmbeddedBackend:
                     needs[c, t] = [tag + g for g in grams(t.pattern).split()]
                     tokens.update(needs[c, t])
         found: dict[str, bytes] = {}
+        rare: dict[str, set[int]] = {}
         if tokens:
             keys = sorted(tokens)
             marks = ",".join("?" * len(keys))
             found = dict(conn.execute(f"SELECT token, bits FROM bitmaps WHERE token IN ({marks})", keys))
         out = []
         for c, column in enumerate(_COLUMNS):
+            if c in snap.values:  # the organisation: its distinct values
+                out.append(snap.value_mask(c, terms))
+                continue
             tag = _GRAM_TAGS[column]
             from_bits = [t for t in terms if t.gram is not None and tag + t.gram[0] in found]
-            skipped = []  # long terms no reindexed listing can hold in this field
+            skipped = []  # long terms no listing can hold in this field
             for t in terms:
                 if t.gram is None:
                     held = [found[g] for g in needs[c, t] if g in found]
@@ -757,6 +833,19 @@ class EmbeddedBackend:
                         for blob in held:
                             candidates &= int.from_bytes(blob, "little")
                             if not candidates:
+                                skipped.append(t)
+                                break
+                    if t in skipped:
+                        continue
+                    # its rarer gram tokens (no bitmap: short doclists, cheap to read
+                    # whole) must all be held by one listing, or the phrase query over
+                    # the long position lists of its trigrams can only find nothing
+                    common: set[int] | None = None
+                    for g in needs[c, t]:
+                        if g not in found:
+                            common = self._gram_rowids(conn, g, rare) if common is None \
+                                else common & self._gram_rowids(conn, g, rare)
+                            if not common:
                                 skipped.append(t)
                                 break
             rest = tuple(t for t in terms if t not in from_bits and t not in skipped)
@@ -770,8 +859,7 @@ class EmbeddedBackend:
                     for blob in blobs:
                         union |= int.from_bytes(blob, "little")
                     bits = union.to_bytes(width, "little")
-                # bit r is rowid r, at position r - 1
-                m |= int.from_bytes(_unpack_bits(bits, 1, snap.bitmap_rows), "little")
+                m |= int.from_bytes(_unpack_bits(bits, 0, snap.bitmap_rows), "little")  # bit p: position p
             patterns = [t.pattern for t in from_bits + skipped]
             if patterns:
                 for p, texts in snap._tail_texts.items():
@@ -879,6 +967,72 @@ def _facet_keys(kind, field, county, modes, voucher, bucket) -> list[tuple[str, 
     return keys
 
 
+class _Values:
+    """The distinct values of a field many listings share (organisation names: a few
+    thousand strings for 100,000 listings), each with the positions that hold it: a
+    term is tested against every distinct canonical string at once (``str.find`` over
+    them joined by newlines, which no canonical string holds) instead of asking FTS5 for
+    tens of thousands of rowids — the same rule (substring of the canonical string) the
+    indexes answer. Copied on write: a snapshot brought up to date shares the lists it
+    does not extend."""
+
+    def __init__(self, texts: list[str], positions: list[list[int]]) -> None:
+        self.texts = texts  # canonical strings
+        self.positions = positions
+        self.index = {t: i for i, t in enumerate(texts)}
+        self._joined: tuple[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, int]]) -> "_Values":
+        """From (raw text, position) pairs."""
+        by_raw: dict[str, list[int]] = {}
+        for raw, p in pairs:
+            by_raw.setdefault(raw, []).append(p)
+        by_canonical: dict[str, list[int]] = {}
+        for raw, ps in by_raw.items():
+            by_canonical.setdefault(canonical(raw), []).extend(ps)
+        return cls(list(by_canonical), list(by_canonical.values()))
+
+    def extended(self, added: list[tuple[str, int]]) -> "_Values":
+        """A copy with (canonical text, position) pairs added."""
+        texts, positions, index = list(self.texts), list(self.positions), dict(self.index)
+        copied: set[int] = set()
+        for text, p in added:
+            i = index.get(text)
+            if i is None:
+                i = index[text] = len(texts)
+                texts.append(text)
+                positions.append([])
+                copied.add(i)
+            elif i not in copied:
+                positions[i] = list(positions[i])
+                copied.add(i)
+            positions[i].append(p)
+        new = _Values.__new__(_Values)
+        new.texts, new.positions, new.index, new._joined = texts, positions, index, None
+        return new
+
+    def matching(self, patterns: list[str]) -> list[int]:
+        """Indexes of the values holding any of ``patterns``."""
+        if self._joined is None:
+            starts, at = [], 0
+            for t in self.texts:
+                starts.append(at)
+                at += len(t) + 1
+            self._joined = ("\n".join(self.texts), starts)
+        joined, starts = self._joined
+        found: set[int] = set()
+        for pattern in patterns:
+            at = joined.find(pattern)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                found.add(i)
+                if i + 1 >= len(starts):
+                    break
+                at = joined.find(pattern, starts[i + 1])
+        return sorted(found)
+
+
 class _Snapshot:
     """The small columns of every listing as byte masks over *positions*: a Python int
     whose byte ``p`` is 1 when the listing at position ``p`` is in.
@@ -899,39 +1053,46 @@ class _Snapshot:
 
     @classmethod
     def build(cls, conn: sqlite3.Connection, generation: int, cache_bytes: int = TERM_CACHE_BYTES,
-              base_rows: int = 0) -> "_Snapshot":
-        """From the ``docs`` table. With ``base_rows`` (the last reindex's rows, written in
-        rank order with bitmaps, see ``EmbeddedBackend._build_bitmaps``): position p is
-        rowid p + 1 for those rows (a deleted one leaves a dead position), and the rows
-        written since (fresh rowids above them) make the tail — so a bitmap over rowids
-        is a mask over positions as it stands. Otherwise every row is ranked afresh."""
+              ranked: Iterable[int] | None = None, base_rowid: int = 0) -> "_Snapshot":
+        """From the ``docs`` table. With ``ranked`` (the rowids the last reindex or
+        compaction ranked, in rank order, and bitmaps over them, see
+        ``EmbeddedBackend.compact``): position p is ``ranked[p]`` (a listing deleted since
+        leaves a dead position), and the rows written since (fresh rowids above
+        ``base_rowid``) make the tail — so a bitmap is a mask over positions as it stands.
+        Otherwise every row is ranked afresh."""
         self = cls()
         self.generation = generation
         self.bitmap_rows = 0
         rows: list = []
         tail_rows: list = []
-        if base_rows:
-            base = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ? ORDER BY rowid",
-                                (base_rows,)).fetchall()
-            keys = [(-r[9], r[1]) for r in base]
-            if all(map(operator.le, keys, islice(keys, 1, None))):  # written in rank order
-                tail_rows = conn.execute(
-                    f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
-                    " s.title, s.org_text, s.tags, s.body FROM docs d JOIN stored s ON s.rowid = d.rowid"
-                    " WHERE d.rowid > ? ORDER BY d.published_ms DESC, d.id", (base_rows,)).fetchall()
-                if len(tail_rows) <= _tail_limit(base_rows):
-                    self.bitmap_rows = base_rows
-                    rows = [None] * base_rows
-                    for r in base:
-                        rows[r[0] - 1] = r
-                else:
-                    tail_rows = []
-        if not self.bitmap_rows:
+        rowid_at: list[int] = []
+        ranked = list(ranked or ())
+        if ranked and conn.execute("SELECT count(*) FROM docs WHERE rowid > ?",
+                                   (base_rowid,)).fetchone()[0] > _tail_limit(len(ranked)):
+            ranked = []  # too many rows written since: rank everything afresh, without the bitmaps
+        if ranked:
+            where = dict(zip(ranked, range(len(ranked))))
+            rows = [None] * len(ranked)
+            for r in conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ?", (base_rowid,)):
+                p = where.get(r[0])
+                if p is None:  # not what compact() leaves: never trust the bitmaps then
+                    ranked = []
+                    break
+                rows[p] = r
+        if ranked:
+            tail_rows = conn.execute(
+                f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
+                " s.title, s.org_text, s.tags, s.body FROM docs d JOIN stored s ON s.rowid = d.rowid"
+                " WHERE d.rowid > ? ORDER BY d.published_ms DESC, d.id", (base_rowid,)).fetchall()
+            self.bitmap_rows = len(ranked)
+            rowid_at = ranked
+        else:
             rows = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs ORDER BY published_ms DESC, id").fetchall()
+            rowid_at = [r[0] for r in rows]
         base_n = self.base_n = len(rows)
         n = self.n = base_n + len(tail_rows)
         everything = rows + [r[:10] for r in tail_rows]
-        self.rowid_at = [r[0] if r else p + 1 for p, r in enumerate(everything)]
+        self.rowid_at = rowid_at + [r[0] for r in tail_rows]
         self.id_at = [r[1] if r else "" for r in everything]
         self.price_at = [r[8] if r else None for r in everything]
         self.ms_at = [r[9] if r else 0 for r in everything]
@@ -974,6 +1135,15 @@ class _Snapshot:
         self._terms: OrderedDict[tuple[Term, ...], tuple[int, ...]] = OrderedDict()
         self._tail_texts: dict[int, tuple[str, ...]] = {
             p: tuple(canonical(t) for t in r[10:]) for p, r in enumerate(tail_rows, start=base_n)}
+        # the organisation names of every listing, by distinct value (tags are not: their
+        # many combinations make a common word match thousands of distinct strings)
+        pos_of = self.pos_of
+        org_pairs = []
+        for rowid, org in conn.execute("SELECT rowid, org_text FROM stored"):
+            p = pos_of[rowid] if rowid < len(pos_of) else -1
+            if 0 <= p < n and self.rowid_at[p] == rowid:
+                org_pairs.append((org, p))
+        self.values = {_COLUMNS.index("co"): _Values.of(org_pairs)}
         self._init_caches(cache_bytes)
         return self
 
@@ -1042,6 +1212,7 @@ class _Snapshot:
             bisect.insort(new.tail, p, key=new._newest_key)
         new.tail = [p for p in new.tail if p in new._tail_texts]  # dead tail positions out
         new.tail_size = self.tail_size + len(fresh)
+        new.values = {c: v.extended([(new._tail_texts[p][c], p) for p in fresh]) for c, v in self.values.items()}
         new._init_caches(self.cache_bytes)
         # carry the term cache over: a term's masks gain the fresh positions it matches
         new._terms = OrderedDict()
@@ -1097,7 +1268,21 @@ class _Snapshot:
         deque(map(buf.__setitem__, ranks, repeat(1)), maxlen=0)
         return int.from_bytes(buf, "little")
 
-    def mask(self, rowids: Iterable[int]) -> int:
+    def value_mask(self, c: int, terms: tuple[Term, ...]) -> int:
+        """The byte mask of the listings whose field ``_COLUMNS[c]`` (the organisation) holds
+        any of ``terms``."""
+        values = self.values[c]
+        hit = values.matching([t.pattern for t in terms])
+        if not hit:
+            return 0
+        buf = bytearray(self.n)
+        for i in hit:
+            deque(map(buf.__setitem__, values.positions[i], repeat(1)), maxlen=0)
+        return int.from_bytes(buf, "little")
+
+    def mask(self, rowids: list[int]) -> int:
+        if not rowids:  # nothing found: no n-byte buffer to fill and convert
+            return 0
         return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids))
 
     def price_mask(self, lo: int | None, hi: int | None) -> int:

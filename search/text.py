@@ -212,11 +212,50 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+# compiled once: a character class over the CJK planes costs milliseconds to compile, so
+# no pattern is compiled per query term
+_SEPARATORS = re.compile(rf"(?:_|[^\w{_CJK}])*")  # what ``_TOKEN`` never matches
+_WORD_CHAR = re.compile(rf"[^\W_{_CJK}]")  # a character of a Latin (non-CJK) token
+_LONG_RUN = re.compile(rf"[^\W_{_CJK}]{{{MAX_WORD + 1}}}")
+
+
+def _match_at(s: str, i: int, tokens: tuple[str, ...]) -> int:
+    """Where a match of ``tokens`` starting at ``i`` of normalised text ``s`` ends, or -1:
+    the tokens in a row with only separators between them, a Latin token never inside a
+    longer word."""
+    pos = i
+    for k, tok in enumerate(tokens):
+        if k:
+            pos = _SEPARATORS.match(s, pos).end()
+        if not s.startswith(tok, pos):
+            return -1
+        end = pos + len(tok)
+        if not is_cjk(tok) and ((pos and _WORD_CHAR.match(s, pos - 1)) or _WORD_CHAR.match(s, end)):
+            return -1
+        pos = end
+    return pos
+
+
 def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
     """Merged, sorted character ranges of ``text`` covered by matches of any term."""
     if not text or not terms:
         return []
     s = "".join(map(_CHAR_NORM.__getitem__, text))
+    if len(s) == len(text) and not _LONG_RUN.search(s):
+        # a match is the term's tokens with only non-token characters between them, a
+        # Latin token not inside a longer word: found by str.find and checked where it
+        # stands, no token list (a run longer than MAX_WORD is cut into several tokens,
+        # which this does not model: such text takes the token path below)
+        direct: list[tuple[int, int]] = []
+        for term in terms:
+            first = term.tokens[0]
+            i = s.find(first)
+            while i >= 0:  # overlapping matches too
+                end = _match_at(s, i, term.tokens)
+                if end >= 0:
+                    direct.append((i, end))
+                i = s.find(first, i + 1)
+        return _merged(direct)
     if len(s) != len(text):  # some character normalised to several: map offsets back
         spans = _spans(text)
         toks = [t for t, _, _ in spans]
@@ -250,6 +289,10 @@ def match_ranges(text: str, terms: list[Term]) -> list[tuple[int, int]]:
         ranges = [(where[a][0], where[b][1]) for a, b in found]
     else:
         ranges = [(spans[a][1], spans[b][2]) for a, b in found]
+    return _merged(ranges)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     ranges.sort()
     merged: list[tuple[int, int]] = []
     for a, b in ranges:

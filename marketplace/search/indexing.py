@@ -83,8 +83,31 @@ def drain() -> int:
     return outbox.drain([TOPIC])
 
 
+COMPACT_EVERY_S = 60
+
+
+def compact_if_due(now=None) -> bool:
+    """The timed job: once the listings written since the embedded index's bitmaps were
+    made pass half the number a snapshot keeps apart, rank everything afresh and rewrite
+    the bitmaps (``EmbeddedBackend.compact``: a read transaction, then one short write),
+    so that queries stay on the fast path without a ``flask search reindex``. Elasticsearch
+    needs nothing. Returns whether it compacted."""
+    if current_app.config["SEARCH_BACKEND"] == "elasticsearch":
+        return False
+    index = backend()
+    if not index.compact_due():
+        return False
+    tail = index.tail_rows()
+    done = index.compact()
+    log.info("search index compacted", extra={"tail_rows": tail, "written": done})
+    return done
+
+
 def init_app(app: Flask) -> None:
+    from marketplace import worker
+
     outbox.register(app, TOPIC, apply, batch=500)
+    worker.schedule(app, "search.compact", COMPACT_EVERY_S, compact_if_due)
     app.cli.add_command(cli)
 
 
@@ -120,6 +143,19 @@ def reindex_command():
 
         count = reindex(progress)
     click.echo(f"indexed {count} listings")
+
+
+@cli.command("compact")
+@click.option("--if-due", is_flag=True, help="Only when the worker's timed job would.")
+def compact_command(if_due):
+    """Rank the listings written since the last reindex into the embedded index's bitmaps."""
+    index = backend()
+    if not hasattr(index, "compact"):
+        click.echo("nothing to compact (not the embedded backend)")
+        return
+    tail = index.tail_rows()
+    done = compact_if_due() if if_due else index.compact()
+    click.echo(f"{tail} rows written since the bitmaps; compacted: {'yes' if done else 'no'}")
 
 
 @cli.command("drain")

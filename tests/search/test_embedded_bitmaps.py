@@ -130,3 +130,122 @@ def test_too_many_rows_since_the_reindex_rank_everything_afresh(tmp_path, monkey
     fresh = EmbeddedBackend(path)
     _check_cold(fresh, docs)
     assert fresh._snap.bitmap_rows == 0  # the FTS5 path, exact as ever
+
+
+def _grow_tail(writer: EmbeddedBackend, base: list, docs: dict, count: int, seed: int) -> None:
+    """``count`` writes since the reindex: edits (fresh rowids), new listings, deletions."""
+    rnd = random.Random(seed)
+    now = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    for step in range(count):
+        if step % 4 == 3:
+            gone = rnd.choice(sorted(docs))
+            writer.delete([gone])
+            docs.pop(gone)
+            continue
+        doc = docs[rnd.choice(sorted(docs))] if step % 2 else replace(rnd.choice(base), id=f"service:grown-{seed}-{step}")
+        doc = replace(doc, title=doc.title + rnd.choice(["液相色谱检测", " HPLC method", "轴承", "检测"]),
+                      published_at=now + timedelta(minutes=rnd.randint(-90_000, 50)))
+        writer.index([doc])
+        docs[doc.id] = doc
+
+
+def _with_tail(tmp_path, count: int, seed: int):
+    """An index reindexed from the corpus, then ``count`` writes: (path, writer, docs)."""
+    path = tmp_path / "search.sqlite3"
+    writer = EmbeddedBackend(path)
+    writer.ensure_index()
+    base = corpus()
+    writer.reindex(base)
+    docs = {d.id: d for d in base}
+    _grow_tail(writer, base, docs, count, seed=seed)
+    return path, writer, docs
+
+
+def _compact_with(compactor: EmbeddedBackend, monkeypatch, meanwhile) -> bool:
+    """``compactor.compact()``, with ``meanwhile()`` run once while its read transaction is
+    open (at its first bitmap): what other connections do during a compaction."""
+    real_pack = fts5._pack_bits
+    ran = []
+
+    def pack(mask_bytes):
+        if not ran:
+            ran.append(True)
+            meanwhile()
+        return real_pack(mask_bytes)
+
+    monkeypatch.setattr(fts5, "_pack_bits", pack)
+    try:
+        return compactor.compact()
+    finally:
+        monkeypatch.setattr(fts5, "_pack_bits", real_pack)
+        assert ran
+
+
+def test_compaction_puts_the_rows_written_since_back_on_the_bitmaps(tmp_path, monkeypatch):
+    """Past the tail limit a new process ranks everything afresh without the bitmaps;
+    ``compact`` (run while another connection writes and a reader queries) brings every
+    row back into the ranked part, and every process's answers stay exact."""
+    monkeypatch.setattr(fts5, "_tail_limit", lambda base_n: 4)
+    path = tmp_path / "search.sqlite3"
+    writer, reader, compactor = EmbeddedBackend(path), EmbeddedBackend(path), EmbeddedBackend(path)
+    writer.ensure_index()
+    base = corpus()
+    writer.reindex(base)
+    docs = {d.id: d for d in base}
+    _check_cold(reader, docs)
+    _grow_tail(writer, base, docs, 8, seed=3)
+    assert compactor.compact_due() and compactor.tail_rows() == 6
+    late = EmbeddedBackend(path)
+    _check_cold(late, docs)
+    assert late._snap.bitmap_rows == 0  # the slow path, until a compaction or reindex
+
+    during = []
+
+    def write_and_read():
+        during.append(len(docs))
+        _grow_tail(writer, base, docs, 3, seed=4)
+        _check_cold(reader, docs)
+
+    assert _compact_with(compactor, monkeypatch, write_and_read) is True
+    assert compactor.tail_rows() == 3  # the three written meanwhile
+    for backend in (reader, late, EmbeddedBackend(path)):  # a process old, late and new
+        _check_cold(backend, docs)
+        assert backend._snap.bitmap_rows == during[0] and len(backend._snap.tail) == 3
+    # bitmaps follow the new ranking: "检测" is read from one blob over the compacted rows
+    conn = writer._conn()
+    assert conn.execute("SELECT value FROM meta WHERE key = 'base_rows'").fetchone()[0] == during[0]
+    assert conn.execute("SELECT count(*) FROM bitmaps WHERE token = 'b检测'").fetchone()[0] == 1
+    _grow_tail(writer, base, docs, 1, seed=5)
+    _check_cold(reader, docs)
+    assert reader._snap.bitmap_rows == during[0]
+
+
+def test_a_compaction_overtaken_by_a_reindex_writes_nothing(tmp_path, monkeypatch):
+    path, writer, docs = _with_tail(tmp_path, 6, seed=6)
+    compactor = EmbeddedBackend(path)
+    assert _compact_with(compactor, monkeypatch, lambda: writer.reindex(list(docs.values()))) is False
+    fresh = EmbeddedBackend(path)
+    _check_cold(fresh, docs)
+    assert fresh._snap.bitmap_rows == len(docs) and not fresh._snap.tail
+
+
+def test_a_compaction_in_another_process_keeps_this_ones_answers_exact(tmp_path):
+    """A real second process compacts (as the worker does) while this one queries: every
+    answer, during and after, is the oracle's; afterwards this process reads every row
+    from the new bitmaps."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path, _writer, docs = _with_tail(tmp_path, 12, seed=7)
+    reader = EmbeddedBackend(path)
+    _check_cold(reader, docs)
+    assert reader._snap.tail
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from search.fts5 import EmbeddedBackend;"
+                             " sys.exit(0 if EmbeddedBackend(sys.argv[1]).compact() else 3)", str(path)], cwd=root)
+    while proc.poll() is None:
+        _check_cold(reader, docs)
+    assert proc.returncode == 0
+    _check_cold(reader, docs)
+    assert reader._snap.bitmap_rows == len(docs) and not reader._snap.tail

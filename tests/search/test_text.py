@@ -79,3 +79,26 @@ def test_snippet_is_a_window_around_the_first_match():
     assert out.startswith("…") and out.endswith("…")
     assert "<mark>检测</mark>" in out and len(out) < 200
     assert snippet("短文本", []) == "短文本"
+
+
+_words = st.sampled_from(["检", "测", "检测", "hplc", "ab", "a", "1", "é", "_", "-", "，", " ", "ＨＰ", "x" * 65, "ﬁ"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(doc=st.lists(_words, max_size=30).map("".join), query=st.lists(_words, max_size=4).map(" ".join))
+def test_highlights_found_in_place_equal_the_token_walk(doc, query):
+    """``match_ranges`` finds a term where its first token stands (str.find) unless the text
+    needs the token walk (a run longer than MAX_WORD, a character that normalises to
+    several); both ways give the same ranges."""
+    import re
+
+    from search import text
+
+    terms = parse_terms(query)
+    fast = text.match_ranges(doc, terms)
+    saved = text._LONG_RUN
+    text._LONG_RUN = re.compile("")  # every text takes the token walk
+    try:
+        assert text.match_ranges(doc, terms) == fast
+    finally:
+        text._LONG_RUN = saved
