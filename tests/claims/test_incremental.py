@@ -30,7 +30,8 @@ from marketplace.outbox import OutboxEntry
 from tests.ledger.helpers import purge_ledger
 
 YEARS = (2024, 2025)
-ORGS = ("uni", "small", "large", "agency", "lab", "away", "team")
+ORGS = ("uni", "small", "large", "agency", "lab", "away", "team", "uni2", "agency2", "firm")
+SELLERS = ("uni", "uni", "uni", "uni2", "agency", "agency2", "small", "firm")  # a few busy sellers
 
 
 @pytest.fixture()
@@ -44,6 +45,9 @@ def orgs(app_ctx, factory):
         "lab": factory.organization(kind="agency", service_agency=True, name="检测中心"),
         "away": factory.organization(kind="agency", service_agency=True, in_city=False, name="外地机构"),
         "team": factory.organization(kind="maker_team", host_level="provincial", name="创客团队"),
+        "uni2": factory.organization(kind="university", name="学院"),
+        "agency2": factory.organization(kind="agency", transfer_agency_level="city", name="转化中心"),
+        "firm": factory.organization(kind="enterprise", size="medium", name="中企业"),
     }
     db.session.add(ProvincialServiceReward(organization_id=o["lab"].id, year=2025, amount_fen=12_345_00))
     db.session.commit()  # (the city's form asks for the lab's A4 group: _start does)
@@ -88,8 +92,12 @@ def random_ledger(rnd, size: int) -> list[tuple[dict, bool]]:
         kind = rnd.choice(kinds)
         op = {"op": kind, "day": day()}
         if kind == "contract":
-            op.update(seller=party(), buyer=party(), amount=rnd.choice(AMOUNTS), reg=rnd.randint(1, 4),
-                      project=rnd.choice([None, "ACH-1", "ACH-1", "ACH-2"]), broker=rnd.choice([None, "agency", "lab"]),
+            seller, buyer = rnd.choice(SELLERS), party()
+            # brokers: two city agencies (their A2.city groups and overlap flags), one not filed,
+            # and now and then a party brokering its own contract (not brokered for A2)
+            broker = rnd.choice([None, None, "agency", "agency", "agency2", "lab", seller, buyer])
+            op.update(seller=seller, buyer=buyer, amount=rnd.choice(AMOUNTS), reg=rnd.randint(1, 12),
+                      project=rnd.choice([None, None, "ACH-1", "ACH-1", "ACH-2", "ACH-3"]), broker=broker,
                       ctype=rnd.choice(["transfer", "transfer", "transfer", "transfer", "development", "consulting"]),
                       kind=rnd.choice(["assignment", "assignment", "assignment", "licence"]),
                       in_city=rnd.random() < 0.8, paid=rnd.random() < 0.85)
@@ -241,6 +249,97 @@ def test_a_transfer_touches_the_later_transfers_of_its_project(orgs):
     a1 = db.session.get(m.Claim, a1.id)
     assert a1.engine_amount_fen == 300_000  # only the 200,000 added over 800,000
     _claims_equal_the_whole_year(2025)
+
+
+def _contract(c, ref, seller, fen, day, reg, broker=None, ctype="development", project=None):
+    payload = {"contract_type": ctype, "seller": c[seller], "buyer": c["large"], "amount": fen_to_str(fen),
+               "registration_no": reg, "registered_on": day.isoformat(), "project": project,
+               "broker": c[broker] if broker else None, "transformed_in_city": True}
+    if ctype == "transfer":
+        payload["transfer_kind"] = "assignment"
+    services.append("contract_registered", ref, day, fen, payload)
+    _payment(ref, day)
+    db.session.commit()
+
+
+def _flag_kinds(clause, code):
+    claim = db.session.scalar(select(m.Claim).join(Organization, Organization.id == m.Claim.organization_id)
+                              .where(m.Claim.clause == clause, Organization.credit_code == code))
+    db.session.refresh(claim)
+    return [f["kind"] for f in claim.flags]
+
+
+def test_a_contract_reads_its_sellers_groups_not_the_sellers_it_shares_a_buyer_with(orgs):
+    """Two sellers with one buyer: a new contract of one names its seller's A1 group, and its
+    recompute leaves the other seller's claim as it is (the grouping by beneficiary)."""
+    c = orgs
+    _start(c)
+    _contract(c, "CTR-1", "uni2", 1_000_000_00, date(2025, 3, 1), "R1")
+    drafting.drain()
+    other = db.session.scalar(select(m.Claim).where(m.Claim.clause == "A1.DT"))
+    before = (other.id, len(other.decisions))
+    _contract(c, "CTR-2", "uni", 2_000_000_00, date(2025, 4, 1), "R2")
+    from marketplace.claims.incremental import recompute_keys
+    counts = recompute_keys(2025, [f"2025|TC|{c['uni']}"])
+    assert counts == {"drafted": 1}, counts  # uni's A1.DT, and nothing of uni2's
+    db.session.commit()
+    drafting.drain()
+    assert (other.id, len(db.session.get(m.Claim, other.id).decisions)) == before
+    _claims_equal_the_whole_year(2025)
+
+
+def test_a_busy_sellers_new_brokered_contract_reaches_its_agency(orgs):
+    """A seller already paid under A1 registers a contract of its own number, brokered: the
+    agency's A2.city claim follows, though nothing links the contract to the seller's others."""
+    c = orgs
+    _start(c)
+    _contract(c, "CTR-1", "uni", 1_000_000_00, date(2025, 3, 1), "R1")
+    _contract(c, "CTR-2", "uni", 2_000_000_00, date(2025, 4, 1), "R2", broker="agency2")
+    drafting.drain()
+    _contract(c, "CTR-3", "uni", 1_500_000_00, date(2025, 5, 1), "R3", broker="agency2")
+    drafting.drain()
+    a2 = db.session.scalar(select(m.Claim).where(m.Claim.clause == "A2.city"))
+    assert a2.engine_amount_fen == 5_250_000  # 1.5 % of 3,500,000
+    _claims_equal_the_whole_year(2025)
+
+
+def test_an_agency_reaching_the_threshold_flags_the_a1_claims_of_its_other_sellers(orgs):
+    """A2.city is paid once the agency's brokered turnover reaches 3,000,000: from then on every
+    A1 award standing on one of its contracts carries an overlap flag, also that of a seller
+    whose own contracts did not change (the paid-or-not of a group reaches its neighbours)."""
+    c = orgs
+    _start(c)
+    _contract(c, "CTR-1", "uni2", 2_500_000_00, date(2025, 3, 1), "R1", broker="agency")
+    drafting.drain()
+    assert "overlap" not in _flag_kinds("A1.DT", c["uni2"])  # the agency is below the threshold
+    _contract(c, "CTR-2", "small", 1_200_000_00, date(2025, 5, 1), "R2", broker="agency")
+    drafting.drain()
+    assert "overlap" in _flag_kinds("A1.DT", c["uni2"])
+    _claims_equal_the_whole_year(2025)
+    services.append("refund", "CTR-2", date(2025, 6, 1), 1_200_000_00, {"reason": "退款", "amount": "1200000.00"},
+                    corrects_seq=db.session.scalar(select(LedgerEntry.seq).where(
+                        LedgerEntry.ref == "CTR-2", LedgerEntry.kind == "payment")))
+    db.session.commit()
+    drafting.drain()
+    assert "overlap" not in _flag_kinds("A1.DT", c["uni2"])  # below the threshold again
+    _claims_equal_the_whole_year(2025)
+
+
+def test_a_displaced_registration_reaches_the_brokers_of_its_sellers_other_contracts(orgs):
+    """A contract registered under a number another seller's contract already holds, but
+    earlier, takes the number's count: the other seller's A1 award falls to 0, and the
+    agency brokering that seller's other (tiny) contract loses its overlap flag."""
+    c = orgs
+    _start(c)
+    _contract(c, "CTR-1", "away", 3_000_000_00, date(2025, 2, 1), "R9", broker="agency")  # A2.city paid, no A1
+    _contract(c, "CTR-2", "uni2", 2_000_000_00, date(2025, 6, 1), "R1")
+    _contract(c, "CTR-3", "uni2", 1, date(2025, 6, 2), "R2", broker="agency")  # counts 0.01: A1 alone pays 0
+    drafting.drain()
+    assert "overlap" in _flag_kinds("A2.city", c["agency"])
+    _contract(c, "CTR-4", "small", 900_000_00, date(2025, 1, 5), "R1")  # R1 counts here now, not for uni2
+    drafting.drain()
+    _claims_equal_the_whole_year(2025)
+    assert "overlap" not in _flag_kinds("A2.city", c["agency"])
 
 
 def test_two_workers_never_work_one_group_at_once(app_ctx):
