@@ -166,7 +166,7 @@ def claims_phase(db_path: Path, year: int, entries: int, contract_entries: int =
                                 "baseline_whole_year_s": round(full_s, 3)}
 
         # a registered and paid technology contract of a busy seller: its TC family recomputes
-        # the contracts connected to its parties (``ledger.affects.contract_component``)
+        # the groups of its parties and of the contracts linked to it (``claims.incremental``)
         seller = db.session.execute(
             select(LedgerEntry.party, func.count()).where(LedgerEntry.kind == "contract_registered")
             .group_by(LedgerEntry.party).order_by(func.count().desc()).limit(1)).first()[0]

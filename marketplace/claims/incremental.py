@@ -15,7 +15,7 @@ depends on:
 * which of them counts (a registration number counts once: every row with the number) and
   for how much (an assignment counts the value added over the earlier assignments of its
   project, of any year) — the *links* of registration number and project, followed to their
-  end (``_linked``);
+  end (``ledger.affects.linked_contracts``);
 * the overlap flags between an A1 award and an A2.city award standing on one contract: an A1
   group's flags read whether the A2.city group of each broker of its contracts is paid (more
   than 0), an A2.city group's whether the A1 group of each beneficiary of its contracts is.
@@ -39,8 +39,7 @@ from marketplace.claims import drafting
 from marketplace.claims import models as m
 from marketplace.extensions import db
 from marketplace.ledger import affects
-from marketplace.ledger.models import LedgerEntry
-from marketplace.ledger.scenario import _chunks, build_subscenario, kind_among
+from marketplace.ledger.scenario import _chunks, build_subscenario
 from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import evaluate
 
@@ -95,7 +94,7 @@ def _recompute_contracts(year: int, parties: set[str], projects: set[str], count
     role = params.at(date(year, 12, 31))["a1.beneficiary_role"]
     role_col = ROLE_COLUMN[role]
     session = db.session
-    seeds, history = _linked(session, year, {"party": parties, "counterparty": parties, "broker": parties},
+    seeds, history = affects.linked_contracts(session, year, {"party": parties, "counterparty": parties, "broker": parties},
                              projects)
     # The parties' own groups, and the groups of every contract linked to another by number or
     # project, may change. A contract linked to none changes only its own groups, and only if
@@ -112,7 +111,7 @@ def _recompute_contracts(year: int, parties: set[str], projects: set[str], count
         (maybe if alone else targets).update(_groups_of(row, role_col))
     maybe -= targets
     if maybe:
-        rows, history = _linked(session, year, {role_col: {code for clause, code in maybe if clause != A2},
+        rows, history = affects.linked_contracts(session, year, {role_col: {code for clause, code in maybe if clause != A2},
                                                 "broker": {code for clause, code in maybe if clause == A2}}, set())
         groups = _evaluate(year, list(rows.values()), list(history.values()), set(), maybe)
         filed = _filed(year, maybe)
@@ -126,10 +125,10 @@ def _recompute_contracts(year: int, parties: set[str], projects: set[str], count
         beneficiaries = {code for clause, code in targets if clause != A2}
         brokers = {code for clause, code in targets if clause == A2}
         # the targets' own contracts, then their neighbours' (the other side of an overlap)
-        own, _ = _linked(session, year, {role_col: beneficiaries, "broker": brokers}, set(), follow=False)
+        own, _ = affects.linked_contracts(session, year, {role_col: beneficiaries, "broker": brokers}, set(), follow=False)
         n_beneficiaries = {getattr(r, role_col) for r in own.values() if r.broker in brokers}
         n_brokers = {r.broker for r in own.values() if r.broker and getattr(r, role_col) in beneficiaries}
-        rows, history = _linked(session, year, {role_col: beneficiaries | n_beneficiaries,
+        rows, history = affects.linked_contracts(session, year, {role_col: beneficiaries | n_beneficiaries,
                                                 "broker": brokers | n_brokers}, set())
         groups = _evaluate(year, list(rows.values()), list(history.values()), set(), targets)
         flipped = _paid_changed(year, groups, targets)
@@ -179,68 +178,3 @@ def _filed(year: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple
             if (clause, code) in keys:
                 out[(clause, code)] = (fen, digest)
     return out
-
-
-def _linked(session, year: int, by_column: dict[str, set[str]], projects: set[str],
-            follow: bool = True) -> tuple[dict, dict]:
-    """The year's contracts whose column (``party``, ``counterparty``, ``broker``) holds one
-    of the values, or whose project is one of ``projects``: (the year's rows by seq, the
-    earlier contracts the year reads as history by seq). With ``follow``, every contract
-    linked to them by registration number or project comes along too, to the end (which row
-    of a number counts, and what an assignment adds over the earlier ones of its project,
-    read all of them), as ``build_scenario`` would see them."""
-    start = date(year, 1, 1)
-    is_contract = LedgerEntry.kind == "contract_registered"
-    # party and counterparty have (column, kind, occurred_on) indexes; broker, project and
-    # registration number have their own, which the kind must not shadow (``kind_among``)
-    by_lookup = kind_among(("contract_registered",))
-    in_year: dict[int, object] = {}
-    history: dict[int, object] = {}
-    for name, values in by_column.items():
-        column = getattr(LedgerEntry, name)
-        kind = is_contract if name in ("party", "counterparty") else by_lookup
-        for chunk in _chunks(sorted(v for v in values if v)):
-            for row in affects._year_rows(session, year, kind, column.in_(chunk)):
-                in_year[row.seq] = row
-    if not follow:
-        return in_year, history
-    regs: set[str] = set()
-    year_projects: set[str] = set()  # projects with a contract of the year (those bring their history)
-    queried_projects: set[str] = set()
-    new_rows = list(in_year.values())
-    new_projects, new_regs = set(projects), set()
-    while new_rows or new_projects or new_regs:
-        fresh_projects: set[str] = set()
-        for row in new_rows:
-            if row.registration_no and row.registration_no not in regs:
-                new_regs.add(row.registration_no)
-            if row.project and row.project not in year_projects:
-                year_projects.add(row.project)
-                fresh_projects.add(row.project)
-                if row.project not in queried_projects:
-                    new_projects.add(row.project)
-        # earlier contracts of the year's projects: history, whose registration numbers link on
-        for chunk in _chunks(sorted(fresh_projects)):
-            for row in session.execute(select(*affects._ROW).where(by_lookup, LedgerEntry.project.in_(chunk),
-                                                                   LedgerEntry.occurred_on < start)):
-                history[row.seq] = row
-                if row.registration_no and row.registration_no not in regs:
-                    new_regs.add(row.registration_no)
-        # earlier contracts sharing a registration number: their project may be one of the year's
-        for chunk in _chunks(sorted(new_regs)):
-            for row in session.execute(select(LedgerEntry.project).where(
-                    by_lookup, LedgerEntry.registration_no.in_(chunk), LedgerEntry.occurred_on < start,
-                    LedgerEntry.project.is_not(None)).distinct()):
-                if row.project not in queried_projects:
-                    new_projects.add(row.project)
-        found = []
-        for column, values in ((LedgerEntry.project, new_projects), (LedgerEntry.registration_no, new_regs)):
-            for chunk in _chunks(sorted(values)):
-                found += affects._year_rows(session, year, by_lookup, column.in_(chunk))
-        regs |= new_regs
-        queried_projects |= new_projects
-        new_projects, new_regs = set(), set()
-        new_rows = [r for r in found if r.seq not in in_year]
-        for r in new_rows:
-            in_year[r.seq] = r
-    return in_year, history

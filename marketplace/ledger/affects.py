@@ -11,7 +11,7 @@ family      groups                                      rows of the year it read
 ``A4``      A4 and A4.match of the service agency       vouchers sold by the party (+ reward)
 ``A5``      A5 of the institution                       its lease fees and instrument services
 ``TC``      A1.DT, A1.CS, A2.city of every party of     the technology contracts connected to
-            the contracts connected to the party        the party (see ``contract_component``)
+            the contracts connected to the party        the party (see ``claims.incremental``)
 ``TP``      the same, seeded by a project               ... connected to the project
 ==========  ==========================================  =======================================
 
@@ -23,8 +23,9 @@ Technology contracts are connected through the seller, the buyer, the broker (A1
 beneficiary role is a parameter; A2.city is per broker and its overlap flags join an A1 award
 to an A2 award), the registration number (a contract counts once: the first registration
 wins) and the project (a repeated assignment counts only the value added over the earlier
-ones). ``contract_component`` follows these links to their end, so every A1/A2 group it
-names holds all the rows it depends on. A contract also changes the contracts of its project
+ones). ``linked_contracts`` follows the number and project links to their end;
+``claims.incremental`` says which groups a contract can change and which neighbours' rows
+their overlap flags read. A contract also changes the contracts of its project
 registered in later years (they read it as history): the ledger names those years too.
 """
 from __future__ import annotations
@@ -160,51 +161,41 @@ def family_rows(session, year: int, family: str, codes: set[str]) -> list:
             rows += _year_rows(session, year, LedgerEntry.kind.in_(("lease_fee", "booking_completed")),
                                LedgerEntry.party.in_(chunk))
         else:
-            raise ValueError(f"family {family!r} has no rows of its own (contracts: contract_component)")
+            raise ValueError(f"family {family!r} has no rows of its own (contracts: linked_contracts)")
     return rows
 
 
-def contract_component(session, year: int, parties: set[str], projects: set[str]) -> tuple[list, list, set[str]]:
-    """The technology contracts connected to ``parties`` or ``projects``: (the year's rows, the
-    earlier contracts the year reads as history, every party of the year's rows).
-
-    Links followed to the end: seller, buyer and broker (a party's every contract of the
-    year), registration number (every contract of the year with it, and earlier contracts with
-    it whose project the year has), project (every contract of the year of it; earlier ones
-    come as history only when the year has a contract of the project, as in ``build_scenario``)."""
+def linked_contracts(session, year: int, by_column: dict[str, set[str]], projects: set[str],
+                     follow: bool = True) -> tuple[dict, dict]:
+    """The year's contracts whose column (``party``, ``counterparty``, ``broker``) holds one
+    of the values, or whose project is one of ``projects``: (the year's rows by seq, the
+    earlier contracts the year reads as history by seq). With ``follow``, every contract
+    linked to them by registration number or project comes along too, to the end (which row
+    of a number counts, and what an assignment adds over the earlier ones of its project,
+    read all of them), as ``build_scenario`` would see them."""
     start = date(year, 1, 1)
-    in_year: dict[int, object] = {}
-    history: dict[int, object] = {}
-    all_parties: set[str] = set()
-    year_projects: set[str] = set()  # projects with a contract in this year (those bring their history)
-    regs: set[str] = set()
-    queried_projects: set[str] = set()
-    new_parties, new_projects, new_regs = set(parties), set(projects), set()
     is_contract = LedgerEntry.kind == "contract_registered"
     # party and counterparty have (column, kind, occurred_on) indexes; broker, project and
     # registration number have their own, which the kind must not shadow (``kind_among``)
     by_lookup = kind_among(("contract_registered",))
-    while new_parties or new_projects or new_regs:
-        found = []
-        for column, values, kind in ((LedgerEntry.party, new_parties, is_contract),
-                                     (LedgerEntry.counterparty, new_parties, is_contract),
-                                     (LedgerEntry.broker, new_parties, by_lookup),
-                                     (LedgerEntry.project, new_projects, by_lookup),
-                                     (LedgerEntry.registration_no, new_regs, by_lookup)):
-            for chunk in _chunks(sorted(values)):
-                found += _year_rows(session, year, kind, column.in_(chunk))
-        all_parties |= new_parties
-        regs |= new_regs
-        queried_projects |= new_projects
-        new_parties, new_projects, new_regs = set(), set(), set()
-        fresh_projects = set()
-        for row in found:
-            if row.seq in in_year:
-                continue
-            in_year[row.seq] = row
-            for p in (row.party, row.counterparty, row.broker):
-                if p and p not in all_parties:
-                    new_parties.add(p)
+    in_year: dict[int, object] = {}
+    history: dict[int, object] = {}
+    for name, values in by_column.items():
+        column = getattr(LedgerEntry, name)
+        kind = is_contract if name in ("party", "counterparty") else by_lookup
+        for chunk in _chunks(sorted(v for v in values if v)):
+            for row in _year_rows(session, year, kind, column.in_(chunk)):
+                in_year[row.seq] = row
+    if not follow:
+        return in_year, history
+    regs: set[str] = set()
+    year_projects: set[str] = set()  # projects with a contract of the year (those bring their history)
+    queried_projects: set[str] = set()
+    new_rows = list(in_year.values())
+    new_projects, new_regs = set(projects), set()
+    while new_rows or new_projects or new_regs:
+        fresh_projects: set[str] = set()
+        for row in new_rows:
             if row.registration_no and row.registration_no not in regs:
                 new_regs.add(row.registration_no)
             if row.project and row.project not in year_projects:
@@ -226,5 +217,14 @@ def contract_component(session, year: int, parties: set[str], projects: set[str]
                     LedgerEntry.project.is_not(None)).distinct()):
                 if row.project not in queried_projects:
                     new_projects.add(row.project)
-    parties_out = {p for r in in_year.values() for p in (r.party, r.counterparty, r.broker) if p}
-    return list(in_year.values()), list(history.values()), parties_out | set(parties)
+        found = []
+        for column, values in ((LedgerEntry.project, new_projects), (LedgerEntry.registration_no, new_regs)):
+            for chunk in _chunks(sorted(values)):
+                found += _year_rows(session, year, by_lookup, column.in_(chunk))
+        regs |= new_regs
+        queried_projects |= new_projects
+        new_projects, new_regs = set(), set()
+        new_rows = [r for r in found if r.seq not in in_year]
+        for r in new_rows:
+            in_year[r.seq] = r
+    return in_year, history

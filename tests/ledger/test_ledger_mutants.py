@@ -1,6 +1,6 @@
 """The ledger's paths a mutation sample found untested from tests/ledger (issue 16, session 5):
 the bulk path (``append_many`` and the years it asks drafting for), the claim-key parser, the
-rows a claim family reads (``affects.family_rows``, ``affects.contract_component``), a part
+rows a claim family reads (``affects.family_rows``, ``affects.linked_contracts``), a part
 of a year's scenario (``scenario.build_subscenario``), the index columns ``append`` stores,
 and the refund rule of ``verify_business``. Each test states the behaviour exactly, so a
 changed condition, key or year shows."""
@@ -122,11 +122,12 @@ def test_a_family_reads_the_rows_of_its_parties_in_its_year_only(c):
         affects.family_rows(s, 2025, "TC", {c["uni"]})
 
 
-def test_a_contract_component_follows_every_link_to_its_end(c):
-    """From the university: its contract (party), the one sharing its registration number,
-    the one sharing that one's project, the one its broker brokered, and through the project's
-    earlier contracts (history) and their registration numbers to a third project's contract
-    of the year. An unconnected contract stays out."""
+def test_linked_contracts_follow_number_and_project_links_to_their_end(c):
+    """From the university's contract (as seller): the one sharing its registration number,
+    the one sharing that one's project, and through the project's earlier contracts (history)
+    and their registration numbers to a third project's contract of the year. Parties are not
+    followed (the agency's brokered contract stays out: ``claims.incremental`` decides which
+    parties' groups a contract reaches), nor is an unconnected contract."""
     for e in (
         contract("CTR-A", date(2025, 2, 1), 1_000_00, c["uni"], c["small"], reg="R-A"),
         contract("CTR-B", date(2025, 3, 1), 1_000_00, c["large"], c["team"], reg="R-A", project="ACH-2"),
@@ -139,14 +140,20 @@ def test_a_contract_component_follows_every_link_to_its_end(c):
         pay("CTR-A", date(2025, 2, 2)),
     ):
         add(e)
-    rows, history, parties = affects.contract_component(db.session, 2025, {c["uni"]}, set())
-    assert refs(rows) == {"CTR-A", "CTR-B", "CTR-C", "CTR-K", "CTR-F"}
-    assert refs(history) == {"CTR-H", "CTR-E"}
-    assert parties == {c[p] for p in ("uni", "small", "large", "team", "agency", "lab", "lone1", "lone2", "far",
-                                      "away")}
+    s = db.session
+    rows, history = affects.linked_contracts(s, 2025, {"party": {c["uni"]}}, set())
+    assert refs(rows.values()) == {"CTR-A", "CTR-B", "CTR-C", "CTR-F"}
+    assert refs(history.values()) == {"CTR-H", "CTR-E"}
+    # the column asked is the one read: the university bought nothing, the agency brokered one
+    assert affects.linked_contracts(s, 2025, {"counterparty": {c["uni"]}}, set()) == ({}, {})
+    rows, _history = affects.linked_contracts(s, 2025, {"broker": {c["agency"]}}, set())
+    assert refs(rows.values()) == {"CTR-K"}
+    # without following, only the party's own contracts of the year
+    rows, history = affects.linked_contracts(s, 2025, {"party": {c["uni"]}}, set(), follow=False)
+    assert refs(rows.values()) == {"CTR-A"} and history == {}
     # seeded by a project alone
-    rows, history, _parties = affects.contract_component(db.session, 2025, set(), {"ACH-3"})
-    assert "CTR-F" in refs(rows) and "CTR-E" in refs(history) and "CTR-Z" not in refs(rows)
+    rows, history = affects.linked_contracts(s, 2025, {}, {"ACH-3"})
+    assert "CTR-F" in refs(rows.values()) and "CTR-E" in refs(history.values()) and "CTR-Z" not in refs(rows.values())
 
 
 # --- a part of the year's scenario ---------------------------------------------------------------
