@@ -68,3 +68,51 @@ def _by_month_counted_once(year: int) -> dict:
                    and_(LedgerEntry.kind.in_(services.TURNOVER_KINDS), services.counted_once())))
         .group_by(LedgerEntry.kind, month))
     return {("month", kind, int(m)): [int(total), int(n)] for kind, m, total, n in rows}
+
+
+def test_requests_at_once_bring_the_kept_sums_forward_once(orgs, app, monkeypatch):  # noqa: F811
+    """A web process serves several requests at once (gthread). Two dashboard views after new
+    entries must not both move the kept sums forward from the same head: the new entries would
+    count twice. Each view runs in its own thread and application context (its own session),
+    with the bring-forward slowed so that both are inside it together."""
+    import random
+    import threading
+    import time
+
+    ledger = random_ledger(random.Random(18), 14)
+    services._SUMS.clear()
+    try:
+        half = len(ledger) // 2
+        for i, (op, _drain) in enumerate(ledger[:half]):
+            _append(i, op, orgs)
+        db.session.commit()
+        for year in YEARS:
+            services._year_sums(year)  # kept at this head
+        for i, (op, _drain) in enumerate(ledger[half:], start=half):
+            _append(i, op, orgs)
+        db.session.commit()
+
+        real = services._ref_groups
+        monkeypatch.setattr(services, "_ref_groups", lambda year, entries: time.sleep(0.01) or real(year, entries))
+        seen, errors = [], []
+
+        def view():
+            try:
+                with app.app_context():
+                    seen.append({y: {g: list(v) for g, v in services._year_sums(y).items()} for y in YEARS})
+                    db.session.remove()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=view) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        monkeypatch.setattr(services, "_ref_groups", real)
+        fresh = {y: services._full_sums(y) for y in YEARS}
+        assert seen == [fresh] * len(threads)
+        assert {y: {g: list(v) for g, v in services._year_sums(y).items()} for y in YEARS} == fresh
+    finally:
+        _clean()
