@@ -334,12 +334,41 @@ def _year_sums_at(key: tuple, year: int, seq: int, digest: str) -> dict:
     return sums.groups
 
 
-def _ledger_sums(year: int) -> tuple[list, list, int]:
-    """(kind, month, fen, trades) rows, (kind, party, fen, trades) rows and the trades of ``year``."""
+# The by-county rollup of a year's party sums, per process: it changes only when the kept sums
+# move on (a brought-forward year is a new dict) or a party's county does (read every view).
+_ROLLUPS: dict[tuple, tuple] = {}
+
+
+def _by_county(year: int) -> dict[str, tuple[dict[str, int], int]]:
+    """county (or OUTSIDE) -> ({kind: fen}, trades) of ``year``, each party in its county as it
+    stands today."""
     groups = _year_sums(year)
-    by_month = [(g[1], g[2], v[0], v[1]) for g, v in groups.items() if g[0] == "month"]
-    by_party = [(g[1], g[2], v[0], v[1]) for g, v in groups.items() if g[0] == "party"]
-    return by_month, by_party, groups.get(("trades",), [0, 0])[1]
+    key = (str(db.session.get_bind().url), year)
+    kept = _ROLLUPS.get(key)
+    if kept is None or kept[0] is not groups:
+        codes = sorted({group[2] for group in groups if group[0] == "party" and group[2]})
+    else:
+        codes = kept[3]
+    county_of: dict[str, str | None] = {}
+    for i in range(0, len(codes), 500):
+        for code, in_city, county in db.session.execute(
+                select(Organization.credit_code, Organization.in_city, Organization.county)
+                .where(Organization.credit_code.in_(codes[i:i + 500]))):
+            county_of[code] = county if in_city else None
+    if kept is not None and kept[0] is groups and kept[1] == county_of:
+        return kept[2]
+    out: dict[str, tuple[dict[str, int], int]] = {}
+    for group, (fen, n) in groups.items():
+        if group[0] != "party":
+            continue
+        county = county_of.get(group[2]) or OUTSIDE
+        by_kind, count = out.get(county, ({}, 0))
+        by_kind[group[1]] = by_kind.get(group[1], 0) + fen
+        out[county] = (by_kind, count + n)
+    if len(_ROLLUPS) >= _SUMS_KEPT:
+        _ROLLUPS.clear()
+    _ROLLUPS[key] = (groups, county_of, out, codes)
+    return out
 
 
 def turnover(actor, year: int) -> Turnover:
@@ -347,7 +376,9 @@ def turnover(actor, year: int) -> Turnover:
     trade counted once (``counted_once``); a row's count is the trades in it; the county is
     each party's as it stands today."""
     _view(actor)
-    month_rows, party_rows, trades = _ledger_sums(year)
+    groups = _year_sums(year)
+    month_rows = [(g[1], g[2], fen, n) for g, (fen, n) in groups.items() if g[0] == "month"]
+    trades = groups.get(("trades",), [0, 0])[1]
     by_month = {m: TurnoverRow(m) for m in range(1, 13)}
     by_kind = {k: 0 for k in TURNOVER_KINDS}
     corrections = {"refund": 0, "cancellation": 0}
@@ -361,19 +392,7 @@ def turnover(actor, year: int) -> Turnover:
         row.count += n
         by_kind[kind] += total
 
-    county_of: dict[str, str | None] = {}
-    codes = sorted({code for _kind, code, _total, _n in party_rows if code})
-    for i in range(0, len(codes), 500):
-        for code, in_city, county in db.session.execute(
-                select(Organization.credit_code, Organization.in_city, Organization.county)
-                .where(Organization.credit_code.in_(codes[i:i + 500]))):
-            county_of[code] = county if in_city else None
-    counties: dict[str, TurnoverRow] = {}
-    for kind, code, total, n in party_rows:
-        key = county_of.get(code) or OUTSIDE
-        row = counties.setdefault(key, TurnoverRow(key))
-        row.by_kind[kind] = row.by_kind.get(kind, 0) + int(total or 0)
-        row.count += n
+    counties = {key: TurnoverRow(key, dict(by_kind), n) for key, (by_kind, n) in _by_county(year).items()}
     from marketplace.accounts.models import COUNTIES
 
     order = {c: i for i, c in enumerate(COUNTIES)}
