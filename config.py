@@ -193,6 +193,11 @@ class Config:
     # /readyz is 503 when the outbox holds more rows than this, or its oldest row is older.
     OUTBOX_BACKLOG_MAX = 1000
     OUTBOX_MAX_AGE_SECONDS = 600
+    # /dashboards: how long a process reuses the counties of the year's parties (a county map
+    # of thousands of organisations per view is most of the page at province volume). New
+    # ledger entries and new organisations show at once; a county changed in the database
+    # directly shows within this many seconds.
+    DASHBOARD_COUNTIES_MAX_AGE_SECONDS = 60
     # The background worker's heartbeat must be younger than this; 0 = no worker is
     # deployed (the outbox is drained after each request) and the check says "not configured".
     WORKER_HEARTBEAT_MAX_AGE = 0
@@ -240,6 +245,7 @@ class TestConfig(Config):
         RATELIMIT_API = RATELIMIT_WEBHOOK = "100000 per minute"
     LOGIN_MAX_FAILURES_PER_ADDRESS = 100000
     DEMO_CITY = "named"  # tests of the whole city ask for "full" themselves
+    DASHBOARD_COUNTIES_MAX_AGE_SECONDS = 0  # a test that keeps them sets its own
 
 
 class ProductionConfig(Config):

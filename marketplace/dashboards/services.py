@@ -313,13 +313,11 @@ def _year_sums(year: int) -> dict:
 
 def _year_sums_at(key: tuple, year: int, seq: int, digest: str) -> dict:
     sums = _SUMS.get(key)
-    if sums is not None and sums.seq > seq:
-        # This request reads an older snapshot than the kept sums (another request saw newer
-        # entries first), or the database behind the address was replaced by a shorter one
-        # (a restore, a test's fresh database): its own sums, leaving the kept ones alone.
-        return _full_sums(year)
-    if sums is not None and sums.seq == seq and sums.hash != digest:
-        sums = None  # another ledger of the same length behind the address
+    if sums is not None and (sums.seq > seq or (sums.seq == seq and sums.hash != digest)):
+        # A shorter or another ledger behind the address (a restore, a test's fresh database),
+        # or a request reading an older snapshot than the kept sums: aggregate afresh at this
+        # head and keep that (a newer request then brings it forward by a few entries).
+        sums = None
     if sums is not None and sums.seq != seq:
         # the ledger only grows and its hashes chain: the kept head must still be in it
         kept = db.session.scalar(select(LedgerEntry.hash).where(LedgerEntry.seq == sums.seq)) if sums.seq else None
@@ -334,29 +332,37 @@ def _year_sums_at(key: tuple, year: int, seq: int, digest: str) -> dict:
     return sums.groups
 
 
-# The by-county rollup of a year's party sums, per process: it changes only when the kept sums
-# move on (a brought-forward year is a new dict) or a party's county does (read every view).
+# The by-county rollup of a year's party sums, per process. It is made again when the kept sums
+# move on (a brought-forward year is a new dict), when organisations are added (their count and
+# highest id), and when the counties it read are older than DASHBOARD_COUNTIES_MAX_AGE_SECONDS:
+# reading the county of thousands of parties was most of a view at province volume, and no
+# page changes an organisation's county (it is given at registration).
 _ROLLUPS: dict[tuple, tuple] = {}
 
 
 def _by_county(year: int) -> dict[str, tuple[dict[str, int], int]]:
     """county (or OUTSIDE) -> ({kind: fen}, trades) of ``year``, each party in its county as it
-    stands today."""
+    stands (at most DASHBOARD_COUNTIES_MAX_AGE_SECONDS ago)."""
+    import time
+
+    from flask import current_app
+
     groups = _year_sums(year)
+    organizations = tuple(db.session.execute(select(func.count(Organization.id), func.max(Organization.id))).one())
     key = (str(db.session.get_bind().url), year)
     kept = _ROLLUPS.get(key)
-    if kept is None or kept[0] is not groups:
-        codes = sorted({group[2] for group in groups if group[0] == "party" and group[2]})
-    else:
-        codes = kept[3]
+    max_age = current_app.config["DASHBOARD_COUNTIES_MAX_AGE_SECONDS"]
+    if (kept is not None and kept[0] is groups and kept[1] == organizations
+            and time.monotonic() - kept[3] < max_age):
+        return kept[2]
+    read_at = time.monotonic()
+    codes = sorted({group[2] for group in groups if group[0] == "party" and group[2]})
     county_of: dict[str, str | None] = {}
     for i in range(0, len(codes), 500):
         for code, in_city, county in db.session.execute(
                 select(Organization.credit_code, Organization.in_city, Organization.county)
                 .where(Organization.credit_code.in_(codes[i:i + 500]))):
             county_of[code] = county if in_city else None
-    if kept is not None and kept[0] is groups and kept[1] == county_of:
-        return kept[2]
     out: dict[str, tuple[dict[str, int], int]] = {}
     for group, (fen, n) in groups.items():
         if group[0] != "party":
@@ -367,7 +373,7 @@ def _by_county(year: int) -> dict[str, tuple[dict[str, int], int]]:
         out[county] = (by_kind, count + n)
     if len(_ROLLUPS) >= _SUMS_KEPT:
         _ROLLUPS.clear()
-    _ROLLUPS[key] = (groups, county_of, out, codes)
+    _ROLLUPS[key] = (groups, organizations, out, read_at)
     return out
 
 

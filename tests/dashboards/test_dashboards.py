@@ -196,6 +196,44 @@ def test_turnover_follows_a_new_entry_and_a_county_move_between_views(client, fa
     assert moved == dict(by_county)
 
 
+def test_a_process_keeps_the_parties_counties_for_their_max_age(client, factory, city, app, monkeypatch):
+    """Within DASHBOARD_COUNTIES_MAX_AGE_SECONDS a view reuses the counties it read; a new
+    ledger entry or a new organisation makes them read again, and so does their age."""
+    import time
+
+    from marketplace.core.uow import unit_of_work
+    from marketplace.ledger import services as ledger
+
+    monkeypatch.setitem(app.config, "DASHBOARD_COUNTIES_MAX_AGE_SECONDS", 3600)
+    reviewer = _reviewer(factory)
+    services.turnover(reviewer, YEAR)
+    lab = db.session.scalars(select(Organization).where(Organization.in_city.is_(True),
+                                                        Organization.county == "临清市")).first()
+    before = {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county}
+    with unit_of_work():
+        lab.county = "冠县"
+    assert {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county} == before  # kept
+
+    factory.organization(kind="enterprise", name="新来的企业")  # a new organisation: read again
+    moved = {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county}
+    assert moved != before and moved == dict(_ledger_truth(YEAR)[2])
+
+    with unit_of_work():
+        lab.county = "临清市"
+    assert {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county} == moved  # kept again
+    with unit_of_work():  # a new ledger entry: read again
+        ledger.append("lease_fee", "LSE-COUNTY-1", date(YEAR, 8, 1), 100_00, {
+            "lessee": lab.credit_code, "instrument": "INS-COUNTY", "amount": "100.00", "financing_lease": True,
+            "on_sharing_platform": True})
+    assert {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county} == dict(_ledger_truth(YEAR)[2])
+
+    with unit_of_work():
+        lab.county = "冠县"
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + 3601)  # older than their max age: read again
+    assert {r.key: r.total_fen for r in services.turnover(reviewer, YEAR).by_county} == dict(_ledger_truth(YEAR)[2])
+
+
 def test_drafted_claims_equal_the_engine_and_the_dashboard_shows_them(client, factory, city):
     from marketplace.claims import services as claims
 
