@@ -10,12 +10,15 @@ which is exactly what drafted claims will equal.
 from __future__ import annotations
 
 import functools
+import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
@@ -199,8 +202,6 @@ class _YearSums:
 
 
 def _party_of(kind: str, payload: str) -> str | None:
-    import json
-
     value = json.loads(payload).get(PARTY_KEY[kind])
     return None if value is None else str(value)
 
@@ -343,10 +344,6 @@ _ROLLUPS: dict[tuple, tuple] = {}
 def _by_county(year: int) -> dict[str, tuple[dict[str, int], int]]:
     """county (or OUTSIDE) -> ({kind: fen}, trades) of ``year``, each party in its county as it
     stands (at most DASHBOARD_COUNTIES_MAX_AGE_SECONDS ago)."""
-    import time
-
-    from flask import current_app
-
     groups = _year_sums(year)
     organizations = tuple(db.session.execute(select(func.count(Organization.id), func.max(Organization.id))).one())
     key = (str(db.session.get_bind().url), year)

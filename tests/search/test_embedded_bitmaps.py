@@ -117,12 +117,7 @@ def test_cold_answers_follow_writes_in_this_and_a_new_process(tmp_path, seed):
 
 def test_too_many_rows_since_the_reindex_rank_everything_afresh(tmp_path, monkeypatch):
     monkeypatch.setattr(fts5, "_tail_limit", lambda base_n: 3)
-    path = tmp_path / "search.sqlite3"
-    backend = EmbeddedBackend(path)
-    backend.ensure_index()
-    base = corpus()
-    backend.reindex(base)
-    docs = {d.id: d for d in base}
+    path, backend, base, docs = _reindexed(tmp_path)
     for d in base[:5]:
         edited = replace(d, title=d.title + " 检测")
         backend.index([edited])
@@ -149,14 +144,19 @@ def _grow_tail(writer: EmbeddedBackend, base: list, docs: dict, count: int, seed
         docs[doc.id] = doc
 
 
+def _reindexed(tmp_path):
+    """An index reindexed from the corpus: (path, backend, the corpus, its documents by id)."""
+    path = tmp_path / "search.sqlite3"
+    backend = EmbeddedBackend(path)
+    backend.ensure_index()
+    base = corpus()
+    backend.reindex(base)
+    return path, backend, base, {d.id: d for d in base}
+
+
 def _with_tail(tmp_path, count: int, seed: int):
     """An index reindexed from the corpus, then ``count`` writes: (path, writer, docs)."""
-    path = tmp_path / "search.sqlite3"
-    writer = EmbeddedBackend(path)
-    writer.ensure_index()
-    base = corpus()
-    writer.reindex(base)
-    docs = {d.id: d for d in base}
+    path, writer, base, docs = _reindexed(tmp_path)
     _grow_tail(writer, base, docs, count, seed=seed)
     return path, writer, docs
 
