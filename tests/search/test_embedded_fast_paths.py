@@ -1,0 +1,106 @@
+"""The embedded backend's C-speed paths give the answers the rules give: organisation
+names found by translating code layers (one byte string per byte of a value's code,
+two layers past 255 distinct names), FTS rowids turned into positions through the
+reindex's identity order, and a price-sorted page of a few selected listings found and
+sorted instead of walking the whole price order — cold, after another process's writes
+(new names past the coded ones, changed listings in the tail) and after a compaction
+that reshuffles the order."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from search import SearchQuery, fts5
+from search.fts5 import EmbeddedBackend, _identity_prefix
+
+from . import oracle
+from .corpus import corpus
+
+QUERIES = [
+    SearchQuery(text="聊城大学", per_page=100),
+    SearchQuery(text="测试中心", per_page=100),
+    SearchQuery(text="检测", per_page=100),  # synonyms: many names, both code groups
+    SearchQuery(text="3分部", per_page=100),
+    SearchQuery(text="分部 色谱", per_page=30, page=2),
+    SearchQuery(text="聊城大学", per_page=5, sort="price_asc", county="临清市"),
+    SearchQuery(text="色谱", per_page=3, page=2, sort="price_desc"),
+    SearchQuery(text="", per_page=4, sort="price_asc", field="新材料"),
+    SearchQuery(text="", per_page=100, sort="price_desc", kind="demand"),
+    SearchQuery(text="轴承", per_page=2, page=3, sort="price_asc"),
+]
+
+
+def _many_names() -> list:
+    """The corpus six times over, each copy under its own organisation names: 288
+    distinct names, so codes take two layers."""
+    docs = []
+    for k in range(6):
+        for d in corpus():
+            docs.append(replace(d, id=f"{d.id}.{k}", org_name=f"{d.org_name}{k}分部",
+                                published_at=d.published_at - timedelta(minutes=k)))
+    return docs
+
+
+def _check(backend: EmbeddedBackend, docs: dict) -> None:
+    current = list(docs.values())
+    for q in QUERIES:
+        if backend._snap is not None:
+            backend._snap.clear_term_cache()
+        r = backend.query(q)
+        expected, total = oracle.search(current, q)
+        assert [(h.id, h.score) for h in r.hits] == [(i, float(s)) for i, s in expected], q
+        assert r.total == total, q
+        assert {k: dict(v) for k, v in r.facets.items()} == oracle.facets(current, q), q
+
+
+@pytest.mark.parametrize("translate_from", [1, 10**9])  # every code group translated / none
+def test_names_ranks_and_price_pages_follow_writes_and_compaction(tmp_path, monkeypatch, translate_from):
+    monkeypatch.setattr(fts5, "_TRANSLATE_FROM", translate_from)
+    monkeypatch.setattr(fts5, "_tail_limit", lambda base_n: 40)
+    rnd = random.Random(7)
+    path = tmp_path / "search.sqlite3"
+    writer, reader = EmbeddedBackend(path), EmbeddedBackend(path)
+    writer.ensure_index()
+    base = _many_names()
+    writer.reindex(base)
+    docs = {d.id: d for d in base}
+    _check(reader, docs)
+    snap = reader._snap
+    values = snap.values[fts5._COLUMNS.index("co")]
+    assert len(values.layers) == 2 and values.coded == len(base)
+    assert snap.identity == len(base)  # a reindex writes rowids in rank order
+
+    now = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    for step in range(10):  # another process writes: new names, changed and removed listings
+        if step % 4 == 3:
+            gone = rnd.choice(sorted(docs))
+            writer.delete([gone])
+            docs.pop(gone)
+        else:
+            doc = docs[rnd.choice(sorted(docs))]
+            if step % 2:
+                doc = replace(doc, id=f"service:new-{step}", org_name=f"聊城大学新建{step}分部")
+            doc = replace(doc, title=doc.title + rnd.choice(["液相色谱", "轴承检测", ""]),
+                          price_fen=rnd.choice([None, 5_000, 90_000_000]),
+                          published_at=now + timedelta(minutes=rnd.randint(-5000, 50)))
+            writer.index([doc])
+            docs[doc.id] = doc
+        _check(reader, docs)
+    assert reader.rebuilds == 1 and reader._snap.tail  # brought forward, not rebuilt
+
+    assert writer.compact()  # ranks the written rows in: rowids no longer in rank order
+    fresh = EmbeddedBackend(path)
+    _check(fresh, docs)
+    _check(reader, docs)
+    assert fresh._snap.identity < fresh._snap.n
+
+
+def test_identity_prefix():
+    assert _identity_prefix([]) == 0
+    assert _identity_prefix([1, 2, 3]) == 3
+    assert _identity_prefix([2, 1, 3]) == 0
+    assert _identity_prefix([1, 2, 3, 9, 5, 6]) == 3
+    assert _identity_prefix(list(range(1, 1001)) + [5000] + list(range(1002, 1100))) == 1000
