@@ -930,7 +930,10 @@ class EmbeddedBackend:
                 if selected:  # each listing scores the best tier the term reaches there
                     reached = 0
                     for column, typed_only, value in _TIERS:
-                        m = (typed if typed_only else anything)[column] & ~reached
+                        # (x | r) ^ r is x without r: ~10x cheaper than x & ~r on
+                        # big ints (no negative number to make and mask)
+                        m = (typed if typed_only else anything)[column]
+                        m = (m | reached) ^ reached
                         if m:
                             score += value * m
                             reached |= m
@@ -1326,7 +1329,6 @@ class _Snapshot:
         new.bitmap_rows = self.bitmap_rows
         new.rowid_at, new.id_at, new.price_at, new.ms_at = self.rowid_at, self.id_at, self.price_at, self.ms_at
         new.prices, new.priced_ranks, new.orders = self.prices, self.priced_ranks, self.orders
-        new.__dict__["_places"] = self.__dict__.setdefault("_places", {})  # the same orders
         new.pos_of = list(self.pos_of)
         new.identity = self.identity  # positions below it keep their rowids
         new.masks, new.bits = dict(self.masks), dict(self.bits)
@@ -1393,16 +1395,14 @@ class _Snapshot:
             new._terms[terms] = tuple(m | e for m, e in zip(masks, extra)) if any(extra) else masks
         return new
 
-    def _order_place(self, sort: str) -> list[int]:
-        """Position -> its place in the price order ``sort`` (made on first use)."""
-        places = self.__dict__.setdefault("_places", {})
-        place = places.get(sort)
-        if place is None:
-            order = self.orders[sort]
-            place = [0] * self.base_n
-            deque(map(place.__setitem__, order, range(len(order))), maxlen=0)
-            places[sort] = place
-        return place
+    def _base_price_key(self, p: int) -> tuple:
+        """Where position ``p`` of the ranked part stands in ``orders["price_asc"]``."""
+        price = self.price_at[p]
+        return (price is None, price or 0, p)
+
+    def _base_price_desc_key(self, p: int) -> tuple:
+        price = self.price_at[p]
+        return (price is None, -(price or 0), p)
 
     def _newest_key(self, p: int) -> tuple[int, str]:
         return (-self.ms_at[p], self.id_at[p])
@@ -1570,9 +1570,8 @@ class _Snapshot:
         if total is not None and total * 4 < min(len(order), want * len(order) // max(total, 1)):
             # few selected: walking the price order (~0.1 µs a listing) would pass most of it
             # before ``want`` of them; find them (bytes.find) and sort those instead
-            place = self._order_place(sort)
-            base = iter(heapq.nsmallest(want, self._iter_find(selected_bytes, 1, self.base_n),
-                                        key=place.__getitem__))
+            key = self._base_price_key if sort == "price_asc" else self._base_price_desc_key
+            base = iter(heapq.nsmallest(want, self._iter_find(selected_bytes, 1, self.base_n), key=key))
         else:
             base = compress(order, map(selected_bytes.__getitem__, order))
         if not self.tail:

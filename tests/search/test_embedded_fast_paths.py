@@ -30,6 +30,9 @@ QUERIES = [
     SearchQuery(text="", per_page=4, sort="price_asc", field="新材料"),
     SearchQuery(text="", per_page=100, sort="price_desc", kind="demand"),
     SearchQuery(text="轴承", per_page=2, page=3, sort="price_asc"),
+    # few selected (12 of 354): found and sorted, not walked over the price order
+    SearchQuery(text="专利", per_page=3, page=2, sort="price_desc", county="冠县"),
+    SearchQuery(text="专利", per_page=3, page=2, sort="price_asc", county="临清市"),
 ]
 
 
