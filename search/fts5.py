@@ -67,8 +67,8 @@ import threading
 from array import array
 from collections import OrderedDict, deque
 from contextlib import contextmanager
-from itertools import compress, islice, repeat
-from operator import neg
+from itertools import chain, compress, islice, repeat
+from operator import is_not, neg
 from typing import Any, Iterable, Iterator
 
 from .backend import (
@@ -1075,17 +1075,17 @@ class _Values:
         self.coded_values = len(texts) if coded else 0  # values added later have no code
 
     @classmethod
-    def of(cls, pairs: Iterable[tuple[str, int]], n: int = 0) -> "_Values":
-        """From (raw text, position) pairs over positions ``0 .. n - 1``. The most common
-        values come first, so that they share one code group (the same higher bytes)."""
-        by_raw: dict[str, list[int]] = {}
-        for raw, p in pairs:
-            by_raw.setdefault(raw, []).append(p)
-        by_canonical: dict[str, list[int]] = {}
-        for raw, ps in by_raw.items():
-            by_canonical.setdefault(canonical(raw), []).extend(ps)
-        ordered = sorted(by_canonical.items(), key=lambda item: -len(item[1]))
-        positions = [sorted(ps) for _, ps in ordered]
+    def of(cls, groups: Iterable[tuple[str, list[int]]], n: int = 0) -> "_Values":
+        """From (raw text, its positions in order) pairs over positions ``0 .. n - 1``.
+        The most common values come first, so that they share one code group (the same
+        higher bytes)."""
+        by_canonical: dict[str, list[list[int]]] = {}
+        for raw, ps in groups:
+            by_canonical.setdefault(canonical(raw), []).append(ps)
+        merged = [(text, lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists)))
+                  for text, lists in by_canonical.items()]
+        ordered = sorted(merged, key=lambda item: -len(item[1]))
+        positions = [ps for _, ps in ordered]
         layers: list[bytearray] = []
         top = len(positions)
         while top:
@@ -1218,14 +1218,19 @@ class _Snapshot:
                                    (base_rowid,)).fetchone()[0] > _tail_limit(len(ranked)):
             ranked = []  # too many rows written since: rank everything afresh, without the bitmaps
         if ranked:
-            where = dict(zip(ranked, range(len(ranked))))
-            rows = [None] * len(ranked)
-            for r in conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ?", (base_rowid,)):
-                p = where.get(r[0])
-                if p is None:  # not what compact() leaves: never trust the bitmaps then
-                    ranked = []
-                    break
-                rows[p] = r
+            found = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ? ORDER BY rowid",
+                                 (base_rowid,)).fetchall()
+            if len(found) == len(ranked) and [r[0] for r in found] == ranked:
+                rows = found  # nothing deleted, ranked in rowid order (a reindex's): as read
+            else:
+                where = dict(zip(ranked, range(len(ranked))))
+                rows = [None] * len(ranked)
+                for r in found:
+                    p = where.get(r[0])
+                    if p is None:  # not what compact() leaves: never trust the bitmaps then
+                        ranked = []
+                        break
+                    rows[p] = r
         if ranked:
             tail_rows = conn.execute(
                 f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
@@ -1280,7 +1285,7 @@ class _Snapshot:
         self.bits = {key: self.pack(m) for key, m in masks.items()}
         self.live = int.from_bytes(live_bytes, "little")
         base_prices = self.price_at[:base_n]
-        priced = sorted(pr for pr in zip(base_prices, range(base_n)) if pr[0] is not None)
+        priced = sorted(compress(zip(base_prices, range(base_n)), map(is_not, base_prices, repeat(None))))
         unpriced = [r for r, price in enumerate(base_prices) if price is None and live_bytes[r]]
         self.prices = [p for p, _ in priced]
         self.priced_ranks = [r for _, r in priced]
@@ -1298,18 +1303,19 @@ class _Snapshot:
         # the organisation names of every listing, by distinct value (tags are not: their
         # many combinations make a common word match thousands of distinct strings)
         pos_of = self.pos_of
-        stored = conn.execute("SELECT rowid, org_text FROM stored").fetchall()
-        rowids = [r for r, _ in stored]
-        places = list(map(pos_of.__getitem__, rowids)) if not rowids or max(rowids) < len(pos_of) else None
-        if places is not None and list(map(self.rowid_at.__getitem__, places)) == rowids:
-            org_pairs = list(zip([org for _, org in stored], places))  # every row has its position
-        else:  # not what the docs table said: only the rows that have one
-            org_pairs = []
-            for rowid, org in stored:
-                p = pos_of[rowid] if rowid < len(pos_of) else -1
-                if 0 <= p < n and self.rowid_at[p] == rowid:
-                    org_pairs.append((org, p))
-        self.values = {_COLUMNS.index("co"): _Values.of(org_pairs, n)}
+        groups = []  # (name, its positions)
+        for org, found in conn.execute("SELECT org_text, group_concat(rowid) FROM stored GROUP BY org_text"):
+            rowids = json.loads(f"[{found}]")
+            places = list(map(pos_of.__getitem__, rowids)) if max(rowids) < len(pos_of) else None
+            if places is None or list(map(self.rowid_at.__getitem__, places)) != rowids:
+                # not what the docs table said: only the rows that have a position
+                places = [p for r, p in zip(rowids, map(pos_of.__getitem__, rowids))
+                          if r < len(pos_of) and 0 <= p < n and self.rowid_at[p] == r] \
+                    if max(rowids) < len(pos_of) else \
+                    [pos_of[r] for r in rowids if r < len(pos_of) and self.rowid_at[pos_of[r]] == r]
+            places.sort()
+            groups.append((org, places))
+        self.values = {_COLUMNS.index("co"): _Values.of(groups, n)}
         self._init_caches(cache_bytes)
         return self
 
