@@ -7,6 +7,8 @@ sorted instead of walking the whole price order — cold, after another process'
 that reshuffles the order."""
 from __future__ import annotations
 
+import json
+import os
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -107,3 +109,35 @@ def test_identity_prefix():
     assert _identity_prefix([2, 1, 3]) == 0
     assert _identity_prefix([1, 2, 3, 9, 5, 6]) == 3
     assert _identity_prefix(list(range(1, 1001)) + [5000] + list(range(1002, 1100))) == 1000
+
+
+def test_a_snapshot_warmed_before_a_fork_serves_the_child(tmp_path):
+    """``warm`` (a preloading server's master, before it forks its workers) builds the
+    snapshot and closes its connections; a forked child queries with the inherited
+    snapshot — brought forward past a write made meanwhile, not rebuilt."""
+    path = tmp_path / "search.sqlite3"
+    writer, master = EmbeddedBackend(path), EmbeddedBackend(path)
+    writer.ensure_index()
+    base = corpus()
+    writer.reindex(base)
+    master.warm()
+    assert master._all == [] and master._snap is not None and master.rebuilds == 1
+    changed = replace(base[0], title=base[0].title + " 液相色谱检测")
+    writer.index([changed])
+    docs = {d.id: d for d in base} | {changed.id: changed}
+    q = SearchQuery(text="检测", per_page=100)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        try:
+            r = master.query(q)
+            os.write(write_end, json.dumps([master.rebuilds, [[h.id, h.score] for h in r.hits], r.total]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        rebuilds, hits, total = json.loads(f.read())
+    os.waitpid(pid, 0)
+    expected, expected_total = oracle.search(list(docs.values()), q)
+    assert rebuilds == 1  # inherited, not built again
+    assert hits == [[i, float(s)] for i, s in expected] and total == expected_total
