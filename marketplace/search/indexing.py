@@ -45,7 +45,10 @@ def warm(app: Flask) -> None:
     """Ready the search backend before a preloading server forks its workers (gunicorn's
     ``when_ready`` hook in deploy/gunicorn.conf.py): the embedded index's snapshot is built
     once, in the master, and every worker inherits it instead of paying for it on its
-    first /search. A failure is logged, never fatal: the workers build their own then."""
+    first /search. A failure is logged, never fatal: the workers build their own then.
+    Elasticsearch needs no warming, and its client's connections must not cross a fork."""
+    if app.config["SEARCH_BACKEND"] == "elasticsearch":
+        return
     try:
         with app.app_context():
             index = backend()
