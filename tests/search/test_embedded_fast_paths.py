@@ -19,7 +19,7 @@ from search import SearchQuery, fts5
 from search.fts5 import EmbeddedBackend, _identity_prefix
 
 from . import oracle
-from .corpus import corpus
+from .corpus import corpus, reindexed
 
 QUERIES = [
     SearchQuery(text="聊城大学", per_page=100),
@@ -50,15 +50,7 @@ def _many_names() -> list:
 
 
 def _check(backend: EmbeddedBackend, docs: dict) -> None:
-    current = list(docs.values())
-    for q in QUERIES:
-        if backend._snap is not None:
-            backend._snap.clear_term_cache()
-        r = backend.query(q)
-        expected, total = oracle.search(current, q)
-        assert [(h.id, h.score) for h in r.hits] == [(i, float(s)) for i, s in expected], q
-        assert r.total == total, q
-        assert {k: dict(v) for k, v in r.facets.items()} == oracle.facets(current, q), q
+    oracle.check_cold(backend, docs, QUERIES)
 
 
 @pytest.mark.parametrize("translate_from", [1, 10**9])  # every code group translated / none
@@ -66,12 +58,8 @@ def test_names_ranks_and_price_pages_follow_writes_and_compaction(tmp_path, monk
     monkeypatch.setattr(fts5, "_TRANSLATE_FROM", translate_from)
     monkeypatch.setattr(fts5, "_tail_limit", lambda base_n: 40)
     rnd = random.Random(7)
-    path = tmp_path / "search.sqlite3"
-    writer, reader = EmbeddedBackend(path), EmbeddedBackend(path)
-    writer.ensure_index()
-    base = _many_names()
-    writer.reindex(base)
-    docs = {d.id: d for d in base}
+    path, writer, base, docs = reindexed(tmp_path, _many_names())
+    reader = EmbeddedBackend(path)
     _check(reader, docs)
     snap = reader._snap
     values = snap.values[fts5._COLUMNS.index("co")]
@@ -115,11 +103,8 @@ def test_a_snapshot_warmed_before_a_fork_serves_the_child(tmp_path):
     """``warm`` (a preloading server's master, before it forks its workers) builds the
     snapshot and closes its connections; a forked child queries with the inherited
     snapshot — brought forward past a write made meanwhile, not rebuilt."""
-    path = tmp_path / "search.sqlite3"
-    writer, master = EmbeddedBackend(path), EmbeddedBackend(path)
-    writer.ensure_index()
-    base = corpus()
-    writer.reindex(base)
+    path, writer, base, _ = reindexed(tmp_path)
+    master = EmbeddedBackend(path)
     master.warm()
     assert master._all == [] and master._snap is not None and master.rebuilds == 1
     changed = replace(base[0], title=base[0].title + " 液相色谱检测")
