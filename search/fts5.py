@@ -53,7 +53,7 @@ field into masks, ANDs filters in, packs the selection to one bit per listing (e
 slices and ``bytes.translate``) to count facets with ``(selected & facet).bit_count()`` on
 8x smaller ints, and adds the tier score as byte arithmetic (3·title + 2·org + 1·body per term, < 256). The
 page is read off in rank order (``bytes.find``), so ties fall to newest-then-id for free.
-A snapshot of 100,000 listings takes about a second of CPU to build, most of it reading the
+A snapshot of 100,000 listings takes 1–1.5 s of CPU to build, most of it reading the
 rows into Python; a preloading server builds it once, before it forks (``warm``).
 """
 from __future__ import annotations
