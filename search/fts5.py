@@ -1325,13 +1325,10 @@ class _Snapshot:
         groups = []  # (name, its positions)
         for org, found in conn.execute("SELECT org_text, group_concat(rowid) FROM stored GROUP BY org_text"):
             rowids = json.loads(f"[{found}]")
-            places = list(map(pos_of.__getitem__, rowids)) if max(rowids) < len(pos_of) else None
-            if places is None or list(map(self.rowid_at.__getitem__, places)) != rowids:
+            places = list(map(pos_of.__getitem__, rowids)) if max(rowids) < len(pos_of) else []
+            if list(map(self.rowid_at.__getitem__, places)) != rowids:
                 # not what the docs table said: only the rows that have a position
-                places = [p for r, p in zip(rowids, map(pos_of.__getitem__, rowids))
-                          if r < len(pos_of) and 0 <= p < n and self.rowid_at[p] == r] \
-                    if max(rowids) < len(pos_of) else \
-                    [pos_of[r] for r in rowids if r < len(pos_of) and self.rowid_at[pos_of[r]] == r]
+                places = [pos_of[r] for r in rowids if r < len(pos_of) and self.rowid_at[pos_of[r]] == r]
             places.sort()
             groups.append((org, places))
         self.values = {_COLUMNS.index("co"): _Values.of(groups, n)}
