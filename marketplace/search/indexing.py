@@ -120,11 +120,35 @@ def compact_if_due(now=None) -> bool:
     return done
 
 
+FILL_EVERY_S = 60
+
+
+def fill_if_empty(now=None) -> bool:
+    """The timed job: an embedded index that holds nothing while listings are published is
+    filled by a reindex here, in the worker. That is the state after an upgrade that changes
+    the index's format (``fts5.SCHEMA_VERSION``: the old tables are dropped, since the index is
+    derived) or after its file was lost; without this, search would answer nothing until
+    someone ran ``flask search reindex``. Elasticsearch is left to ``flask search reindex``
+    (several workers on several machines would each fill the one shared index). Returns
+    whether it filled the index."""
+    if current_app.config["SEARCH_BACKEND"] == "elasticsearch":
+        return False
+    index = backend()
+    if index.count() > 0:
+        return False
+    if db.session.scalar(select(Listing.id).where(Listing.status == "published").limit(1)) is None:
+        return False
+    done = reindex()
+    log.warning("the embedded search index was empty; filled it with %d published listings", done)
+    return True
+
+
 def init_app(app: Flask) -> None:
     from marketplace import worker
 
     outbox.register(app, TOPIC, apply, batch=500)
     worker.schedule(app, "search.compact", COMPACT_EVERY_S, compact_if_due)
+    worker.schedule(app, "search.fill", FILL_EVERY_S, fill_if_empty)
     app.cli.add_command(cli)
 
 

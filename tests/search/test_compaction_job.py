@@ -54,3 +54,33 @@ def test_the_worker_compacts_the_index_once_writes_pass_half_the_tail_limit(app_
     assert index.tail_rows() == 1
     assert _ids(reader, "氘灯") == expected | {f"service:{extra.id}"}
     reader.close()
+
+
+def test_the_worker_fills_an_embedded_index_left_empty_by_a_format_upgrade(app_ctx, factory):
+    """An upgrade that changes the index's format drops its tables (the index is derived):
+    the timed job ``search.fill`` reindexes, so search does not answer nothing until someone
+    runs ``flask search reindex``; a filled index, or one with nothing to hold, is left alone."""
+    t0 = utcnow()
+    index = search_index.backend()
+    index.drop()
+    index.ensure_index()
+    worker.run_due_jobs("w1", now=t0)
+    assert index.count() == 0  # nothing published: nothing to fill, and no error
+    assert db.session.get(ScheduledJob, "search.fill").last_error is None
+
+    provider = factory.provider()
+    listings = [factory.listing(provider, "service", title=f"氘灯光谱校准{i}") for i in range(3)]
+    search_index.drain()
+    assert index.count() == 3
+    conn = index._conn()  # an older format: what ensure_index finds after the upgrade
+    conn.execute("PRAGMA user_version = 10")
+    index.close()
+    upgraded = EmbeddedBackend(app_ctx.config["SEARCH_SQLITE_PATH"])
+    upgraded.ensure_index()
+    assert upgraded.count() == 0 and _ids(upgraded, "氘灯") == set()
+
+    worker.run_due_jobs("w1", now=t0 + timedelta(seconds=61))
+    assert db.session.get(ScheduledJob, "search.fill").last_error is None
+    assert _ids(upgraded, "氘灯") == {f"service:{x.id}" for x in listings}
+    assert not search_index.fill_if_empty()  # filled: the next round reads a count and stops
+    upgraded.close()
