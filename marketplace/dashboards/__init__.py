@@ -17,8 +17,7 @@ def init_app(app: Flask) -> None:
     # The year's turnover sums kept in the database: brought forward after each ledger append
     # (the ledger enqueues the entry's year), and every year of the ledger stored by a timed job.
     outbox.register(app, stored.TOPIC, stored.handle)
-    worker.schedule(app, "dashboards.sums", stored.SUMS_EVERY_SECONDS,
-                    lambda now: stored.keep_up(stored.ledger_years()))
+    worker.schedule(app, "dashboards.sums", stored.SUMS_EVERY_SECONDS, stored.store_every_year)
     for action in (Action(_l("Dashboard"), "dashboards.overview",
                           _l("Turnover by month and county, awards and budgets by clause, the county R&D "
                              "indicator.")),

@@ -5,12 +5,13 @@ A province year is ~800,000 ledger entries: aggregating it (``services._full_sum
 deploy or restart. Instead the sums live in ``dashboard_sums`` (one row per group) with a
 head mark in ``dashboard_heads``: the ledger entry (seq and hash) they include, the last.
 
-* **Kept after commit.** ``ledger.append`` enqueues ``("dashboards", year)``; the worker's
+* **Kept after commit.** ``ledger.append`` enqueues ``("dashboards", year)``; the topic's
   handler (``keep_up``) brings every stored year forward from its head to the ledger's by the
   new entries only (``services._ref_deltas``: each touched ref's contribution moves from what
-  it was to what it is) and stores a year it is asked about for the first time whole. A timed
-  job does the same for every year of the ledger, so after a deploy the years are stored
-  without waiting for an entry.
+  it was to what it is). It never aggregates a year: in inline mode it runs at the end of a
+  request. The worker's timed job stores every year of the ledger not stored yet (it runs
+  when the worker starts, so after a deploy the years are stored without waiting for an
+  entry), and ``flask dashboards rebuild`` does it by hand.
 * **Read, then brought forward.** A web process's first view of a year reads the stored
   groups and their head in one statement and brings them forward in-process from there
   (``year_sums``); after that it keeps them per process as before (``services._year_sums``).
@@ -238,5 +239,12 @@ def keep_up(years=()) -> dict[int, str]:
 
 
 def handle(keys: list[str]) -> None:
-    """The outbox topic's handler: keys are the years of new ledger entries."""
-    keep_up({int(k) for k in keys if k.isdigit()})
+    """The outbox topic's handler (keys: the years of the new entries): bring the stored years
+    forward. A year not stored yet is left to the timed job: storing it aggregates the year,
+    which must not happen at the end of a request (inline mode)."""
+    keep_up()
+
+
+def store_every_year(now=None) -> dict[int, str]:
+    """The worker's timed job: every year of the ledger stored, and brought forward."""
+    return keep_up(ledger_years())

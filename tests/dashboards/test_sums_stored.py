@@ -116,25 +116,41 @@ def test_a_process_first_view_reads_the_stored_sums_and_does_not_aggregate_the_y
         _forget()
 
 
-def test_ledger_appends_ask_the_worker_and_its_drain_stores_the_year(app_ctx, factory):
-    """Through the services: a paid order's ledger entry enqueues its year, the outbox drain
-    (the worker's, or the one after the request) stores it, and the stored sums are the aggregate's."""
+def test_the_timed_job_stores_the_years_and_ledger_appends_bring_them_forward(app_ctx, factory):
+    """Through the services: the worker's timed job stores every year of the ledger; a paid
+    order's ledger entry enqueues its year and the outbox drain (the worker's, or the one at
+    the end of the request) brings the stored sums forward, without aggregating the year."""
     from datetime import datetime
 
-    from marketplace.core.timeutil import frozen_at
+    from marketplace import worker
+    from marketplace.core.timeutil import frozen_at, utcnow
     from marketplace.orders import services as orders
     from marketplace.outbox import drain
     from marketplace.payments import services as payments
 
     uni, buyer = factory.university(), factory.enterprise()
-    patent = factory.listing(uni, "achievement", price_fen=12_000_000, transfer_modes=["assignment"])
-    with frozen_at(datetime(2025, 3, 3, 4)):
-        order = orders.buy_achievement(buyer, patent.id, "assignment")
-        payments.checkout(buyer, order.id)
-    assert db.session.scalars(select(OutboxEntry.key).where(OutboxEntry.topic == stored.TOPIC)).all()
+    patents = [factory.listing(uni, "achievement", price_fen=fen, transfer_modes=["assignment"])
+               for fen in (12_000_000, 3_000_000)]
+
+    def buy(patent):
+        with frozen_at(datetime(2025, 3, 3, 4)):
+            payments.checkout(buyer, orders.buy_achievement(buyer, patent.id, "assignment").id)
+
+    buy(patents[0])
     drain()
+    assert stored.load(2025) is None  # the drain does not aggregate a year
+    worker.run_due_jobs("w-dash", now=utcnow())
+    assert stored.load(2025)[0] == head()[0]
+    buy(patents[1])
+    assert db.session.scalars(select(OutboxEntry.key).where(OutboxEntry.topic == stored.TOPIC)).all() == ["2025"]
+    real, services._full_sums = services._full_sums, None  # brought forward, not aggregated
+    try:
+        drain()
+    finally:
+        services._full_sums = real
     assert stored.load(2025)[0] == head()[0]
     assert _stored(2025) == services._full_sums(2025) != {}
+    assert services._full_sums(2025)[("trades",)] == [15_000_000, 2]
 
 
 def test_a_head_of_another_ledger_is_rebuilt_not_brought_forward(orgs):  # noqa: F811
