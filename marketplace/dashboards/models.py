@@ -1,4 +1,5 @@
-"""County R&D figures for the C indicator (section 6.2), entered by the city."""
+"""County R&D figures for the C indicator (section 6.2), entered by the city; the year's
+turnover sums kept in the database (``dashboards.stored``)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,3 +41,32 @@ class CountyRD(db.Model):
 
     def __repr__(self) -> str:
         return f"<CountyRD {self.year} {self.county} {self.rd_spending_fen}/{self.gdp_fen}>"
+
+
+class TurnoverSum(db.Model):
+    """One group of a year's turnover sums (``dashboards.services._full_sums``): the fen and the
+    distinct trades of a (tag, kind, bucket): ``month`` (bucket "1".."12"), ``party`` (bucket the
+    party's credit code; ``noparty`` when the entry names none), ``raw`` and ``trades`` (no
+    bucket). Kept by the worker up to the year's ``TurnoverHead``."""
+
+    __tablename__ = "dashboard_sums"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tag: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fen: Mapped[int] = mapped_column(BigInteger)
+    trades: Mapped[int] = mapped_column(Integer)
+
+
+class TurnoverHead(db.Model):
+    """How far a year's stored sums reach: the ledger entry (seq and hash) they include, the
+    last. A reader brings them forward from here; the worker moves it with a conditional
+    UPDATE on the seq it read, so two workers never add the same entries twice."""
+
+    __tablename__ = "dashboard_heads"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

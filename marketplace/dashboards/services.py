@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -230,17 +231,19 @@ def _ref_groups(year: int, entries) -> dict[tuple, int]:
     return out
 
 
-def _full_sums(year: int) -> dict:
-    """The year's sums from SQL aggregates over the ledger, each trade once (the rule of
-    ``counted_once``). One statement: the year's counted entries are found once with a window
-    (the best rank among each ref's entries, whatever their year) instead of a correlated
-    lookup per entry (10 s a query at province volume), and grouped three ways from there."""
+def _full_sums(year: int, upto: int | None = None) -> dict:
+    """The year's sums from SQL aggregates over the ledger (its entries up to seq ``upto``, all
+    when None), each trade once (the rule of ``counted_once``). One statement: the year's
+    counted entries are found once with a window (the best rank among each ref's entries,
+    whatever their year) instead of a correlated lookup per entry (10 s a query at province
+    volume), and grouped three ways from there."""
     start, end = _bounds(year)
+    upto_seq = LedgerEntry.seq <= upto if upto is not None else true()
     rank = _rank(LedgerEntry.kind)
     ranked = (select(LedgerEntry.ref, LedgerEntry.kind, LedgerEntry.occurred_on, LedgerEntry.amount_fen,
                      LedgerEntry.payload, rank.label("rk"),
                      func.min(rank).over(partition_by=LedgerEntry.ref).label("best"))
-              .where(LedgerEntry.kind.in_(COUNTED_AS)).subquery("ranked"))
+              .where(LedgerEntry.kind.in_(COUNTED_AS), upto_seq).subquery("ranked"))
     counted = (select(ranked.c.ref, ranked.c.kind, extract("month", ranked.c.occurred_on).label("month"),
                       ranked.c.amount_fen, _party_expr(ranked.c.kind, ranked.c.payload).label("party"))
                .where(ranked.c.rk == ranked.c.best, ranked.c.occurred_on.between(start, end),
@@ -260,7 +263,7 @@ def _full_sums(year: int) -> dict:
             continue  # the trades row of a year without any
         key = ("month", kind, int(m)) if tag == "month" else ("party", kind, party) if tag == "party" else ("trades",)
         groups[key] = [int(total or 0), int(n)]
-    in_year = LedgerEntry.occurred_on.between(start, end)
+    in_year = LedgerEntry.occurred_on.between(start, end) & upto_seq
     month = extract("month", LedgerEntry.occurred_on)
     for kind, m, total, n in db.session.execute(
             select(LedgerEntry.kind, month, func.sum(LedgerEntry.amount_fen), func.count(distinct(LedgerEntry.ref)))
@@ -274,31 +277,58 @@ def _full_sums(year: int) -> dict:
     return groups
 
 
-def _bring_forward(year: int, sums: _YearSums, seq: int) -> bool:
-    """Move ``sums`` from its head to ``seq``; False when that is more work than aggregating afresh."""
+def _ref_deltas(years, since: int, upto: int, limit: int | None = None) -> dict[int, dict] | None:
+    """What the entries after seq ``since`` up to ``upto`` change in the sums of each of
+    ``years``: year -> group -> [fen, trades] to add. Reads the new entries' refs and every
+    entry of those refs, and moves each ref's contribution from what it was at ``since`` to
+    what it is at ``upto``. None when more than ``limit`` entries are new."""
     from marketplace.ledger.scenario import _chunks
 
-    new = db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.seq > sums.seq, LedgerEntry.seq <= seq)
-                             .limit(_DELTA_MAX + 1)).scalars().all()
-    if len(new) > _DELTA_MAX:
-        return False
-    groups = {group: list(cell) for group, cell in sums.groups.items()}  # copy on write
+    stmt = select(LedgerEntry.ref).where(LedgerEntry.seq > since, LedgerEntry.seq <= upto)
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    new = db.session.execute(stmt).scalars().all()
+    if limit is not None and len(new) > limit:
+        return None
+    years = set(years)
+    out: dict[int, dict] = {year: {} for year in years}
     for chunk in _chunks(sorted(set(new))):
         by_ref: dict[str, list] = {}
         for row in db.session.execute(select(LedgerEntry.ref, LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.occurred_on,
                                              LedgerEntry.amount_fen, LedgerEntry.payload)
-                                      .where(LedgerEntry.ref.in_(chunk), LedgerEntry.seq <= seq)):
+                                      .where(LedgerEntry.ref.in_(chunk), LedgerEntry.seq <= upto)):
             by_ref.setdefault(row.ref, []).append(row)
         for rows in by_ref.values():
-            before = _ref_groups(year, [r[2:] for r in rows if r.seq <= sums.seq])
-            after = _ref_groups(year, [r[2:] for r in rows])
-            for group in before.keys() | after.keys():
-                cell = groups.setdefault(group, [0, 0])
-                cell[0] += after.get(group, 0) - before.get(group, 0)
-                cell[1] += (group in after) - (group in before)
-                if cell == [0, 0]:
-                    del groups[group]
-    sums.groups, sums.seq = groups, seq
+            for year in years & {r.occurred_on.year for r in rows}:
+                before = _ref_groups(year, [r[2:] for r in rows if r.seq <= since])
+                after = _ref_groups(year, [r[2:] for r in rows])
+                delta = out[year]
+                for group in before.keys() | after.keys():
+                    cell = delta.setdefault(group, [0, 0])
+                    cell[0] += after.get(group, 0) - before.get(group, 0)
+                    cell[1] += (group in after) - (group in before)
+    return out
+
+
+def _add_deltas(groups: dict, delta: dict) -> dict:
+    """``groups`` with ``delta`` added, as a new dict (the one given is never changed: a thread
+    may still be reading it); a group that comes to nothing is left out."""
+    out = {group: list(cell) for group, cell in groups.items()}
+    for group, (fen, n) in delta.items():
+        cell = out.setdefault(group, [0, 0])
+        cell[0] += fen
+        cell[1] += n
+        if cell == [0, 0]:
+            del out[group]
+    return out
+
+
+def _bring_forward(year: int, sums: _YearSums, seq: int) -> bool:
+    """Move ``sums`` from its head to ``seq``; False when that is more work than aggregating afresh."""
+    deltas = _ref_deltas([year], sums.seq, seq, _DELTA_MAX)
+    if deltas is None:
+        return False
+    sums.groups, sums.seq = _add_deltas(sums.groups, deltas[year]), seq  # copy on write
     return True
 
 
@@ -329,13 +359,20 @@ def _year_sums_at(key: tuple, year: int, seq: int, digest: str) -> dict:
     if sums is None:
         if len(_SUMS) >= _SUMS_KEPT:
             _SUMS.clear()
-        sums = _SUMS[key] = _YearSums(seq, digest, _full_sums(year))
+        # The sums the worker keeps in the database (``dashboards.stored``), brought forward
+        # from their head; aggregated afresh only when there are none (or they do not fit).
+        from marketplace.dashboards import stored
+
+        sums = stored.year_sums(year, seq, digest)
+        if sums is None:
+            sums = _YearSums(seq, digest, _full_sums(year))
+        _SUMS[key] = sums
     return sums.groups
 
 
 # The by-county rollup of a year's party sums, per process. It is made again when the kept sums
-# move on (a brought-forward year is a new dict), when organisations are added (their count and
-# highest id), and when the counties it read are older than DASHBOARD_COUNTIES_MAX_AGE_SECONDS:
+# move on (a brought-forward year is a new dict), when organisations are added (the highest
+# id), and when the counties it read are older than DASHBOARD_COUNTIES_MAX_AGE_SECONDS:
 # reading the county of thousands of parties was most of a view at province volume, and no
 # page changes an organisation's county (it is given at registration).
 _ROLLUPS: dict[tuple, tuple] = {}
@@ -345,7 +382,7 @@ def _by_county(year: int) -> dict[str, tuple[dict[str, int], int]]:
     """county (or OUTSIDE) -> ({kind: fen}, trades) of ``year``, each party in its county as it
     stands (at most DASHBOARD_COUNTIES_MAX_AGE_SECONDS ago)."""
     groups = _year_sums(year)
-    organizations = tuple(db.session.execute(select(func.count(Organization.id), func.max(Organization.id))).one())
+    organizations = db.session.scalar(select(func.max(Organization.id)))  # an index seek (a count scans 48k rows)
     key = (str(db.session.get_bind().url), year)
     kept = _ROLLUPS.get(key)
     max_age = current_app.config["DASHBOARD_COUNTIES_MAX_AGE_SECONDS"]
@@ -380,7 +417,9 @@ def turnover(actor, year: int) -> Turnover:
     each party's as it stands today."""
     _view(actor)
     groups = _year_sums(year)
-    month_rows = [(g[1], g[2], fen, n) for g, (fen, n) in groups.items() if g[0] == "month"]
+    # the month groups by key (84 lookups), not a walk over the year's ~13,000 party groups
+    month_rows = [(kind, m, *groups[("month", kind, m)]) for kind in TURNOVER_KINDS + ("refund", "cancellation")
+                  for m in range(1, 13) if ("month", kind, m) in groups]
     trades = groups.get(("trades",), [0, 0])[1]
     by_month = {m: TurnoverRow(m) for m in range(1, 13)}
     by_kind = {k: 0 for k in TURNOVER_KINDS}

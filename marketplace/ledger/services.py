@@ -181,6 +181,7 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
     session.add(entry)
     for key in sorted(keys):
         enqueue("claims", key)  # recompute the claim groups it can change, after commit
+    enqueue("dashboards", str(occurred_on.year))  # bring the stored turnover sums forward
     session.flush()
     return entry
 
@@ -197,6 +198,7 @@ def append_many(entries, *, session=None, chunk: int = 2000, progress=None) -> i
     seq, prev_hash = head(session)
     kinds_by_seq: dict[int, str] = {}
     years: set[int] = set()
+    appended_years: set[int] = set()
     batch = _Batch()
     rows: list[dict] = []
     done = 0
@@ -227,6 +229,7 @@ def append_many(entries, *, session=None, chunk: int = 2000, progress=None) -> i
                      "payload": stored, "corrects_seq": corrects_seq, "prev_hash": prev_hash, "hash": digest,
                      "created_at": utcnow(), **index_columns(kind, payload)})
         kinds_by_seq[seq] = kind
+        appended_years.add(occurred_on.year)
         prev_hash = digest
         years.update(_years_of(session, kind, ref, occurred_on, payload, corrects_seq, batch))
         if len(rows) >= chunk:
@@ -234,6 +237,8 @@ def append_many(entries, *, session=None, chunk: int = 2000, progress=None) -> i
     flush()
     for year in sorted(years):
         enqueue("claims", str(year))  # the whole year: many groups at once
+    for year in sorted(appended_years):
+        enqueue("dashboards", str(year))  # bring the stored turnover sums forward
     return done
 
 
