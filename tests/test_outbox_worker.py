@@ -99,6 +99,27 @@ def test_a_failing_handler_keeps_the_rows_retries_with_back_off_then_parks(app_c
     assert _rows() == []
 
 
+def test_keys_a_handler_reports_failed_stay_alone_and_the_others_are_done(app_ctx):
+    tries: list[list[str]] = []
+
+    def handler(keys):
+        tries.append(sorted(keys))
+        return {"b": RuntimeError("refused")} if len(tries) == 1 else None
+
+    outbox.register(app_ctx, "partly", handler, batch=50)
+    try:
+        for key in ("a", "b", "c"):
+            outbox.enqueue("partly", key)
+        db.session.commit()
+        assert outbox.drain(["partly"]) == 2  # a and c done; b failed, not tried again in this drain
+        (left,) = _rows("partly")
+        assert (left.key, left.attempts, left.last_error) == ("b", 1, "RuntimeError: refused")
+        assert outbox.drain(["partly"]) == 1  # the first retry comes at once
+        assert _rows("partly") == [] and tries == [["a", "b", "c"], ["b"]]
+    finally:
+        outbox._registry(app_ctx).pop("partly", None)
+
+
 def test_retry_delays_double_up_to_the_cap():
     delays = [outbox.retry_delay(n, 10, 60).total_seconds() for n in range(1, 7)]
     assert delays == [0, 10, 20, 40, 60, 60]
