@@ -169,6 +169,32 @@ def test_a_timed_job_runs_once_per_period_whichever_worker_asks(app_ctx):
         worker._jobs(app_ctx).pop("probe-job", None)
 
 
+def test_an_idle_worker_round_claims_no_job_and_beats_only_now_and_then(app_ctx):
+    from sqlalchemy import event
+
+    t0 = utcnow()
+    assert worker.run_due_jobs("w-idle", now=t0) >= 1  # every job ran: none is due for a while
+    db.session.remove()
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split())[:80])
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        pulse = worker.Pulse("w-idle", t0)
+        for _ in range(4):
+            assert worker.work_once("w-idle", t0, pulse) == 0
+            db.session.remove()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not any("scheduled_jobs" in w for w in writes), writes  # nothing due: nothing claimed
+    assert sum("worker_heartbeats" in w for w in writes) == 1  # the first round's beat, not one a round
+    assert db.session.get(WorkerHeartbeat, "w-idle") is not None
+    assert len(seen) - len(writes) <= 4 * 2 + 1  # a round reads the outbox and the jobs' next runs
+
+
 def test_a_failing_timed_job_is_recorded_and_tried_next_period(app_ctx):
     def broken(now):
         raise ValueError("mail server refused")
