@@ -79,4 +79,8 @@ def send(keys: list[str]) -> dict[str, Exception]:
 
 def init_app(app: Flask) -> None:
     mail.init_app(app)
+    from marketplace.notifications.services import COMPOSE_TOPIC, compose_mail
+
+    # (before the mail topic: a drain writes the notifications' mail, then sends it)
+    outbox.register(app, COMPOSE_TOPIC, compose_mail, batch=BATCH)
     outbox.register(app, MAIL_TOPIC, send, batch=BATCH)
