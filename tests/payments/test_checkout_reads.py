@@ -59,4 +59,5 @@ def test_a_card_checkout_reads_each_row_once(client, provider, enterprise, state
     assert db.session.get(Order, order_id).status == "paid"
     assert db.session.scalars(select(Payment.status).where(Payment.order_id == order_id)).all() == ["succeeded"]
     assert _repeated_reads(ordering) == {} and _repeated_reads(paying) == {}
-    assert len(ordering) + len(paying) <= BUDGET, (len(ordering), len(paying))
+    budget = BUDGET + (db.engine.dialect.name == "postgresql")  # (the ledger's advisory lock there)
+    assert len(ordering) + len(paying) <= budget, [s[:50] for s in ordering + paying]
