@@ -4,11 +4,16 @@ Tables (one SQLite file, WAL mode):
 
 * ``docs``   — one narrow row per listing: filter, facet and sort columns.
 * ``stored`` — display fields (title, body, org_name, transfer modes) by the same rowid.
-* ``tri``    — contentless FTS5 ``trigram`` (case-sensitive: text is case-folded before
-  it gets here) over the canonical strings of title / org / body (see ``search.text``),
-  which are not stored a second time (``stored`` has the originals). Answers
-  every term whose canonical form has three or more characters — all Latin terms (they
-  are padded with spaces: " hplc ") and CJK terms of three or more characters.
+* ``tri_t``, ``tri_k``, ``tri_b`` — contentless FTS5 ``trigram`` (case-sensitive: text
+  is case-folded before it gets here), one table per field: the canonical strings of
+  title, tags and body (see ``search.text``), which are not stored a second time
+  (``stored`` has the originals). Answer every term whose canonical form has three or
+  more characters — all Latin terms (they are padded with spaces: " hplc ") and CJK
+  terms of three or more characters. One table per field (format 11; before, one table
+  with a column each) because a phrase query reads the position lists of every column
+  of its table, whatever column it is filtered to: the title's query cost as much as
+  the body's. The organisation is matched against its few distinct values instead
+  (``_Values``).
 * ``gram``   — contentless FTS5 with the ``ascii`` tokenizer (every non-ASCII character is a token
   character, whatever Unicode version SQLite knows) over the *gram tokens* of title /
   org / tags / body (``search.text.grams``: the distinct bigrams of each CJK run, plus
@@ -48,7 +53,8 @@ field into masks, ANDs filters in, packs the selection to one bit per listing (e
 slices and ``bytes.translate``) to count facets with ``(selected & facet).bit_count()`` on
 8x smaller ints, and adds the tier score as byte arithmetic (3·title + 2·org + 1·body per term, < 256). The
 page is read off in rank order (``bytes.find``), so ties fall to newest-then-id for free.
-The snapshot of 100,000 listings takes ~0.3 s to build and ~10 MB.
+A snapshot of 100,000 listings takes 1–1.5 s of CPU to build, most of it reading the
+rows into Python; a preloading server builds it once, before it forks (``warm``).
 """
 from __future__ import annotations
 
@@ -62,7 +68,8 @@ import threading
 from array import array
 from collections import OrderedDict, deque
 from contextlib import contextmanager
-from itertools import compress, islice, repeat
+from itertools import chain, compress, islice, repeat
+from operator import is_not, neg
 from typing import Any, Iterable, Iterator
 
 from .backend import (
@@ -83,7 +90,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
@@ -102,6 +109,10 @@ BITMAP_SHARE = 64
 # _SHIFT_TABLES[j] maps a 0/1 byte to 0/(1 << j); _BIT_TABLES[j] maps a byte to its bit j
 _SHIFT_TABLES = [bytes(((b & 1) << j) for b in range(256)) for j in range(8)]
 _BIT_TABLES = [bytes(((b >> j) & 1) for b in range(256)) for j in range(8)]
+_EQUALS = [bytes(int(b == v) for b in range(256)) for v in range(256)]  # byte v -> 1, others 0
+# a code group of values (``_Values.mask``) held by this many listings or more is found by
+# translating the code layers (~0.3 ms at 100,000 listings) instead of position by position
+_TRANSLATE_FROM = 1000
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -125,13 +136,21 @@ CREATE TABLE IF NOT EXISTS stored (
     org_text TEXT NOT NULL,          -- Document.org_text as indexed (deletes repeat it)
     tags TEXT NOT NULL               -- Document.tags likewise
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(
-    ct, cb, co, ck, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
+CREATE VIRTUAL TABLE IF NOT EXISTS tri_t USING fts5(
+    c, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS tri_k USING fts5(
+    c, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS tri_b USING fts5(
+    c, tokenize = 'trigram case_sensitive 1', content = '', columnsize = 0
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS gram USING fts5(
     g, tokenize = 'ascii', detail = 'none', content = '', columnsize = 0
 );
-INSERT INTO tri (tri, rank) VALUES ('pgsz', %(pgsz)d);
+INSERT INTO tri_t (tri_t, rank) VALUES ('pgsz', %(pgsz)d);
+INSERT INTO tri_k (tri_k, rank) VALUES ('pgsz', %(pgsz)d);
+INSERT INTO tri_b (tri_b, rank) VALUES ('pgsz', %(pgsz)d);
 INSERT INTO gram (gram, rank) VALUES ('pgsz', %(pgsz)d);
 INSERT INTO gram (gram, rank) VALUES ('hashsize', %(gram_hashsize)d);
 CREATE TABLE IF NOT EXISTS meta (
@@ -161,15 +180,23 @@ CREATE INDEX IF NOT EXISTS changes_generation ON changes (generation);
 # 64 segments at a time instead of 16: ~15% less CPU, the segments are merged
 # by later writes); see bench/search.py
 _STEADY = """
-INSERT INTO tri (tri, rank) VALUES ('automerge', 16);
+INSERT INTO tri_t (tri_t, rank) VALUES ('automerge', 16);
+INSERT INTO tri_k (tri_k, rank) VALUES ('automerge', 16);
+INSERT INTO tri_b (tri_b, rank) VALUES ('automerge', 16);
 INSERT INTO gram (gram, rank) VALUES ('automerge', 16);
-INSERT INTO tri (tri, rank) VALUES ('crisismerge', 64);
+INSERT INTO tri_t (tri_t, rank) VALUES ('crisismerge', 64);
+INSERT INTO tri_k (tri_k, rank) VALUES ('crisismerge', 64);
+INSERT INTO tri_b (tri_b, rank) VALUES ('crisismerge', 64);
 INSERT INTO gram (gram, rank) VALUES ('crisismerge', 64);
 """
 _BULK_LOAD = """
-INSERT INTO tri (tri, rank) VALUES ('automerge', %(merge)d);
+INSERT INTO tri_t (tri_t, rank) VALUES ('automerge', %(merge)d);
+INSERT INTO tri_k (tri_k, rank) VALUES ('automerge', %(merge)d);
+INSERT INTO tri_b (tri_b, rank) VALUES ('automerge', %(merge)d);
 INSERT INTO gram (gram, rank) VALUES ('automerge', %(merge)d);
-INSERT INTO tri (tri, rank) VALUES ('crisismerge', %(crisis)d);
+INSERT INTO tri_t (tri_t, rank) VALUES ('crisismerge', %(crisis)d);
+INSERT INTO tri_k (tri_k, rank) VALUES ('crisismerge', %(crisis)d);
+INSERT INTO tri_b (tri_b, rank) VALUES ('crisismerge', %(crisis)d);
 INSERT INTO gram (gram, rank) VALUES ('crisismerge', %(crisis)d);
 """.replace("%(merge)d", "64").replace("%(crisis)d", "128")
 _INDEXES = """
@@ -180,6 +207,9 @@ _DROP = """
 DROP TABLE IF EXISTS docs;
 DROP TABLE IF EXISTS stored;
 DROP TABLE IF EXISTS tri;
+DROP TABLE IF EXISTS tri_t;
+DROP TABLE IF EXISTS tri_k;
+DROP TABLE IF EXISTS tri_b;
 DROP TABLE IF EXISTS gram;
 DROP TABLE IF EXISTS changes;
 DROP TABLE IF EXISTS bitmaps;
@@ -288,14 +318,29 @@ def _rows(doc: Document, rowid: int) -> tuple[tuple, tuple, tuple, tuple]:
 _INSERTS = (
     "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?)",
     "INSERT INTO stored VALUES (?,?,?,?,?,?,?)",
-    "INSERT INTO tri (rowid, ct, cb, co, ck) VALUES (?,?,?,?,?)",
-    "INSERT INTO gram (rowid, g) VALUES (?,?)",
 )
-# contentless FTS5: a row is removed by repeating the values it was inserted with
-_FTS_DELETES = (
-    "INSERT INTO tri (tri, rowid, ct, cb, co, ck) VALUES ('delete', ?,?,?,?,?)",
-    "INSERT INTO gram (gram, rowid, g) VALUES ('delete', ?,?)",
-)
+# the trigram table of each column a long term is looked up in, and where a tri row
+# (rowid, ct, cb, co, ck) holds its text: one table per column, so that a phrase query
+# reads the position lists of that column only (a column filter over one table read
+# every column's: the title's query cost as much as the body's). The organisation is
+# matched against its distinct values (``_Values``), never here.
+_TRI_TABLES = {"ct": ("tri_t", 1), "cb": ("tri_b", 2), "ck": ("tri_k", 4)}
+
+
+def _write_fts(conn: sqlite3.Connection, tri: list[tuple], gram: list[tuple], delete: bool = False) -> None:
+    """Insert the ``tri`` rows (rowid, ct, cb, co, ck) and ``gram`` rows (rowid, g) of
+    ``_fts_rows`` into the FTS tables — or, with ``delete``, remove them (contentless
+    FTS5: a row is removed by repeating the values it was inserted with)."""
+    for table, i in _TRI_TABLES.values():
+        if delete:
+            sql = f"INSERT INTO {table} ({table}, rowid, c) VALUES ('delete', ?, ?)"
+        else:
+            sql = f"INSERT INTO {table} (rowid, c) VALUES (?, ?)"
+        conn.executemany(sql, [(row[0], row[i]) for row in tri])
+    if delete:
+        conn.executemany("INSERT INTO gram (gram, rowid, g) VALUES ('delete', ?,?)", gram)
+    else:
+        conn.executemany("INSERT INTO gram (rowid, g) VALUES (?,?)", gram)
 
 
 def _prepare(texts: list[tuple[str, str, str, str]], first_rowid: int) -> tuple[list[tuple], list[tuple]]:
@@ -478,6 +523,24 @@ class EmbeddedBackend:
         self._local = threading.local()
         self._snap = None
 
+    def warm(self) -> None:
+        """Build this process's snapshot now and close the connections, keeping the
+        snapshot: a preloading server's master calls this before it forks (see
+        ``deploy/gunicorn.conf.py``), so that every worker starts with it (shared
+        copy-on-write) instead of building its own on its first query — ~2 s at
+        160,000 listings. SQLite connections must not cross a fork; a worker opens its
+        own and, if the index moved on meanwhile, brings the snapshot forward from the
+        change log as after any write."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            self._snapshot(conn)
+        finally:
+            conn.execute("COMMIT")
+        snap = self._snap
+        self.close()
+        self._snap = snap
+
     # ----------------------------------------------------------------- writes ----
 
     def ensure_index(self) -> None:
@@ -503,8 +566,7 @@ class EmbeddedBackend:
                 t, g = _fts_rows(rowid, title, body, org, tags)
                 tri.append(t)
                 gram.append(g)
-        conn.executemany(_FTS_DELETES[0], tri)
-        conn.executemany(_FTS_DELETES[1], gram)
+        _write_fts(conn, tri, gram, delete=True)
         for table in ("stored", "docs"):
             conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(r,) for r in rowids])
 
@@ -529,6 +591,7 @@ class EmbeddedBackend:
                     batch.append(row)
             for sql, batch in zip(_INSERTS, batches):
                 conn.executemany(sql, batch)
+            _write_fts(conn, batches[2], batches[3])
             conn.execute("UPDATE meta SET value = ? WHERE key = 'max_rowid'", (next_rowid + len(ids) - 1,))
             self._log(conn, list(existing.values()) + [row[0] for row in batches[0]])
 
@@ -580,13 +643,12 @@ class EmbeddedBackend:
             small: tuple[list[tuple], list[tuple]] = ([], [])
 
             def insert_small() -> None:
-                for sql, batch in zip(_INSERTS[:2], small):
+                for sql, batch in zip(_INSERTS, small):
                     conn.executemany(sql, batch)
                     batch.clear()
 
             def insert_fts(batches: tuple[list[tuple], list[tuple]]) -> None:
-                for sql, batch in zip(_INSERTS[2:], batches):
-                    conn.executemany(sql, batch)
+                _write_fts(conn, *batches)
 
             # rowids in rank order (newest first, then id): the compaction below ranks them
             # 1..n, so a snapshot's position p is rowid p + 1 until the next one
@@ -666,7 +728,8 @@ class EmbeddedBackend:
         conn = self._conn()
         if optimize:
             with _writing(conn):
-                conn.execute("INSERT INTO tri (tri) VALUES ('optimize')")
+                for table, _ in _TRI_TABLES.values():
+                    conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
                 conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
         conn.execute("BEGIN")  # one consistent view; no write lock
@@ -758,7 +821,7 @@ class EmbeddedBackend:
             queries.append(("gram", " OR ".join(_fts_phrase(tag + x) + (" *" if prefix else "")
                                                 for x, prefix in short)))
         if long_:
-            queries.append(("tri", f"{{{column}}} : (" + " OR ".join(map(_fts_phrase, long_)) + ")"))
+            queries.append((_TRI_TABLES[column][0], " OR ".join(map(_fts_phrase, long_))))
         out: list[int] = []
         for table, match in queries:
             found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
@@ -886,7 +949,10 @@ class EmbeddedBackend:
                 if selected:  # each listing scores the best tier the term reaches there
                     reached = 0
                     for column, typed_only, value in _TIERS:
-                        m = (typed if typed_only else anything)[column] & ~reached
+                        # (x | r) ^ r is x without r: ~10x cheaper than x & ~r on
+                        # big ints (no negative number to make and mask)
+                        m = (typed if typed_only else anything)[column]
+                        m = (m | reached) ^ reached
                         if m:
                             score += value * m
                             reached |= m
@@ -914,7 +980,7 @@ class EmbeddedBackend:
                 if terms and q.sort == "relevance":
                     positions = snap.page_by_score(scores, len(terms) * MAX_TERM_SCORE, offset, limit)
                 elif q.sort in ("price_asc", "price_desc"):
-                    positions = snap.page_by_price(selected_bytes, q.sort, offset, limit)
+                    positions = snap.page_by_price(selected_bytes, q.sort, offset, limit, total)
                 else:
                     positions = snap.page_by_rank(selected_bytes, offset, limit)
             hits = self._hits(conn, [snap.rowid_at[p] for p in positions],
@@ -954,6 +1020,44 @@ class EmbeddedBackend:
                 pass
 
 
+def _identity_prefix(rowid_at: list[int]) -> int:
+    """The largest k such that position p holds rowid p + 1 for every p < k (all of them
+    after a reindex, which writes rowids in rank order): list comparisons in C, a binary
+    search over the prefix length."""
+    n = len(rowid_at)
+    if rowid_at[:n] == list(range(1, n + 1)):
+        return n
+    lo, hi = 0, n  # the prefix of length lo is the identity, of length hi not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if rowid_at[:mid] == list(range(1, mid + 1)):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+# facet columns of a snapshot row (``_SNAPSHOT_COLUMNS``): name, index, facet value of a
+# column value (transfer modes, a bit field, apart)
+_FACET_COLUMNS = (("kind", 2, None), ("field", 3, None), ("county", 4, None), ("voucher_eligible", 6, bool),
+                  ("price_range", 7, None))
+# a dead position (a listing deleted since the ranking): no kind, no facet value
+_DEAD_ROW = (0, "", None, None, None, 0, None, None, None, 0)
+
+
+def _column_codes(values: list) -> tuple[bytes, dict[Any, int]] | None:
+    """A code byte per value (None: 0; each distinct value 1, 2, ... in order of first
+    appearance) and the codes given, or None past 255 distinct values."""
+    coded: dict[Any, int] = {}
+    for value in dict.fromkeys(values):  # distinct, in C
+        if value is not None:
+            coded[value] = len(coded) + 1
+    if len(coded) > 255:
+        return None
+    table = {None: 0, **coded}
+    return bytes(map(table.__getitem__, values)), coded
+
+
 _SNAPSHOT_COLUMNS = "rowid, id, kind, field, county, modes, voucher, bucket, price_fen, published_ms"
 
 
@@ -976,22 +1080,43 @@ class _Values:
     indexes answer. Copied on write: a snapshot brought up to date shares the lists it
     does not extend."""
 
-    def __init__(self, texts: list[str], positions: list[list[int]]) -> None:
+    def __init__(self, texts: list[str], positions: list[list[int]], layers: list[bytes] | None = None,
+                 coded: int = 0) -> None:
         self.texts = texts  # canonical strings
-        self.positions = positions
+        self.positions = positions  # each sorted
         self.index = {t: i for i, t in enumerate(texts)}
         self._joined: tuple[str, list[int]] | None = None
+        # positions 0 .. coded - 1 also as codes, one byte string per byte of the code:
+        # value i has code i + 1 (0: none), byte k of it at layers[k][p] — so the listings
+        # of many values are found by a translate per layer, not position by position
+        self.layers = layers or []
+        self.coded = coded
+        self.coded_values = len(texts) if coded else 0  # values added later have no code
 
     @classmethod
-    def of(cls, pairs: Iterable[tuple[str, int]]) -> "_Values":
-        """From (raw text, position) pairs."""
-        by_raw: dict[str, list[int]] = {}
-        for raw, p in pairs:
-            by_raw.setdefault(raw, []).append(p)
-        by_canonical: dict[str, list[int]] = {}
-        for raw, ps in by_raw.items():
-            by_canonical.setdefault(canonical(raw), []).extend(ps)
-        return cls(list(by_canonical), list(by_canonical.values()))
+    def of(cls, groups: Iterable[tuple[str, list[int]]], n: int = 0) -> "_Values":
+        """From (raw text, its positions in order) pairs over positions ``0 .. n - 1``.
+        The most common values come first, so that they share one code group (the same
+        higher bytes)."""
+        by_canonical: dict[str, list[list[int]]] = {}
+        for raw, ps in groups:
+            by_canonical.setdefault(canonical(raw), []).append(ps)
+        merged = [(text, lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists)))
+                  for text, lists in by_canonical.items()]
+        ordered = sorted(merged, key=lambda item: -len(item[1]))
+        positions = [ps for _, ps in ordered]
+        layers: list[bytearray] = []
+        top = len(positions)
+        while top:
+            layers.append(bytearray(n))
+            top >>= 8
+        for i, ps in enumerate(positions):
+            code = i + 1
+            for layer in layers:
+                if code & 255:
+                    deque(map(layer.__setitem__, ps, repeat(code & 255)), maxlen=0)
+                code >>= 8
+        return cls([t for t, _ in ordered], positions, [bytes(layer) for layer in layers], n)
 
     def extended(self, added: list[tuple[str, int]]) -> "_Values":
         """A copy with (canonical text, position) pairs added."""
@@ -1010,6 +1135,8 @@ class _Values:
             positions[i].append(p)
         new = _Values.__new__(_Values)
         new.texts, new.positions, new.index, new._joined = texts, positions, index, None
+        # the added positions are past ``coded``, the added values past ``coded_values``
+        new.layers, new.coded, new.coded_values = self.layers, self.coded, self.coded_values
         return new
 
     def matching(self, patterns: list[str]) -> list[int]:
@@ -1031,6 +1158,45 @@ class _Values:
                     break
                 at = joined.find(pattern, starts[i + 1])
         return sorted(found)
+
+    def mask(self, hit: list[int], n: int) -> int:
+        """The byte mask over ``n`` positions of the listings holding any of the values
+        ``hit``. Per code group (values whose codes differ only in the lowest byte): a
+        translate of the lowest layer (and one per higher layer, to keep the group's
+        own), C-speed at ~0.3 ms a group however many listings; a group of few listings,
+        and the positions added past ``coded``, are set one by one (~0.3 µs each)."""
+        groups: dict[int, list[int]] = {}
+        uncoded = []
+        for i in hit:
+            if i < self.coded_values:
+                groups.setdefault((i + 1) >> 8, []).append(i)
+            else:
+                uncoded.append(i)
+        if uncoded:
+            groups[-1] = uncoded
+        m = 0
+        buf: bytearray | None = None
+        coded = self.coded
+        for high, members in groups.items():
+            lists = [self.positions[i] for i in members]
+            if high >= 0 and sum(map(len, lists)) >= _TRANSLATE_FROM:
+                table = bytearray(256)
+                for i in members:
+                    table[(i + 1) & 255] = 1
+                g = int.from_bytes(self.layers[0].translate(table), "little")
+                for layer in self.layers[1:]:
+                    g &= int.from_bytes(layer.translate(_EQUALS[high & 255]), "little")
+                    high >>= 8
+                m |= g
+                lists = [ps[bisect.bisect_left(ps, coded):] for ps in lists]
+            for ps in lists:
+                if ps:
+                    if buf is None:
+                        buf = bytearray(n)
+                    deque(map(buf.__setitem__, ps, repeat(1)), maxlen=0)
+        if buf is not None:
+            m |= int.from_bytes(buf, "little")
+        return m
 
 
 class _Snapshot:
@@ -1071,14 +1237,19 @@ class _Snapshot:
                                    (base_rowid,)).fetchone()[0] > _tail_limit(len(ranked)):
             ranked = []  # too many rows written since: rank everything afresh, without the bitmaps
         if ranked:
-            where = dict(zip(ranked, range(len(ranked))))
-            rows = [None] * len(ranked)
-            for r in conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ?", (base_rowid,)):
-                p = where.get(r[0])
-                if p is None:  # not what compact() leaves: never trust the bitmaps then
-                    ranked = []
-                    break
-                rows[p] = r
+            found = conn.execute(f"SELECT {_SNAPSHOT_COLUMNS} FROM docs WHERE rowid <= ? ORDER BY rowid",
+                                 (base_rowid,)).fetchall()
+            if len(found) == len(ranked) and [r[0] for r in found] == ranked:
+                rows = found  # nothing deleted, ranked in rowid order (a reindex's): as read
+            else:
+                where = dict(zip(ranked, range(len(ranked))))
+                rows = [None] * len(ranked)
+                for r in found:
+                    p = where.get(r[0])
+                    if p is None:  # not what compact() leaves: never trust the bitmaps then
+                        ranked = []
+                        break
+                    rows[p] = r
         if ranked:
             tail_rows = conn.execute(
                 f"SELECT {', '.join('d.' + c for c in _SNAPSHOT_COLUMNS.split(', '))},"
@@ -1097,36 +1268,49 @@ class _Snapshot:
         self.price_at = [r[8] if r else None for r in everything]
         self.ms_at = [r[9] if r else 0 for r in everything]
         size = (max(self.rowid_at) + 1) if everything else 0
+        self.identity = _identity_prefix(self.rowid_at)
         self.pos_of = [0] * size
-        members: dict[tuple[str, Any], list[int]] = {}
-        priced: list[tuple[int, int]] = []
-        unpriced: list[int] = []
-        alive: list[int] = []
-        for rank, row in enumerate(everything):
-            self.pos_of[self.rowid_at[rank]] = rank
-            if row is None:
+        deque(map(self.pos_of.__setitem__, self.rowid_at, range(n)), maxlen=0)
+        # facet masks column by column, in C where it can be: each value of a column a
+        # code byte per position (0: none, or a dead position), each value's byte mask one
+        # translate of the codes — not a Python loop over every listing and its keys
+        dead = everything.count(None)
+        live_bytes = bytes(map(bool, everything)) if dead else b"\x01" * n  # rows are tuples
+        full = [r if r is not None else _DEAD_ROW for r in everything] if dead else everything
+        masks: dict[tuple[str, Any], bytes] = {}
+        for name, i, as_key in _FACET_COLUMNS:
+            codes = _column_codes([r[i] for r in full])
+            if codes is None:  # more distinct values than a byte holds: position by position
+                members: dict[Any, list[int]] = {}
+                for rank, value in enumerate(r[i] for r in full):
+                    if value is not None:
+                        members.setdefault(value, []).append(rank)
+                for value, ranks in members.items():
+                    buf = bytearray(n)
+                    deque(map(buf.__setitem__, ranks, repeat(1)), maxlen=0)
+                    masks[name, as_key(value) if as_key else value] = bytes(buf)
                 continue
-            rowid, _id, kind, field, county, modes, voucher, bucket, price, _ms = row
-            alive.append(rank)
-            for key in _facet_keys(kind, field, county, modes, voucher, bucket):
-                members.setdefault(key, []).append(rank)
-            if rank >= base_n:
-                continue  # the tail is merged into price pages apart
-            if price is None:
-                unpriced.append(rank)
-            else:
-                priced.append((price, rank))
-        self.masks = {key: self._mask_of_ranks(ranks) for key, ranks in members.items()}
+            code_bytes, coded = codes
+            for value, code in coded.items():
+                masks[name, as_key(value) if as_key else value] = code_bytes.translate(_EQUALS[code])
+        modes = bytes([r[5] for r in full])  # bit i set = TRANSFER_MODES[i] offered
+        for i, mode in enumerate(TRANSFER_MODES):
+            m = modes.translate(_BIT_TABLES[i])
+            if m.count(1):
+                masks["transfer_mode", mode] = m
+        self.masks = {key: int.from_bytes(m, "little") for key, m in masks.items()}
         # the same sets with one *bit* per position: 8x smaller, so counting a facet value
         # (AND + bit_count) costs microseconds, not the ~0.1 ms of a byte mask
-        self.bits = {key: self.pack(m.to_bytes(n, "little")) for key, m in self.masks.items()}
-        self.live = self._mask_of_ranks(alive) if len(alive) < n else int.from_bytes(b"\x01" * n, "little")
-        priced.sort()
+        self.bits = {key: self.pack(m) for key, m in masks.items()}
+        self.live = int.from_bytes(live_bytes, "little")
+        base_prices = self.price_at[:base_n]
+        priced = sorted(compress(zip(base_prices, range(base_n)), map(is_not, base_prices, repeat(None))))
+        unpriced = [r for r, price in enumerate(base_prices) if price is None and live_bytes[r]]
         self.prices = [p for p, _ in priced]
         self.priced_ranks = [r for _, r in priced]
         self.orders = {
             "price_asc": self.priced_ranks + unpriced,
-            "price_desc": [r for _, r in sorted(priced, key=lambda pr: (-pr[0], pr[1]))] + unpriced,
+            "price_desc": [r for _, r in sorted(zip(map(neg, self.prices), self.priced_ranks))] + unpriced,
         }
         self.tail: list[int] = list(range(base_n, n))  # tail positions, newest first (then id)
         self.tail_size = len(self.tail)
@@ -1138,12 +1322,16 @@ class _Snapshot:
         # the organisation names of every listing, by distinct value (tags are not: their
         # many combinations make a common word match thousands of distinct strings)
         pos_of = self.pos_of
-        org_pairs = []
-        for rowid, org in conn.execute("SELECT rowid, org_text FROM stored"):
-            p = pos_of[rowid] if rowid < len(pos_of) else -1
-            if 0 <= p < n and self.rowid_at[p] == rowid:
-                org_pairs.append((org, p))
-        self.values = {_COLUMNS.index("co"): _Values.of(org_pairs)}
+        groups = []  # (name, its positions)
+        for org, found in conn.execute("SELECT org_text, group_concat(rowid) FROM stored GROUP BY org_text"):
+            rowids = json.loads(f"[{found}]")
+            places = list(map(pos_of.__getitem__, rowids)) if max(rowids) < len(pos_of) else []
+            if list(map(self.rowid_at.__getitem__, places)) != rowids:
+                # not what the docs table said: only the rows that have a position
+                places = [pos_of[r] for r in rowids if r < len(pos_of) and self.rowid_at[pos_of[r]] == r]
+            places.sort()
+            groups.append((org, places))
+        self.values = {_COLUMNS.index("co"): _Values.of(groups, n)}
         self._init_caches(cache_bytes)
         return self
 
@@ -1164,6 +1352,7 @@ class _Snapshot:
         new.rowid_at, new.id_at, new.price_at, new.ms_at = self.rowid_at, self.id_at, self.price_at, self.ms_at
         new.prices, new.priced_ranks, new.orders = self.prices, self.priced_ranks, self.orders
         new.pos_of = list(self.pos_of)
+        new.identity = self.identity  # positions below it keep their rowids
         new.masks, new.bits = dict(self.masks), dict(self.bits)
         new.tail = list(self.tail)
         new._tail_texts = dict(self._tail_texts)
@@ -1228,6 +1417,15 @@ class _Snapshot:
             new._terms[terms] = tuple(m | e for m, e in zip(masks, extra)) if any(extra) else masks
         return new
 
+    def _base_price_key(self, p: int) -> tuple:
+        """Where position ``p`` of the ranked part stands in ``orders["price_asc"]``."""
+        price = self.price_at[p]
+        return (price is None, price or 0, p)
+
+    def _base_price_desc_key(self, p: int) -> tuple:
+        price = self.price_at[p]
+        return (price is None, -(price or 0), p)
+
     def _newest_key(self, p: int) -> tuple[int, str]:
         return (-self.ms_at[p], self.id_at[p])
 
@@ -1273,17 +1471,25 @@ class _Snapshot:
         any of ``terms``."""
         values = self.values[c]
         hit = values.matching([t.pattern for t in terms])
-        if not hit:
-            return 0
-        buf = bytearray(self.n)
-        for i in hit:
-            deque(map(buf.__setitem__, values.positions[i], repeat(1)), maxlen=0)
-        return int.from_bytes(buf, "little")
+        return values.mask(hit, self.n) if hit else 0
 
     def mask(self, rowids: list[int]) -> int:
         if not rowids:  # nothing found: no n-byte buffer to fill and convert
             return 0
-        return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids))
+        k = self.identity
+        if not k:
+            return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids))
+        # rowid r is position r - 1 up to rowid k (a reindex writes rowids in rank order):
+        # set the bytes by rowid, one call each, and take positions 0 .. k - 1 as one slice;
+        # the rowids above k (few unless compactions reshuffled the order) go through pos_of
+        buf = bytearray(len(self.pos_of))
+        deque(map(buf.__setitem__, rowids, repeat(1)), maxlen=0)
+        m = int.from_bytes(buf[1:k + 1], "little")
+        if len(buf) > k + 1:
+            later = list(self._iter_find(buf, 1, len(buf), k + 1))
+            if later:
+                m |= self._mask_of_ranks(map(self.pos_of.__getitem__, later))
+        return m
 
     def price_mask(self, lo: int | None, hi: int | None) -> int:
         key = (lo, hi)
@@ -1330,9 +1536,9 @@ class _Snapshot:
             return list(islice(base, offset, offset + limit))
         return list(islice(heapq.merge(base, extra, key=key), offset, offset + limit))
 
-    def _iter_find(self, buf: bytes, value: int, end: int) -> Iterator[int]:
+    def _iter_find(self, buf: bytes, value: int, end: int, start: int = 0) -> Iterator[int]:
         needle = bytes([value])
-        pos = buf.find(needle, 0, end)
+        pos = buf.find(needle, start, end)
         while pos >= 0:
             yield pos
             pos = buf.find(needle, pos + 1, end)
@@ -1379,9 +1585,17 @@ class _Snapshot:
                 break
         return out
 
-    def page_by_price(self, selected_bytes: bytes, sort: str, offset: int, limit: int) -> list[int]:
+    def page_by_price(self, selected_bytes: bytes, sort: str, offset: int, limit: int,
+                      total: int | None = None) -> list[int]:
         order = self.orders[sort]
-        base = compress(order, map(selected_bytes.__getitem__, order))
+        want = offset + limit
+        if total is not None and total * 4 < min(len(order), want * len(order) // max(total, 1)):
+            # few selected: walking the price order (~0.1 µs a listing) would pass most of it
+            # before ``want`` of them; find them (bytes.find) and sort those instead
+            key = self._base_price_key if sort == "price_asc" else self._base_price_desc_key
+            base = iter(heapq.nsmallest(want, self._iter_find(selected_bytes, 1, self.base_n), key=key))
+        else:
+            base = compress(order, map(selected_bytes.__getitem__, order))
         if not self.tail:
             return list(islice(base, offset, offset + limit))
         key = self._price_key if sort == "price_asc" else self._price_desc_key

@@ -41,6 +41,23 @@ def backend():
     return existing
 
 
+def warm(app: Flask) -> None:
+    """Ready the search backend before a preloading server forks its workers (gunicorn's
+    ``when_ready`` hook in deploy/gunicorn.conf.py): the embedded index's snapshot is built
+    once, in the master, and every worker inherits it instead of paying for it on its
+    first /search. A failure is logged, never fatal: the workers build their own then.
+    Elasticsearch needs no warming, and its client's connections must not cross a fork."""
+    if app.config["SEARCH_BACKEND"] == "elasticsearch":
+        return
+    try:
+        with app.app_context():
+            index = backend()
+            if hasattr(index, "warm"):
+                index.warm()
+    except Exception:  # noqa: BLE001 - a warm-up must not stop the server
+        log.exception("search warm-up failed; each worker builds its snapshot on first use")
+
+
 def document_id(listing_id: int, kind: str) -> str:
     return f"{kind}:{listing_id}"
 

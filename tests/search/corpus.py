@@ -97,3 +97,16 @@ def corpus() -> list[Document]:
             published_at=BASE - timedelta(hours=hours),
         ))
     return docs
+
+
+def reindexed(tmp_path, base: list[Document] | None = None):
+    """An embedded index at ``tmp_path`` reindexed from ``base`` (the corpus by default):
+    (path, the backend that wrote it, the documents, the documents by id)."""
+    from search.fts5 import EmbeddedBackend
+
+    path = tmp_path / "search.sqlite3"
+    backend = EmbeddedBackend(path)
+    backend.ensure_index()
+    base = corpus() if base is None else base
+    backend.reindex(base)
+    return path, backend, base, {d.id: d for d in base}

@@ -92,3 +92,17 @@ def facets(docs: list[Document], q: SearchQuery) -> dict[str, dict]:
                 if v is not None:
                     out[name][v] = out[name].get(v, 0) + 1
     return out
+
+
+def check_cold(backend, docs: dict[str, Document], queries: list[SearchQuery]) -> None:
+    """Each of ``queries`` on an embedded ``backend`` with its term cache emptied first:
+    the hits (id, score), total and facets the rules give over ``docs`` (id -> document)."""
+    current = list(docs.values())
+    for q in queries:
+        if backend._snap is not None:
+            backend._snap.clear_term_cache()
+        r = backend.query(q)
+        expected, total = search(current, q)
+        assert [(h.id, h.score) for h in r.hits] == [(i, float(s)) for i, s in expected], q
+        assert r.total == total, q
+        assert {k: dict(v) for k, v in r.facets.items()} == facets(current, q), q

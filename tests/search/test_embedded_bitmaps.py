@@ -15,7 +15,7 @@ from search import SearchQuery, fts5
 from search.fts5 import EmbeddedBackend
 
 from . import oracle
-from .corpus import corpus
+from .corpus import corpus, reindexed
 
 QUERIES = [
     SearchQuery(text="检测", per_page=100),
@@ -33,15 +33,7 @@ QUERIES = [
 
 
 def _check_cold(backend: EmbeddedBackend, docs: dict) -> None:
-    current = list(docs.values())
-    for q in QUERIES:
-        if backend._snap is not None:
-            backend._snap.clear_term_cache()
-        r = backend.query(q)
-        expected, total = oracle.search(current, q)
-        assert [(h.id, h.score) for h in r.hits] == [(i, float(s)) for i, s in expected], q
-        assert r.total == total, q
-        assert {k: dict(v) for k, v in r.facets.items()} == oracle.facets(current, q), q
+    oracle.check_cold(backend, docs, QUERIES)
 
 
 def _rowids(backend: EmbeddedBackend) -> dict[str, int]:
@@ -86,12 +78,8 @@ def test_a_changed_listing_gets_a_fresh_rowid_above_the_bitmaps(tmp_path):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_cold_answers_follow_writes_in_this_and_a_new_process(tmp_path, seed):
     rnd = random.Random(seed)
-    path = tmp_path / "search.sqlite3"
-    writer, reader = EmbeddedBackend(path), EmbeddedBackend(path)
-    writer.ensure_index()
-    base = corpus()
-    writer.reindex(base)
-    docs = {d.id: d for d in base}
+    path, writer, base, docs = reindexed(tmp_path)
+    reader = EmbeddedBackend(path)
     _check_cold(reader, docs)
     now = datetime(2026, 11, 2, tzinfo=timezone.utc)
     for step in range(12):
@@ -146,12 +134,7 @@ def _grow_tail(writer: EmbeddedBackend, base: list, docs: dict, count: int, seed
 
 def _reindexed(tmp_path):
     """An index reindexed from the corpus: (path, backend, the corpus, its documents by id)."""
-    path = tmp_path / "search.sqlite3"
-    backend = EmbeddedBackend(path)
-    backend.ensure_index()
-    base = corpus()
-    backend.reindex(base)
-    return path, backend, base, {d.id: d for d in base}
+    return reindexed(tmp_path)
 
 
 def _with_tail(tmp_path, count: int, seed: int):
