@@ -14,7 +14,9 @@ Who drains is configuration (``OUTBOX_DRAIN``):
 
 A handler that raises leaves its rows in place: the row's ``attempts`` grows, it waits
 ``retry_delay(attempts)`` before the next try, and after ``OUTBOX_MAX_ATTEMPTS`` it is
-*parked* (kept, skipped, shown to administrators) until somebody retries it.
+*parked* (kept, skipped, shown to administrators) until somebody retries it. A handler whose
+keys succeed or fail one by one (mail: one refused message among many sent) returns the keys
+that failed, each with its error: only their rows stay for a retry, the others are done.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Integer, String, Text, func, select, update
@@ -39,7 +41,9 @@ job_log = logging.getLogger("marketplace.job")
 
 # A topic's handler gets the distinct keys of a batch of rows and does their work inside the
 # session's transaction; the drain deletes the rows and commits. It must not commit itself.
-Handler = Callable[[list[str]], None]
+# It returns None when every key is done, or the keys that failed with their errors (their
+# rows stay, as if the handler had raised for them alone; the work it did for the others commits).
+Handler = Callable[[list[str]], Mapping[str, BaseException] | None]
 
 
 class OutboxEntry(db.Model):
@@ -102,7 +106,7 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
     """One batch of ``topic``: lock the rows (other workers skip them), run the handler, delete
     the rows, commit. Returns the rows done, or None when there was nothing to do. On a handler
     error the failure is recorded, the batch's ids join ``skip`` (this drain does not try them
-    again) and 0 is returned."""
+    again) and 0 is returned; keys the handler reports failed are recorded the same way, alone."""
     now = now or utcnow()
     stmt = select(OutboxEntry).where(_available(topic.name, now)).order_by(OutboxEntry.id).limit(topic.batch)
     if skip:
@@ -114,22 +118,37 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
         db.session.rollback()
         return None
     ids = [row.id for row in rows]
-    keys = list(dict.fromkeys(row.key for row in rows))
+    key_of = {row.id: row.key for row in rows}
+    keys = list(dict.fromkeys(key_of.values()))
     request_ids = sorted({row.request_id for row in rows if row.request_id})[:20]
     started = time.perf_counter()
+    failed: Mapping[str, BaseException] = {}
     try:
         # The handler's work and the rows' deletion are one unit of work: the handler joins
         # it (the services it calls do not commit on their own) and on an error both roll back.
         with unit_of_work():
-            topic.handler(keys)
-            db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(ids)))
+            failed = topic.handler(keys) or {}
+            done = [row_id for row_id in ids if key_of[row_id] not in failed]
+            if done:
+                db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(done)))
     except Exception as exc:  # noqa: BLE001 - the rows stay, marked, for the next try
-        _record_failure(ids, exc, now)
+        _record_failure({row_id: exc for row_id in ids}, now)
         if skip is not None:
             skip.update(ids)
         log.exception("outbox topic %s failed on %d rows; kept for a retry", topic.name, len(ids))
         _log_batch(topic.name, len(ids), _ms_since(started), "failed", request_ids, type(exc).__name__)
         return 0
+    if failed:
+        errors = {row_id: failed[key_of[row_id]] for row_id in ids if key_of[row_id] in failed}
+        _record_failure(errors, now)
+        if skip is not None:
+            skip.update(errors)
+        first = next(iter(errors.values()))
+        log.warning("outbox topic %s: %d of %d rows failed (%s: %s); kept for a retry", topic.name, len(errors),
+                    len(ids), type(first).__name__, first)
+        _log_batch(topic.name, len(ids), _ms_since(started), "partly failed", request_ids, type(first).__name__,
+                   failed_rows=len(errors))
+        return len(ids) - len(errors)
     _log_batch(topic.name, len(ids), _ms_since(started), "done", request_ids)
     return len(ids)
 
@@ -139,23 +158,26 @@ def _ms_since(started) -> int:
 
 
 def _log_batch(topic: str, rows: int, duration_ms: int, outcome: str, request_ids: list[str],
-               error: str | None = None) -> None:
+               error: str | None = None, failed_rows: int | None = None) -> None:
     fields = {"job": f"outbox:{topic}", "rows": rows, "outcome": outcome,
               "duration_ms": duration_ms, "request_ids": request_ids}
     if error:
         fields["error"] = error
+    if failed_rows is not None:
+        fields["failed_rows"] = failed_rows
     job_log.log(logging.WARNING if error else logging.INFO, "outbox batch", extra=fields)
 
 
 @transactional
-def _record_failure(ids: list[int], exc: Exception, now: datetime) -> None:
+def _record_failure(errors: Mapping[int, BaseException], now: datetime) -> None:
+    """Each row's failed try: one more attempt, its error, when it may be tried again."""
     config = current_app.config
     base, cap, most = (config["OUTBOX_RETRY_BASE_SECONDS"], config["OUTBOX_RETRY_MAX_SECONDS"],
                        config["OUTBOX_MAX_ATTEMPTS"])
-    message = f"{type(exc).__name__}: {exc}"[:2000]
-    for row in db.session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(ids))):
+    for row in db.session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(list(errors)))):
+        exc = errors[row.id]
         row.attempts += 1
-        row.last_error = message
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         row.available_at = now + retry_delay(row.attempts, base, cap)
         if row.attempts >= most:
             row.parked_at = now

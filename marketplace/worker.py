@@ -97,10 +97,21 @@ def _claim_job(job: Job, worker: str, now: datetime) -> bool:
 
 
 def run_due_jobs(worker: str, now: datetime | None = None) -> int:
-    """Run every due job once (in this worker, if it wins the job); returns how many ran."""
+    """Run every due job once (in this worker, if it wins the job); returns how many ran.
+
+    The jobs' next runs are read in one query first, and only a job that is due (or has no row
+    yet) is claimed: an idle round writes nothing. The claim's conditional UPDATE still decides
+    which worker runs it."""
     now = now or utcnow()
+    jobs = list(_jobs().values())
+    if not jobs:
+        return 0
+    next_runs = dict(db.session.execute(select(ScheduledJob.name, ScheduledJob.next_run_at)).all())
     ran = 0
-    for job in list(_jobs().values()):
+    for job in jobs:
+        due = next_runs.get(job.name)
+        if due is not None and due > now:
+            continue
         if not _claim_job(job, worker, now):
             continue
         ran += 1
@@ -149,11 +160,41 @@ def last_heartbeat() -> datetime | None:
     return db.session.scalar(select(WorkerHeartbeat.seen_at).order_by(WorkerHeartbeat.seen_at.desc()).limit(1))
 
 
-def work_once(name: str, started_at: datetime) -> int:
-    """One round: drain every topic, run the due jobs, beat. Returns what was done."""
-    rows = outbox.drain()
+# How often a running worker writes its heartbeat at most (the checks call a worker gone after
+# WORKER_HEARTBEAT_MAX_AGE, 60 s by default); what it did meanwhile is added up.
+BEAT_EVERY_S = 5.0
+
+
+class Pulse:
+    """What the worker did since its last heartbeat; ``add`` writes the heartbeat at most every
+    ``BEAT_EVERY_S`` (the first at once), ``flush`` whatever is left (when it stops)."""
+
+    def __init__(self, name: str, started_at: datetime) -> None:
+        self.name, self.started_at = name, started_at
+        self.rows = self.jobs = 0
+        self.last: float | None = None
+
+    def add(self, rows: int, jobs: int) -> None:
+        self.rows += rows
+        self.jobs += jobs
+        if self.last is None or time.monotonic() - self.last >= BEAT_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        beat(self.name, self.started_at, self.rows, self.jobs)
+        self.rows = self.jobs = 0
+        self.last = time.monotonic()
+
+
+def work_once(name: str, started_at: datetime, pulse: Pulse | None = None) -> int:
+    """One round: drain every topic (one query when nothing waits), run the due jobs, beat
+    (through ``pulse``: at most every few seconds). Returns what was done."""
+    rows = outbox.drain() if outbox.has_available() else 0
     jobs = run_due_jobs(name)
-    beat(name, started_at, rows, jobs)
+    if pulse is None:
+        beat(name, started_at, rows, jobs)
+    else:
+        pulse.add(rows, jobs)
     return rows + jobs
 
 
@@ -175,9 +216,10 @@ def worker_command(once: bool, name: str | None):
     signal.signal(signal.SIGINT, ask_stop)
     click.echo(f"worker {name} started; topics: {', '.join(sorted(outbox._registry())) or '-'}; "
                f"jobs: {', '.join(sorted(_jobs())) or '-'}")
+    pulse = Pulse(name, started)
     while not stop["now"]:
         try:
-            done = work_once(name, started)
+            done = work_once(name, started, pulse)
         except Exception:  # noqa: BLE001 - a lost database connection, say: wait and go on
             db.session.rollback()
             log.exception("worker round failed")
@@ -188,6 +230,13 @@ def worker_command(once: bool, name: str | None):
             break
         if not done:
             time.sleep(idle)
+    if pulse.rows or pulse.jobs:
+        try:
+            pulse.flush()
+        except Exception:  # noqa: BLE001 - the counts are lost, not the work
+            log.exception("the worker's last heartbeat failed")
+        finally:
+            db.session.remove()
     click.echo(f"worker {name} stopped")
 
 

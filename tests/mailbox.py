@@ -21,6 +21,8 @@ class Inbox:
     def __init__(self):
         self.messages: list[tuple[str, list[str], email.message.Message]] = []
         self.refuse: set[str] = set()
+        self.peers: list = []  # the client's (address, port) of each message received: its connection
+        self.hang_up_after: int | None = None  # answer DATA with 421 once this many were received
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -29,6 +31,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.hang_up_after is not None and len(self.messages) >= self.hang_up_after:
+            return "421 4.3.2 service shutting down"
+        self.peers.append(session.peer)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                               email.message_from_bytes(envelope.original_content)))
         return "250 Message accepted for delivery"

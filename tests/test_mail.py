@@ -92,3 +92,32 @@ def test_one_refused_message_does_not_hold_back_or_resend_the_others(app, app_ct
     inbox.refuse.clear()
     outbox.drain(["mail"])  # the retry sends the refused one, and only it
     assert sorted(r[0] for _, r, _m in inbox.messages) == [f"user{n}@example.org" for n in range(3)]
+
+
+def test_a_batch_of_mail_goes_over_one_connection(app, app_ctx, smtp_server):
+    inbox, _ = smtp_server
+    for n in range(5):
+        queue_mail(f"batch{n}@example.org", f"批量{n}", "正文")
+    db.session.commit()
+    assert outbox.drain(["mail"]) == 5
+    assert sorted(r[0] for _, r, _m in inbox.messages) == [f"batch{n}@example.org" for n in range(5)]
+    assert len(set(inbox.peers)) == 1  # one SMTP connection for the five
+    db.session.expire_all()
+    assert all(m.sent_at is not None for m in db.session.scalars(select(OutgoingMail)))
+
+
+def test_a_connection_lost_midway_leaves_the_rest_for_a_retry_and_sends_nothing_twice(app, app_ctx, smtp_server):
+    inbox, _ = smtp_server
+    inbox.hang_up_after = 2  # the third message is answered 421 and the server hangs up
+    for n in range(5):
+        queue_mail(f"cut{n}@example.org", f"中断{n}", "正文")
+    db.session.commit()
+    assert outbox.drain(["mail"]) == 2
+    left = db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == "mail").order_by(OutboxEntry.id)).all()
+    assert len(left) == 3 and all(row.attempts == 1 and row.last_error for row in left)
+    db.session.expire_all()
+    assert [m.sent_at is not None for m in db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id))] == [
+        True, True, False, False, False]
+    inbox.hang_up_after = None
+    assert outbox.drain(["mail"]) == 3
+    assert sorted(r[0] for _, r, _m in inbox.messages) == [f"cut{n}@example.org" for n in range(5)]  # each once

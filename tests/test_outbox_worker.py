@@ -99,6 +99,27 @@ def test_a_failing_handler_keeps_the_rows_retries_with_back_off_then_parks(app_c
     assert _rows() == []
 
 
+def test_keys_a_handler_reports_failed_stay_alone_and_the_others_are_done(app_ctx):
+    tries: list[list[str]] = []
+
+    def handler(keys):
+        tries.append(sorted(keys))
+        return {"b": RuntimeError("refused")} if len(tries) == 1 else None
+
+    outbox.register(app_ctx, "partly", handler, batch=50)
+    try:
+        for key in ("a", "b", "c"):
+            outbox.enqueue("partly", key)
+        db.session.commit()
+        assert outbox.drain(["partly"]) == 2  # a and c done; b failed, not tried again in this drain
+        (left,) = _rows("partly")
+        assert (left.key, left.attempts, left.last_error) == ("b", 1, "RuntimeError: refused")
+        assert outbox.drain(["partly"]) == 1  # the first retry comes at once
+        assert _rows("partly") == [] and tries == [["a", "b", "c"], ["b"]]
+    finally:
+        outbox._registry(app_ctx).pop("partly", None)
+
+
 def test_retry_delays_double_up_to_the_cap():
     delays = [outbox.retry_delay(n, 10, 60).total_seconds() for n in range(1, 7)]
     assert delays == [0, 10, 20, 40, 60, 60]
@@ -146,6 +167,32 @@ def test_a_timed_job_runs_once_per_period_whichever_worker_asks(app_ctx):
         assert job.last_worker == "w2" and job.last_error is None
     finally:
         worker._jobs(app_ctx).pop("probe-job", None)
+
+
+def test_an_idle_worker_round_claims_no_job_and_beats_only_now_and_then(app_ctx):
+    from sqlalchemy import event
+
+    t0 = utcnow()
+    assert worker.run_due_jobs("w-idle", now=t0) >= 1  # every job ran: none is due for a while
+    db.session.remove()
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split())[:80])
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        pulse = worker.Pulse("w-idle", t0)
+        for _ in range(4):
+            assert worker.work_once("w-idle", t0, pulse) == 0
+            db.session.remove()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not any("scheduled_jobs" in w for w in writes), writes  # nothing due: nothing claimed
+    assert sum("worker_heartbeats" in w for w in writes) == 1  # the first round's beat, not one a round
+    assert db.session.get(WorkerHeartbeat, "w-idle") is not None
+    assert len(seen) - len(writes) <= 4 * 2 + 1  # a round reads the outbox and the jobs' next runs
 
 
 def test_a_failing_timed_job_is_recorded_and_tried_next_period(app_ctx):

@@ -4,7 +4,8 @@ the app and by mail, as each user chose per kind and channel.
 ``tell(user_ids, kind, text, link, **params)`` is called inside the caller's unit of work:
 it writes one notification row per user (if that user keeps the kind in the app) and queues
 one mail (if they keep it by mail), in the user's language, with the link built on
-EXTERNAL_BASE_URL. ``text`` is a key of TEXTS: the English message with %(name)s
+EXTERNAL_BASE_URL. The mail of a notification is written after commit, from its row, by the
+outbox (``compose_mail``, the worker in production): the request only adds an outbox row. ``text`` is a key of TEXTS: the English message with %(name)s
 placeholders, translated when shown, so each reader reads it in their own language.
 """
 from __future__ import annotations
@@ -25,6 +26,10 @@ from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification, NotificationPreference, queue_mail
+from marketplace.outbox import enqueue
+
+# The outbox topic of a notification's mail: its key is the notification's id.
+COMPOSE_TOPIC = "mail.compose"
 
 CHANNELS = ("app", "mail")
 KINDS = {
@@ -102,16 +107,28 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
             continue
         wanted = _enabled(user_id, kind)
         if wanted["app"]:
-            db.session.add(Notification(user_id=user_id, message=key, link=link, kind=kind,
-                                        params=json.dumps(params, ensure_ascii=False)))
+            note = Notification(user_id=user_id, message=key, link=link, kind=kind,
+                                params=json.dumps(params, ensure_ascii=False))
+            db.session.add(note)
             told += 1
-        if wanted["mail"]:
-            _mail(user_id, key, params, link)
+            if wanted["mail"]:  # written from the row after commit (compose_mail)
+                db.session.flush()
+                enqueue(COMPOSE_TOPIC, str(note.id))
+        elif wanted["mail"]:  # no row to write it from: written now
+            _mail(db.session.get(User, user_id), key, params, link)
     return told
 
 
-def _mail(user_id: int, key: str, params: dict, link: str | None) -> None:
-    user = db.session.get(User, user_id)
+def compose_mail(keys: list[str]) -> None:
+    """The outbox handler of ``COMPOSE_TOPIC``: the mail of each notification, in its reader's
+    language (the users with their notifications in one query), queued to be sent."""
+    rows = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
+                              .where(Notification.id.in_([int(key) for key in keys])).order_by(Notification.id))
+    for note, user in rows:
+        _mail(user, note.message, json.loads(note.params) if note.params else {}, note.link)
+
+
+def _mail(user: User | None, key: str, params: dict, link: str | None) -> None:
     if user is None or not user.active:
         return
     base = current_app.config["EXTERNAL_BASE_URL"].rstrip("/")

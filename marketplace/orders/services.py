@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.core import paging
@@ -55,6 +56,17 @@ def _members(org_id: int) -> list[int]:
     from marketplace.accounts.models import Membership
 
     return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
+
+
+def _members_of(*org_ids: int) -> dict[int, list[int]]:
+    """The users of each of these organisations, in one query."""
+    from marketplace.accounts.models import Membership
+
+    found: dict[int, list[int]] = {org_id: [] for org_id in org_ids}
+    for org_id, user_id in db.session.execute(select(Membership.organization_id, Membership.user_id)
+                                              .where(Membership.organization_id.in_(set(org_ids)))):
+        found[org_id].append(user_id)
+    return found
 
 
 def voucher_eligible(buyer_org, listing: Listing) -> tuple[bool, str]:
@@ -109,7 +121,8 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
         if not ok:
             raise ServiceError(why, "with_voucher")
         province, city, enterprise = _split(amount_fen, beijing_today())
-    related = bool(set(_members(buyer.id)) & set(_members(seller_org_id)))
+    members = _members_of(buyer.id, seller_org_id)
+    related = bool(set(members[buyer.id]) & set(members[seller_org_id]))
     order = Order(listing_id=listing.id, buyer_org_id=buyer.id, seller_org_id=seller_org_id,
                   created_by_id=actor.id, kind=kind, transfer_mode=transfer_mode, amount_fen=amount_fen,
                   with_voucher=with_voucher, province_fen=province, city_fen=city, enterprise_fen=enterprise,
@@ -128,7 +141,7 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                                 amount_fen=amount_fen, project=listing.ref, signed_on=beijing_today(),
                                 transformed_in_city=buyer.in_city)
         db.session.add(contract)
-    tell(_members(seller_org_id), "order", "talk.order", f"/orders/{order.id}", exclude=actor.id, org=buyer.name,
+    tell(members[seller_org_id], "order", "talk.order", f"/orders/{order.id}", exclude=actor.id, org=buyer.name,
          title=listing.title, price=format_yuan(amount_fen))
     return order
 
@@ -236,8 +249,11 @@ def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
     return order
 
 
-def get_order(actor, order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
+def get_order(actor, order_id: int, *, with_parts: bool = False) -> Order:
+    """The order, if the actor may see it. ``with_parts``: its contract and booking (what
+    ``business_ref`` and the payment methods read) come in the same query."""
+    options = [joinedload(Order.contract), joinedload(Order.booking)] if with_parts else None
+    order = db.session.get(Order, order_id, options=options)
     if order is None or not perm.can(actor, perm.VIEW_ORDER, order):
         raise NotFound(_("This order does not exist."))
     return order
@@ -271,6 +287,12 @@ def confirm_delivery(actor, order_id: int) -> Order:
                   ServiceError)
     order.status, order.delivered_at = OrderStatus.DELIVERED, utcnow()
     return order
+
+
+def committed_id(row) -> int:
+    """The id of a row a unit of work committed, without reading the row again (a commit
+    expires every loaded attribute, the id too)."""
+    return inspect(row).identity[0]
 
 
 def business_ref(order: Order) -> str:

@@ -123,7 +123,7 @@ def render_order(order_id: int, status: int = 200, **forms):
 
 
 def _to_order(order):
-    return redirect(url_for("orders.order", order_id=order.id))
+    return redirect(url_for("orders.order", order_id=services.committed_id(order)))
 
 
 def _on_enquiry(enquiry_id: int, name: str):
@@ -145,9 +145,9 @@ def _on_enquiry(enquiry_id: int, name: str):
 @login_required
 def pay(order_id):
     # The confirmation step's button (payments.checkout): the method, and the amount it showed.
-    payment = payments.checkout(current_user, order_id, request.form.get("method") or "card",
-                                request.form.get("expected_fen", type=int))
-    if payment.method == "bank":
+    method = request.form.get("method") or "card"
+    payments.checkout(current_user, order_id, method, request.form.get("expected_fen", type=int))
+    if method == "bank":  # (the payment's method: checkout refuses any other)
         flash(_("Transfer the amount with the reference shown; the order is paid when the money arrives."), "success")
     else:
         flash(_("Payment sent. The order is marked paid when the payment service confirms it."), "success")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 
 from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
@@ -105,10 +106,14 @@ def plan(order: Order) -> list[Part]:
     return [Part(k, n, each if k < n else total - each * (n - 1)) for k in range(1, n + 1)]
 
 
-def next_part(order: Order) -> Part | None:
-    """The first part not paid yet (parts are paid in order), or None when all are."""
-    paid = set(db.session.scalars(select(Payment.instalment).where(
-        Payment.order_id == order.id, Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)))))
+def next_part(order: Order, payments: list[Payment] | None = None) -> Part | None:
+    """The first part not paid yet (parts are paid in order), or None when all are.
+    ``payments``: every payment of the order, when the caller has read them already."""
+    if payments is None:
+        paid = set(db.session.scalars(select(Payment.instalment).where(
+            Payment.order_id == order.id, Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)))))
+    else:
+        paid = {p.instalment for p in payments if p.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)}
     return next((part for part in plan(order) if part.number not in paid), None)
 
 
@@ -166,18 +171,19 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
     another by now, nothing is paid."""
     from marketplace.orders.services import booking_expired
 
-    order = get_order(actor, order_id)
+    order = get_order(actor, order_id, with_parts=True)  # (the booking and contract: methods, ledger ref)
     perm.require(actor, perm.BUY, order)
     ORDER.require(order.status, OrderStatus.PAID, _("This order is not waiting for payment."))
     if method not in methods_for(order):
         raise ServiceError(_("Choose how to pay."), "method")
-    part = next_part(order)
+    # The order's payments, read once: the parts paid, this part's attempt under way, the count.
+    earlier = payments_of(order)
+    part = next_part(order, earlier)
     if part is None:
         raise Conflict(_("This order is not waiting for payment."))
     if expected_fen is not None and expected_fen != part.amount_fen:
         raise Conflict(_("The amount to pay changed since the confirmation page was shown; look at it again."))
-    existing = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.instalment == part.number,
-                                                       Payment.status.in_(LIVE)))
+    existing = next((p for p in earlier if p.instalment == part.number and p.status in LIVE), None)
     if existing is not None and existing.status == PaymentStatus.SUCCEEDED:
         raise Conflict(_("This order is not waiting for payment."))
     if existing is not None and existing.method != method:
@@ -190,7 +196,7 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
     else:
         # One idempotency key per attempt: a retry after a failed payment is a new payment,
         # while a repeated click within one attempt reuses the first one.
-        attempt = db.session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order.id)) + 1
+        attempt = len(earlier) + 1
         try:
             intent = gateway_for(method).create_payment(
                 amount_fen=part.amount_fen, currency="cny", reference=order.ref,
@@ -207,15 +213,18 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
     if method == PaymentMethod.BANK:  # the buyer transfers; the payee's side confirms receipt
         return payment
+    # (what the attempt holds, without reading the row its commit expired)
+    gateway_id, amount_fen = (existing.gateway_id, existing.amount_fen) if existing is not None \
+        else (intent.id, part.amount_fen)
     try:
-        confirmed = gateway().confirm_payment(payment.gateway_id)
+        confirmed = gateway().confirm_payment(gateway_id)
     except gw.PaymentGatewayError as exc:
         raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
     if current_app.config["STRIPE_RELAY_WEBHOOKS"]:
         # Development and tests: stripe-mock sends no webhooks, so deliver the signed event
         # that Stripe would send, through the same verification as a real one.
         relay_event("payment_intent.succeeded",
-                    gw.PaymentIntent(id=payment.gateway_id, amount_fen=payment.amount_fen, currency="cny",
+                    gw.PaymentIntent(id=gateway_id, amount_fen=amount_fen, currency="cny",
                                      status="succeeded", client_secret=confirmed.client_secret))
     return payment
 
@@ -267,7 +276,12 @@ def _apply_event(event) -> dict:
 
 
 def _payment_succeeded(event) -> str:
-    payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id))
+    # The payment with what booking it reads: the order, its contract or booking (the ledger's
+    # ref), its parties (the ledger's payer and payee) and listing (the seller's notice).
+    order = joinedload(Payment.order)
+    payment = db.session.scalar(select(Payment).where(Payment.gateway_id == event.object_id).options(
+        order.joinedload(Order.contract), order.joinedload(Order.booking), order.joinedload(Order.buyer),
+        order.joinedload(Order.seller), order.joinedload(Order.listing)))
     if payment is None:
         return "unknown_payment"
     if not PAYMENT.allows(payment.status, PaymentStatus.SUCCEEDED):
@@ -303,8 +317,10 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
         paid = int(order.status == OrderStatus.PENDING_PAYMENT)
     if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
         return "order_not_pending"
-    db.session.expire(payment)
-    db.session.expire(order)
+    # What the two updates wrote is read again from the database when next asked; the rest of
+    # the rows (amounts, parties, the contract or booking) did not change.
+    db.session.expire(payment, ["status", "succeeded_at", "confirmed_by_id"])
+    db.session.expire(order, ["status", "paid_at"])
     today = business_date(now)
     ref = business_ref(order)
     payload = {

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace import outbox
 from marketplace.conversations import jobs, negotiation, threads
 from marketplace.conversations.models import ReminderSent, ThreadMessage
 from marketplace.core.errors import NotFound, PermissionDenied, ServiceError
@@ -130,6 +131,10 @@ def test_mail_is_written_in_the_readers_language(app_ctx, factory):
     db.session.commit()
     with frozen_at(NOON):
         orders.quote(seller, enquiry.id, 9_000_00)
+    # The service wrote the notification; its mail is written from that row after commit, by
+    # the outbox (the worker), not in the request.
+    assert db.session.scalars(select(OutgoingMail).where(OutgoingMail.recipient == buyer.email)).all() == []
+    outbox.drain(["mail.compose"])
     english = db.session.scalars(select(OutgoingMail).where(OutgoingMail.recipient == buyer.email)).one()
     assert english.subject.startswith("检测中心（线程） quoted ¥9,000.00"), english.subject
     chinese = db.session.scalars(select(OutgoingMail).where(OutgoingMail.recipient == seller.email)).one()

@@ -91,3 +91,37 @@ def test_a_webhook_refused_by_stripes_own_check_says_why():
 
     with pytest.raises(WebhookPayloadError, match="^webhook body is not UTF-8$"):
         gateway.parse_webhook(body, sign_webhook_payload(SECRET, body, int(time.time())))
+
+
+def test_the_default_client_takes_its_proxies_from_the_environment_once(stripe_api_base, monkeypatch):
+    # The environment's proxy settings still decide the route (an unreachable proxy fails the
+    # call; NO_PROXY lets it through), but requests no longer reads os.environ on every call.
+    import requests.utils
+
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    proxied = StripeGateway("sk_test_marketplace", stripe_api_base, SECRET, max_network_retries=0)
+    with pytest.raises(PaymentGatewayError, match="APIConnectionError"):
+        proxied.create_payment(amount_fen=100, reference="ORD-1", idempotency_key="k-proxy", metadata={})
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    lookups = []
+    real = requests.utils.get_environ_proxies
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", lambda *a, **k: lookups.append(a) or real(*a, **k))
+    direct = StripeGateway("sk_test_marketplace", stripe_api_base, SECRET, max_network_retries=0)
+    for n in range(3):
+        intent = direct.create_payment(amount_fen=100, reference="ORD-1", idempotency_key=f"k-direct-{n}", metadata={})
+        assert direct.confirm_payment(intent.id).id == intent.id
+    assert len(lookups) == 1
+
+
+def test_the_gateways_answer_is_read_as_plain_json(stripe_api_base):
+    # (no stripe objects: the intent's fields come from the JSON the gateway sent)
+    http = RecordingHTTPClient()
+    gateway = StripeGateway("sk_test_marketplace", stripe_api_base, SECRET, http_client=http)
+    intent = gateway.create_payment(amount_fen=4321, reference="ORD-9", idempotency_key="k-json", metadata={"a": "b"})
+    assert (intent.amount_fen, intent.currency) == (4321, "cny") and intent.id.startswith("pi_")
+    refund = gateway.refund(intent_id=intent.id, amount_fen=4321, idempotency_key="k-json-refund")
+    assert refund.id.startswith("re_") and isinstance(refund.intent_id, str) and refund.intent_id
+    method, url, _ = http.recorded[-1]
+    assert (method, url) == ("post", stripe_api_base.rstrip("/") + "/v1/refunds")

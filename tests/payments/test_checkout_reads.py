@@ -1,0 +1,63 @@
+"""A card checkout (the order POST and the pay POST with its relayed webhook) reads each row
+it needs once: the pay request loads the order with its contract and booking in one query and
+the order's payments in another, and the webhook loads the payment with its order, parties and
+listing in one, instead of reading them again after each commit and lazily one by one."""
+from collections import Counter
+
+import pytest
+from sqlalchemy import event, select
+
+from marketplace.extensions import db
+from marketplace.listings import services as listings
+from marketplace.orders.models import Order
+from marketplace.payments.models import Payment
+from tests.factories import login
+
+# Statements of one card checkout in the test configuration, both requests (the sign-in's user
+# query included): 50 before the reads were merged, 33 before the mail was written after commit.
+BUDGET = 29
+
+
+@pytest.fixture()
+def statements(app):
+    """The SQL of every statement run while the fixture's list is being filled."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    # (after-commit work is the worker's, as in production: only the requests are counted)
+    saved = app.config["OUTBOX_DRAIN"]
+    app.config["OUTBOX_DRAIN"] = "worker"
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+        app.config["OUTBOX_DRAIN"] = saved
+
+
+def _repeated_reads(seen: list[str]) -> dict[str, int]:
+    counts = Counter(s for s in seen if s.startswith("SELECT"))
+    return {s[:120]: n for s, n in counts.items() if n > 1}
+
+
+def test_a_card_checkout_reads_each_row_once(client, provider, enterprise, statements):
+    listing = listings.create_listing(provider, "service", {"title": "检测服务", "description": "",
+                                                            "price_fen": 120_000, "negotiable": False})
+    listing_id = listings.publish(provider, listing.id).id
+    login(client, enterprise)
+    statements.clear()
+    response = client.post(f"/listings/{listing_id}/order", data={})
+    assert response.status_code == 302
+    order_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    ordering = list(statements)
+    statements.clear()
+    assert client.post(f"/orders/{order_id}/pay").status_code == 302
+    paying = list(statements)
+
+    assert db.session.get(Order, order_id).status == "paid"
+    assert db.session.scalars(select(Payment.status).where(Payment.order_id == order_id)).all() == ["succeeded"]
+    assert _repeated_reads(ordering) == {} and _repeated_reads(paying) == {}
+    budget = BUDGET + (db.engine.dialect.name == "postgresql")  # (the ledger's advisory lock there)
+    assert len(ordering) + len(paying) <= budget, [s[:50] for s in ordering + paying]
