@@ -162,28 +162,28 @@ def last_heartbeat() -> datetime | None:
 
 # How often a running worker writes its heartbeat at most (the checks call a worker gone after
 # WORKER_HEARTBEAT_MAX_AGE, 60 s by default); what it did meanwhile is added up.
-BEAT_EVERY_S = 5.0
+BEAT_EVERY_NS = 5 * 10**9
 
 
 class Pulse:
     """What the worker did since its last heartbeat; ``add`` writes the heartbeat at most every
-    ``BEAT_EVERY_S`` (the first at once), ``flush`` whatever is left (when it stops)."""
+    ``BEAT_EVERY_NS`` (the first at once), ``flush`` whatever is left (when it stops)."""
 
     def __init__(self, name: str, started_at: datetime) -> None:
         self.name, self.started_at = name, started_at
         self.rows = self.jobs = 0
-        self.last: float | None = None
+        self.last_ns: int | None = None  # time.monotonic_ns() of the last heartbeat
 
     def add(self, rows: int, jobs: int) -> None:
         self.rows += rows
         self.jobs += jobs
-        if self.last is None or time.monotonic() - self.last >= BEAT_EVERY_S:
+        if self.last_ns is None or time.monotonic_ns() - self.last_ns >= BEAT_EVERY_NS:
             self.flush()
 
     def flush(self) -> None:
         beat(self.name, self.started_at, self.rows, self.jobs)
         self.rows = self.jobs = 0
-        self.last = time.monotonic()
+        self.last_ns = time.monotonic_ns()
 
 
 def work_once(name: str, started_at: datetime, pulse: Pulse | None = None) -> int:
