@@ -102,6 +102,7 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
     assert kind in KINDS and key in TEXTS, (kind, key)
     params = {k: str(v) for k, v in params.items()}
     told = 0
+    to_compose: list[Notification] = []  # mailed from their rows after commit (compose_mail)
     for user_id in dict.fromkeys(user_ids):
         if user_id == exclude:
             continue
@@ -111,11 +112,14 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
                                 params=json.dumps(params, ensure_ascii=False))
             db.session.add(note)
             told += 1
-            if wanted["mail"]:  # written from the row after commit (compose_mail)
-                db.session.flush()
-                enqueue(COMPOSE_TOPIC, str(note.id))
+            if wanted["mail"]:
+                to_compose.append(note)
         elif wanted["mail"]:  # no row to write it from: written now
             _mail(db.session.get(User, user_id), key, params, link)
+    if to_compose:
+        db.session.flush()  # once, for the rows' ids
+        for note in to_compose:
+            enqueue(COMPOSE_TOPIC, str(note.id))
     return told
 
 
