@@ -446,7 +446,6 @@ def _steady_requests_client(stripe: Any) -> Any:
     if _STEADY_CLIENT is not None:
         return _STEADY_CLIENT
     import threading
-    import urllib.parse
 
     import requests
 
