@@ -40,6 +40,7 @@ from marketplace.extensions import db
 from marketplace.ledger import affects
 from marketplace.ledger.scenario import build_scenario
 from marketplace.notifications.models import notify
+from marketplace.notifications.services import members
 from marketplace.outbox import OutboxEntry
 from marketplace.reforms.parameters import in_force
 from marketplace.subsidies import evaluate
@@ -53,12 +54,8 @@ def draft_key(year: int, clause: str, organization_id: int) -> str:
     return f"{year}|{clause}|{organization_id}"
 
 
-def _members(org_id: int) -> list[int]:
-    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
-
-
 def notify_members(org_id: int, message: str, claim_id: int) -> None:
-    for user_id in _members(org_id):
+    for user_id in members(org_id):
         notify(user_id, message, f"/claims/{claim_id}")
 
 

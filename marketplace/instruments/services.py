@@ -18,7 +18,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions as perm
-from marketplace.accounts.models import Membership, User
+from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
 from marketplace.core.uow import transactional, unit_of_work
@@ -42,6 +42,7 @@ from marketplace.instruments.models import (
 )
 from marketplace.listings.models import Listing
 from marketplace.notifications.models import notify
+from marketplace.notifications.services import members
 from marketplace.orders import services as orders
 from marketplace.orders.models import Booking, BookingSlot, Order
 
@@ -82,12 +83,8 @@ def _managed(actor, instrument_id: int) -> Listing:
     return listing
 
 
-def _members(org_id: int) -> list[int]:
-    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
-
-
 def _notify_managers(listing: Listing, message: str, link: str) -> None:
-    for user_id in _members(listing.organization_id):
+    for user_id in members(listing.organization_id):
         notify(user_id, message, link)
 
 
@@ -710,7 +707,7 @@ def _move_out_of_the_way(listing, settings, affected, end_at) -> dict:
     for booking in affected:
         terms = terms_of(booking.id)
         new_start = _first_free(listing, settings, booking, after=end_at)
-        user_ids = [terms.user_id] if terms else _members(booking.customer_org_id)
+        user_ids = [terms.user_id] if terms else members(booking.customer_org_id)
         if new_start is not None:
             length = booking.end_at - booking.start_at
             db.session.execute(delete(BookingSlot).where(BookingSlot.booking_id == booking.id)

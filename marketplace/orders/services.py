@@ -23,7 +23,7 @@ from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing, ListingStatus
-from marketplace.notifications.services import tell
+from marketplace.notifications.services import members, members_of, tell
 from marketplace.orders.models import (
     BOOKING,
     CONTRACT_TYPES,
@@ -50,23 +50,6 @@ def _listing_for_sale(listing_id: int, kinds) -> Listing:
     if listing is None or listing.status != ListingStatus.PUBLISHED or listing.kind not in kinds:
         raise NotFound(_("This listing does not exist."))
     return listing
-
-
-def _members(org_id: int) -> list[int]:
-    from marketplace.accounts.models import Membership
-
-    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
-
-
-def _members_of(*org_ids: int) -> dict[int, list[int]]:
-    """The users of each of these organisations, in one query."""
-    from marketplace.accounts.models import Membership
-
-    found: dict[int, list[int]] = {org_id: [] for org_id in org_ids}
-    for org_id, user_id in db.session.execute(select(Membership.organization_id, Membership.user_id)
-                                              .where(Membership.organization_id.in_(set(org_ids)))):
-        found[org_id].append(user_id)
-    return found
 
 
 def voucher_eligible(buyer_org, listing: Listing) -> tuple[bool, str]:
@@ -121,8 +104,8 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
         if not ok:
             raise ServiceError(why, "with_voucher")
         province, city, enterprise = _split(amount_fen, beijing_today())
-    members = _members_of(buyer.id, seller_org_id)
-    related = bool(set(members[buyer.id]) & set(members[seller_org_id]))
+    people = members_of(buyer.id, seller_org_id)
+    related = bool(set(people[buyer.id]) & set(people[seller_org_id]))
     order = Order(listing_id=listing.id, buyer_org_id=buyer.id, seller_org_id=seller_org_id,
                   created_by_id=actor.id, kind=kind, transfer_mode=transfer_mode, amount_fen=amount_fen,
                   with_voucher=with_voucher, province_fen=province, city_fen=city, enterprise_fen=enterprise,
@@ -141,7 +124,7 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                                 amount_fen=amount_fen, project=listing.ref, signed_on=beijing_today(),
                                 transformed_in_city=buyer.in_city)
         db.session.add(contract)
-    tell(members[seller_org_id], "order", "talk.order", f"/orders/{order.id}", exclude=actor.id, org=buyer.name,
+    tell(people[seller_org_id], "order", "talk.order", f"/orders/{order.id}", exclude=actor.id, org=buyer.name,
          title=listing.title, price=format_yuan(amount_fen))
     return order
 
@@ -169,7 +152,7 @@ def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = No
                       message=message.strip(), transfer_mode=transfer_mode)
     db.session.add(enquiry)
     db.session.flush()
-    tell(_members(listing.organization_id), "enquiry", "talk.enquiry", f"/enquiries/{enquiry.id}",
+    tell(members(listing.organization_id), "enquiry", "talk.enquiry", f"/enquiries/{enquiry.id}",
          org=actor.organization.name, title=listing.title)
     return enquiry
 

@@ -26,6 +26,7 @@ from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.notifications.models import notify
+from marketplace.notifications.services import members
 from marketplace.orders.models import Booking, Order
 from marketplace.vouchers import eligibility
 from marketplace.vouchers.models import (
@@ -40,12 +41,6 @@ from marketplace.vouchers.models import (
 
 DEFAULTS = {"yearly_cap_fen": None, "use_months": 12, "redeem_months": 3}
 QUALIFICATIONS = ("CMA", "CNAS", "CATL", "other")
-
-
-def _members(org_id: int) -> list[int]:
-    from marketplace.accounts.models import Membership
-
-    return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
 
 
 def _add_months(day: date, months: int) -> date:
@@ -370,7 +365,7 @@ def _delivered(actor, order: Order, note: str = "") -> Delivery:
                         on_time=_on_time(order, now))
     db.session.add(delivery)
     db.session.flush()
-    for user_id in _members(order.buyer_org_id):
+    for user_id in members(order.buyer_org_id):
         notify(user_id, "notice.delivered", f"/orders/{order.id}")
     return delivery
 
@@ -404,7 +399,7 @@ def _accept(order: Order, status: str) -> Delivery:
         raise Conflict(_("This order is no longer open."))
     db.session.expire(delivery)
     _redeem(order, now)
-    for user_id in _members(order.seller_org_id):
+    for user_id in members(order.seller_org_id):
         notify(user_id, "notice.accepted", f"/orders/{order.id}")
     return delivery
 
@@ -484,7 +479,7 @@ def dispute(actor, order_id: int, reason: str) -> Delivery:
         if moved != 1:
             raise Conflict(_("Only a delivery waiting for acceptance can be disputed."))
         db.session.expire(delivery)
-        for user_id in _members(order.seller_org_id):
+        for user_id in members(order.seller_org_id):
             notify(user_id, "notice.disputed", f"/orders/{order.id}")
     return delivery
 
