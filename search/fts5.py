@@ -35,6 +35,12 @@ Tables (one SQLite file, WAL mode):
   up, ``EmbeddedBackend.compact`` (the worker's timed job) ranks them in again without
   blocking readers or, but for a short write, writers. A reindex writes rowids in rank
   order, so there ``ranked`` is 1..n.
+* the same ``bitmaps`` for each common trigram of each trigram table (format 12; key
+  ``_tri_key``: "3", the field's tag letter, the trigram): a long term's listings in a
+  field whose trigrams are all common are the AND of their bitmaps — exact for a
+  three-character term, and for a longer one less the few listings FTS5 finds holding
+  the trigrams but not the phrase (``(a AND b) NOT "phrase"``, a short answer) — instead
+  of the phrase's own answer, tens of thousands of rowids to read, parse and place.
 * ``meta``   — a generation number, bumped by every write; ``base_rows`` (the positions
   the bitmaps describe), ``base_rowid`` (the highest rowid then: rows above it are the
   tail) and ``max_rowid``.
@@ -92,7 +98,7 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 CHUNK = 2000
 TERM_CACHE_BYTES = 64 * 2**20  # per process: ~1,300 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
@@ -436,6 +442,18 @@ _GRAM_TAGS = {"ct": "t", "cb": "b", "co": "o", "ck": "k"}  # tri column -> tag o
 # the columns in the order the query reads them, and the score tiers over them
 _COLUMNS = ("ct", "co", "ck", "cb")
 _TIERS = [({"title": 0, "org": 1, "tags": 2, "body": 3}[f], typed, score) for f, typed, score in TIERS]
+
+
+def _tri_key(tag: str, trigram: str) -> str:
+    """The ``bitmaps`` key of a trigram of one field's trigram table: "3", the field's tag
+    letter, the trigram (a gram token's key starts with its tag letter, never "3")."""
+    return "3" + tag + trigram
+
+
+def _trigrams(pattern: str) -> list[str]:
+    """The distinct trigram tokens of a canonical string (every run of three characters,
+    as FTS5's trigram tokenizer cuts it), in order."""
+    return list(dict.fromkeys(pattern[i:i + 3] for i in range(len(pattern) - 2)))
 
 
 def _gram_text(ct: str, cb: str, co: str, ck: str) -> str:
@@ -814,6 +832,8 @@ class EmbeddedBackend:
                     conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
                 conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
+        for table, _ in _TRI_TABLES.values():
+            conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_vocab USING fts5vocab(main, {table}, row)")
         conn.execute("BEGIN")  # one consistent view; no write lock
         try:
             generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
@@ -825,20 +845,28 @@ class EmbeddedBackend:
             for p, rowid in enumerate(ranked):
                 position[rowid] = p
             floor = max(1, n // BITMAP_SHARE)
-            tokens = [t for (t,) in conn.execute("SELECT term FROM temp.gram_vocab WHERE doc >= ?", (floor,))]
+            # (table, token, the bitmaps row's key): gram tokens as they are, trigrams
+            # under their field's key (``_tri_key``)
+            wanted = [("gram", t, t) for (t,) in conn.execute(
+                "SELECT term FROM temp.gram_vocab WHERE doc >= ?", (floor,))]
+            for column, (table, _) in _TRI_TABLES.items():
+                wanted += [(table, t, _tri_key(_GRAM_TAGS[column], t)) for (t,) in conn.execute(
+                    f"SELECT term FROM temp.{table}_vocab WHERE doc >= ?", (floor,))]
             rows = []
-            for token in tokens:
-                found = conn.execute("SELECT group_concat(rowid) FROM gram WHERE gram MATCH ?",
+            for table, token, key in wanted:
+                found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
                                      (_fts_phrase(token),)).fetchone()[0]
                 if not found:
                     continue
                 buf = bytearray(n)
                 deque(map(buf.__setitem__, map(position.__getitem__, json.loads(f"[{found}]")), repeat(1)),
                       maxlen=0)
-                rows.append((token, _pack_bits(bytes(buf))))
+                rows.append((key, _pack_bits(bytes(buf))))
         finally:
             conn.execute("COMMIT")
         conn.execute("DROP TABLE temp.gram_vocab")
+        for table, _ in _TRI_TABLES.values():
+            conn.execute(f"DROP TABLE temp.{table}_vocab")
         blob = array("q", ranked)
         if sys.byteorder != "little":
             blob.byteswap()
@@ -956,6 +984,7 @@ class EmbeddedBackend:
                 else:
                     needs[c, t] = [tag + g for g in grams(t.pattern).split()]
                     tokens.update(needs[c, t])
+                    tokens.update(_tri_key(tag, x) for x in _trigrams(t.pattern))
         found: dict[str, bytes] = {}
         rare: dict[str, set[int]] = {}
         if tokens:
@@ -993,8 +1022,20 @@ class EmbeddedBackend:
                             if not common:
                                 skipped.append(t)
                                 break
-            rest = tuple(t for t in terms if t not in from_bits and t not in skipped)
-            m = snap.mask(self._rowids(conn, rest, column)) if rest else 0
+            # a long term whose trigrams all have bitmaps (all common): the listings
+            # holding every one of them, less those FTS5 finds without the phrase (few:
+            # the trigrams apart) — not the phrase's long list of rowids
+            from_tris = []
+            m = 0
+            for t in terms:
+                if t.gram is None and t not in skipped:
+                    keys = [_tri_key(tag, x) for x in _trigrams(t.pattern)]
+                    if keys and all(k in found for k in keys):
+                        from_tris.append(t)
+                        m |= self._trigram_mask(conn, snap, column, t.pattern, [found[k] for k in keys])
+            rest = tuple(t for t in terms if t not in from_bits and t not in skipped and t not in from_tris)
+            if rest:
+                m |= snap.mask(self._rowids(conn, rest, column))
             if from_bits:  # a bitmap is the bit set itself: bit p, position p
                 held = 0
                 for t in from_bits:
@@ -1002,7 +1043,7 @@ class EmbeddedBackend:
                 if held.bit_length() > snap.bitmap_rows:  # never past the ranked part
                     held &= (1 << snap.bitmap_rows) - 1
                 m |= held
-            patterns = [t.pattern for t in from_bits + skipped]
+            patterns = [t.pattern for t in from_bits + skipped + from_tris]
             if patterns:
                 for p, texts in snap._tail_texts.items():
                     text = texts[c]
@@ -1010,6 +1051,32 @@ class EmbeddedBackend:
                         m |= 1 << p
             out.append(m)
         return tuple(out)
+
+    @staticmethod
+    def _trigram_mask(conn: sqlite3.Connection, snap: "_Snapshot", column: str, pattern: str,
+                      blobs: list[bytes]) -> int:
+        """The ranked listings whose field ``column`` holds ``pattern``, from the bitmaps of
+        its trigrams (``blobs``): every one of them held, and, for more than one, not
+        where FTS5 finds them all but not the phrase (``NOT``: rowids of the few
+        listings that hold the trigrams apart). Positions past the ranked part are left
+        to the caller (the tail is tested on its text)."""
+        m = -1
+        for blob in blobs:
+            m &= int.from_bytes(blob, "little")
+            if not m:
+                return 0
+        if m.bit_length() > snap.bitmap_rows:
+            m &= (1 << snap.bitmap_rows) - 1
+        tris = _trigrams(pattern)
+        if len(tris) > 1 and m:
+            table = _TRI_TABLES[column][0]
+            match = "(" + " AND ".join(map(_fts_phrase, tris)) + ") NOT " + _fts_phrase(pattern)
+            found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
+                                 (match,)).fetchone()[0]
+            if found:
+                apart = snap.mask(json.loads(f"[{found}]"))
+                m = (m | apart) ^ apart  # m without them
+        return m
 
     def query(self, q: SearchQuery) -> SearchResults:
         conn = self._conn()

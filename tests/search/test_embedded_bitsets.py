@@ -31,12 +31,24 @@ QUERIES = [
     SearchQuery(text="", per_page=3, page=40, sort="price_desc", voucher_eligible=True),
     SearchQuery(text="HPLC method", per_page=20),
     SearchQuery(text="3分部 色谱", per_page=100, price_min_fen=100_000, price_max_fen=5_000_000),
+    # long terms: three characters (one trigram: its bitmap is the answer), longer ones
+    # whose trigrams also occur apart ("检测中心" vs "检测" ... "中心"), Latin
+    SearchQuery(text="液相色谱仪", per_page=100),
+    SearchQuery(text="检测中心", per_page=100),
+    SearchQuery(text="测试中心 服务", per_page=100),
+    SearchQuery(text="聊城大学 检测服务", per_page=100),
+    SearchQuery(text="failure analysis", per_page=100),
+    SearchQuery(text="质量检验", per_page=100),
 ]
 
 
-@pytest.mark.parametrize("loop_below", [1, 10**9])  # positions packed from a byte mask / set bit by bit
-def test_bit_sets_and_score_planes_give_the_rules_answers(tmp_path, monkeypatch, loop_below):
+# positions packed from a byte mask / set bit by bit; every token and trigram with a bitmap
+# (long terms from trigram bitmaps, less the listings holding their trigrams apart) / only
+# those of half the listings (most long terms asked of FTS5's phrase query)
+@pytest.mark.parametrize(("loop_below", "share"), [(1, 64), (10**9, 64), (1, 2), (10**9, 2)])
+def test_bit_sets_and_score_planes_give_the_rules_answers(tmp_path, monkeypatch, loop_below, share):
     monkeypatch.setattr(fts5, "_LOOP_BELOW", loop_below)
+    monkeypatch.setattr(fts5, "BITMAP_SHARE", share)
     monkeypatch.setattr(fts5, "_tail_limit", lambda base_n: 40)
     rnd = random.Random(11)
     path, writer, base, docs = reindexed(tmp_path, _many_names())
@@ -50,7 +62,7 @@ def test_bit_sets_and_score_planes_give_the_rules_answers(tmp_path, monkeypatch,
             docs.pop(gone)
         else:
             doc = docs[rnd.choice(sorted(docs))]
-            doc = replace(doc, title=doc.title + rnd.choice(["液相色谱检测", "轴承", "专利服务"]),
+            doc = replace(doc, title=doc.title + rnd.choice(["液相色谱检测", "轴承", "专利服务", "检测中心"]),
                           price_fen=rnd.choice([None, 5_000, 90_000_000]),
                           published_at=now + timedelta(minutes=rnd.randint(-50_000, 50)))
             writer.index([doc])
@@ -80,3 +92,26 @@ def test_bit_helpers_agree_with_plain_python():
         sums = [x + y for x, y in zip(a, b)]
         assert _scores_at(total, list(range(n))) == (sums if any(sums) else [])
         assert len(total) == max(sums).bit_length()  # no empty plane on top
+
+
+def test_a_long_term_is_not_found_where_its_trigrams_stand_apart(tmp_path, monkeypatch):
+    """Listings that hold every trigram of a long term but not the term itself (液相色谱
+    and 气相色谱仪 hold 液相色, 相色谱 and 色谱仪, never 液相色谱仪) are taken out of the
+    AND of the trigrams' bitmaps: the hits are the rules'."""
+    calls = []
+    real = EmbeddedBackend._trigram_mask
+
+    def spy(conn, snap, column, pattern, blobs):
+        calls.append(pattern)
+        return real(conn, snap, column, pattern, blobs)
+
+    monkeypatch.setattr(EmbeddedBackend, "_trigram_mask", staticmethod(spy))
+    base = [replace(d, id=f"{d.id}.x{k}", title=title, body=body)
+            for k, (d, title, body) in enumerate(zip(_many_names(), [
+                "液相色谱检测与气相色谱仪维护", "高效液相色谱仪检测", "气相色谱仪，液相色谱法", "检测服务中心",
+                "中心实验室检测", "HPLC failure analysis", "analysis of failure modes"],
+                ["气相色谱仪与液相色谱", "", "液相色谱仪", "检测中心", "", "", "failure analysis"]))]
+    path, writer, base, docs = reindexed(tmp_path, base + _many_names()[:60])
+    queries = [SearchQuery(text=t, per_page=100) for t in ("液相色谱仪", "检测中心", "failure analysis", "相色谱")]
+    oracle.check_cold(EmbeddedBackend(path), docs, queries)
+    assert "液相色谱仪" in calls  # read from the trigram bitmaps, not FTS5's phrase answer
