@@ -35,6 +35,12 @@ Tables (one SQLite file, WAL mode):
   up, ``EmbeddedBackend.compact`` (the worker's timed job) ranks them in again without
   blocking readers or, but for a short write, writers. A reindex writes rowids in rank
   order, so there ``ranked`` is 1..n.
+* the same ``bitmaps`` for each common trigram of each trigram table (format 12; key
+  ``_tri_key``: "3", the field's tag letter, the trigram): a long term's listings in a
+  field whose trigrams are all common are the AND of their bitmaps — exact for a
+  three-character term, and for a longer one less the few listings FTS5 finds holding
+  the trigrams but not the phrase (``(a AND b) NOT "phrase"``, a short answer) — instead
+  of the phrase's own answer, tens of thousands of rowids to read, parse and place.
 * ``meta``   — a generation number, bumped by every write; ``base_rows`` (the positions
   the bitmaps describe), ``base_rowid`` (the highest rowid then: rows above it are the
   tail) and ``max_rowid``.
@@ -47,12 +53,15 @@ FTS5 ``'delete'`` command and the very values that were inserted, recomputed fro
 Filters, facets and sorting do not go back to SQL for every matched row (that costs
 ~5 ms per 20,000 matches before any counting). Each process keeps a *snapshot* of the
 small columns, rebuilt when the generation changes: listings are numbered by rank
-(newest first, then id), and every facet value is a byte mask over ranks held in a
-Python int (one byte per listing, 0 or 1). A query turns the rowids FTS5 returns per
-field into masks, ANDs filters in, packs the selection to one bit per listing (eight
-slices and ``bytes.translate``) to count facets with ``(selected & facet).bit_count()`` on
-8x smaller ints, and adds the tier score as byte arithmetic (3·title + 2·org + 1·body per term, < 256). The
-page is read off in rank order (``bytes.find``), so ties fall to newest-then-id for free.
+(newest first, then id), and every facet value, every term's listings per field and the
+query's selection are *bit sets* over ranks held in a Python int (bit p = the listing at
+position p): a common term's bitmap blob is one already, filters AND in, facets are
+``(selected & facet).bit_count()``. The tier score is kept as bit planes (plane j: bit j
+of every listing's score), summed term by term by a ripple-carry adder over whole
+planes; the page is read off by splitting the selection plane by plane, highest first,
+into one set per score, each in rank order (nonzero bytes found by ``bytes.find``), so
+ties fall to newest-then-id for free. (Before, one *byte* per listing: every AND, OR and
+conversion cost 8x more, and each query unpacked bitmaps and packed its selection.)
 A snapshot of 100,000 listings takes 1–1.5 s of CPU to build, most of it reading the
 rows into Python; a preloading server builds it once, before it forks (``warm``).
 """
@@ -73,7 +82,6 @@ from operator import is_not, neg
 from typing import Any, Iterable, Iterator
 
 from .backend import (
-    MAX_TERM_SCORE,
     TIERS,
     ProgressCallback,
     finish_facets,
@@ -90,9 +98,9 @@ from .documents import (
 from .text import Term, canonical, grams
 from .vocabulary import all_terms, parse_query
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 CHUNK = 2000
-TERM_CACHE_BYTES = 64 * 2**20  # per process: ~160 term alternatives at 100,000 listings
+TERM_CACHE_BYTES = 64 * 2**20  # per process: ~1,300 term alternatives at 100,000 listings
 CHANGES_KEPT = 10_000  # generations of the change log kept for other processes' snapshots
 # a snapshot brought up to date holds changed listings after its ranked part; past this
 # many (or a twentieth of the listings) it is rebuilt instead
@@ -291,6 +299,86 @@ def _unpack_bits(bits: bytes, start: int, length: int) -> bytes:
     return bytes(out)
 
 
+_NONZERO = bytes(int(b != 0) for b in range(256))  # byte -> 1 if any bit of it is set
+_BITS_OF = [tuple(j for j in range(8) if b >> j & 1) for b in range(256)]  # byte -> its set bits
+_BIT = [1 << j for j in range(8)]
+# fewer positions than this are set bit by bit in Python (~0.1 µs each); more, as a byte
+# mask set in C and packed (~0.15 ms at 100,000 positions, whatever their number)
+_LOOP_BELOW = 1024
+
+
+def _bits_at(positions: Iterable[int], n: int, count: int | None = None) -> int:
+    """The bit set (bit p = position p) of ``positions``, all below ``n``."""
+    if count is not None and count < _LOOP_BELOW:
+        buf = bytearray((n + 7) >> 3)
+        bit = _BIT
+        for p in positions:
+            buf[p >> 3] |= bit[p & 7]
+        return int.from_bytes(buf, "little")
+    buf = bytearray(n)
+    deque(map(buf.__setitem__, positions, repeat(1)), maxlen=0)
+    return int.from_bytes(_pack_bits(buf), "little")
+
+
+def _positions(bits: int, skip: int = 0, limit: int | None = None, end: int | None = None) -> list[int]:
+    """The set bits of ``bits`` in ascending order (positions below ``end``), the first
+    ``skip`` passed over, at most ``limit``: nonzero bytes found in C (a translate, then
+    ``bytes.find``), whole bytes skipped by their bit count."""
+    if end is not None and bits >> end:
+        bits &= (1 << end) - 1
+    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+    flags = data.translate(_NONZERO)
+    out: list[int] = []
+    if limit is not None and limit <= 0:
+        return out
+    i = flags.find(1)
+    while i >= 0:
+        set_bits = _BITS_OF[data[i]]
+        if skip >= len(set_bits):
+            skip -= len(set_bits)
+        else:
+            base = i << 3
+            for j in set_bits[skip:]:
+                out.append(base + j)
+                if limit is not None and len(out) >= limit:
+                    return out
+            skip = 0
+        i = flags.find(1, i + 1)
+    return out
+
+
+def _add_planes(a: list[int], b: list[int]) -> list[int]:
+    """The sum of two numbers per position, each held as bit planes (plane j: bit j of
+    every position's number): a ripple-carry adder over whole planes."""
+    out: list[int] = []
+    carry = 0
+    for j in range(max(len(a), len(b))):
+        x = a[j] if j < len(a) else 0
+        y = b[j] if j < len(b) else 0
+        half = x ^ y
+        out.append(half ^ carry)
+        carry = (x & y) | (carry & half)
+    if carry:
+        out.append(carry)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _scores_at(planes: list[int], positions: list[int]) -> list[int]:
+    """The numbers the bit ``planes`` hold at ``positions``."""
+    if not planes or not positions:
+        return []
+    out = [0] * len(positions)
+    for j, plane in enumerate(planes):
+        data = plane.to_bytes((plane.bit_length() + 7) >> 3, "little")
+        for k, p in enumerate(positions):
+            i = p >> 3
+            if i < len(data) and data[i] >> (p & 7) & 1:
+                out[k] |= 1 << j
+    return out
+
+
 def _small_rows(doc: Document, rowid: int) -> tuple[tuple, tuple]:
     """The ``docs`` and ``stored`` rows of ``doc``."""
     return (
@@ -354,6 +442,18 @@ _GRAM_TAGS = {"ct": "t", "cb": "b", "co": "o", "ck": "k"}  # tri column -> tag o
 # the columns in the order the query reads them, and the score tiers over them
 _COLUMNS = ("ct", "co", "ck", "cb")
 _TIERS = [({"title": 0, "org": 1, "tags": 2, "body": 3}[f], typed, score) for f, typed, score in TIERS]
+
+
+def _tri_key(tag: str, trigram: str) -> str:
+    """The ``bitmaps`` key of a trigram of one field's trigram table: "3", the field's tag
+    letter, the trigram (a gram token's key starts with its tag letter, never "3")."""
+    return "3" + tag + trigram
+
+
+def _trigrams(pattern: str) -> list[str]:
+    """The distinct trigram tokens of a canonical string (every run of three characters,
+    as FTS5's trigram tokenizer cuts it), in order."""
+    return list(dict.fromkeys(pattern[i:i + 3] for i in range(len(pattern) - 2)))
 
 
 def _gram_text(ct: str, cb: str, co: str, ck: str) -> str:
@@ -732,6 +832,8 @@ class EmbeddedBackend:
                     conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
                 conn.execute("INSERT INTO gram (gram) VALUES ('optimize')")
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.gram_vocab USING fts5vocab(main, gram, row)")
+        for table, _ in _TRI_TABLES.values():
+            conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_vocab USING fts5vocab(main, {table}, row)")
         conn.execute("BEGIN")  # one consistent view; no write lock
         try:
             generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
@@ -743,20 +845,28 @@ class EmbeddedBackend:
             for p, rowid in enumerate(ranked):
                 position[rowid] = p
             floor = max(1, n // BITMAP_SHARE)
-            tokens = [t for (t,) in conn.execute("SELECT term FROM temp.gram_vocab WHERE doc >= ?", (floor,))]
+            # (table, token, the bitmaps row's key): gram tokens as they are, trigrams
+            # under their field's key (``_tri_key``)
+            wanted = [("gram", t, t) for (t,) in conn.execute(
+                "SELECT term FROM temp.gram_vocab WHERE doc >= ?", (floor,))]
+            for column, (table, _) in _TRI_TABLES.items():
+                wanted += [(table, t, _tri_key(_GRAM_TAGS[column], t)) for (t,) in conn.execute(
+                    f"SELECT term FROM temp.{table}_vocab WHERE doc >= ?", (floor,))]
             rows = []
-            for token in tokens:
-                found = conn.execute("SELECT group_concat(rowid) FROM gram WHERE gram MATCH ?",
+            for table, token, key in wanted:
+                found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
                                      (_fts_phrase(token),)).fetchone()[0]
                 if not found:
                     continue
                 buf = bytearray(n)
                 deque(map(buf.__setitem__, map(position.__getitem__, json.loads(f"[{found}]")), repeat(1)),
                       maxlen=0)
-                rows.append((token, _pack_bits(bytes(buf))))
+                rows.append((key, _pack_bits(bytes(buf))))
         finally:
             conn.execute("COMMIT")
         conn.execute("DROP TABLE temp.gram_vocab")
+        for table, _ in _TRI_TABLES.values():
+            conn.execute(f"DROP TABLE temp.{table}_vocab")
         blob = array("q", ranked)
         if sys.byteorder != "little":
             blob.byteswap()
@@ -831,7 +941,7 @@ class EmbeddedBackend:
         return out
 
     def _term_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
-        """(title, org, tags, body) byte masks of "any of ``terms``", from the snapshot's
+        """(title, org, tags, body) bit sets of "any of ``terms``", from the snapshot's
         cache if there."""
         masks = snap.cached(terms)
         if masks is None:
@@ -874,6 +984,7 @@ class EmbeddedBackend:
                 else:
                     needs[c, t] = [tag + g for g in grams(t.pattern).split()]
                     tokens.update(needs[c, t])
+                    tokens.update(_tri_key(tag, x) for x in _trigrams(t.pattern))
         found: dict[str, bytes] = {}
         rare: dict[str, set[int]] = {}
         if tokens:
@@ -911,26 +1022,61 @@ class EmbeddedBackend:
                             if not common:
                                 skipped.append(t)
                                 break
-            rest = tuple(t for t in terms if t not in from_bits and t not in skipped)
-            m = snap.mask(self._rowids(conn, rest, column)) if rest else 0
-            if from_bits:
-                blobs = [found[tag + t.gram[0]] for t in from_bits]
-                bits = blobs[0]
-                if len(blobs) > 1:
-                    width = max(map(len, blobs))
-                    union = 0
-                    for blob in blobs:
-                        union |= int.from_bytes(blob, "little")
-                    bits = union.to_bytes(width, "little")
-                m |= int.from_bytes(_unpack_bits(bits, 0, snap.bitmap_rows), "little")  # bit p: position p
-            patterns = [t.pattern for t in from_bits + skipped]
+            # a long term whose trigrams all have bitmaps (all common): the listings
+            # holding every one of them, less those FTS5 finds without the phrase (few:
+            # the trigrams apart) — not the phrase's long list of rowids
+            from_tris = []
+            m = 0
+            for t in terms:
+                if t.gram is None and t not in skipped:
+                    keys = [_tri_key(tag, x) for x in _trigrams(t.pattern)]
+                    if keys and all(k in found for k in keys):
+                        from_tris.append(t)
+                        m |= self._trigram_mask(conn, snap, column, t.pattern, [found[k] for k in keys])
+            rest = tuple(t for t in terms if t not in from_bits and t not in skipped and t not in from_tris)
+            if rest:
+                m |= snap.mask(self._rowids(conn, rest, column))
+            if from_bits:  # a bitmap is the bit set itself: bit p, position p
+                held = 0
+                for t in from_bits:
+                    held |= int.from_bytes(found[tag + t.gram[0]], "little")
+                if held.bit_length() > snap.bitmap_rows:  # never past the ranked part
+                    held &= (1 << snap.bitmap_rows) - 1
+                m |= held
+            patterns = [t.pattern for t in from_bits + skipped + from_tris]
             if patterns:
                 for p, texts in snap._tail_texts.items():
                     text = texts[c]
                     if any(pattern in text for pattern in patterns):
-                        m |= 1 << (8 * p)
+                        m |= 1 << p
             out.append(m)
         return tuple(out)
+
+    @staticmethod
+    def _trigram_mask(conn: sqlite3.Connection, snap: "_Snapshot", column: str, pattern: str,
+                      blobs: list[bytes]) -> int:
+        """The ranked listings whose field ``column`` holds ``pattern``, from the bitmaps of
+        its trigrams (``blobs``): every one of them held, and, for more than one, not
+        where FTS5 finds them all but not the phrase (``NOT``: rowids of the few
+        listings that hold the trigrams apart). Positions past the ranked part are left
+        to the caller (the tail is tested on its text)."""
+        m = -1
+        for blob in blobs:
+            m &= int.from_bytes(blob, "little")
+            if not m:
+                return 0
+        if m.bit_length() > snap.bitmap_rows:
+            m &= (1 << snap.bitmap_rows) - 1
+        tris = _trigrams(pattern)
+        if len(tris) > 1 and m:
+            table = _TRI_TABLES[column][0]
+            match = "(" + " AND ".join(map(_fts_phrase, tris)) + ") NOT " + _fts_phrase(pattern)
+            found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?",
+                                 (match,)).fetchone()[0]
+            if found:
+                apart = snap.mask(json.loads(f"[{found}]"))
+                m = (m | apart) ^ apart  # m without them
+        return m
 
     def query(self, q: SearchQuery) -> SearchResults:
         conn = self._conn()
@@ -939,7 +1085,7 @@ class EmbeddedBackend:
         try:
             snap = self._snapshot(conn)
             selected = snap.live
-            score = 0
+            planes: list[int] = []  # bit j of every listing's score: plane j, bit p = position p
             for alternatives in terms:
                 typed = anything = self._term_masks(conn, snap, alternatives[:1])
                 if len(alternatives) > 1:
@@ -948,43 +1094,44 @@ class EmbeddedBackend:
                 selected &= anything[0] | anything[1] | anything[2] | anything[3]
                 if selected:  # each listing scores the best tier the term reaches there
                     reached = 0
+                    value_bits = [0, 0, 0, 0]  # the term's score, bit j (tier values < 16)
                     for column, typed_only, value in _TIERS:
-                        # (x | r) ^ r is x without r: ~10x cheaper than x & ~r on
-                        # big ints (no negative number to make and mask)
+                        # (x | r) ^ r is x without r: cheaper than x & ~r on big ints
+                        # (no negative number to make and mask)
                         m = (typed if typed_only else anything)[column]
                         m = (m | reached) ^ reached
                         if m:
-                            score += value * m
+                            for j in _BITS_OF[value]:
+                                value_bits[j] |= m
                             reached |= m
+                    planes = _add_planes(planes, value_bits)
             for name, value in (("kind", q.kind), ("field", q.field), ("county", q.county),
                                 ("transfer_mode", q.transfer_mode),
                                 ("voucher_eligible", q.voucher_eligible)):
                 if value is not None:
-                    selected &= snap.masks.get((name, value), 0)
+                    selected &= snap.bits.get((name, value), 0)
             if q.price_min_fen is not None or q.price_max_fen is not None:
                 selected &= snap.price_mask(q.price_min_fen, q.price_max_fen)
             offset, limit = q.window
-            selected_bytes = selected.to_bytes(snap.n, "little")
             if q.facets:
-                facets = snap.facets(selected_bytes)
+                facets = snap.facets(selected)
                 total = sum(n for _, n in facets["kind"])  # every listing has one kind
             else:
                 facets = {}
-                total = selected_bytes.count(1)
+                total = selected.bit_count()
             positions: list[int] = []
-            scores = b""
+            scores: list[int] = []
             if limit and total > offset:
-                if terms:
-                    score &= selected * 255
-                    scores = score.to_bytes(snap.n, "little")
                 if terms and q.sort == "relevance":
-                    positions = snap.page_by_score(scores, len(terms) * MAX_TERM_SCORE, offset, limit)
-                elif q.sort in ("price_asc", "price_desc"):
-                    positions = snap.page_by_price(selected_bytes, q.sort, offset, limit, total)
+                    positions, scores = snap.page_by_score(planes, selected, offset, limit)
                 else:
-                    positions = snap.page_by_rank(selected_bytes, offset, limit)
+                    if q.sort in ("price_asc", "price_desc"):
+                        positions = snap.page_by_price(selected, q.sort, offset, limit, total)
+                    else:
+                        positions = snap.page_by_rank(selected, offset, limit)
+                    scores = _scores_at(planes, positions)
             hits = self._hits(conn, [snap.rowid_at[p] for p in positions],
-                              [scores[p] if scores else 0 for p in positions], all_terms(terms))
+                              scores or [0] * len(positions), all_terms(terms))
         finally:
             conn.execute("COMMIT")
         return SearchResults(total=total, hits=hits, facets=facets)
@@ -1160,11 +1307,11 @@ class _Values:
         return sorted(found)
 
     def mask(self, hit: list[int], n: int) -> int:
-        """The byte mask over ``n`` positions of the listings holding any of the values
+        """The bit set over ``n`` positions of the listings holding any of the values
         ``hit``. Per code group (values whose codes differ only in the lowest byte): a
         translate of the lowest layer (and one per higher layer, to keep the group's
-        own), C-speed at ~0.3 ms a group however many listings; a group of few listings,
-        and the positions added past ``coded``, are set one by one (~0.3 µs each)."""
+        own), C-speed at ~0.3 ms a group however many listings, then packed to bits; a
+        group of few listings, and the positions added past ``coded``, are set one by one."""
         groups: dict[int, list[int]] = {}
         uncoded = []
         for i in hit:
@@ -1174,8 +1321,8 @@ class _Values:
                 uncoded.append(i)
         if uncoded:
             groups[-1] = uncoded
-        m = 0
-        buf: bytearray | None = None
+        translated: list[bytes] = []  # byte masks (one 0/1 byte per position)
+        loose: list[list[int]] = []
         coded = self.coded
         for high, members in groups.items():
             lists = [self.positions[i] for i in members]
@@ -1183,28 +1330,36 @@ class _Values:
                 table = bytearray(256)
                 for i in members:
                     table[(i + 1) & 255] = 1
-                g = int.from_bytes(self.layers[0].translate(table), "little")
-                for layer in self.layers[1:]:
-                    g &= int.from_bytes(layer.translate(_EQUALS[high & 255]), "little")
-                    high >>= 8
-                m |= g
+                g = self.layers[0].translate(table)
+                if len(self.layers) > 1:
+                    gi = int.from_bytes(g, "little")
+                    for layer in self.layers[1:]:
+                        gi &= int.from_bytes(layer.translate(_EQUALS[high & 255]), "little")
+                        high >>= 8
+                    g = gi.to_bytes(len(g), "little")
+                translated.append(g)
                 lists = [ps[bisect.bisect_left(ps, coded):] for ps in lists]
-            for ps in lists:
-                if ps:
-                    if buf is None:
-                        buf = bytearray(n)
-                    deque(map(buf.__setitem__, ps, repeat(1)), maxlen=0)
-        if buf is not None:
-            m |= int.from_bytes(buf, "little")
-        return m
+            loose += [ps for ps in lists if ps]
+        bits = 0
+        if translated:
+            g = translated[0]
+            if len(translated) > 1:
+                gi = 0
+                for t in translated:
+                    gi |= int.from_bytes(t, "little")
+                g = gi.to_bytes(len(g), "little")
+            bits = int.from_bytes(_pack_bits(g), "little")
+        if loose:
+            bits |= _bits_at(chain.from_iterable(loose), n, sum(map(len, loose)))
+        return bits
 
 
 class _Snapshot:
-    """The small columns of every listing as byte masks over *positions*: a Python int
-    whose byte ``p`` is 1 when the listing at position ``p`` is in.
+    """The small columns of every listing as bit sets over *positions*: a Python int
+    whose bit ``p`` is set when the listing at position ``p`` is in.
 
     Positions ``0 .. base_n - 1`` are the listings of the last rebuild in rank order
-    (0 = newest; ties by id), so newest-first paging is a ``bytes.find``. A snapshot is
+    (0 = newest; ties by id), so newest-first paging reads set bits in order. A snapshot is
     brought up to date (``advanced``) without a rebuild: a changed listing's old
     position is switched off in ``live`` (every query starts from ``live``) and its new
     version, if any, gets a fresh position at the end — the *tail*, kept in its own
@@ -1298,11 +1453,9 @@ class _Snapshot:
             m = modes.translate(_BIT_TABLES[i])
             if m.count(1):
                 masks["transfer_mode", mode] = m
-        self.masks = {key: int.from_bytes(m, "little") for key, m in masks.items()}
-        # the same sets with one *bit* per position: 8x smaller, so counting a facet value
-        # (AND + bit_count) costs microseconds, not the ~0.1 ms of a byte mask
+        # one *bit* per position: ANDing and counting a facet value costs microseconds
         self.bits = {key: self.pack(m) for key, m in masks.items()}
-        self.live = int.from_bytes(live_bytes, "little")
+        self.live = self.pack(live_bytes) if dead else (1 << n) - 1
         base_prices = self.price_at[:base_n]
         priced = sorted(compress(zip(base_prices, range(base_n)), map(is_not, base_prices, repeat(None))))
         unpriced = [r for r, price in enumerate(base_prices) if price is None and live_bytes[r]]
@@ -1339,7 +1492,7 @@ class _Snapshot:
         self._terms_lock = threading.Lock()
         self._price_masks: dict[tuple[int | None, int | None], int] = {}
         self.cache_bytes = cache_bytes
-        self._max_terms = max(0, cache_bytes // (len(_COLUMNS) * (self.n + 32)))
+        self._max_terms = max(0, cache_bytes // (len(_COLUMNS) * (self.n // 8 + 32)))
 
     def advanced(self, conn: sqlite3.Connection, generation: int, changed: list[int]) -> "_Snapshot":
         """A copy brought to ``generation``, where the listings of rowids ``changed`` were
@@ -1353,7 +1506,7 @@ class _Snapshot:
         new.prices, new.priced_ranks, new.orders = self.prices, self.priced_ranks, self.orders
         new.pos_of = list(self.pos_of)
         new.identity = self.identity  # positions below it keep their rowids
-        new.masks, new.bits = dict(self.masks), dict(self.bits)
+        new.bits = dict(self.bits)
         new.tail = list(self.tail)
         new._tail_texts = dict(self._tail_texts)
         live = self.live
@@ -1361,8 +1514,8 @@ class _Snapshot:
         for rowid in changed:  # the old versions go
             if rowid < len(self.pos_of):
                 p = self.pos_of[rowid]
-                if p < n and self.rowid_at[p] == rowid and live >> (8 * p) & 1:
-                    live ^= 1 << (8 * p)
+                if p < n and self.rowid_at[p] == rowid and live >> p & 1:
+                    live ^= 1 << p
                     new._tail_texts.pop(p, None)
         rows = []
         for i in range(0, len(changed), 500):
@@ -1373,7 +1526,6 @@ class _Snapshot:
                 f" s.title, s.org_text, s.tags, s.body"
                 f" FROM docs d JOIN stored s ON s.rowid = d.rowid WHERE d.rowid IN ({marks})", part).fetchall()
         # the new versions arrive at fresh positions
-        add_masks: dict[tuple[str, Any], int] = {}
         add_bits: dict[tuple[str, Any], int] = {}
         fresh: list[int] = []
         for (rowid, id_, kind, field, county, modes, voucher, bucket, price, ms, *texts) in rows:
@@ -1386,15 +1538,13 @@ class _Snapshot:
             if rowid >= len(new.pos_of):
                 new.pos_of.extend([0] * (rowid + 1 - len(new.pos_of)))
             new.pos_of[rowid] = p
-            live |= 1 << (8 * p)
+            live |= 1 << p
             for key in _facet_keys(kind, field, county, modes, voucher, bucket):
-                add_masks[key] = add_masks.get(key, 0) | 1 << (8 * p)
                 add_bits[key] = add_bits.get(key, 0) | 1 << p
             new._tail_texts[p] = tuple(canonical(t) for t in texts)  # title, org, tags, body
             fresh.append(p)
-        for key, m in add_masks.items():
-            new.masks[key] = new.masks.get(key, 0) | m
-            new.bits[key] = new.bits.get(key, 0) | add_bits[key]
+        for key, m in add_bits.items():
+            new.bits[key] = new.bits.get(key, 0) | m
         new.live = live
         new.n = n
         for p in fresh:
@@ -1413,7 +1563,7 @@ class _Snapshot:
             for p in fresh:
                 for c, text in enumerate(new._tail_texts[p]):
                     if any(pattern in text for pattern in patterns):
-                        extra[c] |= 1 << (8 * p)
+                        extra[c] |= 1 << p
             new._terms[terms] = tuple(m | e for m, e in zip(masks, extra)) if any(extra) else masks
         return new
 
@@ -1461,34 +1611,33 @@ class _Snapshot:
 
     # ------------------------------------------------------------------ masks ----
 
-    def _mask_of_ranks(self, ranks: Iterable[int]) -> int:
-        buf = bytearray(self.n)
-        deque(map(buf.__setitem__, ranks, repeat(1)), maxlen=0)
-        return int.from_bytes(buf, "little")
+    def _mask_of_ranks(self, ranks: Iterable[int], count: int | None = None) -> int:
+        return _bits_at(ranks, self.n, count)
 
     def value_mask(self, c: int, terms: tuple[Term, ...]) -> int:
-        """The byte mask of the listings whose field ``_COLUMNS[c]`` (the organisation) holds
+        """The bit set of the listings whose field ``_COLUMNS[c]`` (the organisation) holds
         any of ``terms``."""
         values = self.values[c]
         hit = values.matching([t.pattern for t in terms])
         return values.mask(hit, self.n) if hit else 0
 
     def mask(self, rowids: list[int]) -> int:
-        if not rowids:  # nothing found: no n-byte buffer to fill and convert
+        """The bit set of the positions of ``rowids``."""
+        if not rowids:
             return 0
         k = self.identity
-        if not k:
-            return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids))
+        if not k or len(rowids) < _LOOP_BELOW:
+            return self._mask_of_ranks(map(self.pos_of.__getitem__, rowids), len(rowids))
         # rowid r is position r - 1 up to rowid k (a reindex writes rowids in rank order):
         # set the bytes by rowid, one call each, and take positions 0 .. k - 1 as one slice;
         # the rowids above k (few unless compactions reshuffled the order) go through pos_of
         buf = bytearray(len(self.pos_of))
         deque(map(buf.__setitem__, rowids, repeat(1)), maxlen=0)
-        m = int.from_bytes(buf[1:k + 1], "little")
+        m = int.from_bytes(_pack_bits(buf[1:k + 1]), "little")
         if len(buf) > k + 1:
             later = list(self._iter_find(buf, 1, len(buf), k + 1))
             if later:
-                m |= self._mask_of_ranks(map(self.pos_of.__getitem__, later))
+                m |= self._mask_of_ranks(map(self.pos_of.__getitem__, later), len(later))
         return m
 
     def price_mask(self, lo: int | None, hi: int | None) -> int:
@@ -1497,11 +1646,11 @@ class _Snapshot:
         if m is None:
             a = 0 if lo is None else bisect.bisect_left(self.prices, lo)
             b = len(self.prices) if hi is None else bisect.bisect_right(self.prices, hi)
-            m = self._mask_of_ranks(self.priced_ranks[a:b]) if a < b else 0
+            m = self._mask_of_ranks(self.priced_ranks[a:b], b - a) if a < b else 0
             for p in self.tail:
                 price = self.price_at[p]
                 if price is not None and (lo is None or price >= lo) and (hi is None or price <= hi):
-                    m |= 1 << (8 * p)
+                    m |= 1 << p
             if len(self._price_masks) > 256:
                 self._price_masks.clear()
             self._price_masks[key] = m
@@ -1512,12 +1661,11 @@ class _Snapshot:
         bit j of every group of eight is gathered by a slice and shifted by a translate table."""
         return int.from_bytes(_pack_bits(mask_bytes), "little")
 
-    def facets(self, selected_bytes: bytes) -> dict[str, list[tuple[Any, int]]]:
+    def facets(self, selected: int) -> dict[str, list[tuple[Any, int]]]:
         raw: dict[str, dict[Any, int]] = {
             "kind": {}, "field": {}, "county": {}, "transfer_mode": {},
             "voucher_eligible": {}, "price_range": {},
         }
-        selected = self.pack(selected_bytes)
         if selected:
             for (name, value), m in self.bits.items():
                 n = (selected & m).bit_count()
@@ -1527,11 +1675,18 @@ class _Snapshot:
 
     # ----------------------------------------------------------------- paging ----
 
-    def _merge(self, base: Iterable[int], buf: bytes, value: int, key, offset: int, limit: int,
-               tail: list[int] | None = None) -> list[int]:
+    def _tail_in(self, selected: int, tail: list[int] | None = None) -> list[int]:
+        """The positions of ``tail`` (default: the tail, newest first) in ``selected``."""
+        tail = self.tail if tail is None else tail
+        if not tail:
+            return []
+        base_n = self.base_n
+        rest = selected >> base_n  # the tail's bits only: a small int
+        return [p for p in tail if rest >> (p - base_n) & 1] if rest else []
+
+    def _merge(self, base: Iterable[int], extra: list[int], key, offset: int, limit: int) -> list[int]:
         """Positions of the ranked part (``base``, in order) merged with the tail
-        positions whose byte in ``buf`` is ``value`` (sorted by ``key``)."""
-        extra = [p for p in (self.tail if tail is None else tail) if buf[p] == value]
+        positions ``extra`` (sorted by ``key``)."""
         if not extra:
             return list(islice(base, offset, offset + limit))
         return list(islice(heapq.merge(base, extra, key=key), offset, offset + limit))
@@ -1543,61 +1698,62 @@ class _Snapshot:
             yield pos
             pos = buf.find(needle, pos + 1, end)
 
-    def page_by_rank(self, selected_bytes: bytes, offset: int, limit: int) -> list[int]:
+    def page_by_rank(self, selected: int, offset: int, limit: int) -> list[int]:
         """Positions of the selected listings, newest first, from ``offset``."""
-        if not self.tail:
-            return self._find(selected_bytes, 1, offset, limit)
-        return self._merge(self._iter_find(selected_bytes, 1, self.base_n), selected_bytes, 1,
-                           self._newest_key, offset, limit)
+        extra = self._tail_in(selected)
+        if not extra:
+            return _positions(selected, offset, limit, self.base_n)
+        # at most offset + limit of the ranked part can come before the page's end
+        base = _positions(selected, 0, offset + limit, self.base_n)
+        return self._merge(base, extra, self._newest_key, offset, limit)
 
-    @staticmethod
-    def _find(buf: bytes, value: int, skip: int, limit: int) -> list[int]:
-        needle = bytes([value])
+    def page_by_score(self, planes: list[int], selected: int, offset: int,
+                      limit: int) -> tuple[list[int], list[int]]:
+        """Highest score first, then newest, then id: the positions and their scores.
+        ``planes`` hold the score's bits (plane j: bit j of every position's score);
+        the selected listings are split plane by plane, the highest first, into the sets
+        of one score each, in descending order, until the page is full."""
         out: list[int] = []
-        pos = buf.find(needle)
-        while pos >= 0 and skip:  # skip whole stretches in C
-            pos = buf.find(needle, pos + 1)
-            skip -= 1
-        while pos >= 0 and len(out) < limit:
-            out.append(pos)
-            pos = buf.find(needle, pos + 1)
-        return out
-
-    def page_by_score(self, buf: bytes, top: int, offset: int, limit: int) -> list[int]:
-        """Highest score first, then newest, then id; ``buf`` has one score byte per
-        position, each at most ``top``."""
-        out: list[int] = []
-        for value in range(min(top, 255), 0, -1):
-            needle = bytes([value])
-            count = buf.count(needle)
-            if not count:
+        scores: list[int] = []
+        stack = [(selected, len(planes) - 1, 0)]  # (set, plane to split next, score so far)
+        while stack and len(out) < limit:
+            part, j, score = stack.pop()
+            if j >= 0:
+                high = part & planes[j]
+                low = part ^ high
+                if low:
+                    stack.append((low, j - 1, score))
+                if high:  # popped first: the higher scores
+                    stack.append((high, j - 1, score | 1 << j))
                 continue
+            if not score:  # no listing a term reaches (never selected while there are terms)
+                continue
+            count = part.bit_count()
             if offset >= count:  # whole score levels before the page are only counted
                 offset -= count
                 continue
-            if self.tail:
-                out += self._merge(self._iter_find(buf, value, self.base_n), buf, value,
-                                   self._newest_key, offset, limit - len(out))
-            else:
-                out += self._find(buf, value, offset, limit - len(out))
+            got = self.page_by_rank(part, offset, limit - len(out))
+            out += got
+            scores += [score] * len(got)
             offset = 0
-            if len(out) >= limit:
-                break
-        return out
+        return out, scores
 
-    def page_by_price(self, selected_bytes: bytes, sort: str, offset: int, limit: int,
+    def page_by_price(self, selected: int, sort: str, offset: int, limit: int,
                       total: int | None = None) -> list[int]:
         order = self.orders[sort]
         want = offset + limit
         if total is not None and total * 4 < min(len(order), want * len(order) // max(total, 1)):
             # few selected: walking the price order (~0.1 µs a listing) would pass most of it
-            # before ``want`` of them; find them (bytes.find) and sort those instead
+            # before ``want`` of them; find them and sort those instead
             key = self._base_price_key if sort == "price_asc" else self._base_price_desc_key
-            base = iter(heapq.nsmallest(want, self._iter_find(selected_bytes, 1, self.base_n), key=key))
+            base = iter(heapq.nsmallest(want, _positions(selected, end=self.base_n), key=key))
         else:
+            base_n = self.base_n
+            ranked = selected & ((1 << base_n) - 1) if selected.bit_length() > base_n else selected
+            selected_bytes = _unpack_bits(ranked.to_bytes((base_n + 7) >> 3, "little"), 0, base_n)
             base = compress(order, map(selected_bytes.__getitem__, order))
         if not self.tail:
             return list(islice(base, offset, offset + limit))
         key = self._price_key if sort == "price_asc" else self._price_desc_key
-        tail = sorted(self.tail, key=key)
-        return self._merge(base, selected_bytes, 1, key, offset, limit, tail=tail)
+        tail = self._tail_in(selected, sorted(self.tail, key=key))
+        return self._merge(base, tail, key, offset, limit)
