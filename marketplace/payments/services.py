@@ -244,11 +244,13 @@ def _guarded_unit_of_work():
 def relay_event(event_type: str, obj) -> dict:
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     payload = gw.build_event(f"evt_relay_{uuid.uuid4().hex}", event_type, obj)
-    return handle_webhook(payload, gw.sign_webhook_payload(secret, payload, int(time.time())))
+    return handle_webhook(payload, gw.sign_webhook_payload(secret, payload, int(time.time())), new_id=True)
 
 
-def handle_webhook(payload: bytes, signature: str) -> dict:
-    """Verify, then apply once. A forged event raises; a replayed one changes nothing."""
+def handle_webhook(payload: bytes, signature: str, *, new_id: bool = False) -> dict:
+    """Verify, then apply once. A forged event raises; a replayed one changes nothing.
+    ``new_id``: the caller made the event's id just now (the relay), so there is no earlier
+    delivery to look for first; the unique key on ``webhook_events`` still decides."""
     try:
         event = gateway().parse_webhook(payload, signature or "")
     except gw.WebhookSignatureError as exc:
@@ -257,7 +259,7 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
         raise ServiceError(_("The webhook body is not valid.")) from exc
     for attempt in range(3):
         try:
-            return _apply_event(event)
+            return _apply_event(event, look_first=not new_id)
         except OperationalError as exc:
             # SQLite: concurrent deliveries of one payment's event (a repeated click relays it
             # too) can find their read snapshot overtaken by another's commit, and SQLite then
@@ -270,8 +272,10 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
     raise AssertionError("unreachable")
 
 
-def _apply_event(event) -> dict:
-    if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
+def _apply_event(event, look_first: bool = True) -> dict:
+    # A replay is told at once, before any work (the unique key below is the guard; this read
+    # spares a replay the work it would roll back).
+    if look_first and db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
         return {"event": event.id, "outcome": "duplicate"}
     try:
         with _guarded_unit_of_work():
