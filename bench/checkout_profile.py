@@ -240,12 +240,21 @@ def main(argv=None):
             topics[name] = type(topic)(topic.name, timed(f"worker {name}", topic.handler), topic.batch)
         waiting = db.session.execute(select(outbox.OutboxEntry.topic, __import__("sqlalchemy").func.count())
                                      .group_by(outbox.OutboxEntry.topic)).all()
+        worker_prof = cProfile.Profile(time.process_time) if args.profile else None
         t0 = time.process_time()
+        if worker_prof:
+            worker_prof.enable()
         outbox.drain()
+        if worker_prof:
+            worker_prof.disable()
         drain_ms = (time.process_time() - t0) * 1000 / n
     print(json.dumps({"outbox_rows_waiting": dict(waiting), "worker_drain_ms_per_checkout": round(drain_ms, 2),
                       "worker_topics_ms_per_checkout": {k[7:]: round(v * 1000 / n, 2) for k, v in SPENT.items()
                                                         if k.startswith("worker ")}}))
+    if worker_prof:
+        s = io.StringIO()
+        pstats.Stats(worker_prof, stream=s).sort_stats("cumulative").print_stats(args.top)
+        print("--- the worker's drain ---\n" + s.getvalue())
     if args.profile:
         prof = cProfile.Profile(time.process_time)
         prof.enable()
