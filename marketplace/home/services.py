@@ -32,39 +32,18 @@ class Home:
     pending_verification: int = 0
 
 
+# What every member of a market organisation (buyer, seller, both) can reach from home.
+MEMBER_ACTIONS = [
+    Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
+    Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
+    Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
+    Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
+    Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
+    Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
+]
+
 ROLE_ACTIONS = {
-    perm.ENTERPRISE: [
-        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
-        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
-        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
-        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
-        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
-        Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
-    ],
-    perm.UNIVERSITY: [
-        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
-        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
-        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
-        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
-        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
-        Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
-    ],
-    perm.PROVIDER: [
-        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
-        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
-        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
-        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
-        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
-        Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
-    ],
-    perm.AGENCY: [
-        Action(_l("Market"), "listings.browse", _l("Achievements, instruments, services and demands.")),
-        Action(_l("Orders"), "orders.orders", _l("What you bought and sold, and its payments.")),
-        Action(_l("Enquiries"), "orders.enquiries", _l("Questions and quotes.")),
-        Action(_l("Bookings"), "orders.bookings", _l("Instrument time booked.")),
-        Action(_l("My listings"), "listings.mine", _l("Publish and manage what you offer.")),
-        Action(_l("Invite colleagues"), "accounts.members", _l("Add members of your organisation.")),
-    ],
+    **{role: MEMBER_ACTIONS for role in (perm.ENTERPRISE, perm.UNIVERSITY, perm.PROVIDER, perm.AGENCY)},
     perm.REVIEWER: [
         Action(_l("Organisations"), "admin.organizations", _l("See registered organisations.")),
     ],
