@@ -240,6 +240,22 @@ def claims_for_export(year: int) -> list[m.Claim]:
     return sorted(claims, key=lambda c: (order.get(c.clause, len(order)), c.clause, c.organization.credit_code, c.id))
 
 
+def clause_in_year(table, year: int):
+    """The clause of the claim a payout or clawback row (``table``) is for, when that claim is
+    of ``year`` (else NULL): a lookup by the claim's key per row. Joined instead, the planner
+    (SQLite without statistics) walks the year's claims by the year index and probes ``table``
+    for each: 20 ms a view at province volume, against 0.03 ms."""
+    return (select(m.Claim.clause).where(m.Claim.id == table.claim_id, m.Claim.year == year)
+            .scalar_subquery().label("clause"))
+
+
+def paid_by_clause(table, year: int):
+    """``SELECT clause, sum(amount_fen)`` of the ``table`` rows (payouts or clawbacks) whose
+    claim is of ``year``, per clause, starting from those rows (``clause_in_year``)."""
+    rows = select(clause_in_year(table, year), table.amount_fen).subquery()
+    return select(rows.c.clause, func.sum(rows.c.amount_fen)).where(rows.c.clause.is_not(None)).group_by(rows.c.clause)
+
+
 def awards_by_clause(year: int) -> dict[str, dict]:
     """Per clause of ``year``, a funnel in integer fen:
 
@@ -260,15 +276,10 @@ def awards_by_clause(year: int) -> dict[str, dict]:
         row["count"] += n
         if status in m.APPROVED_STATUSES:
             row["approved_fen"] += int(amount or 0)
-    # Payouts and clawbacks are few beside a year's claims (46,000 at province volume): each
-    # is summed per claim first and joined to its claim by key, so the database starts from
-    # them instead of walking the year's claims (SQLite did: 5-10 ms a view, now 0.02 ms).
+    # Payouts and clawbacks are few beside a year's claims (46,000 at province volume): the
+    # database starts from them (``paid_by_clause``), not from the year's claims.
     for table, column in ((m.Payout, "paid_fen"), (m.Clawback, "clawed_back_fen")):
-        per_claim = (select(table.claim_id, func.sum(table.amount_fen).label("fen"))
-                     .group_by(table.claim_id).subquery())
-        for clause, amount in db.session.execute(
-                select(m.Claim.clause, func.sum(per_claim.c.fen)).join(per_claim, per_claim.c.claim_id == m.Claim.id)
-                .where(m.Claim.year == year).group_by(m.Claim.clause)):
+        for clause, amount in db.session.execute(paid_by_clause(table, year)):
             out[clause][column] += int(amount or 0)
     order = {c: i for i, c in enumerate(ALL_CLAUSES)}
     return {k: out[k] for k in sorted(out, key=lambda c: (order.get(c, len(order)), c))}
