@@ -20,6 +20,12 @@ the same instrument hours checks that no hour was booked twice.
 
 stripe-mock: uses STRIPE_API_BASE if set; otherwise starts scripts/components/stripe-mock.sh
 with a temporary MARKETPLACE_RUN_DIR and stops it at the end. Goals are reported, not asserted.
+
+The checkout's ``cpu_ms_per_request`` splits the CPU of one checkout between the processes on
+the machine: ``web`` (gunicorn), ``worker`` (``flask worker``, counted until the outbox is
+empty), ``stripe_mock`` (only when this run started its own: unset STRIPE_API_BASE) and
+``load_generator`` (this process's threads). Their sum bounds checkouts/s on N idle cores:
+N × 1000 / sum.
 """
 from __future__ import annotations
 
@@ -407,7 +413,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
-    started_stripe = None
+    started_stripe = stripe_pid = None
     servers = []
     try:
         stripe_base = os.environ.get("STRIPE_API_BASE")
@@ -418,6 +424,8 @@ def main(argv=None):
             subprocess.run([str(ROOT / "scripts" / "components" / "stripe-mock.sh"), "start"], env=started_stripe,
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             stripe_base = re.search(r"STRIPE_API_BASE=(\S+)", (run_dir / "stripe-mock.env").read_text()).group(1)
+            found = re.search(r"SM_PID=(\d+)", (run_dir / "stripe-mock.state").read_text())
+            stripe_pid = int(found.group(1)) if found else None
         db_path = tmp / "bench.sqlite"
         env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "FLASK_APP")}
         # The production configuration (no debug mode, templates compiled once), except what
@@ -466,14 +474,20 @@ def main(argv=None):
         # per checkout (two POSTs, the PaymentIntent, the relayed webhook), and the worker's
         # after-commit work for it, which may finish after the phase: waited for below
         before = cpu_of(platform)
+        # (and, for the split of the whole machine's work, stripe-mock's CPU when this run started
+        # its own, and this process's: the load generator's threads)
+        stripe_before, load_before = _proc_cpu(stripe_pid) if stripe_pid else None, time.process_time()
         results["checkout"] = drive(checkout_job(sessions, data["service"]), args.checkouts, c, cap)
         web_after = cpu_of(platform)["web"]
+        stripe_after, load_after = _proc_cpu(stripe_pid) if stripe_pid else None, time.process_time()
         outbox_drained = wait_outbox(db_path, 60)
         after = cpu_of(platform)
         n_co = done(results["checkout"]) or 1
         results["checkout"]["cpu_ms_per_request"] = {
             "web": round((web_after - before["web"]) * 1000 / n_co, 2),
-            "worker": round((after["worker"] - before["worker"]) * 1000 / n_co, 2)}
+            "worker": round((after["worker"] - before["worker"]) * 1000 / n_co, 2),
+            "stripe_mock": round((stripe_after - stripe_before) * 1000 / n_co, 2) if stripe_pid else None,
+            "load_generator": round((load_after - load_before) * 1000 / n_co, 2)}
         results["checkout"]["outbox_drained_after_s"] = outbox_drained
         with sqlite3.connect(db_path) as conn:
             paid = conn.execute("SELECT count(*) FROM orders o JOIN users u ON u.id = o.created_by_id "

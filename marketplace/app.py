@@ -93,21 +93,23 @@ def create_app(config=None) -> Flask:
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
+    from sqlalchemy.orm import joinedload
+
+    from marketplace.accounts.models import Membership, User, parse_session_id
+
+    # One query for the user, the memberships and their organisations (every page asks for the
+    # role and organisation; lazily that was three). The loader options are built once: made
+    # again for every request they cost about a third of the query.
+    with_memberships = [joinedload(User.memberships).joinedload(Membership.organization)]
+
     @login_manager.user_loader
     def load_user(session_id: str):
-        from sqlalchemy.orm import joinedload
-
-        from marketplace.accounts.models import Membership, User, parse_session_id
-
         # The session and the remember cookie carry "<user id>.<session version>": a cookie
         # from before the last logout or password change names an old version and loads nobody.
         parsed = parse_session_id(session_id)
         if parsed is None:
             return None
-        # One query for the user, the memberships and their organisations (every page asks
-        # for the role and organisation; lazily that was three).
-        user = db.session.get(User, parsed[0],
-                              options=[joinedload(User.memberships).joinedload(Membership.organization)])
+        user = db.session.get(User, parsed[0], options=with_memberships)
         if user is None or not user.active or user.session_version != parsed[1]:
             return None
         user.active_organization_id = session.get("active_org")

@@ -25,7 +25,7 @@ from marketplace.core.labels import label
 from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional
 from marketplace.extensions import db
-from marketplace.notifications.models import Notification, NotificationPreference, queue_mail
+from marketplace.notifications.models import Notification, NotificationPreference, queue_mail, queue_mails
 from marketplace.outbox import enqueue
 
 # The outbox topic of a notification's mail: its key is the notification's id.
@@ -138,13 +138,22 @@ def compose_mail(keys: list[str]) -> None:
     language (the users with their notifications in one query), queued to be sent."""
     rows = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
                               .where(Notification.id.in_([int(key) for key in keys])).order_by(Notification.id))
-    for note, user in rows:
-        _mail(user, note.message, json.loads(note.params) if note.params else {}, note.link)
+    # written together: one flush for the batch's mails, not one a mail
+    queue_mails(filter(None, (_message(user, note.message, json.loads(note.params) if note.params else {},
+                                       note.link) for note, user in rows)))
 
 
 def _mail(user: User | None, key: str, params: dict, link: str | None) -> None:
+    message = _message(user, key, params, link)
+    if message is not None:
+        queue_mail(*message)
+
+
+def _message(user: User | None, key: str, params: dict, link: str | None) -> tuple[str, str, str] | None:
+    """(recipient, subject, body) of a notification's mail in its reader's language; None for
+    nobody (a user removed or switched off)."""
     if user is None or not user.active:
-        return
+        return None
     base = current_app.config["EXTERNAL_BASE_URL"].rstrip("/")
     url = base + link if link else base + "/"
     with force_locale(user.locale or "zh"):
@@ -152,7 +161,7 @@ def _mail(user: User | None, key: str, params: dict, link: str | None) -> None:
         subject = line if len(line) <= 120 else line[:119] + "…"
         body = render_template("mail/notification.txt", user=user, line=line, url=url,
                                preferences=base + "/notifications/preferences")
-    queue_mail(user.email, subject, body)
+    return user.email, subject, body
 
 
 # --- what the reader does -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from flask import current_app
@@ -207,7 +208,7 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
         payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=part.amount_fen, method=method,
                           instalment=part.number, instalments=part.of)
         try:
-            with unit_of_work(), db.session.begin_nested():  # committed before the gateway confirms
+            with _guarded_unit_of_work():  # committed before the gateway confirms
                 db.session.add(payment)
         except IntegrityError:  # a concurrent request started this part's payment first
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
@@ -229,14 +230,27 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
     return payment
 
 
+@contextmanager
+def _guarded_unit_of_work():
+    """A unit of work whose unique key may refuse it (one live attempt per part, one row per
+    webhook event). Opened here, the refusal rolls the whole transaction back, which is all
+    of it; joining a caller's, a SAVEPOINT keeps the caller's other work when ours is
+    refused. (A SAVEPOINT and its RELEASE in every checkout cost two statements each time.)"""
+    joined = current_unit_of_work() is not None
+    with unit_of_work() as uow, (db.session.begin_nested() if joined else nullcontext()):
+        yield uow
+
+
 def relay_event(event_type: str, obj) -> dict:
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     payload = gw.build_event(f"evt_relay_{uuid.uuid4().hex}", event_type, obj)
-    return handle_webhook(payload, gw.sign_webhook_payload(secret, payload, int(time.time())))
+    return handle_webhook(payload, gw.sign_webhook_payload(secret, payload, int(time.time())), new_id=True)
 
 
-def handle_webhook(payload: bytes, signature: str) -> dict:
-    """Verify, then apply once. A forged event raises; a replayed one changes nothing."""
+def handle_webhook(payload: bytes, signature: str, *, new_id: bool = False) -> dict:
+    """Verify, then apply once. A forged event raises; a replayed one changes nothing.
+    ``new_id``: the caller made the event's id just now (the relay), so there is no earlier
+    delivery to look for first; the unique key on ``webhook_events`` still decides."""
     try:
         event = gateway().parse_webhook(payload, signature or "")
     except gw.WebhookSignatureError as exc:
@@ -245,7 +259,7 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
         raise ServiceError(_("The webhook body is not valid.")) from exc
     for attempt in range(3):
         try:
-            return _apply_event(event)
+            return _apply_event(event, look_first=not new_id)
         except OperationalError as exc:
             # SQLite: concurrent deliveries of one payment's event (a repeated click relays it
             # too) can find their read snapshot overtaken by another's commit, and SQLite then
@@ -258,11 +272,13 @@ def handle_webhook(payload: bytes, signature: str) -> dict:
     raise AssertionError("unreachable")
 
 
-def _apply_event(event) -> dict:
-    if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
+def _apply_event(event, look_first: bool = True) -> dict:
+    # A replay is told at once, before any work (the unique key below is the guard; this read
+    # spares a replay the work it would roll back).
+    if look_first and db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
         return {"event": event.id, "outcome": "duplicate"}
     try:
-        with unit_of_work(), db.session.begin_nested():
+        with _guarded_unit_of_work():
             outcome = "ignored"
             if event.type == "payment_intent.succeeded":
                 outcome = _payment_succeeded(event)
