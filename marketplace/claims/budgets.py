@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
 
 from marketplace import permissions as perm
@@ -101,6 +101,22 @@ def set_budget(actor, year: int, clause: str, amount_fen: int) -> m.ClaimBudget:
     return budget
 
 
+def clause_in_year(table, year: int):
+    """The clause of the claim a payout or clawback row (``table``) is for, when that claim is
+    of ``year`` (else NULL): a lookup by the claim's key per row. Joined instead, the planner
+    (SQLite without statistics) walks the year's claims by the year index and probes ``table``
+    for each: 20 ms a view at province volume, against 0.03 ms."""
+    return (select(m.Claim.clause).where(m.Claim.id == table.claim_id, m.Claim.year == year)
+            .scalar_subquery().label("clause"))
+
+
+def paid_by_clause(table, year: int):
+    """``SELECT clause, sum(amount_fen)`` of the ``table`` rows (payouts or clawbacks) whose
+    claim is of ``year``, per clause, starting from those rows (``clause_in_year``)."""
+    rows = select(clause_in_year(table, year), table.amount_fen).subquery()
+    return select(rows.c.clause, func.sum(rows.c.amount_fen)).where(rows.c.clause.is_not(None)).group_by(rows.c.clause)
+
+
 def budget_status(year: int) -> list[dict]:
     """Per clause of ``year`` with a budget or claims: ``budget_fen`` (0 when none is set:
     approved claims then wait), ``committed_fen`` (on notice and paid), ``paid_fen``,
@@ -129,8 +145,6 @@ def budget_status(year: int) -> list[dict]:
             r["committed_fen"] += budget_fen(claim)
     # The database starts from the payouts (few beside the year's claims) and looks up each
     # one's claim by key (``clause_in_year``); the trace a payout keeps is not read.
-    from marketplace.claims.services import clause_in_year
-
     clause_of = clause_in_year(m.Payout, year)
     for clause, payout in db.session.execute(
             select(clause_of, m.Payout).options(load_only(m.Payout.claim_id, m.Payout.amount_fen))

@@ -20,7 +20,7 @@ from marketplace import permissions as perm
 from marketplace.accounts.models import Organization
 from marketplace.audit.models import record
 from marketplace.claims import models as m
-from marketplace.claims.budgets import budget_status, notice_days, promote_waiting, set_budget, today  # noqa: F401 - budgets are part of claims' services
+from marketplace.claims.budgets import budget_status, notice_days, paid_by_clause, promote_waiting, set_budget, today  # noqa: F401 - budgets are part of claims' services
 from marketplace.claims.drafting import decide, updating
 from marketplace.claims.traces import (
     clause_title,
@@ -238,22 +238,6 @@ def claims_for_export(year: int) -> list[m.Claim]:
         selectinload(m.Claim.organization), selectinload(m.Claim.payouts), selectinload(m.Claim.clawbacks)))
     order = {c: i for i, c in enumerate(ALL_CLAUSES)}
     return sorted(claims, key=lambda c: (order.get(c.clause, len(order)), c.clause, c.organization.credit_code, c.id))
-
-
-def clause_in_year(table, year: int):
-    """The clause of the claim a payout or clawback row (``table``) is for, when that claim is
-    of ``year`` (else NULL): a lookup by the claim's key per row. Joined instead, the planner
-    (SQLite without statistics) walks the year's claims by the year index and probes ``table``
-    for each: 20 ms a view at province volume, against 0.03 ms."""
-    return (select(m.Claim.clause).where(m.Claim.id == table.claim_id, m.Claim.year == year)
-            .scalar_subquery().label("clause"))
-
-
-def paid_by_clause(table, year: int):
-    """``SELECT clause, sum(amount_fen)`` of the ``table`` rows (payouts or clawbacks) whose
-    claim is of ``year``, per clause, starting from those rows (``clause_in_year``)."""
-    rows = select(clause_in_year(table, year), table.amount_fen).subquery()
-    return select(rows.c.clause, func.sum(rows.c.amount_fen)).where(rows.c.clause.is_not(None)).group_by(rows.c.clause)
 
 
 def awards_by_clause(year: int) -> dict[str, dict]:
