@@ -35,7 +35,7 @@ from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from marketplace.core.external import external_url
 from marketplace.core.timeutil import utcnow
-from marketplace.core.uow import transactional, unit_of_work
+from marketplace.core.uow import refusable_unit_of_work, transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.notifications.models import queue_mail
 
@@ -195,7 +195,7 @@ def _once(message: str):
     """Write the block's rows in one unit of work; a parallel request that created the same
     e-mail, credit code or membership first makes this one a clean 409, not a 500."""
     try:
-        with unit_of_work(), db.session.begin_nested():
+        with refusable_unit_of_work():
             yield
     except IntegrityError:
         raise Conflict(message) from None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Callable, Iterator
 
@@ -79,6 +79,18 @@ def unit_of_work() -> Iterator[UnitOfWork]:
         raise
     _current.reset(token)
     uow._run(uow._on_commit, "commit")
+
+
+@contextmanager
+def refusable_unit_of_work() -> Iterator[UnitOfWork]:
+    """A unit of work that a unique key may refuse (an e-mail taken, one live attempt per
+    part, one row per webhook event). Opened here, the refusal rolls back the whole
+    transaction, which is all of it; joining a caller's, a SAVEPOINT keeps the caller's
+    other work when this block is refused. (A SAVEPOINT and its RELEASE on every outermost
+    block would cost two statements for nothing.)"""
+    joined = _current.get() is not None
+    with unit_of_work() as uow, (db.session.begin_nested() if joined else nullcontext()):
+        yield uow
 
 
 def _take_the_write_lock() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from flask import current_app
@@ -21,7 +20,7 @@ from marketplace.core.errors import Conflict, ServiceError
 from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.core.timeutil import business_date, utcnow
 from marketplace.core.uow import current as current_unit_of_work
-from marketplace.core.uow import transactional, unit_of_work
+from marketplace.core.uow import refusable_unit_of_work, transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.notifications.models import notify
@@ -208,7 +207,7 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
         payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=part.amount_fen, method=method,
                           instalment=part.number, instalments=part.of)
         try:
-            with _guarded_unit_of_work():  # committed before the gateway confirms
+            with refusable_unit_of_work():  # committed before the gateway confirms
                 db.session.add(payment)
         except IntegrityError:  # a concurrent request started this part's payment first
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
@@ -228,17 +227,6 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
                     gw.PaymentIntent(id=gateway_id, amount_fen=amount_fen, currency="cny",
                                      status="succeeded", client_secret=confirmed.client_secret))
     return payment
-
-
-@contextmanager
-def _guarded_unit_of_work():
-    """A unit of work whose unique key may refuse it (one live attempt per part, one row per
-    webhook event). Opened here, the refusal rolls the whole transaction back, which is all
-    of it; joining a caller's, a SAVEPOINT keeps the caller's other work when ours is
-    refused. (A SAVEPOINT and its RELEASE in every checkout cost two statements each time.)"""
-    joined = current_unit_of_work() is not None
-    with unit_of_work() as uow, (db.session.begin_nested() if joined else nullcontext()):
-        yield uow
 
 
 def relay_event(event_type: str, obj) -> dict:
@@ -278,7 +266,7 @@ def _apply_event(event, look_first: bool = True) -> dict:
     if look_first and db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
         return {"event": event.id, "outcome": "duplicate"}
     try:
-        with _guarded_unit_of_work():
+        with refusable_unit_of_work():
             outcome = "ignored"
             if event.type == "payment_intent.succeeded":
                 outcome = _payment_succeeded(event)
