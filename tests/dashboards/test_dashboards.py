@@ -327,7 +327,8 @@ def test_city_enters_county_figures_and_the_engine_computes_the_indicator(client
                                                     "gdp": "30000000000"})
     row = db.session.scalar(select(CountyRD).where(CountyRD.county == "莘县"))
     assert (row.rd_spending_fen, row.entered_by_id) == (70_000_000_000, reviewer.id)
-    events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "county_rd.save")))
+    events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "county_rd.save")
+                                      .order_by(AuditEvent.id)))
     assert len(events) == 5 and events[-1].before == {"rd_spending_fen": 45_000_000_050, "gdp_fen": 3_000_000_000_000}
     html = client.get(f"/dashboards/indicator?year={YEAR}").get_data(as_text=True)
     assert 'data-reaching="3" data-total="4" data-met="yes"' in html  # 莘县 now at 2.33 %
