@@ -106,6 +106,7 @@ def instrument(app):
     patch(nservices, "tell", "svc tell")
     patch(orders, "tell", "svc tell")
     patch(nservices, "members", "svc members")
+    patch(nservices, "_members_choosing", "svc members with their choices")
     patch(orders, "members_of", "svc members_of")
     patch(ledger, "_hash", "ledger hash") if hasattr(ledger, "_hash") else None
     patch(gw.StripeGateway, "create_payment", "stripe create")

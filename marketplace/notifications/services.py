@@ -11,6 +11,7 @@ placeholders, translated when shown, so each reader reads it in their own langua
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -69,6 +70,14 @@ TEXTS = {
 }
 
 
+@dataclass(frozen=True)
+class Everyone:
+    """Every member of an organisation as ``tell``'s recipients: the members and their
+    choices are read in one query (``tell(members(org_id), …)`` reads them in two)."""
+
+    org_id: int | None
+
+
 def members(org_id: int | None) -> list[int]:
     """The users of an organisation (none for None)."""
     if org_id is None:
@@ -99,6 +108,22 @@ def _enabled_for(user_ids: list[int], kind: str) -> dict[int, dict[str, bool]]:
     return {user_id: {channel: found.get(channel, True) for channel in CHANNELS} for user_id, found in chosen.items()}
 
 
+def _members_choosing(org_id: int | None, kind: str) -> dict[int, dict[str, bool]]:
+    """Each member of the organisation with their channels for ``kind`` (no row: on)."""
+    if org_id is None:
+        return {}
+    pref = NotificationPreference
+    chosen: dict[int, dict[str, bool]] = {}
+    for user_id, channel, enabled in db.session.execute(
+            select(Membership.user_id, pref.channel, pref.enabled)
+            .outerjoin(pref, (pref.user_id == Membership.user_id) & (pref.kind == kind))
+            .where(Membership.organization_id == org_id)):
+        found = chosen.setdefault(user_id, {})
+        if channel is not None:
+            found[channel] = enabled
+    return {user_id: {channel: found.get(channel, True) for channel in CHANNELS} for user_id, found in chosen.items()}
+
+
 def render_text(key: str, params: dict, ) -> str:
     template = TEXTS.get(key)
     if template is None:
@@ -114,14 +139,18 @@ def text(note: Notification) -> str:
 
 
 def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = None, **params) -> int:
-    """Notify these users (once each; never ``exclude``, the one who acted). Joins the caller's
-    transaction. Returns how many were told in the app."""
+    """Notify these users (once each; never ``exclude``, the one who acted), or ``Everyone``
+    of an organisation. Joins the caller's transaction. Returns how many were told in the app."""
     assert kind in KINDS and key in TEXTS, (kind, key)
     params = {k: str(v) for k, v in params.items()}
-    users = [user_id for user_id in dict.fromkeys(user_ids) if user_id != exclude]
+    if isinstance(user_ids, Everyone):
+        wanted = _members_choosing(user_ids.org_id, kind)
+        users = [user_id for user_id in wanted if user_id != exclude]
+    else:
+        users = [user_id for user_id in dict.fromkeys(user_ids) if user_id != exclude]
+        wanted = _enabled_for(users, kind) if users else {}  # (one query for all of them)
     if not users:
         return 0
-    wanted = _enabled_for(users, kind)  # (one query for all of them)
     in_app = [user_id for user_id in users if wanted[user_id]["app"]]
     for user_id in users:
         if not wanted[user_id]["app"] and wanted[user_id]["mail"]:  # no row to write it from: written now
