@@ -106,6 +106,7 @@ def instrument(app):
     patch(nservices, "tell", "svc tell")
     patch(orders, "tell", "svc tell")
     patch(nservices, "members", "svc members")
+    patch(nservices, "_members_choosing", "svc members with their choices")
     patch(orders, "members_of", "svc members_of")
     patch(ledger, "_hash", "ledger hash") if hasattr(ledger, "_hash") else None
     patch(gw.StripeGateway, "create_payment", "stripe create")
@@ -138,6 +139,10 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print the statements of one checkout")
     parser.add_argument("--accounts", type=int, default=40, help="sessions taken in turn, as bench/http.py does")
+    parser.add_argument("--rounds", type=int, default=100,
+                        help="checkouts followed by rounds of the worker (its cost when it keeps up)")
+    parser.add_argument("--per-round", type=int, default=1,
+                        help="checkouts a worker round finds (1: a round after each checkout)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="checkout-profile-"))
@@ -255,6 +260,39 @@ def main(argv=None):
         s = io.StringIO()
         pstats.Stats(worker_prof, stream=s).sort_stats("cumulative").print_stats(args.top)
         print("--- the worker's drain ---\n" + s.getvalue())
+    # The worker as it runs beside gunicorn: it keeps up, so each round of ``flask worker``
+    # (``work_once``: drain what is waiting, the timed jobs, the heartbeat) finds a checkout or
+    # few. Here a round after every ``--per-round`` checkouts: 1 is the worker at its busiest
+    # per checkout (a round for each); the worker's wait after a small round
+    # (``WORKER_LINGER_MS``) lets its rounds find several.
+    if args.rounds:
+        from marketplace import worker
+        from marketplace.core.timeutil import utcnow
+
+        with app.app_context():
+            pulse = worker.Pulse("checkout-profile", utcnow())
+            worker.work_once("checkout-profile", utcnow(), pulse)
+            db.session.remove()
+        spent, round_prof = 0.0, cProfile.Profile(time.process_time) if args.profile else None
+        for k in range(args.rounds):
+            checkout()
+            if (k + 1) % args.per_round:
+                continue
+            with app.app_context():
+                t0 = time.process_time()
+                if round_prof:
+                    round_prof.enable()
+                worker.work_once("checkout-profile", utcnow(), pulse)
+                db.session.remove()
+                if round_prof:
+                    round_prof.disable()
+                spent += time.process_time() - t0
+        print(json.dumps({"worker_round_per_checkout_ms": round(spent * 1000 / args.rounds, 2),
+                          "checkouts": args.rounds, "checkouts_per_round": args.per_round}))
+        if round_prof:
+            s = io.StringIO()
+            pstats.Stats(round_prof, stream=s).sort_stats("cumulative").print_stats(args.top)
+            print("--- the worker's rounds, one checkout each ---\n" + s.getvalue())
     if args.profile:
         prof = cProfile.Profile(time.process_time)
         prof.enable()

@@ -86,8 +86,12 @@ def enqueue(topic: str, key: str) -> None:
     from marketplace.ops.requestlog import current_request_id
 
     db.session.add(OutboxEntry(topic=topic, key=str(key), request_id=current_request_id()))
+    db.session.info[_ENQUEUED] = True  # (a drain asks which topics wait again only after this)
     if has_request_context():
         g.outbox_dirty = True
+
+
+_ENQUEUED = "marketplace_outbox_enqueued"
 
 
 def retry_delay(attempts: int, base_seconds: int, max_seconds: int) -> timedelta:
@@ -107,6 +111,12 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
     the rows, commit. Returns the rows done, or None when there was nothing to do. On a handler
     error the failure is recorded, the batch's ids join ``skip`` (this drain does not try them
     again) and 0 is returned; keys the handler reports failed are recorded the same way, alone."""
+    found = _drain_batch(topic, now, skip)
+    return None if found is None else found[1]
+
+
+def _drain_batch(topic: Topic, now: datetime | None, skip: set[int] | None) -> tuple[int, int] | None:
+    """``drain_topic``, returning (rows taken, rows done)."""
     now = now or utcnow()
     stmt = select(OutboxEntry).where(_available(topic.name, now)).order_by(OutboxEntry.id).limit(topic.batch)
     if skip:
@@ -137,7 +147,7 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
             skip.update(ids)
         log.exception("outbox topic %s failed on %d rows; kept for a retry", topic.name, len(ids))
         _log_batch(topic.name, len(ids), _ms_since(started), "failed", request_ids, type(exc).__name__)
-        return 0
+        return len(ids), 0
     if failed:
         errors = {row_id: failed[key_of[row_id]] for row_id in ids if key_of[row_id] in failed}
         _record_failure(errors, now)
@@ -148,9 +158,9 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
                     len(ids), type(first).__name__, first)
         _log_batch(topic.name, len(ids), _ms_since(started), "partly failed", request_ids, type(first).__name__,
                    failed_rows=len(errors))
-        return len(ids) - len(errors)
+        return len(ids), len(ids) - len(errors)
     _log_batch(topic.name, len(ids), _ms_since(started), "done", request_ids)
-    return len(ids)
+    return len(ids), len(ids)
 
 
 def _ms_since(started) -> int:
@@ -184,19 +194,43 @@ def _record_failure(errors: Mapping[int, BaseException], now: datetime) -> None:
 
 
 def drain(topics: Iterable[str] | None = None, now: datetime | None = None, max_rounds: int = 1000) -> int:
-    """Work the named topics (all registered ones by default) until none has rows available;
-    a batch that fails is left for a later drain and the rest go on. Returns the rows done."""
+    """Work the named topics (all registered ones by default, in order) until none has rows
+    available; a batch that fails is left for a later drain and the rest go on. Returns the
+    rows done.
+
+    Which topics have rows is asked once (and again after a handler queued more work, which
+    a later topic may hold: a notification's mail), and a topic whose batch was not full has
+    nothing more: a worker's round that finds one checkout's work reads the outbox four
+    times, not once more for every registered topic and every topic it emptied."""
     registry = _registry()
     names = list(topics) if topics is not None else list(registry)
     done = 0
+    waiting = waiting_topics(now)
     for name in names:
+        if name not in waiting:
+            continue
         topic, failed = registry[name], set()
+        db.session.info[_ENQUEUED] = False
         for _ in range(max_rounds):
-            n = drain_topic(topic, now, failed)
-            if n is None:
+            found = _drain_batch(topic, now, failed)
+            if found is None:
                 break
+            taken, n = found
             done += n
+            if taken < topic.batch:  # it took every row there was
+                break
+        if db.session.info.get(_ENQUEUED):
+            waiting = waiting_topics(now)
     return done
+
+
+def waiting_topics(now: datetime | None = None) -> set[str]:
+    """The topics with rows available now."""
+    now = now or utcnow()
+    found = set(db.session.scalars(select(OutboxEntry.topic).where(
+        OutboxEntry.parked_at.is_(None), OutboxEntry.available_at <= now).distinct()))
+    db.session.rollback()  # (a read: no transaction is left open between the batches)
+    return found
 
 
 def has_available(now: datetime | None = None) -> bool:

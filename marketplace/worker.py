@@ -187,15 +187,26 @@ class Pulse:
 
 
 def work_once(name: str, started_at: datetime, pulse: Pulse | None = None) -> int:
-    """One round: drain every topic (one query when nothing waits), run the due jobs, beat
+    """One round: drain the topics that wait (one query when none does), run the due jobs, beat
     (through ``pulse``: at most every few seconds). Returns what was done."""
-    rows = outbox.drain() if outbox.has_available() else 0
+    rows = outbox.drain()  # (which asks first which topics wait: one query when none does)
     jobs = run_due_jobs(name)
     if pulse is None:
         beat(name, started_at, rows, jobs)
     else:
         pulse.add(rows, jobs)
     return rows + jobs
+
+
+def round_pause(done: int, idle: float, linger: float, busy: int) -> float:
+    """Seconds to wait after a round that did ``done`` rows and jobs: ``idle`` after nothing,
+    ``linger`` after a little (what arrives meanwhile is done in one round, not in one round
+    each), nothing after ``busy`` or more (a backlog is worked through at once)."""
+    if not done:
+        return idle
+    if done < busy:
+        return linger
+    return 0.0
 
 
 @click.command("worker")
@@ -207,6 +218,7 @@ def worker_command(once: bool, name: str | None):
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     started = utcnow()
     idle = current_app.config["WORKER_IDLE_MS"] / 1000
+    linger, busy = current_app.config["WORKER_LINGER_MS"] / 1000, current_app.config["WORKER_BUSY_ROWS"]
     stop = {"now": False}
 
     def ask_stop(signum, _frame):
@@ -228,8 +240,9 @@ def worker_command(once: bool, name: str | None):
             db.session.remove()
         if once:
             break
-        if not done:
-            time.sleep(idle)
+        pause = round_pause(done, idle, linger, busy)
+        if pause:
+            time.sleep(pause)
     if pulse.rows or pulse.jobs:
         try:
             pulse.flush()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, tuple_, update
 
 from marketplace.core.timeutil import utcnow
 from marketplace.dashboards import services
@@ -133,12 +133,20 @@ def _move_head(year: int, old_seq: int, seq: int, digest: str) -> None:
 
 
 def _apply(year: int, delta: dict) -> None:
-    """Add ``delta`` (group -> [fen, trades]) to the stored rows of ``year``."""
-    for group, (fen, n) in sorted(delta.items(), key=lambda kv: _encode(kv[0])):
-        if (fen, n) == (0, 0):
-            continue
-        tag, kind, bucket = _encode(group)
-        row = db.session.get(TurnoverSum, (year, tag, kind, bucket))
+    """Add ``delta`` (group -> [fen, trades]) to the stored rows of ``year`` (the rows it
+    touches read in one query: the worker applies a few entries' delta after each checkout,
+    and a read for each group was most of its cost)."""
+    changes = sorted(((_encode(group), fen, n) for group, (fen, n) in delta.items() if (fen, n) != (0, 0)))
+    if not changes:
+        return
+    keys = [key for key, _fen, _n in changes]
+    stored = {}
+    for i in range(0, len(keys), 500):  # (a bulk import's delta: within any database's parameter limit)
+        stored.update({(r.tag, r.kind, r.bucket): r for r in db.session.scalars(select(TurnoverSum).where(
+            TurnoverSum.year == year,
+            tuple_(TurnoverSum.tag, TurnoverSum.kind, TurnoverSum.bucket).in_(keys[i:i + 500])))})
+    for (tag, kind, bucket), fen, n in changes:
+        row = stored.get((tag, kind, bucket))
         if row is None:
             db.session.add(TurnoverSum(year=year, tag=tag, kind=kind, bucket=bucket, fen=fen, trades=n))
             continue

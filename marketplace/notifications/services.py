@@ -11,12 +11,13 @@ placeholders, translated when shown, so each reader reads it in their own langua
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from marketplace.accounts.models import Membership, User
 from marketplace.core.errors import NotFound, ServiceError
@@ -69,6 +70,14 @@ TEXTS = {
 }
 
 
+@dataclass(frozen=True)
+class Everyone:
+    """Every member of an organisation as ``tell``'s recipients: the members and their
+    choices are read in one query (``tell(members(org_id), …)`` reads them in two)."""
+
+    org_id: int | None
+
+
 def members(org_id: int | None) -> list[int]:
     """The users of an organisation (none for None)."""
     if org_id is None:
@@ -86,10 +95,33 @@ def members_of(*org_ids: int) -> dict[int, list[int]]:
 
 
 def _enabled(user_id: int, kind: str) -> dict[str, bool]:
-    rows = db.session.execute(select(NotificationPreference.channel, NotificationPreference.enabled).where(
-        NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)).all()
-    chosen = dict(rows)
-    return {channel: chosen.get(channel, True) for channel in CHANNELS}
+    return _enabled_for([user_id], kind)[user_id]
+
+
+def _enabled_for(user_ids: list[int], kind: str) -> dict[int, dict[str, bool]]:
+    """Each user's channels for ``kind`` (no row: on), in one query."""
+    chosen: dict[int, dict[str, bool]] = {user_id: {} for user_id in user_ids}
+    for user_id, channel, enabled in db.session.execute(
+            select(NotificationPreference.user_id, NotificationPreference.channel, NotificationPreference.enabled)
+            .where(NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)):
+        chosen[user_id][channel] = enabled
+    return {user_id: {channel: found.get(channel, True) for channel in CHANNELS} for user_id, found in chosen.items()}
+
+
+def _members_choosing(org_id: int | None, kind: str) -> dict[int, dict[str, bool]]:
+    """Each member of the organisation with their channels for ``kind`` (no row: on)."""
+    if org_id is None:
+        return {}
+    pref = NotificationPreference
+    chosen: dict[int, dict[str, bool]] = {}
+    for user_id, channel, enabled in db.session.execute(
+            select(Membership.user_id, pref.channel, pref.enabled)
+            .outerjoin(pref, (pref.user_id == Membership.user_id) & (pref.kind == kind))
+            .where(Membership.organization_id == org_id)):
+        found = chosen.setdefault(user_id, {})
+        if channel is not None:
+            found[channel] = enabled
+    return {user_id: {channel: found.get(channel, True) for channel in CHANNELS} for user_id, found in chosen.items()}
 
 
 def render_text(key: str, params: dict, ) -> str:
@@ -107,30 +139,34 @@ def text(note: Notification) -> str:
 
 
 def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = None, **params) -> int:
-    """Notify these users (once each; never ``exclude``, the one who acted). Joins the caller's
-    transaction. Returns how many were told in the app."""
+    """Notify these users (once each; never ``exclude``, the one who acted), or ``Everyone``
+    of an organisation. Joins the caller's transaction. Returns how many were told in the app."""
     assert kind in KINDS and key in TEXTS, (kind, key)
     params = {k: str(v) for k, v in params.items()}
-    told = 0
-    to_compose: list[Notification] = []  # mailed from their rows after commit (compose_mail)
-    for user_id in dict.fromkeys(user_ids):
-        if user_id == exclude:
-            continue
-        wanted = _enabled(user_id, kind)
-        if wanted["app"]:
-            note = Notification(user_id=user_id, message=key, link=link, kind=kind,
-                                params=json.dumps(params, ensure_ascii=False))
-            db.session.add(note)
-            told += 1
-            if wanted["mail"]:
-                to_compose.append(note)
-        elif wanted["mail"]:  # no row to write it from: written now
+    if isinstance(user_ids, Everyone):
+        wanted = _members_choosing(user_ids.org_id, kind)
+        users = [user_id for user_id in wanted if user_id != exclude]
+    else:
+        users = [user_id for user_id in dict.fromkeys(user_ids) if user_id != exclude]
+        wanted = _enabled_for(users, kind) if users else {}  # (one query for all of them)
+    if not users:
+        return 0
+    in_app = [user_id for user_id in users if wanted[user_id]["app"]]
+    for user_id in users:
+        if not wanted[user_id]["app"] and wanted[user_id]["mail"]:  # no row to write it from: written now
             _mail(db.session.get(User, user_id), key, params, link)
-    if to_compose:
-        db.session.flush()  # once, for the rows' ids
-        for note in to_compose:
-            enqueue(COMPOSE_TOPIC, str(note.id))
-    return told
+    if in_app:
+        # The rows in one INSERT that returns their ids (the mail is written from them after
+        # commit, compose_mail): nothing here reads the rows back as objects.
+        text = json.dumps(params, ensure_ascii=False)
+        # (each row's user with its id: one statement, in whatever order the database returns them)
+        ids = dict(db.session.execute(insert(Notification).returning(Notification.user_id, Notification.id),
+                                      [{"user_id": user_id, "message": key, "link": link, "kind": kind,
+                                        "params": text} for user_id in in_app]).all())
+        for user_id in in_app:
+            if wanted[user_id]["mail"]:
+                enqueue(COMPOSE_TOPIC, str(ids[user_id]))
+    return len(in_app)
 
 
 def compose_mail(keys: list[str]) -> None:

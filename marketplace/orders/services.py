@@ -23,7 +23,7 @@ from marketplace.core.uow import transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing, ListingStatus
-from marketplace.notifications.services import members, members_of, tell
+from marketplace.notifications.services import Everyone, members_of, tell
 from marketplace.orders.models import (
     BOOKING,
     CONTRACT_TYPES,
@@ -152,7 +152,7 @@ def enquire(actor, listing_id: int, message: str, transfer_mode: str | None = No
                       message=message.strip(), transfer_mode=transfer_mode)
     db.session.add(enquiry)
     db.session.flush()
-    tell(members(listing.organization_id), "enquiry", "talk.enquiry", f"/enquiries/{enquiry.id}",
+    tell(Everyone(listing.organization_id), "enquiry", "talk.enquiry", f"/enquiries/{enquiry.id}",
          org=actor.organization.name, title=listing.title)
     return enquiry
 

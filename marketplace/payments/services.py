@@ -338,9 +338,9 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
     # (a voucher's redemption and its receivables are written at acceptance, not here:
     # marketplace.vouchers.services._redeem)
     notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
-    from marketplace.notifications.services import members, tell
+    from marketplace.notifications.services import Everyone, tell
 
-    tell(members(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
+    tell(Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
          price=format_yuan(payment.amount_fen), title=order.listing.title)
     return "paid"
 
