@@ -3,14 +3,16 @@ does not isolate (it warms each worker before it times anything):
 
 * ``queries``: the backend alone on an index of the province database — the snapshot
   build a process pays on its first query, then the /search page's queries (the words of
-  bench/scale.py, one or two each, 20 hits, facets), CPU time per query.
+  bench/scale.py, one or two each, 20 hits, facets), CPU time per query; with ``--cold``
+  the term cache is emptied before each, so every word is met for the first time (a
+  worker's first query of a common word is the page's p95).
 * ``first``: gunicorn as deployed (deploy/gunicorn.conf.py, 2 workers) on the province
   database, and the latency of the first /search requests, that is of each worker's first.
 
     # an index of the province database (8-10 min): the platform's own reindex
     DATABASE_URL=sqlite:////tmp/p/province.sqlite SEARCH_SQLITE_PATH=/tmp/p/province.search.sqlite \\
         .venv/bin/flask --app wsgi search reindex
-    .venv/bin/python bench/search_province.py queries /tmp/p/province.search.sqlite
+    .venv/bin/python bench/search_province.py queries /tmp/p/province.search.sqlite [--cold]
     .venv/bin/python bench/search_province.py first /tmp/p/province.search.sqlite /tmp/p/province.sqlite
 
 Both files are changed (WAL, migrations): give copies, never /work/vol's originals.
@@ -44,7 +46,7 @@ def page_queries(count: int) -> list[str]:
     return (candidates[::3] + candidates[1::3] + candidates[2::3])[:count]
 
 
-def queries(index: str, count: int) -> None:
+def queries(index: str, count: int, cold: bool = False) -> None:
     from search import SearchQuery
     from search.fts5 import EmbeddedBackend
 
@@ -55,15 +57,18 @@ def queries(index: str, count: int) -> None:
     emb.query(SearchQuery(text=qs[0], per_page=20))
     print(f"first query (snapshot build), {emb._snap.n} listings: CPU {(time.process_time() - c) * 1000:.0f} ms, "
           f"wall {(time.perf_counter() - t) * 1000:.0f} ms")
-    cpu = []
+    timed = []
     for text in qs[1:]:
+        if cold:  # every term looked up afresh, as a worker meets a word for the first time
+            emb._snap.clear_term_cache()
         c = time.thread_time()
         emb.query(SearchQuery(text=text, per_page=20))
-        cpu.append((time.thread_time() - c) * 1000)
-    cpu.sort()
+        timed.append(((time.thread_time() - c) * 1000, text))
+    cpu = sorted(ms for ms, _ in timed)
     p95 = cpu[max(0, round(0.95 * len(cpu) + 0.5) - 1)]
-    print(f"{len(cpu)} page queries after it: CPU p50 {cpu[len(cpu) // 2]:.1f} ms, p95 {p95:.1f} ms, "
-          f"mean {sum(cpu) / len(cpu):.1f} ms")
+    print(f"{len(cpu)} page queries after it{' (term cache emptied before each)' if cold else ''}: "
+          f"CPU p50 {cpu[len(cpu) // 2]:.1f} ms, p95 {p95:.1f} ms, mean {sum(cpu) / len(cpu):.1f} ms; slowest: "
+          + "; ".join(f"{text} {ms:.1f}" for ms, text in sorted(timed, reverse=True)[:4]))
 
 
 def first(index: str, db: str, count: int) -> None:
@@ -98,13 +103,14 @@ def main() -> None:
     q = sub.add_parser("queries")
     q.add_argument("index")
     q.add_argument("--count", type=int, default=60)
+    q.add_argument("--cold", action="store_true", help="empty the term cache before each query")
     f = sub.add_parser("first")
     f.add_argument("index")
     f.add_argument("db")
     f.add_argument("--count", type=int, default=12)
     args = parser.parse_args()
     if args.what == "queries":
-        queries(args.index, args.count)
+        queries(args.index, args.count, args.cold)
     else:
         first(args.index, args.db, args.count)
 

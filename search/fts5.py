@@ -275,15 +275,18 @@ def _rank_key(doc: Document) -> tuple[int, str]:
     return (-to_epoch_ms(doc.published_at), doc.id)
 
 
-def _pack_bits(mask_bytes: bytes) -> bytes:
-    """A byte mask (one 0/1 byte per index) as bits, little-endian (bit i = byte i)."""
-    pad = -len(mask_bytes) % 8
-    if pad:
-        mask_bytes += bytes(pad)
+def _pack_int(mask_bytes: bytes) -> int:
+    """A byte mask (one 0/1 byte per index) as a bit set (bit i set = byte i is 1): bit j
+    of every group of eight gathered by a strided slice, shifted by a translate."""
     packed = 0
     for j, table in enumerate(_SHIFT_TABLES):
         packed |= int.from_bytes(mask_bytes[j::8].translate(table), "little")
-    return packed.to_bytes(len(mask_bytes) // 8, "little")
+    return packed
+
+
+def _pack_bits(mask_bytes: bytes) -> bytes:
+    """A byte mask (one 0/1 byte per index) as bits, little-endian (bit i = byte i)."""
+    return _pack_int(mask_bytes).to_bytes((len(mask_bytes) + 7) // 8, "little")
 
 
 def _unpack_bits(bits: bytes, start: int, length: int) -> bytes:
@@ -317,7 +320,7 @@ def _bits_at(positions: Iterable[int], n: int, count: int | None = None) -> int:
         return int.from_bytes(buf, "little")
     buf = bytearray(n)
     deque(map(buf.__setitem__, positions, repeat(1)), maxlen=0)
-    return int.from_bytes(_pack_bits(buf), "little")
+    return _pack_int(buf)
 
 
 def _positions(bits: int, skip: int = 0, limit: int | None = None, end: int | None = None) -> list[int]:
@@ -967,21 +970,22 @@ class EmbeddedBackend:
 
     def _bitmap_masks(self, conn: sqlite3.Connection, snap: "_Snapshot", terms: tuple[Term, ...]) -> tuple[int, ...]:
         """``_term_masks`` where the snapshot's ranked part is the bitmaps' (``snap.bitmap_rows``).
-        Per column: a term whose gram token has a bitmap is read from it; a longer term
-        (trigram index) is asked of FTS5 only if the bitmaps of its own gram tokens (each
-        one a listing must hold in that field to contain the term) leave some listing in
-        — a field none can match costs no phrase query over long position lists. The rows
-        written since the reindex (the tail) are tested on their canonical text."""
+        Per column: a term whose gram token has a bitmap is read from it — in the
+        organisation's field too, where any other term is matched against the distinct
+        names (``_Values``); a longer term whose trigrams all have bitmaps is their AND
+        (``_trigram_mask``); any other longer term (trigram index) is asked of FTS5 only if
+        the bitmaps of its own gram tokens (each one a listing must hold in that field to
+        contain the term) leave some listing in — a field none can match costs no phrase
+        query over long position lists. The rows written since the reindex (the tail)
+        are tested on their canonical text."""
         needs: dict[tuple[int, Term], list[str]] = {}  # (column, long term) -> its gram tokens
         tokens: set[str] = set()
         for c, column in enumerate(_COLUMNS):
-            if c in snap.values:
-                continue
             tag = _GRAM_TAGS[column]
             for t in terms:
                 if t.gram is not None:
                     tokens.add(tag + t.gram[0])
-                else:
+                elif c not in snap.values:
                     needs[c, t] = [tag + g for g in grams(t.pattern).split()]
                     tokens.update(needs[c, t])
                     tokens.update(_tri_key(tag, x) for x in _trigrams(t.pattern))
@@ -993,49 +997,52 @@ class EmbeddedBackend:
             found = dict(conn.execute(f"SELECT token, bits FROM bitmaps WHERE token IN ({marks})", keys))
         out = []
         for c, column in enumerate(_COLUMNS):
-            if c in snap.values:  # the organisation: its distinct values
-                out.append(snap.value_mask(c, terms))
-                continue
             tag = _GRAM_TAGS[column]
             from_bits = [t for t in terms if t.gram is not None and tag + t.gram[0] in found]
-            skipped = []  # long terms no listing can hold in this field
-            for t in terms:
-                if t.gram is None:
-                    held = [found[g] for g in needs[c, t] if g in found]
-                    if held:
-                        candidates = -1
-                        for blob in held:
-                            candidates &= int.from_bytes(blob, "little")
-                            if not candidates:
-                                skipped.append(t)
-                                break
-                    if t in skipped:
-                        continue
-                    # its rarer gram tokens (no bitmap: short doclists, cheap to read
-                    # whole) must all be held by one listing, or the phrase query over
-                    # the long position lists of its trigrams can only find nothing
-                    common: set[int] | None = None
-                    for g in needs[c, t]:
-                        if g not in found:
-                            common = self._gram_rowids(conn, g, rare) if common is None \
-                                else common & self._gram_rowids(conn, g, rare)
-                            if not common:
-                                skipped.append(t)
-                                break
-            # a long term whose trigrams all have bitmaps (all common): the listings
-            # holding every one of them, less those FTS5 finds without the phrase (few:
-            # the trigrams apart) — not the phrase's long list of rowids
-            from_tris = []
+            skipped: list[Term] = []  # long terms no listing can hold in this field
+            from_tris: list[Term] = []
             m = 0
-            for t in terms:
-                if t.gram is None and t not in skipped:
+            if c in snap.values:
+                # the organisation: a common gram token's bitmap (one blob however many
+                # names hold it); the rest against the distinct names, tail included
+                rest = tuple(t for t in terms if t not in from_bits)
+                if rest:
+                    m = snap.value_mask(c, rest)
+            else:
+                for t in terms:
+                    if t.gram is not None:
+                        continue
                     keys = [_tri_key(tag, x) for x in _trigrams(t.pattern)]
                     if keys and all(k in found for k in keys):
+                        # its trigrams all have bitmaps (all common): the listings holding
+                        # every one of them, less those FTS5 finds without the phrase (few:
+                        # the trigrams apart) — not the phrase's long list of rowids
                         from_tris.append(t)
                         m |= self._trigram_mask(conn, snap, column, t.pattern, [found[k] for k in keys])
-            rest = tuple(t for t in terms if t not in from_bits and t not in skipped and t not in from_tris)
-            if rest:
-                m |= snap.mask(self._rowids(conn, rest, column))
+                        continue
+                    candidates = -1
+                    for g in needs[c, t]:
+                        if g in found:
+                            candidates &= int.from_bytes(found[g], "little")
+                            if not candidates:
+                                break
+                    if candidates:
+                        # its rarer gram tokens (no bitmap: short doclists, cheap to read
+                        # whole) must all be held by one listing, or the phrase query over
+                        # the long position lists of its trigrams can only find nothing
+                        common: set[int] | None = None
+                        for g in needs[c, t]:
+                            if g not in found:
+                                common = self._gram_rowids(conn, g, rare) if common is None \
+                                    else common & self._gram_rowids(conn, g, rare)
+                                if not common:
+                                    break
+                        if common is None or common:
+                            continue
+                    skipped.append(t)
+                rest = tuple(t for t in terms if t not in from_bits and t not in skipped and t not in from_tris)
+                if rest:
+                    m |= snap.mask(self._rowids(conn, rest, column))
             if from_bits:  # a bitmap is the bit set itself: bit p, position p
                 held = 0
                 for t in from_bits:
@@ -1348,7 +1355,7 @@ class _Values:
                 for t in translated:
                     gi |= int.from_bytes(t, "little")
                 g = gi.to_bytes(len(g), "little")
-            bits = int.from_bytes(_pack_bits(g), "little")
+            bits = _pack_int(g)
         if loose:
             bits |= _bits_at(chain.from_iterable(loose), n, sum(map(len, loose)))
         return bits
@@ -1633,7 +1640,7 @@ class _Snapshot:
         # the rowids above k (few unless compactions reshuffled the order) go through pos_of
         buf = bytearray(len(self.pos_of))
         deque(map(buf.__setitem__, rowids, repeat(1)), maxlen=0)
-        m = int.from_bytes(_pack_bits(buf[1:k + 1]), "little")
+        m = _pack_int(buf[1:k + 1])
         if len(buf) > k + 1:
             later = list(self._iter_find(buf, 1, len(buf), k + 1))
             if later:
@@ -1659,7 +1666,7 @@ class _Snapshot:
     def pack(self, mask_bytes: bytes) -> int:
         """A byte mask (one 0/1 byte per position) as an int with one bit per position:
         bit j of every group of eight is gathered by a slice and shifted by a translate table."""
-        return int.from_bytes(_pack_bits(mask_bytes), "little")
+        return _pack_int(mask_bytes)
 
     def facets(self, selected: int) -> dict[str, list[tuple[Any, int]]]:
         raw: dict[str, dict[Any, int]] = {

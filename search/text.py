@@ -30,6 +30,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import islice
 
 MAX_WORD = 64  # longer letter/digit runs are split into chunks of this length
@@ -121,7 +122,9 @@ def grams(canonical_string: str, tag: str = "") -> str:
 
 @dataclass(frozen=True)
 class Term:
-    """One whitespace-separated query term, as tokens and in each backend's form."""
+    """One whitespace-separated query term, as tokens and in each backend's form (each
+    form worked out once per term: a query reads them per field and per listing of the
+    tail, and a synonym's ``Term`` lives as long as the vocabulary)."""
 
     tokens: tuple[str, ...]
 
@@ -130,7 +133,7 @@ class Term:
         """Elasticsearch ``match_phrase`` text."""
         return " ".join(self.tokens)
 
-    @property
+    @cached_property
     def pattern(self) -> str:
         """Substring of a canonical string (embedded backend)."""
         body = _join(list(self.tokens))
@@ -140,14 +143,14 @@ class Term:
             body = body + " "
         return body
 
-    @property
+    @cached_property
     def short_cjk(self) -> str | None:
         """The 1–2 character CJK string when this term needs the gram index, else None."""
         if len(self.tokens) <= 2 and all(is_cjk(t) for t in self.tokens):
             return "".join(self.tokens)
         return None
 
-    @property
+    @cached_property
     def gram(self) -> tuple[str, bool] | None:
         """(gram token, prefix?) when the gram index answers this term: one or two CJK
         characters, or one or two Latin words; else None. (Prefix queries are no longer

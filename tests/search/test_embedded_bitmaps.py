@@ -232,3 +232,41 @@ def test_a_compaction_in_another_process_keeps_this_ones_answers_exact(tmp_path)
     assert proc.returncode == 0
     _check_cold(reader, docs)
     assert reader._snap.bitmap_rows == len(docs) and not reader._snap.tail
+
+
+def test_a_common_word_of_organisation_names_is_read_from_its_bitmap(tmp_path, monkeypatch):
+    """A one- or two-character word many listings' organisations hold (检测, 中心: the
+    "o" gram tokens with a bitmap) is one blob, not every distinct name searched and every
+    listing of the matched names set (at province volume, thousands of names: ~20 ms a
+    cold query). Only what has no bitmap (a long term, a rare word) is matched against the
+    names. Listings written since the reindex whose organisation alone holds the word (the
+    tail) are found too, and ranked by that field's tier."""
+    from .test_embedded_fast_paths import _many_names
+
+    asked: list[str] = []
+    real = fts5._Values.matching
+
+    def spy(self, patterns):
+        asked.extend(patterns)
+        return real(self, patterns)
+
+    monkeypatch.setattr(fts5._Values, "matching", spy)
+    monkeypatch.setattr(fts5, "BITMAP_SHARE", 40)  # a word of one name's six listings: no bitmap
+    path, writer, base, docs = reindexed(tmp_path, _many_names())
+    conn = writer._conn()
+    assert conn.execute("SELECT count(*) FROM bitmaps WHERE token IN ('o检测', 'o中心')").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM bitmaps WHERE token = 'o药学'").fetchone()[0] == 0  # rare
+    queries = [SearchQuery(text=t, per_page=100) for t in ("检测", "中心 服务", "中心", "药学", "检测中心")]
+    reader = EmbeddedBackend(path)
+    oracle.check_cold(reader, docs, queries)
+    assert "检测" not in asked and "中心" not in asked  # read from their bitmaps
+    assert "药学" in asked and "检测中心" in asked  # a rare word, a long term: the names
+    # the organisation alone holds them: tail listings found by their text, org tier
+    now = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    for k, d in enumerate(base[:3]):
+        moved = replace(d, id=f"service:moved-{k}", title="万能材料试验机", body="拉伸试验",
+                        org_name=f"冠县{k}号检测中心", published_at=now + timedelta(minutes=k))
+        writer.index([moved])
+        docs[moved.id] = moved
+    oracle.check_cold(reader, docs, queries)
+    assert reader._snap.tail and reader._snap.bitmap_rows == len(base)

@@ -6,7 +6,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.text import canonical, grams, highlight, normalize, parse_terms, snippet, token_string, tokens
+from search.text import Term, canonical, grams, highlight, normalize, parse_terms, snippet, token_string, tokens
 
 from .oracle import _contains
 
@@ -102,3 +102,20 @@ def test_highlights_found_in_place_equal_the_token_walk(doc, query):
         assert text.match_ranges(doc, terms) == fast
     finally:
         text._LONG_RUN = saved
+
+
+def test_a_terms_forms_are_its_own_and_leave_it_equal_to_a_fresh_one():
+    """A term works out its embedded forms (pattern, gram token) once and keeps them:
+    each term its own, however many come and go (a cache keyed by the object's id, reused
+    once a term is gone, would hand one term another's form), and a term that has them
+    still equals and hashes as one that has not (term caches are keyed by terms)."""
+    words = ["检测", "液相色谱", "hplc", "gc ms", "药", "hplc 检测", "a b c"]
+    for k in range(300):
+        text = f"{words[k % len(words)]}{k}" if k % 2 else words[k % len(words)]
+        term = parse_terms(text)[0]
+        fresh = Term(term.tokens)
+        assert (term.pattern, term.gram, term.short_cjk) == (fresh.pattern, fresh.gram, fresh.short_cjk)
+        assert term.pattern in canonical(text) and term.pattern == term.pattern
+        bare = Term(term.tokens)
+        assert term == bare and hash(term) == hash(bare) and {bare: 1}[term] == 1
+    assert Term(("检", "测")).gram == ("检测", False) and Term(("液", "相", "色")).gram is None
