@@ -82,7 +82,8 @@ class Gunicorn:
     (``OUTBOX_DRAIN=worker``) and mail to a real SMTP server on loopback (aiosmtpd, which keeps
     nothing). Without it: plain sync workers (the bare baseline app)."""
 
-    def __init__(self, app: str, env: dict, cwd: Path, log: Path, workers: int = 2, deployed: bool = False):
+    def __init__(self, app: str, env: dict, cwd: Path, log: Path, workers: int = 2, deployed: bool = False,
+                 profile_dir: Path | None = None):
         self.port = free_port()
         self.log = open(log, "w")
         self.worker = self.smtp = None
@@ -96,7 +97,10 @@ class Gunicorn:
                    "MAIL_PORT": str(self.smtp.port), "GUNICORN_WORKERS": str(workers)}
             self.worker = subprocess.Popen([str(VENV / "flask"), "--app", "wsgi", "worker"], cwd=cwd, env=env,
                                            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-            args = ["--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--timeout", "120"]
+            conf = ROOT / "deploy" / "gunicorn.conf.py"
+            if profile_dir is not None:  # the same settings, with cProfile in the workers (bench/gunicorn_profile.py)
+                conf, env = ROOT / "bench" / "gunicorn_profile.py", {**env, "GUNICORN_PROFILE_DIR": str(profile_dir)}
+            args = ["--config", str(conf), "--timeout", "120"]
         else:
             args = ["-w", str(workers), "--timeout", "120"]
         self.proc = subprocess.Popen(
@@ -132,15 +136,17 @@ class Gunicorn:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_cpu(pid: int, children_reaped: bool = False) -> float:
-    """CPU seconds (user + system) of one process, with its reaped children's if asked."""
+def _proc_cpu(pid: int, children_reaped: bool = False, system_only: bool = False, main_thread: bool = False) -> float:
+    """CPU seconds (user + system, or system only) of one process, with its reaped children's if
+    asked; or of its main thread only."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        stat = Path(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat")
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    used = int(fields[11]) + int(fields[12])  # utime, stime
+    used = (0 if system_only else int(fields[11])) + int(fields[12])  # utime, stime
     if children_reaped:
-        used += int(fields[13]) + int(fields[14])  # cutime, cstime: workers that exited
+        used += (0 if system_only else int(fields[13])) + int(fields[14])  # cutime, cstime: workers that exited
     return used / _TICK
 
 
@@ -159,8 +165,13 @@ def cpu_of(server) -> dict:
     reaped) and by its ``flask worker``. Unlike requests/s, other load on the machine does not
     inflate it (much): it is the cost of the work, not the wait for a core."""
     web = _proc_cpu(server.proc.pid, children_reaped=True) + sum(_proc_cpu(c) for c in _children(server.proc.pid))
+    # the kernel's share of it (sockets, futexes of threads waiting for the GIL, file writes)
+    web_sys = _proc_cpu(server.proc.pid, children_reaped=True, system_only=True) + sum(
+        _proc_cpu(c, system_only=True) for c in _children(server.proc.pid))
+    # a gthread worker's main thread: accepting, polling, handing connections to the pool threads
+    web_main_thread = sum(_proc_cpu(c, main_thread=True) for c in _children(server.proc.pid))
     worker = _proc_cpu(server.worker.pid) if server.worker is not None else 0.0
-    return {"web": web, "worker": worker}
+    return {"web": web, "web_sys": web_sys, "web_main_thread": web_main_thread, "worker": worker}
 
 
 def wait_quiet(server, limit_s: float) -> float | None:
@@ -186,17 +197,44 @@ def measured(server, count_of, fn):
     return result
 
 
+# Like nginx in front of a node (deploy/nginx: ``keepalive 16`` upstream, HTTP/1.1), the load
+# generator's threads keep their connections open between requests; ``--no-keepalive`` opens
+# one per request (the figures before session 9).
+KEEPALIVE = True
+_conns = threading.local()
+
+
+def _connection(port, timeout):
+    if not KEEPALIVE:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout), False
+    pool = _conns.__dict__.setdefault("pool", {})
+    conn = pool.get(port)
+    reused = conn is not None and conn.sock is not None
+    if conn is None:
+        conn = pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    return conn, reused
+
+
 def request(method, port, path, body=None, cookies=None, timeout=30):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Host": f"127.0.0.1:{port}"}
     if cookies:
         headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     if body is not None:
         body = urllib.parse.urlencode(body, doseq=True)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn, reused = _connection(port, timeout)
     try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            # the node closed the idle connection (its keepalive timeout) before reading the
+            # request: sent again on a new one, as nginx does
+            conn.close()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
         data = response.read()
         if cookies is not None:
             for header in response.headers.get_all("Set-Cookie") or []:
@@ -207,8 +245,12 @@ def request(method, port, path, body=None, cookies=None, timeout=30):
                 else:
                     cookies[name] = value
         return response.status, response.headers, data
-    finally:
+    except BaseException:
         conn.close()
+        raise
+    finally:
+        if not KEEPALIVE:
+            conn.close()
 
 
 # --- a person with a session ----------------------------------------------------------------------
@@ -410,7 +452,14 @@ def main(argv=None):
     parser.add_argument("--accounts", type=int, default=40, help="enterprise accounts that check out")
     parser.add_argument("--burst", type=int, default=20, help="enterprises booking the same hours at once")
     parser.add_argument("--cap", type=float, default=60.0, help="seconds at most per phase")
+    parser.add_argument("--profile-dir", type=Path, default=None,
+                        help="profile the gunicorn workers during the checkout phase (bench/gunicorn_profile.py) "
+                             "and print where their CPU went")
+    parser.add_argument("--no-keepalive", action="store_true",
+                        help="a new connection per request (the default keeps them open, as nginx does)")
     args = parser.parse_args(argv)
+    global KEEPALIVE
+    KEEPALIVE = not args.no_keepalive
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     started_stripe = stripe_pid = None
@@ -450,7 +499,9 @@ def main(argv=None):
         (tmp / "hello" / "hello.py").write_text(HELLO)
         hello = Gunicorn("hello:app", env, tmp / "hello", tmp / "hello.log")
         servers.append(hello)
-        platform = Gunicorn("wsgi:app", env, ROOT, tmp / "platform.log", deployed=True)
+        if args.profile_dir is not None:
+            args.profile_dir.mkdir(parents=True, exist_ok=True)
+        platform = Gunicorn("wsgi:app", env, ROOT, tmp / "platform.log", deployed=True, profile_dir=args.profile_dir)
         servers.append(platform)
 
         # The worker's first rounds run every timed job once (sweeps, reminders): let them end
@@ -477,14 +528,20 @@ def main(argv=None):
         # (and, for the split of the whole machine's work, stripe-mock's CPU when this run started
         # its own, and this process's: the load generator's threads)
         stripe_before, load_before = _proc_cpu(stripe_pid) if stripe_pid else None, time.process_time()
+        if args.profile_dir is not None:
+            (args.profile_dir / "on").touch()
         results["checkout"] = drive(checkout_job(sessions, data["service"]), args.checkouts, c, cap)
-        web_after = cpu_of(platform)["web"]
+        if args.profile_dir is not None:
+            (args.profile_dir / "on").unlink()
+        web_after = cpu_of(platform)
         stripe_after, load_after = _proc_cpu(stripe_pid) if stripe_pid else None, time.process_time()
         outbox_drained = wait_outbox(db_path, 60)
         after = cpu_of(platform)
         n_co = done(results["checkout"]) or 1
         results["checkout"]["cpu_ms_per_request"] = {
-            "web": round((web_after - before["web"]) * 1000 / n_co, 2),
+            "web": round((web_after["web"] - before["web"]) * 1000 / n_co, 2),
+            "web_sys": round((web_after["web_sys"] - before["web_sys"]) * 1000 / n_co, 2),
+            "web_main_thread": round((web_after["web_main_thread"] - before["web_main_thread"]) * 1000 / n_co, 2),
             "worker": round((after["worker"] - before["worker"]) * 1000 / n_co, 2),
             "stripe_mock": round((stripe_after - stripe_before) * 1000 / n_co, 2) if stripe_pid else None,
             "load_generator": round((load_after - load_before) * 1000 / n_co, 2)}
@@ -501,7 +558,7 @@ def main(argv=None):
             "bench": "http",
             "setup_s": round(setup_s, 1),
             "worker_quiet_after_s": worker_quiet_s,
-            "config": {"workers": 2, "concurrency": c, "requests": n, "checkouts": args.checkouts,
+            "config": {"workers": 2, "keepalive": KEEPALIVE, "concurrency": c, "requests": n, "checkouts": args.checkouts,
                        "accounts": args.accounts, "database": "sqlite",
                        "app_config": "production, cookies without Secure, webhook relayed",
                        "payments": f"stripe-mock {stripe_base}",
@@ -524,6 +581,25 @@ def main(argv=None):
         if started_stripe:
             subprocess.run([str(ROOT / "scripts" / "components" / "stripe-mock.sh"), "stop"], env=started_stripe,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.profile_dir is not None:
+        print_profile(args.profile_dir)
+
+
+def print_profile(directory: Path, top: int = 45) -> None:
+    """The gunicorn workers' profiles (written when they exit) added up, to stderr: the pool
+    threads' CPU by layer, then the top functions by cumulative time (cProfile inflates every
+    call alike, so read the shares, not the milliseconds)."""
+    import pstats
+
+    files = sorted(directory.glob("*.prof"))
+    if not files:
+        print(f"no profile in {directory}", file=sys.stderr)
+        return
+    totals = [json.loads(f.with_suffix(".json").read_text()) for f in files]
+    print(f"profiled connections: {sum(t['connections'] for t in totals)}, pool-thread CPU "
+          f"{sum(t['thread_cpu_s'] for t in totals):.2f} s", file=sys.stderr)
+    stats = pstats.Stats(*map(str, files), stream=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(top)
 
 
 if __name__ == "__main__":
