@@ -17,7 +17,9 @@ from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.orders import services as orders
 from marketplace.orders.models import Enquiry, Order, TechContract
 
-NOON = datetime.combine(beijing_today(), datetime.min.time()).replace(hour=4)  # 12:00 Beijing
+# Yesterday 12:00 Beijing: always in the past. (Today's noon is still ahead from Beijing midnight
+# to noon, 16:00–04:00 UTC, and rows stamped at it were not yet due for a drain run at the real clock.)
+NOON = datetime.combine(beijing_today() - timedelta(days=1), datetime.min.time()).replace(hour=4)
 
 
 def _published(user, kind, **data):
@@ -66,7 +68,7 @@ def test_on_a_demand_the_responder_sells_and_the_enterprise_that_posted_it_buys(
     assert [v.status for v in negotiation.versions(db.session.get(Enquiry, first.id))] == [
         "countered", "countered", "accepted"]
     assert db.session.get(Enquiry, second.id).status == "closed"  # the other proposal was not chosen
-    assert notice.notice_until == beijing_today() + timedelta(days=10)
+    assert notice.notice_until == NOON.date() + timedelta(days=10)  # (04:00 UTC is noon of the same Beijing day)
     assert _count(Order) == 0  # nothing is signed while the notice runs
     with frozen_at(NOON):
         with pytest.raises(ServiceError):

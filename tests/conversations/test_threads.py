@@ -19,7 +19,9 @@ from marketplace.notifications.models import Notification, OutgoingMail
 from marketplace.orders import services as orders
 from tests.factories import login
 
-NOON = datetime.combine(beijing_today(), datetime.min.time()).replace(hour=4)  # 12:00 Beijing
+# Yesterday 12:00 Beijing: always in the past. (Today's noon is still ahead from Beijing midnight
+# to noon, 16:00–04:00 UTC, and rows stamped at it were not yet due for a drain run at the real clock.)
+NOON = datetime.combine(beijing_today() - timedelta(days=1), datetime.min.time()).replace(hour=4)
 
 
 def _enquiry(factory):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -30,7 +30,9 @@ from marketplace.payments.models import BankStatement, BankTransfer, Payment
 from tests.factories import login, published
 from tests.voucher_helpers import give_voucher
 
-NOON = datetime.combine(beijing_today(), datetime.min.time()).replace(hour=4)  # 12:00 Beijing
+# Yesterday 12:00 Beijing: always in the past. (Today's noon is still ahead from Beijing midnight
+# to noon, 16:00–04:00 UTC, and rows stamped at it were not yet due for a drain run at the real clock.)
+NOON = datetime.combine(beijing_today() - timedelta(days=1), datetime.min.time()).replace(hour=4)
 
 
 def _count(model, *where) -> int:
