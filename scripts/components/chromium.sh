@@ -14,7 +14,7 @@ start() {
     path=$(command -v chromium) || die "no chromium after apt-get install chromium"
   fi
   # Chinese pages need a CJK font, or screenshots show empty boxes.
-  if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  if ! fc-list :lang=zh 2>/dev/null | grep -c . >/dev/null; then  # (-c: no SIGPIPE race, see scripts/setup)
     apt_install fonts-wqy-zenhei
   fi
   # Sanity check: the binary runs (its wrapper script may print noise on stderr).
