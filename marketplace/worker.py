@@ -198,15 +198,15 @@ def work_once(name: str, started_at: datetime, pulse: Pulse | None = None) -> in
     return rows + jobs
 
 
-def round_pause(done: int, idle: float, linger: float, busy: int) -> float:
-    """Seconds to wait after a round that did ``done`` rows and jobs: ``idle`` after nothing,
-    ``linger`` after a little (what arrives meanwhile is done in one round, not in one round
+def round_pause(done: int, idle_ms: int, linger_ms: int, busy: int) -> int:
+    """Milliseconds to wait after a round that did ``done`` rows and jobs: ``idle_ms`` after nothing,
+    ``linger_ms`` after a little (what arrives meanwhile is done in one round, not in one round
     each), nothing after ``busy`` or more (a backlog is worked through at once)."""
     if not done:
-        return idle
+        return idle_ms
     if done < busy:
-        return linger
-    return 0.0
+        return linger_ms
+    return 0
 
 
 @click.command("worker")
@@ -217,8 +217,8 @@ def worker_command(once: bool, name: str | None):
     """Drain the outbox and run timed jobs until stopped (TERM or Ctrl-C finish the round)."""
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     started = utcnow()
-    idle = current_app.config["WORKER_IDLE_MS"] / 1000
-    linger, busy = current_app.config["WORKER_LINGER_MS"] / 1000, current_app.config["WORKER_BUSY_ROWS"]
+    idle_ms, linger_ms = current_app.config["WORKER_IDLE_MS"], current_app.config["WORKER_LINGER_MS"]
+    busy = current_app.config["WORKER_BUSY_ROWS"]
     stop = {"now": False}
 
     def ask_stop(signum, _frame):
@@ -240,9 +240,9 @@ def worker_command(once: bool, name: str | None):
             db.session.remove()
         if once:
             break
-        pause = round_pause(done, idle, linger, busy)
-        if pause:
-            time.sleep(pause)
+        pause_ms = round_pause(done, idle_ms, linger_ms, busy)
+        if pause_ms:
+            time.sleep(pause_ms / 1000)
     if pulse.rows or pulse.jobs:
         try:
             pulse.flush()

@@ -72,7 +72,7 @@ def test_a_drain_reads_no_topic_without_rows(topics):
 
 
 def test_an_idle_worker_sleeps_a_trickle_is_waited_for_a_backlog_is_not():
-    assert worker.round_pause(0, idle=0.5, linger=0.2, busy=100) == 0.5
-    assert worker.round_pause(3, idle=0.5, linger=0.2, busy=100) == 0.2
-    assert worker.round_pause(100, idle=0.5, linger=0.2, busy=100) == 0.0
-    assert worker.round_pause(3, idle=0.5, linger=0.0, busy=100) == 0.0
+    assert worker.round_pause(0, idle_ms=500, linger_ms=200, busy=100) == 500
+    assert worker.round_pause(3, idle_ms=500, linger_ms=200, busy=100) == 200
+    assert worker.round_pause(100, idle_ms=500, linger_ms=200, busy=100) == 0
+    assert worker.round_pause(3, idle_ms=500, linger_ms=0, busy=100) == 0
