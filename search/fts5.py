@@ -1461,8 +1461,8 @@ class _Snapshot:
             if m.count(1):
                 masks["transfer_mode", mode] = m
         # one *bit* per position: ANDing and counting a facet value costs microseconds
-        self.bits = {key: self.pack(m) for key, m in masks.items()}
-        self.live = self.pack(live_bytes) if dead else (1 << n) - 1
+        self.bits = {key: _pack_int(m) for key, m in masks.items()}
+        self.live = _pack_int(live_bytes) if dead else (1 << n) - 1
         base_prices = self.price_at[:base_n]
         priced = sorted(compress(zip(base_prices, range(base_n)), map(is_not, base_prices, repeat(None))))
         unpriced = [r for r, price in enumerate(base_prices) if price is None and live_bytes[r]]
@@ -1662,11 +1662,6 @@ class _Snapshot:
                 self._price_masks.clear()
             self._price_masks[key] = m
         return m
-
-    def pack(self, mask_bytes: bytes) -> int:
-        """A byte mask (one 0/1 byte per position) as an int with one bit per position:
-        bit j of every group of eight is gathered by a slice and shifted by a translate table."""
-        return _pack_int(mask_bytes)
 
     def facets(self, selected: int) -> dict[str, list[tuple[Any, int]]]:
         raw: dict[str, dict[Any, int]] = {
