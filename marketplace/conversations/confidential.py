@@ -12,7 +12,7 @@ from marketplace.core.errors import NotFound, PermissionDenied
 from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.listings.models import ListingAttachment
-from marketplace.notifications.services import members, tell
+from marketplace.notifications.services import Everyone, tell
 from marketplace.orders.models import Enquiry
 
 
@@ -68,6 +68,6 @@ def grant(actor, enquiry_id: int) -> AttachmentGrant:
         row = AttachmentGrant(listing_id=enquiry.listing_id, organization_id=enquiry.buyer_org_id,
                               granted_by_id=actor.id)
         db.session.add(row)
-        tell(members(enquiry.buyer_org_id), "enquiry", "talk.files_granted", f"/listings/{enquiry.listing_id}",
+        tell(Everyone(enquiry.buyer_org_id), "enquiry", "talk.files_granted", f"/listings/{enquiry.listing_id}",
              org=enquiry.seller_org.name, title=enquiry.listing.title)
     return row

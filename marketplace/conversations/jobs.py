@@ -21,7 +21,7 @@ from marketplace.core.money import format_yuan
 from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
-from marketplace.notifications.services import members, tell
+from marketplace.notifications.services import Everyone, tell
 
 EVIDENCE_REMINDER_DAYS = 7
 VOUCHER_REMINDER_DAYS = 7
@@ -56,7 +56,7 @@ def bookings_tomorrow(now: datetime | None = None) -> int:
                 continue
             if _once("booking_tomorrow", booking.id):
                 sent += 1
-                tell(members(booking.customer_org_id), "reminder", "talk.booking_tomorrow", "/bookings",
+                tell(Everyone(booking.customer_org_id), "reminder", "talk.booking_tomorrow", "/bookings",
                      title=booking.instrument.title, time=booking.start_at.strftime("%H:%M"))
     return sent
 
@@ -74,7 +74,7 @@ def offers_expiring(now: datetime | None = None) -> int:
             decider = enquiry.buyer_org_id if version.side == "seller" else enquiry.seller_org_id
             if _once("quote_expiring", version.id):
                 sent += 1
-                tell(members(decider), "reminder", "talk.quote_expiring", f"/enquiries/{enquiry.id}",
+                tell(Everyone(decider), "reminder", "talk.quote_expiring", f"/enquiries/{enquiry.id}",
                      price=format_yuan(version.price_fen), title=enquiry.listing.title,
                      until=version.valid_until.isoformat())
     negotiation.expire_versions()
@@ -92,7 +92,7 @@ def notices_ending(now: datetime | None = None) -> int:
             if _once("notice_ending", notice.id):
                 sent += 1
                 for org_id in (notice.seller_org_id, notice.buyer_org_id):
-                    tell(members(org_id), "reminder", "talk.notice_ending", f"/enquiries/{notice.enquiry_id}",
+                    tell(Everyone(org_id), "reminder", "talk.notice_ending", f"/enquiries/{notice.enquiry_id}",
                          price=format_yuan(notice.price_fen), title=notice.title,
                          until=notice.notice_until.isoformat())
     pricenotice.clear_due()
@@ -113,7 +113,7 @@ def evidence_waiting(now: datetime | None = None) -> int:
                                                last_ask.c.asked < asked_before)):
             if _once("evidence_waiting", claim.id):
                 sent += 1
-                tell(members(claim.organization_id), "reminder", "talk.evidence_waiting", f"/claims/{claim.id}",
+                tell(Everyone(claim.organization_id), "reminder", "talk.evidence_waiting", f"/claims/{claim.id}",
                      ref=f"{claim.clause}-{claim.id}")
     return sent
 
@@ -126,7 +126,7 @@ def vouchers_expiring(now: datetime | None = None) -> int:
             for voucher_id, org_id, ref, until in source(by):
                 if _once("voucher_expiring", voucher_id):
                     sent += 1
-                    tell(members(org_id), "reminder", "talk.voucher_expiring", "/", ref=ref, until=str(until))
+                    tell(Everyone(org_id), "reminder", "talk.voucher_expiring", "/", ref=ref, until=str(until))
     return sent
 
 

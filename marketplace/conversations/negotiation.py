@@ -28,7 +28,7 @@ from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.notifications.services import members, tell
+from marketplace.notifications.services import Everyone, members, tell
 from marketplace.orders.models import Enquiry
 from marketplace.outbox import enqueue
 
@@ -159,7 +159,7 @@ def offer(actor, enquiry_id: int, price_fen: int, *, delivery_on: date | None = 
             raise Conflict(_("The terms changed meanwhile. Reload and look again.")) from None
         key = "talk.countered" if countered or side == "buyer" else (
             "talk.proposal" if enquiry.listing.kind == "demand" else "talk.quoted")
-        tell(members(_other_org(enquiry, side)), "quote", key, f"/enquiries/{enquiry.id}", exclude=actor.id,
+        tell(Everyone(_other_org(enquiry, side)), "quote", key, f"/enquiries/{enquiry.id}", exclude=actor.id,
              org=_org_name(enquiry, side), price=format_yuan(price_fen), title=enquiry.listing.title)
     db.session.expire(enquiry)
     return version
@@ -210,7 +210,7 @@ def accept(actor, version_id: int, with_voucher: bool = False):
                                        .execution_options(synchronize_session=False)).rowcount
         if moved != 1:
             raise Conflict(_("This quote was accepted already."))
-        tell(members(_other_org(enquiry, side)), "quote", "talk.accepted", f"/enquiries/{enquiry.id}",
+        tell(Everyone(_other_org(enquiry, side)), "quote", "talk.accepted", f"/enquiries/{enquiry.id}",
              exclude=actor.id, org=_org_name(enquiry, side), price=format_yuan(version.price_fen),
              title=enquiry.listing.title)
         if enquiry.listing.kind == "demand":
@@ -242,7 +242,7 @@ def decline(actor, version_id: int, reason: str) -> QuoteVersion:
                                            decided_by_id=actor.id)).rowcount
         if moved != 1:
             raise Conflict(_("This offer is no longer open."))
-        tell(members(_other_org(enquiry, side)), "quote", "talk.declined", f"/enquiries/{enquiry.id}",
+        tell(Everyone(_other_org(enquiry, side)), "quote", "talk.declined", f"/enquiries/{enquiry.id}",
              exclude=actor.id, org=_org_name(enquiry, side), price=format_yuan(version.price_fen),
              title=enquiry.listing.title, reason=reason)
     db.session.refresh(version)
@@ -310,7 +310,7 @@ def _close_open(listing: Listing, key: str, *where) -> None:
         other.status = "closed"
         db.session.execute(update(QuoteVersion).where(QuoteVersion.enquiry_id == other.id,
                                                       QuoteVersion.status == "open").values(status="withdrawn"))
-        tell(members(other.seller_org_id), "enquiry", key, f"/enquiries/{other.id}",
+        tell(Everyone(other.seller_org_id), "enquiry", key, f"/enquiries/{other.id}",
              org=listing.organization.name, title=listing.title)
 
 

@@ -25,7 +25,7 @@ from marketplace.core.money import format_yuan
 from marketplace.core.timeutil import beijing_today, utcnow
 from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
-from marketplace.notifications.services import members, tell
+from marketplace.notifications.services import Everyone, tell
 from marketplace.orders.models import Enquiry
 
 
@@ -39,7 +39,7 @@ def start(enquiry: Enquiry, version: QuoteVersion) -> PriceNotice:
     db.session.add(notice)
     db.session.flush()
     for org_id in (enquiry.seller_org_id, enquiry.buyer_org_id):
-        tell(members(org_id), "notice", "talk.notice_started", f"/enquiries/{enquiry.id}",
+        tell(Everyone(org_id), "notice", "talk.notice_started", f"/enquiries/{enquiry.id}",
              price=format_yuan(notice.price_fen), title=notice.title, until=notice.notice_until.isoformat())
     return notice
 
@@ -82,7 +82,7 @@ def object_to(actor, notice_id: int, reason: str) -> PriceObjection:
         objection = PriceObjection(notice_id=notice.id, user_id=actor.id, reason=reason)
         db.session.add(objection)
         db.session.flush()
-        tell(members(notice.seller_org_id), "notice", "talk.notice_objection",
+        tell(Everyone(notice.seller_org_id), "notice", "talk.notice_objection",
              f"/enquiries/{notice.enquiry_id}", name=actor.name, price=format_yuan(notice.price_fen),
              title=notice.title, reason=reason[:200])
     return objection
@@ -122,7 +122,7 @@ def decide_objection(actor, objection_id: int, uphold: bool, reason: str) -> Pri
                 db.session.execute(update(Enquiry).where(Enquiry.id == notice.enquiry_id)
                                    .values(status="closed"))
                 for org_id in (notice.seller_org_id, notice.buyer_org_id):
-                    tell(members(org_id), "notice", "talk.notice_withdrawn", f"/enquiries/{notice.enquiry_id}",
+                    tell(Everyone(org_id), "notice", "talk.notice_withdrawn", f"/enquiries/{notice.enquiry_id}",
                          org=notice.seller.name, price=format_yuan(notice.price_fen), title=notice.title)
         else:
             tell([objection.user_id], "notice", "talk.objection_dismissed", f"/enquiries/{notice.enquiry_id}",
@@ -155,7 +155,7 @@ def clear(notice: PriceNotice):
     order = orders.order_from_enquiry(buyer_user, enquiry, notice.price_fen, False)
     notice.order_id = order.id
     for org_id in (notice.seller_org_id, notice.buyer_org_id):
-        tell(members(org_id), "notice", "talk.notice_cleared", f"/orders/{order.id}",
+        tell(Everyone(org_id), "notice", "talk.notice_cleared", f"/orders/{order.id}",
              price=format_yuan(notice.price_fen), title=notice.title)
     return order
 

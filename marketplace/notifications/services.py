@@ -73,7 +73,7 @@ TEXTS = {
 @dataclass(frozen=True)
 class Everyone:
     """Every member of an organisation as ``tell``'s recipients: the members and their
-    choices are read in one query (``tell(members(org_id), …)`` reads them in two)."""
+    choices are read in one query."""
 
     org_id: int | None
 
