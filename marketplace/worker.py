@@ -217,15 +217,25 @@ def worker_command(once: bool, name: str | None):
     """Drain the outbox and run timed jobs until stopped (TERM or Ctrl-C finish the round)."""
     name = name or f"{socket.gethostname()}:{os.getpid()}"
     started = utcnow()
-    idle_ms, linger_ms = current_app.config["WORKER_IDLE_MS"], current_app.config["WORKER_LINGER_MS"]
-    busy = current_app.config["WORKER_BUSY_ROWS"]
     stop = {"now": False}
 
     def ask_stop(signum, _frame):
         stop["now"] = True
 
-    signal.signal(signal.SIGTERM, ask_stop)
-    signal.signal(signal.SIGINT, ask_stop)
+    # (the handlers before, put back at the end: run in-process, by a test, the command leaves
+    # its caller's TERM and Ctrl-C as they were)
+    before = {sig: signal.signal(sig, ask_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _serve(name, started, once, stop)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    click.echo(f"worker {name} stopped")
+
+
+def _serve(name: str, started, once: bool, stop: dict) -> None:
+    idle_ms, linger_ms = current_app.config["WORKER_IDLE_MS"], current_app.config["WORKER_LINGER_MS"]
+    busy = current_app.config["WORKER_BUSY_ROWS"]
     click.echo(f"worker {name} started; topics: {', '.join(sorted(outbox._registry())) or '-'}; "
                f"jobs: {', '.join(sorted(_jobs())) or '-'}")
     pulse = Pulse(name, started)
@@ -250,7 +260,6 @@ def worker_command(once: bool, name: str | None):
             log.exception("the worker's last heartbeat failed")
         finally:
             db.session.remove()
-    click.echo(f"worker {name} stopped")
 
 
 def init_app(app: Flask) -> None:

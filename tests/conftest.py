@@ -7,9 +7,22 @@ fails under ``CI=true`` — in CI a component that did not start is a failure, n
 """
 import contextvars
 import os
+import signal
 
 import pytest
 from flask.testing import FlaskClient
+
+
+def _stop(signum, frame):
+    # A TERM (scripts/test forwards its own and Ctrl-C's; CI's cancel) ends the run as Ctrl-C
+    # does: pytest then tears its fixtures down, and the servers they started (live gunicorns,
+    # clusters) stop with them. Python's default for TERM is to die on the spot, leaving them
+    # running. A second TERM kills at once, as a second Ctrl-C would.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+signal.signal(signal.SIGTERM, _stop)
 
 
 def _component(var: str, what: str) -> str:

@@ -142,8 +142,11 @@ def test_a_request_that_publishes_drains_inline_but_not_in_worker_mode(app, clie
         db.session.expire_all()
         assert [r.key for r in _rows("search")] == [str(listing_id)]  # left for the worker
         assert search_index.query(SearchQuery(text=title)).total == 0
+        handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
         out = app.test_cli_runner().invoke(args=["worker", "--once", "--name", "w-test"])
         assert out.exit_code == 0, out.output
+        # run in-process, the command gives its caller's TERM and Ctrl-C back (pytest's stop)
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers
     finally:
         app.config["OUTBOX_DRAIN"] = "inline"
     db.session.expire_all()
