@@ -150,6 +150,14 @@ def _proc_cpu(pid: int, children_reaped: bool = False, system_only: bool = False
     return used / _TICK
 
 
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all the machine's cores since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    total = sum(fields[:8])  # (guest time is already inside user)
+    return total - idle, total
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -528,6 +536,7 @@ def main(argv=None):
         # (and, for the split of the whole machine's work, stripe-mock's CPU when this run started
         # its own, and this process's: the load generator's threads)
         stripe_before, load_before = _proc_cpu(stripe_pid) if stripe_pid else None, time.process_time()
+        machine_before = _machine_ticks()
         if args.profile_dir is not None:
             (args.profile_dir / "on").touch()
         results["checkout"] = drive(checkout_job(sessions, data["service"]), args.checkouts, c, cap)
@@ -535,6 +544,7 @@ def main(argv=None):
             (args.profile_dir / "on").unlink()
         web_after = cpu_of(platform)
         stripe_after, load_after = _proc_cpu(stripe_pid) if stripe_pid else None, time.process_time()
+        machine_after = _machine_ticks()
         outbox_drained = wait_outbox(db_path, 60)
         after = cpu_of(platform)
         n_co = done(results["checkout"]) or 1
@@ -545,6 +555,10 @@ def main(argv=None):
             "worker": round((after["worker"] - before["worker"]) * 1000 / n_co, 2),
             "stripe_mock": round((stripe_after - stripe_before) * 1000 / n_co, 2) if stripe_pid else None,
             "load_generator": round((load_after - load_before) * 1000 / n_co, 2)}
+        # how much of the machine's cores sat idle during the phase: what the rate lost to waits
+        # (locks, round trips) rather than to CPU; other load on the machine lowers it
+        busy, total = (machine_after[i] - machine_before[i] for i in (0, 1))
+        results["checkout"]["machine_idle_share"] = round(1 - busy / total, 3) if total else None
         results["checkout"]["outbox_drained_after_s"] = outbox_drained
         with sqlite3.connect(db_path) as conn:
             paid = conn.execute("SELECT count(*) FROM orders o JOIN users u ON u.id = o.created_by_id "
