@@ -6,6 +6,7 @@ business change and its ledger entry land together or not at all.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -141,11 +142,16 @@ def _lock_head(session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
+@functools.cache
+def _head_statement():
+    # (built once: building a statement costs more CPU than SQLite takes to answer it)
+    return select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
+
+
 def head(session=None) -> tuple[int, str]:
     """(seq, hash) of the last entry; (0, genesis) for an empty ledger."""
     session = session or db.session
-    row = session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
-                          .order_by(LedgerEntry.seq.desc()).limit(1)).first()
+    row = session.execute(_head_statement()).first()
     return (row.seq, row.hash) if row else (0, GENESIS_HASH)
 
 
