@@ -156,8 +156,11 @@ def head(session=None) -> tuple[int, str]:
 
 
 def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dict,
-           corrects_seq: int | None = None, *, session=None) -> LedgerEntry:
-    """Append one entry to the caller's unit of work (flushed, not committed) and return it."""
+           corrects_seq: int | None = None, *, session=None, flush: bool = True) -> LedgerEntry:
+    """Append one entry to the caller's unit of work (flushed, not committed) and return it.
+    ``flush=False``: left pending, for the caller's commit to write with the rest of its unit
+    of work in one flush (the entry's seq and hash are set already; the next append of the
+    same unit of work chains after it, flushed or not)."""
     session = session or db.session
     payload = _plain(payload)
     validate(kind, ref, occurred_on, amount_fen, payload, corrects_seq)
@@ -188,7 +191,8 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
     for key in sorted(keys):
         enqueue("claims", key)  # recompute the claim groups it can change, after commit
     enqueue("dashboards", str(occurred_on.year))  # bring the stored turnover sums forward
-    session.flush()
+    if flush:
+        session.flush()
     return entry
 
 

@@ -368,17 +368,21 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
     }
     if payment.instalments > 1:
         payload.update(instalment=payment.instalment, instalments=payment.instalments)
-    entry = ledger_append("payment", ref, today, payment.amount_fen, payload)
-    # (written by its own UPDATE, not as a change the next flush finds by comparing the row)
-    db.session.execute(noted, {"payment_id": payment.id, "ledger_seq": entry.seq})
-    set_committed_value(payment, "ledger_seq", entry.seq)
-    # (a voucher's redemption and its receivables are written at acceptance, not here:
-    # marketplace.vouchers.services._redeem)
-    notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
     from marketplace.notifications.services import Everyone, tell
 
-    tell(Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
-         price=format_yuan(payment.amount_fen), title=order.listing.title)
+    # The entry, the notices and their outbox rows are written together by the caller's commit,
+    # in one flush: nothing read from here on (the seller's members and their choices) is
+    # among them, so no read needs them flushed first.
+    with db.session.no_autoflush:
+        entry = ledger_append("payment", ref, today, payment.amount_fen, payload, flush=False)
+        # (written by its own UPDATE, not as a change the next flush finds by comparing the row)
+        db.session.execute(noted, {"payment_id": payment.id, "ledger_seq": entry.seq})
+        set_committed_value(payment, "ledger_seq", entry.seq)
+        # (a voucher's redemption and its receivables are written at acceptance, not here:
+        # marketplace.vouchers.services._redeem)
+        notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
+        tell(Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
+             price=format_yuan(payment.amount_fen), title=order.listing.title)
     return "paid"
 
 
