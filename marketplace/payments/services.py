@@ -301,16 +301,18 @@ def _paying_statement():
 @functools.cache
 def _book_statements():
     """(move the payment to succeeded, move the order to paid, note the ledger entry): the
-    first two conditional on the status each may move from."""
-    succeed = (update(Payment).where(Payment.id == bindparam("payment_id"),
-                                     Payment.status.in_(PAYMENT.sources(PaymentStatus.SUCCEEDED)))
+    first two conditional on the status each may move from. Core statements on the tables:
+    nothing they decide depends on what the session holds unflushed, and the session's copies
+    are expired by hand where they changed."""
+    payments, orders = Payment.__table__.c, Order.__table__.c
+    succeed = (update(Payment.__table__).where(payments.id == bindparam("payment_id"),
+                                               payments.status.in_(PAYMENT.sources(PaymentStatus.SUCCEEDED)))
                .values(status=PaymentStatus.SUCCEEDED, succeeded_at=bindparam("now"),
-                       confirmed_by_id=bindparam("confirmed_by_id"))
-               .execution_options(synchronize_session=False))
-    paid = (update(Order).where(Order.id == bindparam("order_id"), Order.status.in_(ORDER.sources(OrderStatus.PAID)))
-            .values(status=OrderStatus.PAID, paid_at=bindparam("now")).execution_options(synchronize_session=False))
-    noted = (update(Payment.__table__).where(Payment.__table__.c.id == bindparam("payment_id"))
-             .values(ledger_seq=bindparam("ledger_seq")))
+                       confirmed_by_id=bindparam("confirmed_by_id")))
+    paid = (update(Order.__table__).where(orders.id == bindparam("order_id"),
+                                          orders.status.in_(ORDER.sources(OrderStatus.PAID)))
+            .values(status=OrderStatus.PAID, paid_at=bindparam("now")))
+    noted = update(Payment.__table__).where(payments.id == bindparam("payment_id")).values(ledger_seq=bindparam("ledger_seq"))
     return succeed, paid, noted
 
 
