@@ -460,9 +460,9 @@ def _steady_http_client(stripe: Any) -> Any:
     class SteadyHTTPClient(stripe.HTTPClient):  # type: ignore[misc, name-defined]
         name = "urllib3"
 
-        def __init__(self, timeout: float = 80, verify_ssl_certs: bool = True, proxy: Any = None) -> None:
+        def __init__(self, timeout_s: int = 80, verify_ssl_certs: bool = True, proxy: Any = None) -> None:
             super().__init__(verify_ssl_certs=verify_ssl_certs, proxy=proxy)
-            self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+            self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)  # (seconds, as stripe's default)
             self._pools: dict[tuple[str, str], urllib3.PoolManager] = {}
             self._pools_lock = threading.Lock()
 
