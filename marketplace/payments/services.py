@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import permissions as perm
@@ -206,13 +206,19 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
                 metadata={"order": order.ref, "ref": business_ref(order), "instalment": f"{part.number}/{part.of}"})
         except gw.PaymentGatewayError as exc:
             raise ServiceError(_("The payment service did not answer. Nothing was charged; try again.")) from exc
-        payment = Payment(order_id=order.id, gateway_id=intent.id, amount_fen=part.amount_fen, method=method,
-                          instalment=part.number, instalments=part.of)
+        values = {"order_id": order.id, "gateway_id": intent.id, "amount_fen": part.amount_fen, "method": method,
+                  "instalment": part.number, "instalments": part.of}
         try:
             with refusable_unit_of_work():  # committed before the gateway confirms
-                db.session.add(payment)
+                # (one INSERT returning the id, not an object for the commit to flush)
+                payment_id = db.session.execute(_new_payment_statement(), values).scalar_one()
         except IntegrityError:  # a concurrent request started this part's payment first
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
+        # The row as committed, in the session: the columns given are known, the others (the
+        # status, the defaults) are read from the database when first asked for.
+        payment = Payment(id=payment_id, **values)
+        make_transient_to_detached(payment)
+        db.session.add(payment)
     if method == PaymentMethod.BANK:  # the buyer transfers; the payee's side confirms receipt
         return payment
     # (what the attempt holds, without reading the row its commit expired)
@@ -268,6 +274,11 @@ def _book_statements():
 @functools.cache
 def _payments_of_statement():
     return select(Payment).where(Payment.order_id == bindparam("order_id")).order_by(Payment.id)
+
+
+@functools.cache
+def _new_payment_statement():
+    return insert(Payment.__table__).returning(Payment.__table__.c.id)
 
 
 @functools.cache
