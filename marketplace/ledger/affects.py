@@ -30,10 +30,11 @@ registered in later years (they read it as history): the ledger names those year
 """
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from marketplace.ledger.models import CORRECTION_KINDS, LedgerEntry
 from marketplace.ledger.scenario import _COLUMNS, _chunks, kind_among
@@ -97,10 +98,25 @@ def _subject_keys(session, subject: dict, out: set[str]) -> None:
                 out.add(key(day.year, "TP", project))
 
 
-def _subjects_by(session, *conditions) -> list[dict]:
-    stmt = select(LedgerEntry.kind, LedgerEntry.occurred_on, LedgerEntry.party, LedgerEntry.counterparty,
+def _subjects_statement(*conditions):
+    return select(LedgerEntry.kind, LedgerEntry.occurred_on, LedgerEntry.party, LedgerEntry.counterparty,
                   LedgerEntry.project).where(LedgerEntry.kind.in_(SUBJECT_KINDS), or_(*conditions))
-    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+@functools.cache
+def _contract_under_statement():
+    # (built once, its ref bound at each call: every payment asks, and building the statement
+    # costs more CPU than the database takes to answer it)
+    return _subjects_statement((LedgerEntry.kind == "contract_registered") & (LedgerEntry.ref == bindparam("ref")))
+
+
+def _subjects_by(session, *conditions) -> list[dict]:
+    return [dict(r._mapping) for r in session.execute(_subjects_statement(*conditions))]
+
+
+def _contracts_under(session, ref: str) -> list[dict]:
+    """The contracts registered under ``ref`` (a payment's ref), as subjects."""
+    return [dict(r._mapping) for r in session.execute(_contract_under_statement(), {"ref": ref})]
 
 
 def _pending(session, kind_filter, attr, value) -> list[dict]:
@@ -122,7 +138,7 @@ def claim_keys(session, kind: str, ref: str, occurred_on: date, payload: dict,
     if kind in SUBJECT_KINDS:
         _subject_keys(session, _fields(kind, occurred_on, payload), out)
     elif kind == "payment":  # marks a registered contract paid (a voucher's or booking's payment changes nothing)
-        subjects = _subjects_by(session, (LedgerEntry.kind == "contract_registered") & (LedgerEntry.ref == ref))
+        subjects = _contracts_under(session, ref)
         subjects += _pending(session, lambda k: k == "contract_registered", "ref", ref)
         for s in subjects:
             if s["kind"] == "contract_registered":

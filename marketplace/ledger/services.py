@@ -6,6 +6,7 @@ business change and its ledger entry land together or not at all.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -141,17 +142,25 @@ def _lock_head(session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
+@functools.cache
+def _head_statement():
+    # (built once: building a statement costs more CPU than SQLite takes to answer it)
+    return select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
+
+
 def head(session=None) -> tuple[int, str]:
     """(seq, hash) of the last entry; (0, genesis) for an empty ledger."""
     session = session or db.session
-    row = session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
-                          .order_by(LedgerEntry.seq.desc()).limit(1)).first()
+    row = session.execute(_head_statement()).first()
     return (row.seq, row.hash) if row else (0, GENESIS_HASH)
 
 
 def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dict,
-           corrects_seq: int | None = None, *, session=None) -> LedgerEntry:
-    """Append one entry to the caller's unit of work (flushed, not committed) and return it."""
+           corrects_seq: int | None = None, *, session=None, flush: bool = True) -> LedgerEntry:
+    """Append one entry to the caller's unit of work (flushed, not committed) and return it.
+    ``flush=False``: left pending, for the caller's commit to write with the rest of its unit
+    of work in one flush (the entry's seq and hash are set already; the next append of the
+    same unit of work chains after it, flushed or not)."""
     session = session or db.session
     payload = _plain(payload)
     validate(kind, ref, occurred_on, amount_fen, payload, corrects_seq)
@@ -182,7 +191,8 @@ def append(kind: str, ref: str, occurred_on: date, amount_fen: int, payload: dic
     for key in sorted(keys):
         enqueue("claims", key)  # recompute the claim groups it can change, after commit
     enqueue("dashboards", str(occurred_on.year))  # bring the stored turnover sums forward
-    session.flush()
+    if flush:
+        session.flush()
     return entry
 
 

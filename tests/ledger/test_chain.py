@@ -97,3 +97,17 @@ def test_entries_lists_by_ref(ledger):
     payment("ORD-2", "5.00")
     assert [e.seq for e in services.entries(ref="ORD-2")] == [2, 4]
     assert [e.seq for e in services.entries(limit=2, newest_first=True)] == [4, 3]
+
+
+def test_entries_left_unflushed_chain_after_each_other_and_land_at_commit(ledger):
+    # (book() appends with flush=False and autoflush off: its commit writes the entry with the
+    # notices in one flush; a second append of the same unit of work must still chain after it)
+    first = payment("ORD-1", "100.00")
+    with db.session.no_autoflush:
+        second = payment("ORD-2", "200.00", flush=False)
+        third = payment("ORD-3", "300.00", flush=False)
+        assert second in db.session.new and third in db.session.new  # nothing written yet
+    assert (second.seq, third.seq) == (first.seq + 1, first.seq + 2)
+    assert (second.prev_hash, third.prev_hash) == (first.hash, second.hash)
+    db.session.commit()
+    assert services.verify() == services.VerifyResult(True, 3)

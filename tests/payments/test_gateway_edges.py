@@ -125,3 +125,57 @@ def test_the_gateways_answer_is_read_as_plain_json(stripe_api_base):
     assert refund.id.startswith("re_") and isinstance(refund.intent_id, str) and refund.intent_id
     method, url, _ = http.recorded[-1]
     assert (method, url) == ("post", stripe_api_base.rstrip("/") + "/v1/refunds")
+
+
+# --- the default transport: stripe-python's client over urllib3's pools (no requests) -------------
+
+def _steady_client():
+    from marketplace.payments.gateway import _steady_http_client
+
+    return _steady_http_client(stripe)
+
+
+def test_the_default_transport_keeps_one_connection_alive_across_calls(stripe_api_base):
+    http = _steady_client()()
+    gateway = StripeGateway("sk_test_marketplace", stripe_api_base, SECRET, http_client=http)
+    for n in range(3):
+        intent = gateway.create_payment(amount_fen=100, reference="ORD-1", idempotency_key=f"k-alive-{n}", metadata={})
+        assert gateway.confirm_payment(intent.id).status  # (stripe-mock's fixture status)
+    (pool_manager,) = http._pools.values()
+    pool = pool_manager.connection_from_url(stripe_api_base)
+    assert (pool.num_requests, pool.num_connections) == (6, 1)  # six calls, one connection kept alive
+
+
+def test_the_default_transport_tries_an_unreachable_gateway_three_times():
+    attempts = []
+
+    class Counting(_steady_client()):
+        def _send(self, *args, **kwargs):
+            attempts.append(args[1])
+            return super()._send(*args, **kwargs)
+
+    gateway = StripeGateway("sk_test_marketplace", "http://127.0.0.1:9", SECRET, http_client=Counting())
+    with pytest.raises(PaymentGatewayError, match="APIConnectionError"):
+        gateway.create_payment(amount_fen=100, reference="ORD-1", idempotency_key="k-steady-retry", metadata={})
+    assert attempts == ["http://127.0.0.1:9/v1/payment_intents"] * 3
+
+
+def test_the_default_transport_retries_broken_connections_but_not_a_certificate_that_fails():
+    import urllib3
+
+    client = _steady_client()
+    for error, retried in ((urllib3.exceptions.ProtocolError("Connection aborted."), True),
+                           (urllib3.exceptions.ReadTimeoutError(None, "/", "read timed out"), True),
+                           (urllib3.exceptions.SSLError("certificate verify failed"), False),
+                           (ValueError("a local mistake"), False)):
+        with pytest.raises(stripe.APIConnectionError) as caught:
+            client._handle_request_error(error)
+        assert caught.value.should_retry is retried, error
+
+
+def test_the_default_transport_checks_the_gateways_certificate_with_stripes_bundle():
+    http = _steady_client()()
+    pool = http._pool("https://api.stripe.com/v1/payment_intents")
+    assert (pool.connection_pool_kw["cert_reqs"], pool.connection_pool_kw["ca_certs"]) == \
+        ("CERT_REQUIRED", stripe.ca_bundle_path)
+    assert http._pool("https://api.stripe.com/v1/refunds") is pool

@@ -230,3 +230,20 @@ def test_transfers_to_resolve_of_one_day_are_listed_in_the_order_they_arrived(ap
                                                        (day, "丙公司", "100", "货款")]))
     listed = [(t.payer_name, t.status) for t in transfers.open_transfers(finance)]
     assert listed == [("丁公司", "unmatched"), ("戊公司", "unmatched"), ("乙公司", "partial"), ("丙公司", "unmatched")]
+
+
+def test_booking_a_payment_the_database_has_moved_already_changes_nothing(app_ctx, factory):
+    # book()'s own guard, not its callers' checks: handed a payment another confirmation has
+    # booked meanwhile, its conditional UPDATE finds nothing to move, so nothing is written.
+    buyer, seller = factory.enterprise(), factory.provider()
+    order = orders.order_service(buyer, published(seller, "service", price_fen=300_000).id)
+    payment = payments.checkout(buyer, order.id)  # (the relayed webhook books it)
+    db.session.expire_all()
+    booked_at = db.session.get(Payment, payment.id).succeeded_at
+    assert booked_at is not None and _count(LedgerEntry) == 1
+    try:
+        assert payments.book(db.session.get(Payment, payment.id), "card") == "already_succeeded"
+        db.session.flush()
+        assert _count(LedgerEntry) == 1 and db.session.get(Payment, payment.id).succeeded_at == booked_at
+    finally:
+        db.session.rollback()

@@ -135,3 +135,16 @@ def test_refusals_say_why(app, client, no_relay, seller, buyer):
                                                                     "Accept": "application/json"})
     assert forged.status_code == 400
     assert forged.get_json()["error"] == "The webhook signature is not valid."
+
+
+def test_the_attempt_checkout_returns_is_the_sessions_row_as_committed(no_relay, seller, buyer):
+    # (the row is INSERTed as it is, not flushed as an object: the object handed back must
+    # still be the session's, its defaults read from the database)
+    order = orders.order_service(buyer, _service(seller, price_fen=240_000).id)
+    payment = payments.checkout(buyer, order.id, method="bank")
+    assert db.session.get(Payment, payment.id) is payment
+    assert (payment.status, payment.currency, payment.received_fen, payment.amount_fen) == ("processing", "cny", 0,
+                                                                                            240_000)
+    assert payment.created_at is not None and payment.order.id == order.id
+    db.session.commit()  # (nothing of it is pending: committing writes no second row)
+    assert db.session.scalars(select(Payment.id).where(Payment.order_id == order.id)).all() == [payment.id]
