@@ -52,7 +52,7 @@ MAX_BOOKING_HOURS = 12
 _LISTING = select(Listing).where(Listing.id == bindparam("listing_id"))
 
 
-def _share_a_member(buyer_org_id, seller_org_id):
+def _member_in_both(buyer_org_id, seller_org_id):
     """One person in both organisations: a related-party order (关联交易), which the city's
     claim review flags (SQL: EXISTS)."""
     buyer_side, seller_side = aliased(Membership), aliased(Membership)
@@ -60,9 +60,9 @@ def _share_a_member(buyer_org_id, seller_org_id):
                           buyer_side.user_id == seller_side.user_id)
 
 
-_SHARE_A_MEMBER = select(_share_a_member(bindparam("buyer"), bindparam("seller")))
+_SHARE_A_MEMBER = select(_member_in_both(bindparam("buyer"), bindparam("seller")))
 # A listing bought at its price, with whether its organisation and the buyer's share a member.
-_LISTING_TO_BUY = (select(Listing, _share_a_member(bindparam("buyer"), Listing.organization_id))
+_LISTING_TO_BUY = (select(Listing, _member_in_both(bindparam("buyer"), Listing.organization_id))
                    .where(Listing.id == bindparam("listing_id")))
 _ORDER_WITH_PARTS = (select(Order).options(joinedload(Order.contract), joinedload(Order.booking))
                      .where(Order.id == bindparam("order_id")))
