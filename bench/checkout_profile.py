@@ -107,7 +107,7 @@ def instrument(app):
     patch(orders, "tell", "svc tell")
     patch(nservices, "members", "svc members")
     patch(nservices, "_members_choosing", "svc members with their choices")
-    patch(orders, "members_of", "svc members_of")
+    patch(orders, "_listing_to_buy", "svc orders listing (+ related party)")
     patch(ledger, "_hash", "ledger hash") if hasattr(ledger, "_hash") else None
     patch(gw.StripeGateway, "create_payment", "stripe create")
     patch(gw.StripeGateway, "confirm_payment", "stripe confirm")

@@ -57,7 +57,11 @@ def test_an_order_tells_each_seller_member_as_they_chose_in_one_query_and_one_in
     assert compose == {str(told[seller.id].id)}  # the default (both) only: app_only keeps no mail
     mailed = set(db.session.scalars(select(OutgoingMail.recipient)))
     assert mailed == {mail_only.email}  # no row to write it from: written at once
-    assert len([s for s in run if "FROM notification_preferences" in s]) == 1
+    # the seller's members and their choices in one statement (not the members, then the choices)
+    reads = [s for s in run if s.startswith("SELECT") and "notification_preferences" in s]
+    assert len(reads) == 1 and "FROM memberships" in reads[0], reads
+    # (and no other read of an organisation's members: related parties are an EXISTS)
+    assert [s for s in run if s.startswith("SELECT") and "WHERE memberships.organization_id" in s] == reads
     assert len([s for s in run if s.startswith("INSERT INTO notifications")]) == 1
     assert db.session.scalar(select(Membership.user_id).where(Membership.user_id == neither.id))
 

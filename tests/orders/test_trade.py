@@ -334,6 +334,22 @@ def test_a_purchase_between_organisations_sharing_a_member_is_flagged(client, fa
     assert "flagged for the city" in client.get(f"/orders/{order.id}").get_data(as_text=True)
 
 
+def test_related_parties_are_flagged_however_the_order_is_made(app_ctx, factory):
+    """A licence bought at its price (the listing and the flag read together) and a booking
+    (the flag read on its own) are flagged when one person sits in both organisations, and
+    not otherwise."""
+    from marketplace.accounts.models import Membership
+
+    seller, buyer, stranger = factory.provider(), factory.enterprise(), factory.enterprise()
+    db.session.add(Membership(user_id=buyer.id, organization_id=seller.organization.id, role="provider"))
+    db.session.commit()
+    achievement, instrument = factory.listing(seller, "achievement"), factory.listing(seller, "instrument")
+    assert factory.order(buyer, achievement).related_party is True
+    assert factory.booking(buyer, instrument).order.related_party is True
+    assert factory.order(stranger, achievement).related_party is False
+    assert factory.booking(stranger, instrument, hour=11).order.related_party is False
+
+
 def test_an_unrelated_purchase_is_not_flagged(client, provider, enterprise):
     service = published(provider, "service")
     login(client, enterprise)
