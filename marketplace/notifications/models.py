@@ -2,8 +2,9 @@
 
 Mail is written inside the caller's transaction with a ("mail", id) outbox row, so a message
 is only sent for work that committed; ``marketplace.notifications.mail`` sends it after
-commit (the worker, or the end of the request in inline mode) and stamps ``sent_at``. The
-messages stay in the table, where an administrator can read them.
+commit (the worker, or the end of the request in inline mode) and stamps ``sent_at``. A
+notification's mail is written from the notification after commit and recorded here once
+sent. The messages stay in the table, where an administrator can read them.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def queue_mail(recipient: str, subject: str, body: str) -> OutgoingMail:
 
 def queue_mails(messages) -> list[OutgoingMail]:
     """Send these ``(recipient, subject, body)`` messages once the caller's transaction commits:
-    one flush for all their ids (the worker composes a batch of notifications' mails at once)."""
+    one flush for all their ids."""
     from marketplace.outbox import enqueue
 
     mails = [OutgoingMail(recipient=recipient, subject=subject, body=body) for recipient, subject, body in messages]

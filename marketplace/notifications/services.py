@@ -4,16 +4,17 @@ the app and by mail, as each user chose per kind and channel.
 ``tell(user_ids, kind, text, link, **params)`` is called inside the caller's unit of work:
 it writes one notification row per user (if that user keeps the kind in the app) and queues
 one mail (if they keep it by mail), in the user's language, with the link built on
-EXTERNAL_BASE_URL. The mail of a notification is written after commit, from its row, by the
-outbox (``compose_mail``, the worker in production): the request only adds an outbox row. ``text`` is a key of TEXTS: the English message with %(name)s
-placeholders, translated when shown, so each reader reads it in their own language.
+EXTERNAL_BASE_URL. The mail of a notification is written and sent after commit, from its row,
+by the outbox (``compose_mail``, the worker in production): the request only adds an outbox
+row. ``text`` is a key of TEXTS: the English message with %(name)s placeholders, translated
+when shown, so each reader reads it in their own language.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,11 +27,12 @@ from marketplace.core.labels import label
 from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional
 from marketplace.extensions import db
-from marketplace.notifications.models import Notification, NotificationPreference, queue_mail, queue_mails
+from marketplace.notifications.models import Notification, NotificationPreference, OutgoingMail, queue_mail
 from marketplace.outbox import enqueue
 
 # The outbox topic of a notification's mail: its key is the notification's id.
 COMPOSE_TOPIC = "mail.compose"
+MAIL_TEMPLATE = "mail/notification.txt"
 
 CHANNELS = ("app", "mail")
 KINDS = {
@@ -169,14 +171,30 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
     return len(in_app)
 
 
-def compose_mail(keys: list[str]) -> None:
+def compose_mail(keys: list[str]) -> dict[str, Exception]:
     """The outbox handler of ``COMPOSE_TOPIC``: the mail of each notification, in its reader's
-    language (the users with their notifications in one query), queued to be sent."""
-    rows = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
+    language (the users with their notifications in one query), sent at once over one
+    connection and recorded as sent (``OutgoingMail``, one statement for the batch). A message
+    the server refused, or did not get because the connection was lost, is returned with its
+    error: its outbox row stays and the retry writes and sends it alone; one that was sent is
+    never sent again by a retry of another."""
+    from marketplace.notifications.mail import deliver
+
+    rows = db.session.execute(select(Notification.id, Notification.message, Notification.params, Notification.link,
+                                     User).join(User, User.id == Notification.user_id)
                               .where(Notification.id.in_([int(key) for key in keys])).order_by(Notification.id))
-    # written together: one flush for the batch's mails, not one a mail
-    queue_mails(filter(None, (_message(user, note.message, json.loads(note.params) if note.params else {},
-                                       note.link) for note, user in rows)))
+    messages = []
+    for note_id, key, params, link, user in rows:
+        message = _message(user, key, json.loads(params) if params else {}, link)
+        if message is not None:
+            messages.append((str(note_id), *message))
+    sent, failed = deliver(messages)
+    if sent:
+        now, sent = utcnow(), set(sent)
+        db.session.execute(insert(OutgoingMail), [
+            {"recipient": recipient, "subject": subject, "body": body, "created_at": now, "sent_at": now}
+            for key, recipient, subject, body in messages if key in sent])
+    return failed
 
 
 def _mail(user: User | None, key: str, params: dict, link: str | None) -> None:
@@ -195,8 +213,9 @@ def _message(user: User | None, key: str, params: dict, link: str | None) -> tup
     with force_locale(user.locale or "zh"):
         line = render_text(key, params)
         subject = line if len(line) <= 120 else line[:119] + "…"
-        body = render_template("mail/notification.txt", user=user, line=line, url=url,
-                               preferences=base + "/notifications/preferences")
+        # (the template itself, not render_template: no request's context processors for a mail)
+        body = current_app.jinja_env.get_template(MAIL_TEMPLATE).render(
+            user=user, line=line, url=url, preferences=base + "/notifications/preferences")
     return user.email, subject, body
 
 
