@@ -11,6 +11,7 @@ when shown, so each reader reads it in their own language.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from marketplace.accounts.models import Membership, User
 from marketplace.core.errors import NotFound, ServiceError
@@ -100,12 +101,35 @@ def _enabled(user_id: int, kind: str) -> dict[str, bool]:
     return _enabled_for([user_id], kind)[user_id]
 
 
+# The statements tell() runs, built once (with bind parameters): building a select and its
+# cache key for every notice cost more than running it.
+
+@functools.cache
+def _choices_of_users():
+    pref = NotificationPreference
+    return (select(pref.user_id, pref.channel, pref.enabled)
+            .where(pref.user_id.in_(bindparam("user_ids", expanding=True)), pref.kind == bindparam("kind")))
+
+
+@functools.cache
+def _choices_of_members():
+    pref = NotificationPreference
+    return (select(Membership.user_id, pref.channel, pref.enabled)
+            .outerjoin(pref, (pref.user_id == Membership.user_id) & (pref.kind == bindparam("kind")))
+            .where(Membership.organization_id == bindparam("org_id")))
+
+
+@functools.cache
+def _insert_notifications():
+    # (Core's INSERT: the columns' defaults apply; the ORM's bulk path cost more than the row)
+    table = Notification.__table__
+    return table.insert().returning(table.c.user_id, table.c.id)
+
+
 def _enabled_for(user_ids: list[int], kind: str) -> dict[int, dict[str, bool]]:
     """Each user's channels for ``kind`` (no row: on), in one query."""
     chosen: dict[int, dict[str, bool]] = {user_id: {} for user_id in user_ids}
-    for user_id, channel, enabled in db.session.execute(
-            select(NotificationPreference.user_id, NotificationPreference.channel, NotificationPreference.enabled)
-            .where(NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)):
+    for user_id, channel, enabled in db.session.execute(_choices_of_users(), {"user_ids": user_ids, "kind": kind}):
         chosen[user_id][channel] = enabled
     return {user_id: {channel: found.get(channel, True) for channel in CHANNELS} for user_id, found in chosen.items()}
 
@@ -114,12 +138,8 @@ def _members_choosing(org_id: int | None, kind: str) -> dict[int, dict[str, bool
     """Each member of the organisation with their channels for ``kind`` (no row: on)."""
     if org_id is None:
         return {}
-    pref = NotificationPreference
     chosen: dict[int, dict[str, bool]] = {}
-    for user_id, channel, enabled in db.session.execute(
-            select(Membership.user_id, pref.channel, pref.enabled)
-            .outerjoin(pref, (pref.user_id == Membership.user_id) & (pref.kind == kind))
-            .where(Membership.organization_id == org_id)):
+    for user_id, channel, enabled in db.session.execute(_choices_of_members(), {"org_id": org_id, "kind": kind}):
         found = chosen.setdefault(user_id, {})
         if channel is not None:
             found[channel] = enabled
@@ -162,7 +182,7 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
         # commit, compose_mail): nothing here reads the rows back as objects.
         text = json.dumps(params, ensure_ascii=False)
         # (each row's user with its id: one statement, in whatever order the database returns them)
-        ids = dict(db.session.execute(insert(Notification).returning(Notification.user_id, Notification.id),
+        ids = dict(db.session.execute(_insert_notifications(),
                                       [{"user_id": user_id, "message": key, "link": link, "kind": kind,
                                         "params": text} for user_id in in_app]).all())
         for user_id in in_app:
