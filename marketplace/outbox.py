@@ -82,11 +82,18 @@ def register(app: Flask, topic: str, handler: Handler, *, batch: int = 500) -> N
     _registry(app)[topic] = Topic(topic, handler, batch)
 
 
+@functools.cache
+def _insert_statement():
+    return OutboxEntry.__table__.insert()
+
+
 def enqueue(topic: str, key: str) -> None:
     """Ask for ``topic``'s work on ``key`` once the caller's transaction commits."""
     from marketplace.ops.requestlog import current_request_id
 
-    db.session.add(OutboxEntry(topic=topic, key=str(key), request_id=current_request_id()))
+    # (an INSERT through the table, now, in the caller's transaction: an ORM row flushed at
+    # commit cost two and a half times as much, three rows in every checkout)
+    db.session.execute(_insert_statement(), {"topic": topic, "key": str(key), "request_id": current_request_id()})
     db.session.info[_ENQUEUED] = True  # (a drain asks which topics wait again only after this)
     if has_request_context():
         g.outbox_dirty = True
