@@ -20,6 +20,7 @@ that failed, each with its error: only their rows stay for a retry, the others a
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable, Mapping
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Integer, String, Text, func, select, update
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.timeutil import utcnow
@@ -81,11 +82,18 @@ def register(app: Flask, topic: str, handler: Handler, *, batch: int = 500) -> N
     _registry(app)[topic] = Topic(topic, handler, batch)
 
 
+@functools.cache
+def _insert_statement():
+    return OutboxEntry.__table__.insert()
+
+
 def enqueue(topic: str, key: str) -> None:
     """Ask for ``topic``'s work on ``key`` once the caller's transaction commits."""
     from marketplace.ops.requestlog import current_request_id
 
-    db.session.add(OutboxEntry(topic=topic, key=str(key), request_id=current_request_id()))
+    # (an INSERT through the table, now, in the caller's transaction: an ORM row flushed at
+    # commit cost two and a half times as much, three rows in every checkout)
+    db.session.execute(_insert_statement(), {"topic": topic, "key": str(key), "request_id": current_request_id()})
     db.session.info[_ENQUEUED] = True  # (a drain asks which topics wait again only after this)
     if has_request_context():
         g.outbox_dirty = True
@@ -115,15 +123,30 @@ def drain_topic(topic: Topic, now: datetime | None = None, skip: set[int] | None
     return None if found is None else found[1]
 
 
+@functools.cache
+def _batch_statement(lock: bool):
+    """A topic's next batch (its rows' id, key and request id: no entity is loaded), built once:
+    the worker runs it for every topic that waits, every round."""
+    stmt = (select(OutboxEntry.id, OutboxEntry.key, OutboxEntry.request_id)
+            .where(_available(bindparam("topic"), bindparam("now")))
+            .order_by(OutboxEntry.id).limit(bindparam("batch")))
+    return stmt.with_for_update(skip_locked=True) if lock else stmt
+
+
+@functools.cache
+def _delete_statement():
+    table = OutboxEntry.__table__
+    return table.delete().where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def _drain_batch(topic: Topic, now: datetime | None, skip: set[int] | None) -> tuple[int, int] | None:
     """``drain_topic``, returning (rows taken, rows done)."""
     now = now or utcnow()
-    stmt = select(OutboxEntry).where(_available(topic.name, now)).order_by(OutboxEntry.id).limit(topic.batch)
-    if skip:
+    lock = db.session.get_bind().dialect.name == "postgresql"
+    stmt = _batch_statement(lock)
+    if skip:  # (rows that failed in this drain: rare, built afresh)
         stmt = stmt.where(OutboxEntry.id.not_in(skip))
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(db.session.scalars(stmt))
+    rows = db.session.execute(stmt, {"topic": topic.name, "now": now, "batch": topic.batch}).all()
     if not rows:
         db.session.rollback()
         return None
@@ -140,7 +163,7 @@ def _drain_batch(topic: Topic, now: datetime | None, skip: set[int] | None) -> t
             failed = topic.handler(keys) or {}
             done = [row_id for row_id in ids if key_of[row_id] not in failed]
             if done:
-                db.session.execute(OutboxEntry.__table__.delete().where(OutboxEntry.id.in_(done)))
+                db.session.execute(_delete_statement(), {"ids": done})
     except Exception as exc:  # noqa: BLE001 - the rows stay, marked, for the next try
         _record_failure({row_id: exc for row_id in ids}, now)
         if skip is not None:
@@ -224,11 +247,16 @@ def drain(topics: Iterable[str] | None = None, now: datetime | None = None, max_
     return done
 
 
+@functools.cache
+def _waiting_statement():
+    return select(OutboxEntry.topic).where(OutboxEntry.parked_at.is_(None),
+                                           OutboxEntry.available_at <= bindparam("now")).distinct()
+
+
 def waiting_topics(now: datetime | None = None) -> set[str]:
     """The topics with rows available now."""
     now = now or utcnow()
-    found = set(db.session.scalars(select(OutboxEntry.topic).where(
-        OutboxEntry.parked_at.is_(None), OutboxEntry.available_at <= now).distinct()))
+    found = set(db.session.scalars(_waiting_statement(), {"now": now}))
     db.session.rollback()  # (a read: no transaction is left open between the batches)
     return found
 

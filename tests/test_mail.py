@@ -2,11 +2,12 @@
 down delays a message, it does not lose it or send it twice."""
 from __future__ import annotations
 
+import base64
 import re
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace import outbox
 from marketplace.extensions import db
@@ -121,3 +122,124 @@ def test_a_connection_lost_midway_leaves_the_rest_for_a_retry_and_sends_nothing_
     inbox.hang_up_after = None
     assert outbox.drain(["mail"]) == 3
     assert sorted(r[0] for _, r, _m in inbox.messages) == [f"cut{n}@example.org" for n in range(5)]  # each once
+
+
+# --- a notification's mail: written and sent in one step, from the notification -----------------
+
+def _told(factory, n: int, locale: str = "zh"):
+    """``n`` members of one seller, each told of a payment: their notifications' mail waits in
+    the outbox (``mail.compose``)."""
+    from marketplace.notifications import services as notes
+
+    seller = factory.provider()
+    members = [seller] + [factory.user("provider", organization=seller.organization, owner=False)
+                          for _ in range(n - 1)]
+    for member in members:
+        member.locale = locale
+    db.session.commit()
+    notes.tell([m.id for m in members], "order", "talk.paid", "/orders/7", org="买方企业", price="¥1,000.00",
+               title="材料力学性能检测（拉伸、弯曲、冲击）" * 3)
+    db.session.commit()
+    return members
+
+
+@pytest.fixture()
+def worker_drains(app):
+    app.config["OUTBOX_DRAIN"] = "worker"
+    yield
+    app.config["OUTBOX_DRAIN"] = "inline"
+
+
+def test_a_notifications_mail_is_sent_once_and_recorded_as_sent(app, app_ctx, factory, smtp_server, worker_drains):
+    inbox, _ = smtp_server
+    members = _told(factory, 3)
+    assert db.session.scalars(select(OutgoingMail)).all() == []  # nothing written before the outbox runs
+    assert outbox.drain(["mail.compose"]) == 3
+    assert outbox.drain() == 0  # nothing left for another topic: sent once
+    assert sorted(r[0] for _, r, _m in inbox.messages) == sorted(m.email for m in members)
+    sender, _rcpts, message = inbox.messages[0]
+    assert sender == "noreply@localhost"  # the envelope: the address of "聊城创新服务平台 <noreply@localhost>"
+    assert _subject(message).startswith("买方企业支付了") or "买方企业" in _subject(message), _subject(message)
+    assert "材料力学性能检测（拉伸、弯曲、冲击）" * 3 in _body(message)
+    rows = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
+    assert sorted(r.recipient for r in rows) == sorted(m.email for m in members)
+    assert all(r.sent_at is not None and r.subject == _subject(inbox.to(r.recipient)[0]) for r in rows)
+
+
+def test_a_refused_notification_mail_is_retried_alone(app, app_ctx, factory, smtp_server, worker_drains):
+    inbox, _ = smtp_server
+    members = _told(factory, 3)
+    inbox.refuse.add(members[1].email)
+    assert outbox.drain(["mail.compose"]) == 2
+    (left,) = db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == "mail.compose")).all()
+    assert left.attempts == 1 and "550" in left.last_error
+    assert sorted(db.session.scalars(select(OutgoingMail.recipient))) == sorted([members[0].email, members[2].email])
+    inbox.refuse.clear()
+    assert outbox.drain(["mail.compose"]) == 1  # the retry sends the refused one, and only it
+    assert sorted(r[0] for _, r, _m in inbox.messages) == sorted(m.email for m in members)
+    assert db.session.scalar(select(func.count()).select_from(OutgoingMail)) == 3
+
+
+def test_a_connection_lost_midway_leaves_the_rest_of_the_notifications_mail(app, app_ctx, factory, smtp_server,
+                                                                             worker_drains):
+    inbox, _ = smtp_server
+    members = _told(factory, 4)
+    inbox.hang_up_after = 1
+    assert outbox.drain(["mail.compose"]) == 1
+    assert len(db.session.scalars(select(OutboxEntry).where(OutboxEntry.topic == "mail.compose")).all()) == 3
+    inbox.hang_up_after = None
+    assert outbox.drain(["mail.compose"]) == 3
+    assert sorted(r[0] for _, r, _m in inbox.messages) == sorted(m.email for m in members)  # each once
+
+
+@pytest.mark.parametrize("subject", [
+    "短", "A short plain subject", "x" * 69, "x" * 70 + " folded by Flask-Mailman", "é" * 100, "a😀" * 40,
+    "买方企业 paid ¥1,000.00 for 材料力学性能检测（拉伸、弯曲、冲击）" * 2
+])
+def test_a_mail_formatted_here_reads_as_flask_mailmans_does(app_ctx, subject):
+    """The headers encoded here (RFC 2047 words, no character split, lines within 78) decode
+    to what Flask-Mailman's own message gives, and the body is the same bytes."""
+    import email
+    from email.header import decode_header, make_header
+
+    from flask_mailman import EmailMessage
+
+    from marketplace.notifications.mail import TextMail
+
+    body = "您好 张三，\n\n第二行\r\n-- \n聊城\n"
+    kw = dict(subject=subject, body=body, from_email=app_ctx.config["MAIL_DEFAULT_SENDER"], to=["a@example.org"])
+    theirs = email.message_from_bytes(EmailMessage(**kw).message().as_bytes(linesep="\r\n"))
+    raw = TextMail(**kw).message().as_bytes(linesep="\r\n")
+    ours = email.message_from_bytes(raw)
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert max(len(line) for line in head) <= 78, head
+    for word in re.findall(r"=\?utf-8\?b\?([^?]*)\?=", ours["Subject"]):  # each word whole characters (RFC 2047)
+        base64.b64decode(word).decode("utf-8")
+    assert list(ours.keys()) == list(theirs.keys())
+    for name in ("Subject", "From", "To", "Content-Type", "MIME-Version", "Content-Transfer-Encoding"):
+        assert str(make_header(decode_header(ours[name]))) == str(make_header(decode_header(theirs[name]))), name
+    if not (subject.isascii() and len(subject) > 69):  # (a long plain one: Flask-Mailman's, folded)
+        assert str(make_header(decode_header(ours["Subject"]))) == subject
+    assert ours.get_payload(decode=True) == theirs.get_payload(decode=True) == body.replace("\r\n", "\n").replace(
+        "\n", "\r\n").encode()
+
+
+def test_a_subject_with_a_line_break_is_refused_as_before(app_ctx):
+    from flask_mailman.message import BadHeaderError
+
+    from marketplace.notifications.mail import TextMail
+
+    with pytest.raises(BadHeaderError):
+        TextMail(subject="two\nlines", body="b", to=["a@example.org"]).message()
+
+
+def test_a_plain_subject_that_looks_encoded_reads_as_written(app_ctx):
+    """A title such as "=?utf-8?b?5Lmw?=" is encoded itself, so a reader sees it as written
+    (sent as it is, a mail client would decode it to 买)."""
+    import email
+    from email.header import decode_header, make_header
+
+    from marketplace.notifications.mail import TextMail
+
+    raw = TextMail(subject="Order =?utf-8?b?5Lmw?= paid", body="b", to=["a@example.org"]).message().as_bytes()
+    assert str(make_header(decode_header(email.message_from_bytes(raw)["Subject"]))) == "Order =?utf-8?b?5Lmw?= paid"

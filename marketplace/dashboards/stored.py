@@ -26,9 +26,10 @@ head mark in ``dashboard_heads``: the ledger entry (seq and hash) they include, 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, tuple_, update
 
 from marketplace.core.timeutil import utcnow
 from marketplace.dashboards import services
@@ -132,28 +133,58 @@ def _move_head(year: int, old_seq: int, seq: int, digest: str) -> None:
         raise StaleHead(f"dashboards: the head of {year} moved from {old_seq} meanwhile")
 
 
+def _move_heads(years: list[int], old_seq: int, seq: int, digest: str) -> None:
+    """``_move_head`` for years read at the same seq: one UPDATE (through the table: the ORM's
+    bulk UPDATE path cost more than the statement), all of them or none."""
+    table = TurnoverHead.__table__
+    moved = db.session.execute(update(table).where(table.c.year.in_(years), table.c.seq == old_seq)
+                               .values(seq=seq, hash=digest, updated_at=utcnow())).rowcount
+    if moved != len(years):
+        raise StaleHead(f"dashboards: a head of {years} moved from {old_seq} meanwhile")
+
+
+@functools.cache
+def _sum_statements():
+    """The UPDATE, INSERT and DELETE of one stored group, by its key (Core, executemany)."""
+    table = TurnoverSum.__table__
+    c = table.c
+    key = ((c.year == bindparam("k_year")) & (c.tag == bindparam("k_tag")) & (c.kind == bindparam("k_kind"))
+           & (c.bucket == bindparam("k_bucket")))
+    return (update(table).where(key).values(fen=bindparam("fen"), trades=bindparam("trades")),
+            insert(table), delete(table).where(key))
+
+
 def _apply(year: int, delta: dict) -> None:
     """Add ``delta`` (group -> [fen, trades]) to the stored rows of ``year`` (the rows it
     touches read in one query: the worker applies a few entries' delta after each checkout,
-    and a read for each group was most of its cost)."""
+    and a read for each group was most of its cost; then one UPDATE for the changed groups,
+    one INSERT for the new, one DELETE for those that came to nothing, through the table)."""
     changes = sorted(((_encode(group), fen, n) for group, (fen, n) in delta.items() if (fen, n) != (0, 0)))
     if not changes:
         return
     keys = [key for key, _fen, _n in changes]
     stored = {}
     for i in range(0, len(keys), 500):  # (a bulk import's delta: within any database's parameter limit)
-        stored.update({(r.tag, r.kind, r.bucket): r for r in db.session.scalars(select(TurnoverSum).where(
-            TurnoverSum.year == year,
-            tuple_(TurnoverSum.tag, TurnoverSum.kind, TurnoverSum.bucket).in_(keys[i:i + 500])))})
+        stored.update({(r.tag, r.kind, r.bucket): (r.fen, r.trades) for r in db.session.execute(
+            select(TurnoverSum.tag, TurnoverSum.kind, TurnoverSum.bucket, TurnoverSum.fen, TurnoverSum.trades)
+            .where(TurnoverSum.year == year,
+                   tuple_(TurnoverSum.tag, TurnoverSum.kind, TurnoverSum.bucket).in_(keys[i:i + 500])))})
+    changed, added, gone = [], [], []
     for (tag, kind, bucket), fen, n in changes:
-        row = stored.get((tag, kind, bucket))
-        if row is None:
-            db.session.add(TurnoverSum(year=year, tag=tag, kind=kind, bucket=bucket, fen=fen, trades=n))
+        found = stored.get((tag, kind, bucket))
+        if found is None:
+            added.append({"year": year, "tag": tag, "kind": kind, "bucket": bucket, "fen": fen, "trades": n})
             continue
-        row.fen, row.trades = row.fen + fen, row.trades + n
-        if (row.fen, row.trades) == (0, 0):
-            db.session.delete(row)
-    db.session.flush()
+        key = {"k_year": year, "k_tag": tag, "k_kind": kind, "k_bucket": bucket}
+        total = (found[0] + fen, found[1] + n)
+        if total == (0, 0):
+            gone.append(key)
+        else:
+            changed.append({**key, "fen": total[0], "trades": total[1]})
+    change, add, remove = _sum_statements()
+    for stmt, rows in ((change, changed), (add, added), (remove, gone)):
+        if rows:
+            db.session.execute(stmt, rows)
 
 
 def _store(year: int, groups: dict, seq: int, digest: str, before: tuple[int, str] | None) -> None:
@@ -227,8 +258,13 @@ def keep_up(years=()) -> dict[int, str]:
     seq, digest = _ledger_head()
     done: dict[int, str] = {}
     behind: dict[int, list[int]] = {}
+    # (the years' heads are mostly one and the same: each is looked up in the ledger once; the
+    # ledger's own head needs no look-up)
+    ours = {(seq, digest): True}
     for year, (since, since_hash) in heads.items():
-        if not _ledger_has(since, since_hash):
+        if (since, since_hash) not in ours:
+            ours[(since, since_hash)] = _ledger_has(since, since_hash)
+        if not ours[(since, since_hash)]:
             _rebuild(year, seq, digest, (since, since_hash))
             done[year] = "rebuilt"
         elif since < seq:
@@ -237,8 +273,8 @@ def keep_up(years=()) -> dict[int, str]:
         deltas = services._ref_deltas(group_years, since, seq)
         for year in group_years:
             _apply(year, deltas[year])
-            _move_head(year, since, seq, digest)
             done[year] = "moved"
+        _move_heads(group_years, since, seq, digest)
     for year in sorted(set(years) - heads.keys()):
         if services.MIN_YEAR <= year <= services.MAX_YEAR and has_entries(year):
             _rebuild(year, seq, digest, None)

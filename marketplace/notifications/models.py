@@ -2,11 +2,13 @@
 
 Mail is written inside the caller's transaction with a ("mail", id) outbox row, so a message
 is only sent for work that committed; ``marketplace.notifications.mail`` sends it after
-commit (the worker, or the end of the request in inline mode) and stamps ``sent_at``. The
-messages stay in the table, where an administrator can read them.
+commit (the worker, or the end of the request in inline mode) and stamps ``sent_at``. A
+notification's mail is written from the notification after commit and recorded here once
+sent. The messages stay in the table, where an administrator can read them.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
@@ -67,7 +69,7 @@ def queue_mail(recipient: str, subject: str, body: str) -> OutgoingMail:
 
 def queue_mails(messages) -> list[OutgoingMail]:
     """Send these ``(recipient, subject, body)`` messages once the caller's transaction commits:
-    one flush for all their ids (the worker composes a batch of notifications' mails at once)."""
+    one flush for all their ids."""
     from marketplace.outbox import enqueue
 
     mails = [OutgoingMail(recipient=recipient, subject=subject, body=body) for recipient, subject, body in messages]
@@ -79,7 +81,12 @@ def queue_mails(messages) -> list[OutgoingMail]:
     return mails
 
 
-def notify(user_id: int, message: str, link: str | None = None) -> Notification:
-    note = Notification(user_id=user_id, message=message, link=link)
-    db.session.add(note)
-    return note
+def notify(user_id: int, message: str, link: str | None = None) -> None:
+    """A plain notice (``message`` a notice label) for one user, written at once in the caller's
+    transaction through the table (an ORM row flushed at commit cost more than the INSERT)."""
+    db.session.execute(_insert_notice(), {"user_id": user_id, "message": message, "link": link})
+
+
+@functools.cache
+def _insert_notice():
+    return Notification.__table__.insert()

@@ -4,20 +4,22 @@ the app and by mail, as each user chose per kind and channel.
 ``tell(user_ids, kind, text, link, **params)`` is called inside the caller's unit of work:
 it writes one notification row per user (if that user keeps the kind in the app) and queues
 one mail (if they keep it by mail), in the user's language, with the link built on
-EXTERNAL_BASE_URL. The mail of a notification is written after commit, from its row, by the
-outbox (``compose_mail``, the worker in production): the request only adds an outbox row. ``text`` is a key of TEXTS: the English message with %(name)s
-placeholders, translated when shown, so each reader reads it in their own language.
+EXTERNAL_BASE_URL. The mail of a notification is written and sent after commit, from its row,
+by the outbox (``compose_mail``, the worker in production): the request only adds an outbox
+row. ``text`` is a key of TEXTS: the English message with %(name)s placeholders, translated
+when shown, so each reader reads it in their own language.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from marketplace.accounts.models import Membership, User
 from marketplace.core.errors import NotFound, ServiceError
@@ -26,11 +28,12 @@ from marketplace.core.labels import label
 from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional
 from marketplace.extensions import db
-from marketplace.notifications.models import Notification, NotificationPreference, queue_mail, queue_mails
+from marketplace.notifications.models import Notification, NotificationPreference, OutgoingMail, queue_mail
 from marketplace.outbox import enqueue
 
 # The outbox topic of a notification's mail: its key is the notification's id.
 COMPOSE_TOPIC = "mail.compose"
+MAIL_TEMPLATE = "mail/notification.txt"
 
 CHANNELS = ("app", "mail")
 KINDS = {
@@ -98,12 +101,35 @@ def _enabled(user_id: int, kind: str) -> dict[str, bool]:
     return _enabled_for([user_id], kind)[user_id]
 
 
+# The statements tell() runs, built once (with bind parameters): building a select and its
+# cache key for every notice cost more than running it.
+
+@functools.cache
+def _choices_of_users():
+    pref = NotificationPreference
+    return (select(pref.user_id, pref.channel, pref.enabled)
+            .where(pref.user_id.in_(bindparam("user_ids", expanding=True)), pref.kind == bindparam("kind")))
+
+
+@functools.cache
+def _choices_of_members():
+    pref = NotificationPreference
+    return (select(Membership.user_id, pref.channel, pref.enabled)
+            .outerjoin(pref, (pref.user_id == Membership.user_id) & (pref.kind == bindparam("kind")))
+            .where(Membership.organization_id == bindparam("org_id")))
+
+
+@functools.cache
+def _insert_notifications():
+    # (Core's INSERT: the columns' defaults apply; the ORM's bulk path cost more than the row)
+    table = Notification.__table__
+    return table.insert().returning(table.c.user_id, table.c.id)
+
+
 def _enabled_for(user_ids: list[int], kind: str) -> dict[int, dict[str, bool]]:
     """Each user's channels for ``kind`` (no row: on), in one query."""
     chosen: dict[int, dict[str, bool]] = {user_id: {} for user_id in user_ids}
-    for user_id, channel, enabled in db.session.execute(
-            select(NotificationPreference.user_id, NotificationPreference.channel, NotificationPreference.enabled)
-            .where(NotificationPreference.user_id.in_(user_ids), NotificationPreference.kind == kind)):
+    for user_id, channel, enabled in db.session.execute(_choices_of_users(), {"user_ids": user_ids, "kind": kind}):
         chosen[user_id][channel] = enabled
     return {user_id: {channel: found.get(channel, True) for channel in CHANNELS} for user_id, found in chosen.items()}
 
@@ -112,12 +138,8 @@ def _members_choosing(org_id: int | None, kind: str) -> dict[int, dict[str, bool
     """Each member of the organisation with their channels for ``kind`` (no row: on)."""
     if org_id is None:
         return {}
-    pref = NotificationPreference
     chosen: dict[int, dict[str, bool]] = {}
-    for user_id, channel, enabled in db.session.execute(
-            select(Membership.user_id, pref.channel, pref.enabled)
-            .outerjoin(pref, (pref.user_id == Membership.user_id) & (pref.kind == kind))
-            .where(Membership.organization_id == org_id)):
+    for user_id, channel, enabled in db.session.execute(_choices_of_members(), {"org_id": org_id, "kind": kind}):
         found = chosen.setdefault(user_id, {})
         if channel is not None:
             found[channel] = enabled
@@ -160,7 +182,7 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
         # commit, compose_mail): nothing here reads the rows back as objects.
         text = json.dumps(params, ensure_ascii=False)
         # (each row's user with its id: one statement, in whatever order the database returns them)
-        ids = dict(db.session.execute(insert(Notification).returning(Notification.user_id, Notification.id),
+        ids = dict(db.session.execute(_insert_notifications(),
                                       [{"user_id": user_id, "message": key, "link": link, "kind": kind,
                                         "params": text} for user_id in in_app]).all())
         for user_id in in_app:
@@ -169,14 +191,30 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
     return len(in_app)
 
 
-def compose_mail(keys: list[str]) -> None:
+def compose_mail(keys: list[str]) -> dict[str, Exception]:
     """The outbox handler of ``COMPOSE_TOPIC``: the mail of each notification, in its reader's
-    language (the users with their notifications in one query), queued to be sent."""
-    rows = db.session.execute(select(Notification, User).join(User, User.id == Notification.user_id)
+    language (the users with their notifications in one query), sent at once over one
+    connection and recorded as sent (``OutgoingMail``, one statement for the batch). A message
+    the server refused, or did not get because the connection was lost, is returned with its
+    error: its outbox row stays and the retry writes and sends it alone; one that was sent is
+    never sent again by a retry of another."""
+    from marketplace.notifications.mail import deliver
+
+    rows = db.session.execute(select(Notification.id, Notification.message, Notification.params, Notification.link,
+                                     User).join(User, User.id == Notification.user_id)
                               .where(Notification.id.in_([int(key) for key in keys])).order_by(Notification.id))
-    # written together: one flush for the batch's mails, not one a mail
-    queue_mails(filter(None, (_message(user, note.message, json.loads(note.params) if note.params else {},
-                                       note.link) for note, user in rows)))
+    messages = []
+    for note_id, key, params, link, user in rows:
+        message = _message(user, key, json.loads(params) if params else {}, link)
+        if message is not None:
+            messages.append((str(note_id), *message))
+    sent, failed = deliver(messages)
+    if sent:
+        now, sent = utcnow(), set(sent)
+        db.session.execute(insert(OutgoingMail), [
+            {"recipient": recipient, "subject": subject, "body": body, "created_at": now, "sent_at": now}
+            for key, recipient, subject, body in messages if key in sent])
+    return failed
 
 
 def _mail(user: User | None, key: str, params: dict, link: str | None) -> None:
@@ -195,8 +233,9 @@ def _message(user: User | None, key: str, params: dict, link: str | None) -> tup
     with force_locale(user.locale or "zh"):
         line = render_text(key, params)
         subject = line if len(line) <= 120 else line[:119] + "…"
-        body = render_template("mail/notification.txt", user=user, line=line, url=url,
-                               preferences=base + "/notifications/preferences")
+        # (the template itself, not render_template: no request's context processors for a mail)
+        body = current_app.jinja_env.get_template(MAIL_TEMPLATE).render(
+            user=user, line=line, url=url, preferences=base + "/notifications/preferences")
     return user.email, subject, body
 
 

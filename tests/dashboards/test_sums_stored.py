@@ -255,3 +255,28 @@ def test_workers_at_once_bring_the_stored_sums_forward_once(orgs, app, monkeypat
             assert _stored(year) == services._full_sums(year), f"year {year}, outcomes {outcomes}"
     finally:
         _forget()
+
+
+def test_years_at_one_head_move_together_or_not_at_all(app_ctx):
+    """The worker moves the heads of the years it brought forward from one seq in one UPDATE:
+    when another worker moved any of them meanwhile, it refuses (StaleHead) and moves none."""
+    from datetime import datetime
+
+    try:
+        with unit_of_work():
+            for year in (2024, 2025):
+                db.session.add(TurnoverHead(year=year, seq=5, hash="a" * 64, updated_at=datetime(2025, 1, 1)))
+        with unit_of_work():
+            db.session.get(TurnoverHead, 2025).seq = 6  # another worker's move
+        with pytest.raises(stored.StaleHead):
+            with unit_of_work():
+                stored._move_heads([2024, 2025], 5, 9, "b" * 64)
+        db.session.expire_all()
+        assert [(h.year, h.seq) for h in db.session.scalars(select(TurnoverHead).order_by(TurnoverHead.year))] == [
+            (2024, 5), (2025, 6)]
+        with unit_of_work():
+            stored._move_heads([2024], 5, 9, "b" * 64)
+        db.session.expire_all()
+        assert (db.session.get(TurnoverHead, 2024).seq, db.session.get(TurnoverHead, 2024).hash) == (9, "b" * 64)
+    finally:
+        _forget()
