@@ -451,7 +451,6 @@ def _steady_http_client(stripe: Any) -> Any:
     global _STEADY_CLIENT
     if _STEADY_CLIENT is not None:
         return _STEADY_CLIENT
-    import textwrap
     import threading
 
     import requests.utils
@@ -507,10 +506,8 @@ def _steady_http_client(stripe: Any) -> Any:
             errors = urllib3.exceptions
             retry = not isinstance(exc, errors.SSLError) and isinstance(
                 exc, (errors.TimeoutError, errors.NewConnectionError, errors.ProtocolError, errors.ProxyError))
-            message = textwrap.fill("Unexpected error communicating with Stripe. If this problem persists, "
-                                    "let us know at support@stripe.com.")
-            raise stripe.APIConnectionError(f"{message}\n\n(Network error: {type(exc).__name__}: {exc})",
-                                            should_retry=retry) from exc
+            raise stripe.APIConnectionError(f"the payment gateway could not be reached or broke off "
+                                            f"({type(exc).__name__}: {exc})", should_retry=retry) from exc
 
         def close(self) -> None:
             for pool in list(self._pools.values()):
