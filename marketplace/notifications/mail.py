@@ -105,7 +105,7 @@ class TextMail(EmailMessage):
         mailman = current_app.extensions["mailman"]
         subject, body = str(self.subject), self.body
         if "\n" in subject or "\r" in subject:  # (the same refusal as Flask-Mailman's)
-            raise BadHeaderError(f"Header values can't contain newlines (got {subject!r} for header 'Subject')")
+            raise BadHeaderError(f"a mail's subject must be one line: {subject!r}")
         if ((self.encoding or mailman.default_charset).lower() != "utf-8" or self.cc or self.reply_to
                 or self.extra_headers or self.attachments or len(self.to) != 1
                 or not _PLAIN_ADDRESS.fullmatch(self.to[0])
