@@ -126,16 +126,9 @@ def _lock_heads() -> dict[int, tuple[int, str]]:
     return {r.year: (int(r.seq), r.hash) for r in db.session.execute(stmt)}
 
 
-def _move_head(year: int, old_seq: int, seq: int, digest: str) -> None:
-    moved = db.session.execute(update(TurnoverHead).where(TurnoverHead.year == year, TurnoverHead.seq == old_seq)
-                               .values(seq=seq, hash=digest, updated_at=utcnow())).rowcount
-    if moved != 1:
-        raise StaleHead(f"dashboards: the head of {year} moved from {old_seq} meanwhile")
-
-
 def _move_heads(years: list[int], old_seq: int, seq: int, digest: str) -> None:
-    """``_move_head`` for years read at the same seq: one UPDATE (through the table: the ORM's
-    bulk UPDATE path cost more than the statement), all of them or none."""
+    """Move the heads of ``years``, all read at ``old_seq``, to ``seq``: one UPDATE (through the
+    table: the ORM's bulk UPDATE path cost more than the statement), all of them or none."""
     table = TurnoverHead.__table__
     moved = db.session.execute(update(table).where(table.c.year.in_(years), table.c.seq == old_seq)
                                .values(seq=seq, hash=digest, updated_at=utcnow())).rowcount
@@ -193,7 +186,7 @@ def _store(year: int, groups: dict, seq: int, digest: str, before: tuple[int, st
         db.session.add(TurnoverHead(year=year, seq=seq, hash=digest, updated_at=utcnow()))
         db.session.flush()
     else:
-        _move_head(year, before[0], seq, digest)
+        _move_heads([year], before[0], seq, digest)
     rows = [dict(zip(("tag", "kind", "bucket"), _encode(g)), year=year, fen=fen, trades=n)
             for g, (fen, n) in groups.items()]
     for i in range(0, len(rows), 2000):

@@ -64,21 +64,13 @@ MAIL_TOPIC = "mail"
 
 def queue_mail(recipient: str, subject: str, body: str) -> OutgoingMail:
     """Send this message once the caller's transaction commits."""
-    return queue_mails([(recipient, subject, body)])[0]
-
-
-def queue_mails(messages) -> list[OutgoingMail]:
-    """Send these ``(recipient, subject, body)`` messages once the caller's transaction commits:
-    one flush for all their ids."""
     from marketplace.outbox import enqueue
 
-    mails = [OutgoingMail(recipient=recipient, subject=subject, body=body) for recipient, subject, body in messages]
-    if mails:
-        db.session.add_all(mails)
-        db.session.flush()
-    for mail in mails:
-        enqueue(MAIL_TOPIC, str(mail.id))
-    return mails
+    mail = OutgoingMail(recipient=recipient, subject=subject, body=body)
+    db.session.add(mail)
+    db.session.flush()  # (its id is the outbox key)
+    enqueue(MAIL_TOPIC, str(mail.id))
+    return mail
 
 
 def notify(user_id: int, message: str, link: str | None = None) -> None:

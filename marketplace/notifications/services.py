@@ -88,15 +88,6 @@ def members(org_id: int | None) -> list[int]:
     return list(db.session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
 
 
-def members_of(*org_ids: int) -> dict[int, list[int]]:
-    """The users of each of these organisations, in one query."""
-    found: dict[int, list[int]] = {org_id: [] for org_id in org_ids}
-    for org_id, user_id in db.session.execute(select(Membership.organization_id, Membership.user_id)
-                                              .where(Membership.organization_id.in_(set(org_ids)))):
-        found[org_id].append(user_id)
-    return found
-
-
 def _enabled(user_id: int, kind: str) -> dict[str, bool]:
     return _enabled_for([user_id], kind)[user_id]
 

@@ -388,9 +388,9 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
         payload.update(instalment=payment.instalment, instalments=payment.instalments)
     from marketplace.notifications.services import Everyone, tell
 
-    # The entry, the notices and their outbox rows are written together by the caller's commit,
-    # in one flush: nothing read from here on (the seller's members and their choices) is
-    # among them, so no read needs them flushed first.
+    # The ledger entry is left for the caller's commit to flush (the notices and the outbox rows
+    # are single INSERTs run at once): nothing read from here on (the seller's members and their
+    # choices) needs it, so no read flushes it first.
     with db.session.no_autoflush:
         entry = ledger_append("payment", ref, today, payment.amount_fen, payload, flush=False)
         # (written by its own UPDATE, not as a change the next flush finds by comparing the row)
