@@ -10,6 +10,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
+from marketplace.core import writers
+
 # Named constraints keep Alembic migrations portable (SQLite batch mode needs names).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,6 +54,8 @@ def tune_sqlite(engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000
         return
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+
+    writers.register(engine, busy_timeout_ms)  # (units of work wait their turn to write: core.writers)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):

@@ -68,6 +68,7 @@ class Topic:
     name: str
     handler: Handler
     batch: int
+    sends: bool = False
 
 
 def _registry(app: Flask | None = None) -> dict[str, Topic]:
@@ -75,11 +76,17 @@ def _registry(app: Flask | None = None) -> dict[str, Topic]:
     return app.extensions.setdefault("outbox_topics", {})
 
 
-def register(app: Flask, topic: str, handler: Handler, *, batch: int = 500) -> None:
-    """Name the function that does ``topic``'s work (each domain registers its own)."""
+def register(app: Flask, topic: str, handler: Handler, *, batch: int = 500, sends: bool = False) -> None:
+    """Name the function that does ``topic``'s work (each domain registers its own).
+
+    ``sends``: the handler reads what does not change, sends it over the network (mail), and
+    only then writes, after ``core.uow.lock_for_writing()``. Its unit of work takes SQLite's
+    write lock at that call rather than first, so web requests are not kept waiting while
+    the handler talks to a mail server; on PostgreSQL the batch's rows stay locked for the
+    whole handler as for any topic."""
     if len(topic) > 20:
         raise ValueError(f"outbox topic {topic!r} is longer than 20 characters")
-    _registry(app)[topic] = Topic(topic, handler, batch)
+    _registry(app)[topic] = Topic(topic, handler, batch, sends)
 
 
 @functools.cache
@@ -159,10 +166,11 @@ def _drain_batch(topic: Topic, now: datetime | None, skip: set[int] | None) -> t
     try:
         # The handler's work and the rows' deletion are one unit of work: the handler joins
         # it (the services it calls do not commit on their own) and on an error both roll back.
-        with unit_of_work():
+        with unit_of_work(lock_late=topic.sends) as uow:
             failed = topic.handler(keys) or {}
             done = [row_id for row_id in ids if key_of[row_id] not in failed]
             if done:
+                uow.lock_for_writing()
                 db.session.execute(_delete_statement(), {"ids": done})
     except Exception as exc:  # noqa: BLE001 - the rows stay, marked, for the next try
         _record_failure({row_id: exc for row_id in ids}, now)

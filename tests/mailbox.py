@@ -1,8 +1,10 @@
 """A real SMTP server for tests: aiosmtpd on loopback, keeping what it receives."""
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
+import threading
 import time
 from email.header import decode_header, make_header
 
@@ -23,6 +25,10 @@ class Inbox:
         self.refuse: set[str] = set()
         self.peers: list = []  # the client's (address, port) of each message received: its connection
         self.hang_up_after: int | None = None  # answer DATA with 421 once this many were received
+        # While ``stall`` is set to an unset Event, DATA is answered only once it is set (a slow
+        # server); ``stalled`` is set when a message waits so.
+        self.stall: threading.Event | None = None
+        self.stalled = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -31,6 +37,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall is not None:
+            self.stalled.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.stall.wait, 30)
         if self.hang_up_after is not None and len(self.messages) >= self.hang_up_after:
             return "421 4.3.2 service shutting down"
         self.peers.append(session.peer)

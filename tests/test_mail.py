@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import time
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace import outbox
+from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail, queue_mail
 from marketplace.outbox import OutboxEntry
@@ -243,3 +245,40 @@ def test_a_plain_subject_that_looks_encoded_reads_as_written(app_ctx):
 
     raw = TextMail(subject="Order =?utf-8?b?5Lmw?= paid", body="b", to=["a@example.org"]).message().as_bytes()
     assert str(make_header(decode_header(email.message_from_bytes(raw)["Subject"]))) == "Order =?utf-8?b?5Lmw?= paid"
+
+
+@pytest.mark.parametrize("topic", ["mail", "mail.compose"])
+def test_no_other_writer_waits_while_the_worker_talks_to_a_slow_mail_server(app, app_ctx, factory, smtp_server,
+                                                                           worker_drains, topic):
+    """Both mail topics send before they write (``sends=True``): while the server is slow to
+    answer, the worker holds no write lock, and a request's write goes through at once (on
+    SQLite, where one writer writes at a time, it would otherwise wait for the mail)."""
+    inbox, _ = smtp_server
+    if topic == "mail":
+        queue_mail("slow@example.org", "慢", "服务器迟迟不答")
+        db.session.commit()
+    else:
+        _told(factory, 1)
+    inbox.stall = threading.Event()
+    drained: list[int] = []
+
+    def work():
+        with app.app_context():
+            drained.append(outbox.drain([topic]))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        assert inbox.stalled.wait(10), "the worker never reached the mail server"
+        with unit_of_work():  # a request's write, while the mail server has not answered yet
+            queue_mail("other@example.org", "另一封", "与慢邮件无关")
+        assert worker.is_alive() and inbox.messages == [], "the write waited for the mail to be sent"
+    finally:
+        inbox.stall.set()
+        worker.join(30)
+    assert drained == [1] and len(inbox.messages) == 1
+    db.session.expire_all()
+    # what is left of the topic is the other write's own mail (queued for the "mail" topic)
+    left = db.session.scalars(select(OutboxEntry.key).where(OutboxEntry.topic == topic)).all()
+    other = db.session.scalars(select(OutgoingMail.id).where(OutgoingMail.recipient == "other@example.org")).one()
+    assert left == ([str(other)] if topic == "mail" else [])

@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Callable, Iterator
 
+from marketplace.core import writers
 from marketplace.extensions import db
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,22 @@ class UnitOfWork:
     def __init__(self) -> None:
         self._on_commit: list[Callable[[], object]] = []
         self._on_rollback: list[Callable[[], object]] = []
+        self._locked = False
+        self._turn: writers.WriterTurn | None = None
+
+    def lock_for_writing(self) -> None:
+        """From now to its end, this unit of work holds the database's write lock (SQLite; a
+        no-op on PostgreSQL and once held). A unit of work opened with ``lock_late=True`` calls
+        it before its first write."""
+        if not self._locked:
+            self._locked = True
+            self._turn = _take_the_write_lock()
+
+    def _let_go(self) -> None:
+        """After the commit or rollback: the next writer's turn."""
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.release()
 
     def on_commit(self, fn: Callable[[], object]) -> None:
         self._on_commit.append(fn)
@@ -57,8 +74,13 @@ def current() -> UnitOfWork | None:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[UnitOfWork]:
-    """Join the caller's unit of work, or open one that commits (or rolls back) at its end."""
+def unit_of_work(*, lock_late: bool = False) -> Iterator[UnitOfWork]:
+    """Join the caller's unit of work, or open one that commits (or rolls back) at its end.
+
+    ``lock_late``: the work reads and talks to the network (sends mail) before it writes, and
+    what it reads does not change under it: on SQLite it takes the write lock only at
+    ``lock_for_writing()``, so no other writer waits while it sends. (Without it the lock is
+    taken first: see ``_take_the_write_lock``.)"""
     outer = _current.get()
     if outer is not None:
         yield outer
@@ -69,16 +91,28 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     uow = UnitOfWork()
     token = _current.set(uow)
     try:
-        _take_the_write_lock()
+        if not lock_late:
+            uow.lock_for_writing()
         yield uow
         db.session.commit()
     except BaseException:
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        finally:
+            uow._let_go()
         _current.reset(token)
         uow._run(uow._on_rollback, "rollback")
         raise
+    uow._let_go()
     _current.reset(token)
     uow._run(uow._on_commit, "commit")
+
+
+def lock_for_writing() -> None:
+    """The caller's unit of work holds the write lock from now on (``UnitOfWork.lock_for_writing``)."""
+    uow = _current.get()
+    if uow is not None:
+        uow.lock_for_writing()
 
 
 @contextmanager
@@ -93,9 +127,11 @@ def refusable_unit_of_work() -> Iterator[UnitOfWork]:
         yield uow
 
 
-def _take_the_write_lock() -> None:
+def _take_the_write_lock() -> writers.WriterTurn | None:
     """SQLite: open the unit of work with ``BEGIN IMMEDIATE``, so it holds the one write lock
-    from its first read to its commit.
+    from its first read to its commit, after waiting for its turn among the machine's writers
+    (``core.writers``: handed over at once, where SQLite's busy handler sleeps). Returns the
+    turn, to release after the commit or rollback.
 
     In WAL mode a transaction that has read and then wants to write, after another connection
     committed in between, is refused at once with "database is locked" (its snapshot is stale,
@@ -107,11 +143,20 @@ def _take_the_write_lock() -> None:
     row locks and is left alone; a transaction already open (it wrote before the unit of
     work began) keeps the lock it has."""
     session = db.session
-    if session.get_bind().dialect.name != "sqlite":
-        return
+    engine = session.get_bind()
+    if engine.dialect.name != "sqlite":
+        return None
     raw = session.connection().connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:
+    if raw is None or raw.in_transaction:
+        return None
+    turn = writers.take(engine)
+    try:
         raw.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        if turn is not None:
+            turn.release()
+        raise
+    return turn
 
 
 def transactional(fn):

@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 
 from marketplace import outbox
 from marketplace.core.timeutil import utcnow
+from marketplace.core.uow import lock_for_writing
 from marketplace.extensions import db
 from marketplace.notifications.models import MAIL_TOPIC, OutgoingMail
 
@@ -208,6 +209,7 @@ def send(keys: list[str]) -> dict[str, Exception]:
                               .order_by(OutgoingMail.id)).all()
     sent, failed = deliver([(str(row.id), row.recipient, row.subject, row.body) for row in rows])
     if sent:
+        lock_for_writing()  # (registered with sends=True: nothing was locked while sending)
         db.session.execute(update(OutgoingMail).where(OutgoingMail.id.in_([int(key) for key in sent]))
                            .values(sent_at=utcnow()).execution_options(synchronize_session=False))
     return failed
@@ -217,5 +219,7 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
     from marketplace.notifications.services import COMPOSE_TOPIC, compose_mail
 
-    outbox.register(app, COMPOSE_TOPIC, compose_mail, batch=BATCH)
-    outbox.register(app, MAIL_TOPIC, send, batch=BATCH)
+    # (both send before they write: no web request waits for the database while they talk to
+    # the mail server)
+    outbox.register(app, COMPOSE_TOPIC, compose_mail, batch=BATCH, sends=True)
+    outbox.register(app, MAIL_TOPIC, send, batch=BATCH, sends=True)

@@ -26,7 +26,7 @@ from marketplace.core.errors import NotFound, ServiceError
 from marketplace.core.i18n import text_of
 from marketplace.core.labels import label
 from marketplace.core.timeutil import utcnow
-from marketplace.core.uow import transactional
+from marketplace.core.uow import lock_for_writing, transactional
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification, NotificationPreference, OutgoingMail, queue_mail
 from marketplace.outbox import enqueue
@@ -201,6 +201,7 @@ def compose_mail(keys: list[str]) -> dict[str, Exception]:
             messages.append((str(note_id), *message))
     sent, failed = deliver(messages)
     if sent:
+        lock_for_writing()  # (registered with sends=True: nothing was locked while sending)
         now, sent = utcnow(), set(sent)
         db.session.execute(insert(OutgoingMail), [
             {"recipient": recipient, "subject": subject, "body": body, "created_at": now, "sent_at": now}

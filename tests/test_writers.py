@@ -1,0 +1,161 @@
+"""The writers' turn (``marketplace.core.writers``): SQLite's one write lock, handed over at once
+between the threads and processes of a machine, never to two at a time, and let go by a
+process that dies holding it."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from marketplace.core import writers
+from marketplace.core.uow import unit_of_work
+from marketplace.extensions import db
+from marketplace.notifications.models import OutgoingMail, queue_mail
+
+FORK = multiprocessing.get_context("fork")
+
+
+def _count(path: str, counter: Path, times: int) -> None:
+    """Add one to the number in ``counter``, ``times`` times, each time between reading and
+    writing it giving the others every chance to come in between."""
+    turn = writers.WriterTurn(path)
+    for _ in range(times):
+        turn.acquire(10)
+        try:
+            n = int(counter.read_text())
+            os.sched_yield()
+            counter.write_text(str(n + 1))
+        finally:
+            turn.release()
+
+
+def test_processes_and_threads_write_one_at_a_time(tmp_path):
+    counter = tmp_path / "counter"
+    counter.write_text("0")
+    path = str(tmp_path / "db.sqlite-writer")
+    processes = [FORK.Process(target=_count, args=(path, counter, 200)) for _ in range(3)]
+    for p in processes:
+        p.start()
+    # and two threads of this process, sharing one turn
+    turn = writers.WriterTurn(path)
+
+    def threads_count():
+        for _ in range(200):
+            turn.acquire(10)
+            try:
+                n = int(counter.read_text())
+                os.sched_yield()
+                counter.write_text(str(n + 1))
+            finally:
+                turn.release()
+
+    threads = [threading.Thread(target=threads_count) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in processes:
+        p.join(60)
+        assert p.exitcode == 0
+    assert int(counter.read_text()) == 5 * 200  # no increment lost: never two at once
+
+
+def _hold(path: str, held, release) -> None:
+    turn = writers.WriterTurn(path)
+    turn.acquire(10)
+    held.set()
+    release.wait(30)
+    turn.release()
+
+
+def test_a_waiter_that_runs_out_of_time_is_told_the_database_is_locked(tmp_path):
+    path = str(tmp_path / "db.sqlite-writer")
+    held, release = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=_hold, args=(path, held, release))
+    holder.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(OperationalError, match="database is locked"):
+            writers.WriterTurn(path).acquire(0.2)
+    finally:
+        release.set()
+        holder.join(10)
+    turn = writers.WriterTurn(path)
+    turn.acquire(1)  # free again
+    turn.release()
+
+
+def test_a_process_that_dies_holding_the_turn_lets_go_of_it(tmp_path):
+    path = str(tmp_path / "db.sqlite-writer")
+    held, release = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=_hold, args=(path, held, release))
+    holder.start()
+    assert held.wait(10)
+    os.kill(holder.pid, signal.SIGKILL)  # never releases
+    holder.join(10)
+    turn = writers.WriterTurn(path)
+    turn.acquire(5)
+    turn.release()
+
+
+def _take_and_report(turn: writers.WriterTurn, held, release) -> None:
+    turn.acquire(10)
+    held.set()
+    release.wait(30)
+    turn.release()
+
+
+def test_a_forked_child_waits_for_its_parents_turn_like_any_other_process(tmp_path):
+    """gunicorn imports the app, then forks its workers: a worker must not share the parent's
+    open lock file (a lock on one open file is held by all who share it)."""
+    turn = writers.WriterTurn(str(tmp_path / "db.sqlite-writer"))
+    turn.acquire(1)  # the parent's lock file is open before the fork
+    turn.release()
+    held, release = FORK.Event(), FORK.Event()
+    child = FORK.Process(target=_take_and_report, args=(turn, held, release))
+    child.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(OperationalError, match="database is locked"):
+            turn.acquire(0.2)  # the child holds it: the parent waits, and is refused in time
+    finally:
+        release.set()
+        child.join(10)
+    assert child.exitcode == 0
+    turn.acquire(1)
+    turn.release()
+
+
+def test_a_unit_of_work_that_gets_no_turn_writes_nothing(app, app_ctx):
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has row locks: no writers' turn")
+    inside, leave = threading.Event(), threading.Event()
+
+    def first_writer():
+        with app.app_context():
+            with unit_of_work():
+                queue_mail("first@example.org", "先写", "持有写锁")
+                inside.set()
+                leave.wait(30)
+
+    writer = threading.Thread(target=first_writer)
+    writer.start()
+    writers.register(engine, 200)  # this engine's writers wait 0.2 s at most
+    try:
+        assert inside.wait(10)
+        with pytest.raises(OperationalError, match="database is locked"):
+            with unit_of_work():
+                queue_mail("second@example.org", "后写", "等不到写锁")
+    finally:
+        writers.register(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        leave.set()
+        writer.join(10)
+    db.session.rollback()
+    assert db.session.scalars(select(OutgoingMail.recipient)).all() == ["first@example.org"]
