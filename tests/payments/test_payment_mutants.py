@@ -247,3 +247,26 @@ def test_booking_a_payment_the_database_has_moved_already_changes_nothing(app_ct
         assert _count(LedgerEntry) == 1 and db.session.get(Payment, payment.id).succeeded_at == booked_at
     finally:
         db.session.rollback()
+
+
+def test_booking_a_part_of_an_order_cancelled_since_it_was_read_books_nothing(app_ctx, factory):
+    # The webhook reads the payment and its order before it takes the write lock; book() then
+    # asks the database, not that read, whether the order still waits for payment. Here the
+    # order is cancelled (by another connection) between the read and the booking of its
+    # first part of two.
+    from tests.payments.test_bank_transfer import _contract_order
+
+    _seller, buyer, order = _contract_order(factory, 2)
+    payment = payments.checkout(buyer, order.id, method="bank")
+    db.session.commit()
+    payment = db.session.get(Payment, payment.id)
+    assert (payment.instalment, payment.instalments) == (1, 2)
+    assert payment.order.status == "pending_payment"  # what the early read saw
+    with db.engine.begin() as other:
+        other.execute(Order.__table__.update().where(Order.__table__.c.id == order.id).values(status="cancelled"))
+    try:
+        assert payments.book(payment, "bank") == "order_not_pending"
+        db.session.flush()
+        assert _count(LedgerEntry) == 0
+    finally:
+        db.session.rollback()
