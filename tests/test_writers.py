@@ -21,10 +21,9 @@ from marketplace.notifications.models import OutgoingMail, queue_mail
 FORK = multiprocessing.get_context("fork")
 
 
-def _count(path: str, counter: Path, times: int) -> None:
+def _count(turn: writers.WriterTurn, counter: Path, times: int) -> None:
     """Add one to the number in ``counter``, ``times`` times, each time between reading and
     writing it giving the others every chance to come in between."""
-    turn = writers.WriterTurn(path)
     for _ in range(times):
         turn.acquire(10)
         try:
@@ -35,27 +34,22 @@ def _count(path: str, counter: Path, times: int) -> None:
             turn.release()
 
 
+def _hold(turn: writers.WriterTurn, held, release) -> None:
+    turn.acquire(10)
+    held.set()
+    release.wait(30)
+    turn.release()
+
+
 def test_processes_and_threads_write_one_at_a_time(tmp_path):
     counter = tmp_path / "counter"
     counter.write_text("0")
     path = str(tmp_path / "db.sqlite-writer")
-    processes = [FORK.Process(target=_count, args=(path, counter, 200)) for _ in range(3)]
+    processes = [FORK.Process(target=_count, args=(writers.WriterTurn(path), counter, 200)) for _ in range(3)]
     for p in processes:
         p.start()
-    # and two threads of this process, sharing one turn
-    turn = writers.WriterTurn(path)
-
-    def threads_count():
-        for _ in range(200):
-            turn.acquire(10)
-            try:
-                n = int(counter.read_text())
-                os.sched_yield()
-                counter.write_text(str(n + 1))
-            finally:
-                turn.release()
-
-    threads = [threading.Thread(target=threads_count) for _ in range(2)]
+    turn = writers.WriterTurn(path)  # and two threads of this process, sharing one turn
+    threads = [threading.Thread(target=_count, args=(turn, counter, 200)) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -66,21 +60,19 @@ def test_processes_and_threads_write_one_at_a_time(tmp_path):
     assert int(counter.read_text()) == 5 * 200  # no increment lost: never two at once
 
 
-def _hold(path: str, held, release) -> None:
-    turn = writers.WriterTurn(path)
-    turn.acquire(10)
-    held.set()
-    release.wait(30)
-    turn.release()
+def _held_elsewhere(turn: writers.WriterTurn):
+    """A forked process holding ``turn``, and the event that lets it go."""
+    held, release = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=_hold, args=(turn, held, release))
+    holder.start()
+    assert held.wait(10)
+    return holder, release
 
 
 def test_a_waiter_that_runs_out_of_time_is_told_the_database_is_locked(tmp_path):
     path = str(tmp_path / "db.sqlite-writer")
-    held, release = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=_hold, args=(path, held, release))
-    holder.start()
+    holder, release = _held_elsewhere(writers.WriterTurn(path))
     try:
-        assert held.wait(10)
         with pytest.raises(OperationalError, match="database is locked"):
             writers.WriterTurn(path).acquire(0.2)
     finally:
@@ -93,21 +85,11 @@ def test_a_waiter_that_runs_out_of_time_is_told_the_database_is_locked(tmp_path)
 
 def test_a_process_that_dies_holding_the_turn_lets_go_of_it(tmp_path):
     path = str(tmp_path / "db.sqlite-writer")
-    held, release = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=_hold, args=(path, held, release))
-    holder.start()
-    assert held.wait(10)
+    holder, _release = _held_elsewhere(writers.WriterTurn(path))
     os.kill(holder.pid, signal.SIGKILL)  # never releases
     holder.join(10)
     turn = writers.WriterTurn(path)
     turn.acquire(5)
-    turn.release()
-
-
-def _take_and_report(turn: writers.WriterTurn, held, release) -> None:
-    turn.acquire(10)
-    held.set()
-    release.wait(30)
     turn.release()
 
 
@@ -117,13 +99,10 @@ def test_a_forked_child_waits_for_its_parents_turn_like_any_other_process(tmp_pa
     turn = writers.WriterTurn(str(tmp_path / "db.sqlite-writer"))
     turn.acquire(1)  # the parent's lock file is open before the fork
     turn.release()
-    held, release = FORK.Event(), FORK.Event()
-    child = FORK.Process(target=_take_and_report, args=(turn, held, release))
-    child.start()
+    child, release = _held_elsewhere(turn)  # the child holds the same object's turn
     try:
-        assert held.wait(10)
         with pytest.raises(OperationalError, match="database is locked"):
-            turn.acquire(0.2)  # the child holds it: the parent waits, and is refused in time
+            turn.acquire(0.2)  # the parent waits, and is refused in time
     finally:
         release.set()
         child.join(10)

@@ -99,7 +99,8 @@ _GUARD = threading.Lock()
 
 def register(engine: Engine, timeout_ms: int) -> None:
     """Give a SQLite engine on a file its turn (shared with the process's other engines on the
-    same file). An in-memory database has one connection and no other process: no turn."""
+    same file). An in-memory database has one connection and no other process, and a URI
+    filename (``file:…``) may name one: no turn; SQLite's busy timeout alone covers them."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return
