@@ -20,7 +20,7 @@ from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.core.money import MAX_FEN, fen_to_str, format_yuan, yuan_to_fen
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
-from marketplace.core.uow import transactional
+from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing, ListingStatus
@@ -248,19 +248,23 @@ def accept_quote(actor, enquiry_id: int, with_voucher: bool = False) -> Order | 
     return None if isinstance(result, pricenotice.PriceNotice) else result
 
 
-@transactional
+# Buying at the listed price reads the listing before its unit of work takes SQLite's write
+# lock, which other checkouts wait for: nothing decided about a listing (an edit, a withdrawal)
+# reads its orders, so an order made from what was read a moment ago is the order made a
+# moment earlier. What must be decided inside (a voucher's balance) is, by the services
+# _new_order calls.
+
 def order_service(actor, listing_id: int, with_voucher: bool = False, voucher_id: int | None = None) -> Order:
     """Buy a service at its listed price."""
     perm.require(actor, perm.TRADE)
     listing, related = _listing_to_buy(actor, listing_id, ("service",))
     if listing.price_fen is None:
         raise ServiceError(_("This service is priced on request: send an enquiry."))
-    order = _new_order(actor, listing, "service", listing.price_fen, with_voucher, voucher_id=voucher_id,
-                       related=related)
-    return order
+    with unit_of_work():
+        return _new_order(actor, listing, "service", listing.price_fen, with_voucher, voucher_id=voucher_id,
+                          related=related)
 
 
-@transactional
 def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
     """Buy a licence or assignment at the asking price; creates the technology contract."""
     perm.require(actor, perm.TRADE)
@@ -269,9 +273,9 @@ def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
         raise ServiceError(_("This achievement is not offered that way."), "transfer_mode")
     if listing.price_fen is None or listing.negotiable:
         raise ServiceError(_("The price is negotiable: send an enquiry."))
-    order = _new_order(actor, listing, "licence", listing.price_fen, False, transfer_mode=transfer_mode,
-                       related=related)
-    return order
+    with unit_of_work():
+        return _new_order(actor, listing, "licence", listing.price_fen, False, transfer_mode=transfer_mode,
+                          related=related)
 
 
 def get_order(actor, order_id: int, *, with_parts: bool = False) -> Order:
