@@ -25,7 +25,7 @@ def _count(turn: writers.WriterTurn, counter: Path, times: int) -> None:
     """Add one to the number in ``counter``, ``times`` times, each time between reading and
     writing it giving the others every chance to come in between."""
     for _ in range(times):
-        turn.acquire(10)
+        turn.acquire(10_000)
         try:
             n = int(counter.read_text())
             os.sched_yield()
@@ -35,7 +35,7 @@ def _count(turn: writers.WriterTurn, counter: Path, times: int) -> None:
 
 
 def _hold(turn: writers.WriterTurn, held, release) -> None:
-    turn.acquire(10)
+    turn.acquire(10_000)
     held.set()
     release.wait(30)
     turn.release()
@@ -74,12 +74,12 @@ def test_a_waiter_that_runs_out_of_time_is_told_the_database_is_locked(tmp_path)
     holder, release = _held_elsewhere(writers.WriterTurn(path))
     try:
         with pytest.raises(OperationalError, match="database is locked"):
-            writers.WriterTurn(path).acquire(0.2)
+            writers.WriterTurn(path).acquire(200)
     finally:
         release.set()
         holder.join(10)
     turn = writers.WriterTurn(path)
-    turn.acquire(1)  # free again
+    turn.acquire(1000)  # free again
     turn.release()
 
 
@@ -89,7 +89,7 @@ def test_a_process_that_dies_holding_the_turn_lets_go_of_it(tmp_path):
     os.kill(holder.pid, signal.SIGKILL)  # never releases
     holder.join(10)
     turn = writers.WriterTurn(path)
-    turn.acquire(5)
+    turn.acquire(5000)
     turn.release()
 
 
@@ -97,17 +97,17 @@ def test_a_forked_child_waits_for_its_parents_turn_like_any_other_process(tmp_pa
     """gunicorn imports the app, then forks its workers: a worker must not share the parent's
     open lock file (a lock on one open file is held by all who share it)."""
     turn = writers.WriterTurn(str(tmp_path / "db.sqlite-writer"))
-    turn.acquire(1)  # the parent's lock file is open before the fork
+    turn.acquire(1000)  # the parent's lock file is open before the fork
     turn.release()
     child, release = _held_elsewhere(turn)  # the child holds the same object's turn
     try:
         with pytest.raises(OperationalError, match="database is locked"):
-            turn.acquire(0.2)  # the parent waits, and is refused in time
+            turn.acquire(200)  # the parent waits, and is refused in time
     finally:
         release.set()
         child.join(10)
     assert child.exitcode == 0
-    turn.acquire(1)
+    turn.acquire(1000)
     turn.release()
 
 

@@ -35,7 +35,8 @@ from sqlalchemy.exc import OperationalError
 
 # A process that waits for another's turn looks again after 50 µs, then twice as long each
 # time, never more than half a millisecond apart: a unit of work holds the lock 1 to 6 ms.
-_FIRST_LOOK_S, _LAST_LOOK_S = 0.00005, 0.0005
+# (Times here are whole milliseconds and microseconds, as SQLite's busy timeout is.)
+_FIRST_LOOK_US, _LAST_LOOK_US = 50, 500
 
 
 class WriterTurn:
@@ -55,23 +56,23 @@ class WriterTurn:
         self._mutex = threading.Lock()
         self._fd: int | None = None
 
-    def acquire(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        if not self._mutex.acquire(timeout=timeout_s):
-            raise _locked(timeout_s)
+    def acquire(self, timeout_ms: int) -> None:
+        deadline_ns = time.monotonic_ns() + timeout_ms * 1_000_000
+        if not self._mutex.acquire(timeout=timeout_ms / 1000):
+            raise _locked(timeout_ms)
         try:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            pause = _FIRST_LOOK_S
+            pause_us = _FIRST_LOOK_US
             while True:
                 try:
                     fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     return
                 except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise _locked(timeout_s) from None
-                    time.sleep(pause)
-                    pause = min(pause * 2, _LAST_LOOK_S)
+                    if time.monotonic_ns() >= deadline_ns:
+                        raise _locked(timeout_ms) from None
+                    time.sleep(pause_us / 1_000_000)
+                    pause_us = min(pause_us * 2, _LAST_LOOK_US)
         except BaseException:
             self._mutex.release()
             raise
@@ -84,16 +85,16 @@ class WriterTurn:
             self._mutex.release()
 
 
-def _locked(timeout_s: float) -> OperationalError:
+def _locked(timeout_ms: int) -> OperationalError:
     """The error SQLite gives a writer that waited its busy timeout out."""
     return OperationalError("BEGIN IMMEDIATE", None,
-                            sqlite3.OperationalError(f"database is locked (no turn to write in {timeout_s:g} s)"))
+                            sqlite3.OperationalError(f"database is locked (no turn to write in {timeout_ms} ms)"))
 
 
 _EVERY: weakref.WeakSet[WriterTurn] = weakref.WeakSet()  # (made fresh in a forked child)
 _BY_FILE: dict[str, WriterTurn] = {}
 # (an engine's turn and how long its writers wait for it: its app's busy timeout)
-_BY_ENGINE: weakref.WeakKeyDictionary[Engine, tuple[WriterTurn, float]] = weakref.WeakKeyDictionary()
+_BY_ENGINE: weakref.WeakKeyDictionary[Engine, tuple[WriterTurn, int]] = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
 
 
@@ -109,7 +110,7 @@ def register(engine: Engine, timeout_ms: int) -> None:
         turn = _BY_FILE.get(path)
         if turn is None:
             turn = _BY_FILE[path] = WriterTurn(path)
-        _BY_ENGINE[engine] = (turn, timeout_ms / 1000)
+        _BY_ENGINE[engine] = (turn, int(timeout_ms))
 
 
 def take(engine: Engine) -> WriterTurn | None:
@@ -118,8 +119,8 @@ def take(engine: Engine) -> WriterTurn | None:
     found = _BY_ENGINE.get(engine)
     if found is None:
         return None
-    turn, timeout_s = found
-    turn.acquire(timeout_s)
+    turn, timeout_ms = found
+    turn.acquire(timeout_ms)
     return turn
 
 

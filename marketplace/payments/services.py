@@ -272,11 +272,6 @@ def _book_statements():
 
 
 @functools.cache
-def _order_status_statement():
-    return select(Order.status).where(Order.id == bindparam("order_id"))
-
-
-@functools.cache
 def _payments_of_statement():
     return select(Payment).where(Payment.order_id == bindparam("order_id")).order_by(Payment.id)
 
@@ -381,7 +376,8 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
     if payment.instalment == payment.instalments:  # the last part: the order is paid
         paid = db.session.execute(paid_order, {"order_id": order.id, "now": now}).rowcount
     else:  # (the status as it is now: the caller may have read the order before the lock)
-        paid = int(db.session.scalar(_order_status_statement(), {"order_id": order.id}) == OrderStatus.PENDING_PAYMENT)
+        db.session.refresh(order, ["status"])
+        paid = int(order.status == OrderStatus.PENDING_PAYMENT)
     if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
         return "order_not_pending"
     # What the two updates wrote is read again from the database when next asked; the rest of
