@@ -197,6 +197,23 @@ def _register_error_handlers(app: Flask) -> None:
     for status in messages:
         app.register_error_handler(status, http_error)
 
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        """SQLite's one write lock stayed taken for the whole busy timeout (a burst of writers,
+        a long import): the unit of work rolled back, so nothing was saved. Told as 503 with a
+        Retry-After, which browsers show and Stripe's webhook deliveries retry, not as a 500.
+        Any other database failure is a 500."""
+        db.session.rollback()
+        if "database is locked" not in str(exc):
+            raise exc
+        message = _("The platform is busy. Nothing was saved; try again in a moment.")
+        headers = {"Retry-After": "5"}
+        if _wants_json():
+            return jsonify(error=message), 503, headers
+        return render_template("error.html", status=503, message=message), 503, headers
+
     from flask_wtf.csrf import CSRFError
 
     @app.errorhandler(CSRFError)

@@ -138,3 +138,41 @@ def test_a_unit_of_work_that_gets_no_turn_writes_nothing(app, app_ctx):
         writer.join(10)
     db.session.rollback()
     assert db.session.scalars(select(OutgoingMail.recipient)).all() == ["first@example.org"]
+
+
+def test_a_page_that_gets_no_turn_says_the_platform_is_busy_and_saves_nothing(app, client, factory):
+    """The person is told, in their language, that nothing was saved and to try again (503 with
+    a Retry-After), not shown a 500; the order they asked for is not half-made."""
+    from marketplace.orders.models import Order
+    from tests.factories import login, published
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has row locks: no writers' turn")
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    buyer = factory.user("enterprise", size="small")
+    service = published(provider, "service")
+    login(client, buyer)
+    inside, leave = threading.Event(), threading.Event()
+
+    def holder():
+        with app.app_context(), unit_of_work():
+            queue_mail("held@example.org", "持有写锁", "持有写锁")
+            inside.set()
+            leave.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    writers.register(engine, 200)
+    try:
+        assert inside.wait(10)
+        busy = client.post(f"/listings/{service.id}/order")
+    finally:
+        writers.register(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        leave.set()
+        thread.join(10)
+    assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
+    assert "平台正忙，本次操作未保存任何内容" in busy.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(select(Order).where(Order.listing_id == service.id)).all() == []
+    assert client.post(f"/listings/{service.id}/order").status_code == 302  # free again: it is made

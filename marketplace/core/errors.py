@@ -38,6 +38,7 @@ def status_title(status: int) -> str:
         409: _("Someone was quicker"),
         413: _("The upload is too large"),
         429: _("Too many requests"),
+        503: _("Busy for a moment"),
     }
     return titles.get(status, _("Something went wrong"))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +21,6 @@ from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.core.timeutil import business_date, utcnow
-from marketplace.core.uow import current as current_unit_of_work
 from marketplace.core.uow import refusable_unit_of_work, transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
@@ -307,19 +306,10 @@ def handle_webhook(payload: bytes, signature: str, *, new_id: bool = False) -> d
         raise ServiceError(_("The webhook signature is not valid.")) from exc
     except gw.WebhookError as exc:
         raise ServiceError(_("The webhook body is not valid.")) from exc
-    for attempt in range(3):
-        try:
-            return _apply_event(event, look_first=not new_id)
-        except OperationalError as exc:
-            # SQLite: concurrent deliveries of one payment's event (a repeated click relays it
-            # too) can find their read snapshot overtaken by another's commit, and SQLite then
-            # refuses the write at once ("database is locked"). Nothing was written: read again
-            # and apply, unless a caller's unit of work holds other work.
-            if current_unit_of_work() is not None or "locked" not in str(exc) or attempt == 2:
-                raise
-            db.session.rollback()
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+    # (SQLite: the unit of work waits its turn to write and then opens with BEGIN IMMEDIATE, so
+    # no snapshot goes stale under it; a turn not had within the busy timeout raises, nothing
+    # is written, and the delivery is told 503 to come again.)
+    return _apply_event(event, look_first=not new_id)
 
 
 def _apply_event(event, look_first: bool = True) -> dict:

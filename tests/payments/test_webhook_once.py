@@ -61,3 +61,53 @@ def test_a_refused_event_inside_a_callers_unit_of_work_keeps_the_callers_work(ap
     db.session.expire_all()
     assert _count(Notification, Notification.user_id == buyer.id) == before + 1  # the caller's row committed
     assert _count(WebhookEvent) == 1 and _count(LedgerEntry) == 1
+
+
+def test_a_webhook_that_finds_the_database_busy_is_told_to_come_again_and_writes_nothing(
+        app, client, factory, no_relay, monkeypatch):
+    """SQLite's write lock held past the busy timeout: the delivery is answered 503 with a
+    Retry-After (Stripe delivers again), having asked for the lock once (no retries inside the
+    request, each as long as the timeout), and nothing of the event is written; delivered again
+    once the lock is free, it books the payment."""
+    import threading
+
+    import pytest
+
+    from marketplace.core import writers
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has row locks: no writers' turn")
+    order_id, _buyer, event = _started_payment(client, factory)
+    asked = []
+    take = writers.take
+    monkeypatch.setattr(writers, "take", lambda e: asked.append(1) or take(e))
+    inside, leave = threading.Event(), threading.Event()
+
+    def holder():
+        with app.app_context(), unit_of_work():
+            db.session.add(Notification(user_id=_buyer.id, message="notice.paid", link="/held"))
+            inside.set()
+            leave.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    writers.register(engine, 200)
+    try:
+        assert inside.wait(10)
+        asked.clear()
+        busy = client.post("/payments/webhook", data=event, headers={"Stripe-Signature": _signed(app, event)})
+    finally:
+        writers.register(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        leave.set()
+        thread.join(10)
+    assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0  # (the limiter may lengthen it)
+    assert "error" in busy.get_json()
+    assert len(asked) == 1  # one wait for the turn, not one per retry
+    db.session.expire_all()
+    assert _count(WebhookEvent) == 0 and _count(LedgerEntry) == 0
+    assert db.session.get(Order, order_id).status == "pending_payment"
+    again = client.post("/payments/webhook", data=event, headers={"Stripe-Signature": _signed(app, event)})
+    assert again.status_code == 200 and again.get_json()["outcome"] == "paid"
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == "paid" and _count(LedgerEntry) == 1
