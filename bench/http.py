@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60]
 
-Serves the platform as deployed (gunicorn with deploy/gunicorn.conf.py: 2 workers of 4 threads, a
+Serves the platform as deployed (gunicorn with deploy/gunicorn.conf.py: 2 workers of 2 threads, a
 `flask worker` beside it for the after-commit work, mail to a loopback SMTP sink; 127.0.0.1, demo city loaded into a temporary
 SQLite database, production configuration with cookies allowed over plain http: CSRF on,
 payments through stripe-mock with the signed webhook relayed) and a bare "hello" Flask app
@@ -65,6 +65,13 @@ app = Flask(__name__)
 def hello():
     return "hello"
 '''
+
+
+def deployed_threads() -> int:
+    """The threads of each worker, as deploy/gunicorn.conf.py reads them from this environment."""
+    import runpy
+
+    return runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["threads"]
 
 
 def free_port() -> int:
@@ -577,7 +584,7 @@ def main(argv=None):
             "bench": "http",
             "setup_s": round(setup_s, 1),
             "worker_quiet_after_s": worker_quiet_s,
-            "config": {"workers": 2, "threads": int(os.environ.get("GUNICORN_THREADS", 4)),
+            "config": {"workers": 2, "threads": deployed_threads(),
                        "keepalive": KEEPALIVE, "concurrency": c, "requests": n, "checkouts": args.checkouts,
                        "accounts": args.accounts, "database": "sqlite",
                        "app_config": "production, cookies without Secure, webhook relayed",

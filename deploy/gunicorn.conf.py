@@ -6,11 +6,15 @@ import glob
 import multiprocessing
 import os
 
-# Worker processes, each with a few threads: requests mostly wait on PostgreSQL, Elasticsearch
-# and the payment gateway. Override with GUNICORN_WORKERS / GUNICORN_THREADS in the env file.
+# Worker processes, each with two threads: one serves while the other waits on the database,
+# Elasticsearch or the payment gateway. More threads than that cost CPU rather than saving
+# waits, as they take the one interpreter lock of their process in turns: on 2 cores with 2
+# workers (bench/http.py, alternated runs) a checkout cost the web workers 14.5-17 ms of CPU
+# with 4 threads and 12-14.4 ms with 2, and the checkouts a second rose from 81-92 to 98-117.
+# Override with GUNICORN_WORKERS / GUNICORN_THREADS in the env file.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = 60  # a worker silent this long is killed and replaced
 graceful_timeout = 30  # on stop/restart, requests in flight get this long to finish
 keepalive = 5  # nginx keeps upstream connections open (keepalive in the upstream block)
