@@ -81,6 +81,22 @@ class Everyone:
     org_id: int | None
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """``tell``'s recipients read ahead: each member of an organisation with their channels for
+    one kind of notice. A service reads them before its unit of work takes SQLite's write lock,
+    which other writers wait for; a member who joins or changes a choice in between is told as
+    a moment earlier."""
+
+    kind: str
+    choices: dict[int, dict[str, bool]]
+
+
+def read_ahead(who: Everyone, kind: str) -> Chosen:
+    """The members of ``who`` and their choices for ``kind``, for a ``tell`` to come."""
+    return Chosen(kind, _members_choosing(who.org_id, kind))
+
+
 def members(org_id: int | None) -> list[int]:
     """The users of an organisation (none for None)."""
     if org_id is None:
@@ -153,10 +169,15 @@ def text(note: Notification) -> str:
 
 def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = None, **params) -> int:
     """Notify these users (once each; never ``exclude``, the one who acted), or ``Everyone``
-    of an organisation. Joins the caller's transaction. Returns how many were told in the app."""
+    of an organisation (or its members ``Chosen`` ahead, ``read_ahead``). Joins the caller's
+    transaction. Returns how many were told in the app."""
     assert kind in KINDS and key in TEXTS, (kind, key)
     params = {k: str(v) for k, v in params.items()}
-    if isinstance(user_ids, Everyone):
+    if isinstance(user_ids, Chosen):
+        assert user_ids.kind == kind, (user_ids.kind, kind)
+        wanted = user_ids.choices
+        users = [user_id for user_id in wanted if user_id != exclude]
+    elif isinstance(user_ids, Everyone):
         wanted = _members_choosing(user_ids.org_id, kind)
         users = [user_id for user_id in wanted if user_id != exclude]
     else:

@@ -24,7 +24,7 @@ from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing, ListingStatus
-from marketplace.notifications.services import Everyone, tell
+from marketplace.notifications.services import Chosen, Everyone, read_ahead, tell
 from marketplace.orders.models import (
     BOOKING,
     CONTRACT_TYPES,
@@ -126,10 +126,12 @@ def _split(amount_fen: int, on: date) -> tuple[int, int, int]:
 
 def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher: bool,
                transfer_mode: str | None = None, enquiry: Enquiry | None = None,
-               voucher_id: int | None = None, related: bool | None = None) -> Order:
+               voucher_id: int | None = None, related: bool | None = None,
+               sellers: Chosen | None = None) -> Order:
     """The order (and, for an achievement or a demand, the technology contract). The buyer is
     the actor's organisation; on an enquiry the enquiry's parties (a demand's responder sells).
-    ``related``: whether buyer and seller share a member, if the caller read it already."""
+    ``related``: whether buyer and seller share a member, if the caller read it already;
+    ``sellers``: the seller's members to tell, if the caller read them already."""
     buyer = enquiry.buyer if enquiry is not None else actor.organization
     seller_org_id = enquiry.seller_org_id if enquiry is not None else listing.organization_id
     if buyer.id == seller_org_id:
@@ -164,7 +166,8 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                                 amount_fen=amount_fen, project=listing.ref, signed_on=beijing_today(),
                                 transformed_in_city=buyer.in_city)
         db.session.add(contract)
-    tell(Everyone(seller_org_id), "order", "talk.order", f"/orders/{order.id}", exclude=actor.id, org=buyer.name,
+    tell(sellers or Everyone(seller_org_id), "order", "talk.order", f"/orders/{order.id}", exclude=actor.id,
+         org=buyer.name,
          title=listing.title, price=format_yuan(amount_fen))
     return order
 
@@ -260,9 +263,10 @@ def order_service(actor, listing_id: int, with_voucher: bool = False, voucher_id
     listing, related = _listing_to_buy(actor, listing_id, ("service",))
     if listing.price_fen is None:
         raise ServiceError(_("This service is priced on request: send an enquiry."))
+    sellers = read_ahead(Everyone(listing.organization_id), "order")
     with unit_of_work():
         return _new_order(actor, listing, "service", listing.price_fen, with_voucher, voucher_id=voucher_id,
-                          related=related)
+                          related=related, sellers=sellers)
 
 
 def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
@@ -273,9 +277,10 @@ def buy_achievement(actor, listing_id: int, transfer_mode: str) -> Order:
         raise ServiceError(_("This achievement is not offered that way."), "transfer_mode")
     if listing.price_fen is None or listing.negotiable:
         raise ServiceError(_("The price is negotiable: send an enquiry."))
+    sellers = read_ahead(Everyone(listing.organization_id), "order")
     with unit_of_work():
         return _new_order(actor, listing, "licence", listing.price_fen, False, transfer_mode=transfer_mode,
-                          related=related)
+                          related=related, sellers=sellers)
 
 
 def get_order(actor, order_id: int, *, with_parts: bool = False) -> Order:

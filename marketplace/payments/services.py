@@ -25,6 +25,7 @@ from marketplace.core.uow import refusable_unit_of_work, transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.notifications.models import notify
+from marketplace.notifications.services import Chosen, Everyone, read_ahead, tell
 from marketplace.orders.models import BOOKING, ORDER, BookingStatus, Order, OrderStatus
 from marketplace.orders.services import business_ref, get_order
 from marketplace.payments import gateway as gw
@@ -323,11 +324,13 @@ def _apply_event(event, look_first: bool = True) -> dict:
     # inside, with conditional UPDATEs.
     paying = (db.session.scalar(_paying_statement(), {"gateway_id": event.object_id})
               if event.type == "payment_intent.succeeded" else None)
+    # (and, as read as well before as inside, the seller's members its notice tells)
+    sellers = read_ahead(Everyone(paying.order.seller_org_id), "order") if paying is not None else None
     try:
         with refusable_unit_of_work():
             outcome = "ignored"
             if event.type == "payment_intent.succeeded":
-                outcome = _payment_succeeded(event, paying)
+                outcome = _payment_succeeded(event, paying, sellers)
             elif event.type == "payment_intent.payment_failed":
                 outcome = _payment_failed(event)
             # (a row nothing reads back: inserted as it is, not as an object to flush)
@@ -338,19 +341,20 @@ def _apply_event(event, look_first: bool = True) -> dict:
     return {"event": event.id, "outcome": outcome}
 
 
-def _payment_succeeded(event, payment: Payment | None) -> str:
+def _payment_succeeded(event, payment: Payment | None, sellers: Chosen | None) -> str:
     if payment is None:
         return "unknown_payment"
     if not PAYMENT.allows(payment.status, PaymentStatus.SUCCEEDED):
         return "already_" + payment.status
     if event.amount_fen is not None and event.amount_fen != payment.amount_fen:
         return "amount_mismatch"
-    return book(payment, "card")
+    return book(payment, "card", sellers=sellers)
 
 
-def book(payment: Payment, method: str, confirmed_by=None) -> str:
+def book(payment: Payment, method: str, confirmed_by=None, sellers: Chosen | None = None) -> str:
     """The payment succeeded: move it, the order (with its last part) and write the ledger's
-    payment entry, all in the caller's unit of work.
+    payment entry, all in the caller's unit of work. ``sellers``: the seller's members its
+    notice tells, if the caller read them before the unit of work.
 
     The transition happens once, decided inside the database: of concurrent confirmations
     (webhook deliveries, a person confirming receipt, a statement import) one moves the
@@ -382,7 +386,6 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
     }
     if payment.instalments > 1:
         payload.update(instalment=payment.instalment, instalments=payment.instalments)
-    from marketplace.notifications.services import Everyone, tell
 
     # The ledger entry is left for the caller's commit to flush (the notices and the outbox rows
     # are single INSERTs run at once): nothing read from here on (the seller's members and their
@@ -395,7 +398,7 @@ def book(payment: Payment, method: str, confirmed_by=None) -> str:
         # (a voucher's redemption and its receivables are written at acceptance, not here:
         # marketplace.vouchers.services._redeem)
         notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
-        tell(Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
+        tell(sellers or Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
              price=format_yuan(payment.amount_fen), title=order.listing.title)
     return "paid"
 

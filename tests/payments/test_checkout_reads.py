@@ -67,3 +67,33 @@ def test_a_card_checkout_reads_each_row_once(client, provider, enterprise, state
     assert _repeated_reads(ordering) == {} and _repeated_reads(paying) == {}
     budget = BUDGET + (db.engine.dialect.name == "postgresql")  # (the ledger's advisory lock there)
     assert len(ordering) + len(paying) <= budget, [s[:50] for s in ordering + paying]
+
+
+def test_a_checkout_reads_who_to_tell_before_it_takes_the_write_lock(app, client, provider, enterprise):
+    """The seller's members and their choices, read for the order's and the payment's notices,
+    are read before each unit of work takes the write lock (SQLite's one lock, which every
+    other writer waits for), and still tell the seller's members."""
+    from marketplace.core.uow import current
+    from marketplace.notifications.models import Notification
+
+    listing = listings.create_listing(provider, "service", {"title": "检测服务", "description": "",
+                                                            "price_fen": 120_000, "negotiable": False})
+    listing_id = listings.publish(provider, listing.id).id
+    login(client, enterprise)
+    reads: list[bool] = []  # for each read of members with their choices: was the write lock held?
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SELECT") and "notification_preferences" in statement:
+            uow = current()
+            reads.append(uow is not None and uow._locked)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        order_id = int(client.post(f"/listings/{listing_id}/order").headers["Location"].rsplit("/", 1)[1])
+        assert client.post(f"/orders/{order_id}/pay").status_code == 302
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert reads == [False, False]  # the order's notice, then the payment's: both outside
+    told = db.session.scalars(select(Notification.message).where(Notification.user_id == provider.id,
+                                                                  Notification.link == f"/orders/{order_id}"))
+    assert sorted(told) == ["talk.order", "talk.paid"]
