@@ -53,6 +53,12 @@ def update() -> None:
     template = extract()
     catalog = read() if PO.exists() else Catalog(locale="zh", project="liaocheng-marketplace")
     catalog.update(template, no_fuzzy_matching=True)
+    # A translated message that extraction does not find is kept, not dropped: the mail
+    # template (.txt) and messages built at run time are not extracted, and dropping them
+    # once sent mail out in English.
+    for message in list(catalog.obsolete.values()):
+        if message.string:
+            catalog[message.id] = message
     catalog.obsolete.clear()
     write(catalog)
     print(f"{len(template)} messages; untranslated: {len(untranslated(catalog))}")
