@@ -17,6 +17,7 @@ from marketplace.core import writers
 from marketplace.core.uow import unit_of_work
 from marketplace.extensions import db
 from marketplace.notifications.models import OutgoingMail, queue_mail
+from tests.writelock import HOLDER_MAIL, write_lock_held
 
 FORK = multiprocessing.get_context("fork")
 
@@ -112,32 +113,14 @@ def test_a_forked_child_waits_for_its_parents_turn_like_any_other_process(tmp_pa
 
 
 def test_a_unit_of_work_that_gets_no_turn_writes_nothing(app, app_ctx):
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
+    if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL has row locks: no writers' turn")
-    inside, leave = threading.Event(), threading.Event()
-
-    def first_writer():
-        with app.app_context():
-            with unit_of_work():
-                queue_mail("first@example.org", "先写", "持有写锁")
-                inside.set()
-                leave.wait(30)
-
-    writer = threading.Thread(target=first_writer)
-    writer.start()
-    writers.register(engine, 200)  # this engine's writers wait 0.2 s at most
-    try:
-        assert inside.wait(10)
+    with write_lock_held(app, wait_ms=200):  # this engine's writers wait 0.2 s at most
         with pytest.raises(OperationalError, match="database is locked"):
             with unit_of_work():
                 queue_mail("second@example.org", "后写", "等不到写锁")
-    finally:
-        writers.register(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
-        leave.set()
-        writer.join(10)
     db.session.rollback()
-    assert db.session.scalars(select(OutgoingMail.recipient)).all() == ["first@example.org"]
+    assert db.session.scalars(select(OutgoingMail.recipient)).all() == [HOLDER_MAIL]
 
 
 def test_a_page_that_gets_no_turn_says_the_platform_is_busy_and_saves_nothing(app, client, factory):
@@ -146,31 +129,14 @@ def test_a_page_that_gets_no_turn_says_the_platform_is_busy_and_saves_nothing(ap
     from marketplace.orders.models import Order
     from tests.factories import login, published
 
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
+    if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL has row locks: no writers' turn")
     provider = factory.user("provider", kind="agency", service_agency=True)
     buyer = factory.user("enterprise", size="small")
     service = published(provider, "service")
     login(client, buyer)
-    inside, leave = threading.Event(), threading.Event()
-
-    def holder():
-        with app.app_context(), unit_of_work():
-            queue_mail("held@example.org", "持有写锁", "持有写锁")
-            inside.set()
-            leave.wait(30)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    writers.register(engine, 200)
-    try:
-        assert inside.wait(10)
+    with write_lock_held(app, wait_ms=200):
         busy = client.post(f"/listings/{service.id}/order")
-    finally:
-        writers.register(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
-        leave.set()
-        thread.join(10)
     assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
     assert "平台正忙，本次操作未保存任何内容" in busy.get_data(as_text=True)
     db.session.expire_all()

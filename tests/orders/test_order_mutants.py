@@ -2,7 +2,6 @@
 says, what kind of order an accepted quote on an achievement makes, the order list's order,
 what a voucher may not pay for, and the sweep that frees unpaid bookings. Through the public
 services; the clock is frozen at noon Beijing time (04:00 UTC)."""
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -141,27 +140,12 @@ def test_an_order_on_a_withdrawn_listing_is_refused_without_waiting_for_the_writ
     # The listing is read before the unit of work queues for SQLite's write lock: while another
     # request holds it (here a thread in a unit of work), a refused order is told at once and
     # writes nothing, instead of queueing behind the writers first.
-    from marketplace.core.uow import unit_of_work
-    from marketplace.notifications.models import queue_mail
+    from tests.writelock import write_lock_held
 
     listing = _listing(seller, "service", price_fen=100_000)
     listings.withdraw(seller, listing.id)
-    inside, leave = threading.Event(), threading.Event()
-
-    def writer():
-        with app.app_context(), unit_of_work():
-            queue_mail("busy@example.org", "占着写锁", "另一个请求正在写")
-            inside.set()
-            leave.wait(30)
-
-    holder = threading.Thread(target=writer)
-    holder.start()
-    try:
-        assert inside.wait(10)
+    with write_lock_held(app) as holder:
         with pytest.raises(NotFound):
             orders.order_service(buyer, listing.id)
         assert holder.is_alive()  # refused while the other still held the lock
-    finally:
-        leave.set()
-        holder.join(10)
     assert db.session.scalar(select(func.count()).select_from(Order)) == 0

@@ -69,38 +69,20 @@ def test_a_webhook_that_finds_the_database_busy_is_told_to_come_again_and_writes
     Retry-After (Stripe delivers again), having asked for the lock once (no retries inside the
     request, each as long as the timeout), and nothing of the event is written; delivered again
     once the lock is free, it books the payment."""
-    import threading
-
     import pytest
 
     from marketplace.core import writers
+    from tests.writelock import write_lock_held
 
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
+    if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL has row locks: no writers' turn")
     order_id, _buyer, event = _started_payment(client, factory)
     asked = []
     take = writers.take
     monkeypatch.setattr(writers, "take", lambda e: asked.append(1) or take(e))
-    inside, leave = threading.Event(), threading.Event()
-
-    def holder():
-        with app.app_context(), unit_of_work():
-            db.session.add(Notification(user_id=_buyer.id, message="notice.paid", link="/held"))
-            inside.set()
-            leave.wait(30)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    writers.register(engine, 200)
-    try:
-        assert inside.wait(10)
+    with write_lock_held(app, wait_ms=200):
         asked.clear()
         busy = client.post("/payments/webhook", data=event, headers={"Stripe-Signature": _signed(app, event)})
-    finally:
-        writers.register(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
-        leave.set()
-        thread.join(10)
     assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0  # (the limiter may lengthen it)
     assert "error" in busy.get_json()
     assert len(asked) == 1  # one wait for the turn, not one per retry
