@@ -11,10 +11,13 @@ one PostgreSQL database:
   ``next_run_at`` forward with a conditional UPDATE, which one worker wins;
 * each worker writes a heartbeat, which ``/readyz`` and the admin pages read.
 
-On SQLite (the embedded default) run one worker.
+On SQLite (the embedded default) one worker runs: outbox rows are not locked for a worker
+there, so a second would do the same rows again (a mail sent twice). A second worker on the
+same database file refuses to start (``_the_only_worker``).
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -216,6 +219,7 @@ def round_pause(done: int, idle_ms: int, linger_ms: int, busy: int) -> int:
 def worker_command(once: bool, name: str | None):
     """Drain the outbox and run timed jobs until stopped (TERM or Ctrl-C finish the round)."""
     name = name or f"{socket.gethostname()}:{os.getpid()}"
+    only = _the_only_worker()
     started = utcnow()
     stop = {"now": False}
 
@@ -230,7 +234,29 @@ def worker_command(once: bool, name: str | None):
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
+        if only is not None:
+            os.close(only)  # (and with it the lock)
     click.echo(f"worker {name} stopped")
+
+
+def _the_only_worker() -> int | None:
+    """On a SQLite file: hold ``<database>-worker`` locked while this worker runs, or refuse to
+    start when another worker holds it. Returns the lock's file descriptor (None on PostgreSQL,
+    where several workers share the work, and on an in-memory database)."""
+    engine = db.engine
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = os.path.realpath(database) + "-worker"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise click.ClickException(
+            f"another worker already runs on the SQLite database {database} (it holds {path}). "
+            "On SQLite one worker runs; several workers need PostgreSQL.") from None
+    return fd
 
 
 def _serve(name: str, started, once: bool, stop: dict) -> None:

@@ -332,3 +332,32 @@ def test_each_batch_and_each_timed_job_is_one_log_line_with_the_requests_that_qu
     assert isinstance(done["duration_ms"], int) and done["duration_ms"] >= 0
     assert (failed["outcome"], failed["error"], failed["level"]) == ("failed", "RuntimeError", "WARNING")
     assert (timed["job"], timed["outcome"], timed["worker"]) == ("probe-log-job", "done", "w-log")
+
+
+def test_a_second_worker_on_the_same_sqlite_file_refuses_to_start_and_does_nothing(app, probe):
+    """On SQLite outbox rows are not locked for a worker, so two workers would both do them
+    (a mail sent twice): while one runs, another is refused at once with the reason, and the
+    rows stay for the one that runs."""
+    import fcntl
+
+    database = db.engine.url.database
+    if db.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        pytest.skip("PostgreSQL shares the work among several workers")
+    seen, _ = probe
+    with app.app_context():
+        outbox.enqueue("probe", "k1")
+        db.session.commit()
+    fd = os.open(os.path.realpath(database) + "-worker", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the worker that already runs
+        refused = app.test_cli_runner().invoke(args=["worker", "--once", "--name", "w-second"])
+    finally:
+        os.close(fd)
+    assert refused.exit_code != 0
+    assert "another worker already runs" in refused.output and "PostgreSQL" in refused.output
+    assert seen == [] and [r.key for r in _rows()] == ["k1"]  # nothing done twice, nothing lost
+    assert db.session.get(WorkerHeartbeat, "w-second") is None
+    ran = app.test_cli_runner().invoke(args=["worker", "--once", "--name", "w-only"])
+    assert ran.exit_code == 0, ran.output
+    db.session.expire_all()
+    assert seen == [["k1"]] and _rows() == []
