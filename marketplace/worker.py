@@ -34,6 +34,7 @@ from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace import outbox
+from marketplace.core import writers
 from marketplace.core.timeutil import utcnow
 from marketplace.core.uow import transactional, unit_of_work
 from marketplace.extensions import db
@@ -243,11 +244,10 @@ def _the_only_worker() -> int | None:
     """On a SQLite file: hold ``<database>-worker`` locked while this worker runs, or refuse to
     start when another worker holds it. Returns the lock's file descriptor (None on PostgreSQL,
     where several workers share the work, and on an in-memory database)."""
-    engine = db.engine
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+    database = writers.sqlite_file(db.engine)
+    if database is None:
         return None
-    path = os.path.realpath(database) + "-worker"
+    path = database + "-worker"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -98,14 +98,23 @@ _BY_ENGINE: weakref.WeakKeyDictionary[Engine, tuple[WriterTurn, int]] = weakref.
 _GUARD = threading.Lock()
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The real path of the SQLite file an engine writes, or None: another database, an
+    in-memory one, or a URI filename (``file:…``, which may name either)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.realpath(database)
+
+
 def register(engine: Engine, timeout_ms: int) -> None:
     """Give a SQLite engine on a file its turn (shared with the process's other engines on the
     same file). An in-memory database has one connection and no other process, and a URI
     filename (``file:…``) may name one: no turn; SQLite's busy timeout alone covers them."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_file(engine)
+    if database is None:
         return
-    path = os.path.realpath(database) + "-writer"
+    path = database + "-writer"
     with _GUARD:
         turn = _BY_FILE.get(path)
         if turn is None:

@@ -167,8 +167,7 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                                 transformed_in_city=buyer.in_city)
         db.session.add(contract)
     tell(sellers or Everyone(seller_org_id), "order", "talk.order", f"/orders/{order.id}", exclude=actor.id,
-         org=buyer.name,
-         title=listing.title, price=format_yuan(amount_fen))
+         org=buyer.name, title=listing.title, price=format_yuan(amount_fen))
     return order
 
 

@@ -324,8 +324,10 @@ def _apply_event(event, look_first: bool = True) -> dict:
     # inside, with conditional UPDATEs.
     paying = (db.session.scalar(_paying_statement(), {"gateway_id": event.object_id})
               if event.type == "payment_intent.succeeded" else None)
-    # (and, as read as well before as inside, the seller's members its notice tells)
-    sellers = read_ahead(Everyone(paying.order.seller_org_id), "order") if paying is not None else None
+    # (and the seller's members its notice tells, read as well before the lock as inside it;
+    # not for a payment that can no longer move, a replay's)
+    sellers = (read_ahead(Everyone(paying.order.seller_org_id), "order")
+               if paying is not None and PAYMENT.allows(paying.status, PaymentStatus.SUCCEEDED) else None)
     try:
         with refusable_unit_of_work():
             outcome = "ignored"
@@ -398,8 +400,8 @@ def book(payment: Payment, method: str, confirmed_by=None, sellers: Chosen | Non
         # (a voucher's redemption and its receivables are written at acceptance, not here:
         # marketplace.vouchers.services._redeem)
         notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
-        tell(sellers or Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}", org=order.buyer.name,
-             price=format_yuan(payment.amount_fen), title=order.listing.title)
+        tell(sellers or Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}",
+             org=order.buyer.name, price=format_yuan(payment.amount_fen), title=order.listing.title)
     return "paid"
 
 
