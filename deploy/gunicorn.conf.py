@@ -7,11 +7,12 @@ import multiprocessing
 import os
 
 # Worker processes, each with two threads: one serves while the other waits on the database,
-# Elasticsearch or the payment gateway. More threads than that cost CPU rather than saving
-# waits, as they take the one interpreter lock of their process in turns: on 2 cores with 2
-# workers (bench/http.py, alternated runs) a checkout cost the web workers 14.5-17 ms of CPU
-# with 4 threads and 12-14.4 ms with 2, and the checkouts a second rose from 81-92 to 98-117.
-# Override with GUNICORN_WORKERS / GUNICORN_THREADS in the env file.
+# Elasticsearch or the payment gateway. More threads take the one interpreter lock of their
+# process in turns, and a unit of work holding SQLite's write lock (which every other writer
+# waits for) then waits longer for its own process's: on 2 cores with 2 workers
+# (bench/http.py, 4 series of alternated runs, bench/README.md) 2 threads gave a lower
+# checkout p95 and less idle CPU than 4 in every series, and more checkouts a second in three
+# of the four (+2 % to +24 %; -5 % in one). Override with GUNICORN_WORKERS / GUNICORN_THREADS.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
