@@ -173,12 +173,11 @@ def tell(user_ids, kind: str, key: str, link: str | None, exclude: int | None = 
     transaction. Returns how many were told in the app."""
     assert kind in KINDS and key in TEXTS, (kind, key)
     params = {k: str(v) for k, v in params.items()}
+    if isinstance(user_ids, Everyone):  # (read now, as a caller reads them ahead)
+        user_ids = read_ahead(user_ids, kind)
     if isinstance(user_ids, Chosen):
         assert user_ids.kind == kind, (user_ids.kind, kind)
         wanted = user_ids.choices
-        users = [user_id for user_id in wanted if user_id != exclude]
-    elif isinstance(user_ids, Everyone):
-        wanted = _members_choosing(user_ids.org_id, kind)
         users = [user_id for user_id in wanted if user_id != exclude]
     else:
         users = [user_id for user_id in dict.fromkeys(user_ids) if user_id != exclude]
