@@ -107,6 +107,20 @@ class Enquiry(db.Model):
         return self.responder if self.responder_org_id is not None else self.listing.organization
 
 
+# The references under which orders, contracts and bookings stand in the ledger, from their ids
+# (a read of the ids alone, without the rows, names them the same way).
+def order_ref(order_id: int) -> str:
+    return f"ORD-{order_id}"
+
+
+def contract_ref(contract_id: int) -> str:
+    return f"CTR-{contract_id}"
+
+
+def booking_ref(booking_id: int) -> str:
+    return f"BKG-{booking_id}"
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -145,7 +159,7 @@ class Order(db.Model):
 
     @property
     def ref(self) -> str:
-        return f"ORD-{self.id}"
+        return order_ref(self.id)
 
 
 class TechContract(db.Model):
@@ -178,7 +192,7 @@ class TechContract(db.Model):
 
     @property
     def ref(self) -> str:
-        return f"CTR-{self.id}"
+        return contract_ref(self.id)
 
     @property
     def transfer_kind(self) -> str | None:
@@ -228,7 +242,7 @@ class Booking(db.Model):
 
     @property
     def ref(self) -> str:
-        return f"BKG-{self.id}"
+        return booking_ref(self.id)
 
 
 class BookingSlot(db.Model):

@@ -38,6 +38,9 @@ from marketplace.orders.models import (
     Order,
     OrderStatus,
     TechContract,
+    booking_ref,
+    contract_ref,
+    order_ref,
 )
 
 # Which technology contract a purchase of an achievement creates.
@@ -332,13 +335,20 @@ def committed_id(row) -> int:
 
 def business_ref(order: Order) -> str:
     """The id under which an order's money events stand in the ledger and the scenario."""
-    if order.contract is not None:
-        return order.contract.ref
-    if order.booking is not None:
-        return order.booking.ref
-    if order.with_voucher:
-        return f"VCH-{order.id}"
-    return order.ref
+    return business_ref_of(order.id, order.with_voucher, getattr(order.contract, "id", None),
+                           getattr(order.booking, "id", None))
+
+
+def business_ref_of(order_id: int, with_voucher: bool, contract_id: int | None, booking_id: int | None) -> str:
+    """``business_ref`` from the ids alone: the contract's, else the booking's, else the
+    voucher's, else the order's."""
+    if contract_id is not None:
+        return contract_ref(contract_id)
+    if booking_id is not None:
+        return booking_ref(booking_id)
+    if with_voucher:
+        return f"VCH-{order_id}"
+    return order_ref(order_id)
 
 
 # --- technology contracts ------------------------------------------------------------

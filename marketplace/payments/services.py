@@ -14,8 +14,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
@@ -27,7 +27,7 @@ from marketplace.ledger.services import append as ledger_append
 from marketplace.notifications.models import notify
 from marketplace.notifications.services import Chosen, Everyone, read_ahead, tell
 from marketplace.orders.models import BOOKING, ORDER, BookingStatus, Order, OrderStatus
-from marketplace.orders.services import business_ref, get_order
+from marketplace.orders.services import business_ref, business_ref_of, get_order
 from marketplace.payments import gateway as gw
 from marketplace.payments.models import (
     LIVE,
@@ -242,23 +242,81 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
 # takes to run it, and a checkout runs a dozen. (Built on first use, when the mappers are.)
 
 
+@dataclass(frozen=True)
+class Paying:
+    """What booking a payment reads and writes, in one row: the payment's own columns; its
+    order's, its parties' names and credit codes (the ledger's payer and payee), its listing's
+    title (the seller's notice) and the reference the ledger names it by (``business_ref``).
+    Plain values, not mapped rows: setting up the loading of seven related rows cost more CPU
+    than any other read of a checkout. Of all this only the statuses can change before the
+    booking, and book() decides on them in the database."""
+
+    payment_id: int
+    status: str
+    amount_fen: int
+    gateway_id: str
+    instalment: int
+    instalments: int
+    order_id: int
+    created_by_id: int
+    seller_org_id: int
+    buyer_name: str
+    buyer_code: str
+    seller_code: str
+    title: str
+    ref: str
+
+
 @functools.cache
-def _paying_statement():
-    """The payment by its gateway id, with what booking it reads: the order, its contract or
-    booking (the ledger's ref), its parties (the ledger's payer and payee) and listing (the
-    seller's notice), in one query."""
-    order = joinedload(Payment.order)
-    return select(Payment).where(Payment.gateway_id == bindparam("gateway_id")).options(
-        order.joinedload(Order.contract), order.joinedload(Order.booking), order.joinedload(Order.buyer),
-        order.joinedload(Order.seller), order.joinedload(Order.listing))
+def _paying_statement(by: str):
+    """The ``Paying`` of a payment by its ``gateway_id`` or its ``payment_id``, built once."""
+    from marketplace.accounts.models import Organization
+    from marketplace.listings.models import Listing
+    from marketplace.orders.models import Booking, TechContract
+
+    pay, order, listing = Payment.__table__, Order.__table__, Listing.__table__
+    buyer, seller = Organization.__table__.alias("buyer"), Organization.__table__.alias("seller")
+    contract, booking = TechContract.__table__, Booking.__table__
+    key = pay.c.gateway_id if by == "gateway_id" else pay.c.id
+    return (select(pay.c.id, pay.c.status, pay.c.amount_fen, pay.c.gateway_id, pay.c.instalment, pay.c.instalments,
+                   order.c.id, order.c.created_by_id, order.c.seller_org_id, order.c.with_voucher,
+                   buyer.c.name, buyer.c.credit_code, seller.c.credit_code, listing.c.title,
+                   contract.c.id, booking.c.id)
+            .select_from(pay.join(order, order.c.id == pay.c.order_id)
+                         .join(buyer, buyer.c.id == order.c.buyer_org_id)
+                         .join(seller, seller.c.id == order.c.seller_org_id)
+                         .join(listing, listing.c.id == order.c.listing_id)
+                         .outerjoin(contract, contract.c.order_id == order.c.id)
+                         .outerjoin(booking, booking.c.order_id == order.c.id))
+            .where(key == bindparam("key")))
+
+
+def read_paying(*, gateway_id: str | None = None, payment_id: int | None = None) -> Paying | None:
+    """The ``Paying`` of the payment with this gateway id (a webhook) or this id, or None."""
+    by, key = ("gateway_id", gateway_id) if gateway_id is not None else ("payment_id", payment_id)
+    row = db.session.execute(_paying_statement(by), {"key": key}).first()
+    if row is None:
+        return None
+    (payment_id, status, amount_fen, gateway_id, instalment, instalments, order_id, created_by_id, seller_org_id,
+     with_voucher, buyer_name, buyer_code, seller_code, title, contract_id, booking_id) = row
+    return Paying(payment_id, status, amount_fen, gateway_id, instalment, instalments, order_id, created_by_id,
+                  seller_org_id, buyer_name, buyer_code, seller_code, title,
+                  business_ref_of(order_id, with_voucher, contract_id, booking_id))
+
+
+def _expire_loaded(model, pk: int, attributes: list[str] | None = None) -> None:
+    """Expire the session's copy of a row a Core statement changed, if the session holds one."""
+    obj = db.session.identity_map.get(identity_key(model, pk))
+    if obj is not None:
+        db.session.expire(obj, attributes)
 
 
 @functools.cache
 def _book_statements():
-    """(move the payment to succeeded, move the order to paid, note the ledger entry): the
-    first two conditional on the status each may move from. Core statements on the tables:
-    nothing they decide depends on what the session holds unflushed, and the session's copies
-    are expired by hand where they changed."""
+    """(move the payment to succeeded, move the order to paid, note the ledger entry, read the
+    order's status): the first two conditional on the status each may move from. Core
+    statements on the tables: nothing they decide depends on what the session holds unflushed,
+    and the session's copies are expired by hand where they changed."""
     payments, orders = Payment.__table__.c, Order.__table__.c
     succeed = (update(Payment.__table__).where(payments.id == bindparam("payment_id"),
                                                payments.status.in_(PAYMENT.sources(PaymentStatus.SUCCEEDED)))
@@ -268,7 +326,8 @@ def _book_statements():
                                           orders.status.in_(ORDER.sources(OrderStatus.PAID)))
             .values(status=OrderStatus.PAID, paid_at=bindparam("now")))
     noted = update(Payment.__table__).where(payments.id == bindparam("payment_id")).values(ledger_seq=bindparam("ledger_seq"))
-    return succeed, paid, noted
+    status = select(orders.status).where(orders.id == bindparam("order_id"))
+    return succeed, paid, noted, status
 
 
 @functools.cache
@@ -322,11 +381,10 @@ def _apply_event(event, look_first: bool = True) -> dict:
     # write lock (a 7-table read: a third of the time the lock was held): of all that, only
     # the payment's and the order's statuses can change meanwhile, and book() decides on those
     # inside, with conditional UPDATEs.
-    paying = (db.session.scalar(_paying_statement(), {"gateway_id": event.object_id})
-              if event.type == "payment_intent.succeeded" else None)
+    paying = read_paying(gateway_id=event.object_id) if event.type == "payment_intent.succeeded" else None
     # (and the seller's members its notice tells, read as well before the lock as inside it;
     # not for a payment that can no longer move, a replay's)
-    sellers = (read_ahead(Everyone(paying.order.seller_org_id), "order")
+    sellers = (read_ahead(Everyone(paying.seller_org_id), "order")
                if paying is not None and PAYMENT.allows(paying.status, PaymentStatus.SUCCEEDED) else None)
     try:
         with refusable_unit_of_work():
@@ -343,7 +401,7 @@ def _apply_event(event, look_first: bool = True) -> dict:
     return {"event": event.id, "outcome": outcome}
 
 
-def _payment_succeeded(event, payment: Payment | None, sellers: Chosen | None) -> str:
+def _payment_succeeded(event, payment: Paying | None, sellers: Chosen | None) -> str:
     if payment is None:
         return "unknown_payment"
     if not PAYMENT.allows(payment.status, PaymentStatus.SUCCEEDED):
@@ -353,55 +411,55 @@ def _payment_succeeded(event, payment: Payment | None, sellers: Chosen | None) -
     return book(payment, "card", sellers=sellers)
 
 
-def book(payment: Payment, method: str, confirmed_by=None, sellers: Chosen | None = None) -> str:
+def book(payment: Paying | Payment, method: str, confirmed_by=None, sellers: Chosen | None = None) -> str:
     """The payment succeeded: move it, the order (with its last part) and write the ledger's
-    payment entry, all in the caller's unit of work. ``sellers``: the seller's members its
-    notice tells, if the caller read them before the unit of work.
+    payment entry, all in the caller's unit of work. ``payment``: what ``read_paying`` read
+    (the webhook reads it before the unit of work), or the payment's row (read here).
+    ``sellers``: the seller's members its notice tells, if the caller read them before.
 
     The transition happens once, decided inside the database: of concurrent confirmations
     (webhook deliveries, a person confirming receipt, a statement import) one moves the
-    payment and the order, the others find nothing left to move."""
+    payment and the order, the others find nothing left to move. The statements are Core
+    statements on the tables: the session's copies of the rows, where it holds any, are
+    expired where they changed."""
+    paying = read_paying(payment_id=payment.id) if isinstance(payment, Payment) else payment
     now = utcnow()
-    succeed, paid_order, noted = _book_statements()
-    moved = db.session.execute(succeed, {"payment_id": payment.id, "now": now,
+    succeed, paid_order, noted, order_status = _book_statements()
+    moved = db.session.execute(succeed, {"payment_id": paying.payment_id, "now": now,
                                          "confirmed_by_id": getattr(confirmed_by, "id", None)}).rowcount
     if moved != 1:
-        db.session.expire(payment)
-        return "already_" + (payment.status or "handled")
-    order = payment.order
-    if payment.instalment == payment.instalments:  # the last part: the order is paid
-        paid = db.session.execute(paid_order, {"order_id": order.id, "now": now}).rowcount
+        _expire_loaded(Payment, paying.payment_id)
+        status = db.session.scalar(select(Payment.status).where(Payment.id == paying.payment_id))
+        return "already_" + (status or "handled")
+    _expire_loaded(Payment, paying.payment_id, ["status", "succeeded_at", "confirmed_by_id", "ledger_seq"])
+    if paying.instalment == paying.instalments:  # the last part: the order is paid
+        paid = db.session.execute(paid_order, {"order_id": paying.order_id, "now": now}).rowcount
+        _expire_loaded(Order, paying.order_id, ["status", "paid_at"])
     else:  # (the status as it is now: the caller may have read the order before the lock)
-        db.session.refresh(order, ["status"])
-        paid = int(order.status == OrderStatus.PENDING_PAYMENT)
+        paid = int(db.session.scalar(order_status, {"order_id": paying.order_id}) == OrderStatus.PENDING_PAYMENT)
     if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
         return "order_not_pending"
-    # What the two updates wrote is read again from the database when next asked; the rest of
-    # the rows (amounts, parties, the contract or booking) did not change.
-    db.session.expire(payment, ["status", "succeeded_at", "confirmed_by_id"])
-    db.session.expire(order, ["status", "paid_at"])
     today = business_date(now)
-    ref = business_ref(order)
     payload = {
-        "payer": order.buyer.credit_code, "payee": order.seller.credit_code,
-        "amount": fen_to_str(payment.amount_fen), "method": LEDGER_METHOD[method], "gateway_id": payment.gateway_id,
+        "payer": paying.buyer_code, "payee": paying.seller_code,
+        "amount": fen_to_str(paying.amount_fen), "method": LEDGER_METHOD[method], "gateway_id": paying.gateway_id,
     }
-    if payment.instalments > 1:
-        payload.update(instalment=payment.instalment, instalments=payment.instalments)
+    if paying.instalments > 1:
+        payload.update(instalment=paying.instalment, instalments=paying.instalments)
 
     # The ledger entry is left for the caller's commit to flush (the notices and the outbox rows
     # are single INSERTs run at once): nothing read from here on (the seller's members and their
     # choices) needs it, so no read flushes it first.
     with db.session.no_autoflush:
-        entry = ledger_append("payment", ref, today, payment.amount_fen, payload, flush=False)
+        entry = ledger_append("payment", paying.ref, today, paying.amount_fen, payload, flush=False)
         # (written by its own UPDATE, not as a change the next flush finds by comparing the row)
-        db.session.execute(noted, {"payment_id": payment.id, "ledger_seq": entry.seq})
-        set_committed_value(payment, "ledger_seq", entry.seq)
+        db.session.execute(noted, {"payment_id": paying.payment_id, "ledger_seq": entry.seq})
         # (a voucher's redemption and its receivables are written at acceptance, not here:
         # marketplace.vouchers.services._redeem)
-        notify(order.created_by_id, "notice.paid", f"/orders/{order.id}")
-        tell(sellers or Everyone(order.seller_org_id), "order", "talk.paid", f"/orders/{order.id}",
-             org=order.buyer.name, price=format_yuan(payment.amount_fen), title=order.listing.title)
+        link = f"/orders/{paying.order_id}"
+        notify(paying.created_by_id, "notice.paid", link)
+        tell(sellers or Everyone(paying.seller_org_id), "order", "talk.paid", link,
+             org=paying.buyer_name, price=format_yuan(paying.amount_fen), title=paying.title)
     return "paid"
 
 
