@@ -186,6 +186,10 @@ class Config:
     # Logging: "json" (one JSON object a line, for journald/log shippers) or "text".
     LOG_FORMAT = "json"
     LOG_LEVEL = "INFO"
+    # stripe-python's own lines: at INFO two for every call to the gateway ("Request to Stripe
+    # api", "Stripe API response"), four a card payment. The platform logs what the calls
+    # decide (the request line, a refusal, a failure); set INFO or DEBUG to see the calls too.
+    LOG_LEVEL_STRIPE = "WARNING"
     # /metrics answers loopback clients; others need "Authorization: Bearer <METRICS_TOKEN>"
     # (empty: loopback only).
     METRICS_TOKEN = ""

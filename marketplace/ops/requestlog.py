@@ -70,6 +70,7 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
     request_log.setLevel(level)
+    logging.getLogger("stripe").setLevel(getattr(logging, str(app.config["LOG_LEVEL_STRIPE"]).upper(), logging.WARNING))
     if app.testing:  # pytest captures the records itself; a handler would outlive its stream
         return
     existing = next((h for h in root.handlers if isinstance(h, _Handler)), None)
