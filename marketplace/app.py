@@ -138,7 +138,22 @@ def create_app(config=None) -> Flask:
             "frame-ancestors 'none'; form-action 'self'")
         return response
 
+    @app.after_request
+    def keep_the_latest_flashes(response):
+        # A message waits in the session cookie until a page shows it. A client that does not
+        # follow the redirects (a script, a form sent again and again) would grow the cookie
+        # past the 4 KB a browser keeps, and every request would carry and re-sign all of it:
+        # only the latest few are kept.
+        waiting = session.get("_flashes")
+        if waiting is not None and len(waiting) > FLASHES_KEPT:
+            session["_flashes"] = waiting[-FLASHES_KEPT:]
+        return response
+
     return app
+
+
+# The messages a session keeps for the next page to show, the latest ones (keep_the_latest_flashes).
+FLASHES_KEPT = 3
 
 
 def _register_rate_limits(app: Flask) -> None:
