@@ -437,6 +437,7 @@ def book(payment: Paying | Payment, method: str, confirmed_by=None, sellers: Cho
         _expire_loaded(Order, paying.order_id, ["status", "paid_at"])
     else:  # (the status as it is now: the caller may have read the order before the lock)
         paid = int(db.session.scalar(order_status, {"order_id": paying.order_id}) == OrderStatus.PENDING_PAYMENT)
+        _expire_loaded(Order, paying.order_id, ["status"])  # (as the database has it now, if read again)
     if paid != 1:  # the order was cancelled meanwhile: the money is noted, nothing is booked
         return "order_not_pending"
     today = business_date(now)
