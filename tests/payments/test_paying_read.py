@@ -42,7 +42,7 @@ def test_the_paying_read_says_what_the_rows_say_for_every_kind_of_order(client, 
     # a service bought outright, and one with an innovation voucher
     plain = published(provider, "service", title="检测服务", price_fen=120_000)
     with_voucher = published(provider, "service", title="高端液相色谱仪检测服务", price_fen=5_000_000)
-    give_voucher(enterprise)
+    give_voucher(enterprise.organization)
     for listing, data in ((plain, {}), (with_voucher, {"with_voucher": "y"})):
         order_id = int(client.post(f"/listings/{listing.id}/order", data=data).headers["Location"].rsplit("/", 1)[1])
         assert client.post(f"/orders/{order_id}/pay").status_code == 302
