@@ -144,7 +144,8 @@ def create_app(config=None) -> Flask:
         # follow the redirects (a script, a form sent again and again) would grow the cookie
         # past the 4 KB a browser keeps, and every request would carry and re-sign all of it:
         # only the latest few are kept.
-        waiting = session.get("_flashes")
+        # (only a request that wrote to the session can have added one)
+        waiting = session.get("_flashes") if session.modified else None
         if waiting is not None and len(waiting) > FLASHES_KEPT:
             session["_flashes"] = waiting[-FLASHES_KEPT:]
         return response

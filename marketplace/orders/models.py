@@ -121,6 +121,11 @@ def booking_ref(booking_id: int) -> str:
     return f"BKG-{booking_id}"
 
 
+def voucher_ref(order_id: int) -> str:
+    """A voucher order's payment and its redemption stand under this (business_ref)."""
+    return f"VCH-{order_id}"
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (

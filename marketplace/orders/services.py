@@ -41,6 +41,7 @@ from marketplace.orders.models import (
     booking_ref,
     contract_ref,
     order_ref,
+    voucher_ref,
 )
 
 # Which technology contract a purchase of an achievement creates.
@@ -347,7 +348,7 @@ def business_ref_of(order_id: int, with_voucher: bool, contract_id: int | None, 
     if booking_id is not None:
         return booking_ref(booking_id)
     if with_voucher:
-        return f"VCH-{order_id}"
+        return voucher_ref(order_id)
     return order_ref(order_id)
 
 
