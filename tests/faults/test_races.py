@@ -131,3 +131,55 @@ def test_ten_parallel_payouts_of_one_claim_pay_once_and_the_others_get_409(facto
     assert _count(m.Payout, m.Payout.claim_id == claim_id) == 1
     assert db.session.get(m.Claim, claim_id).status == m.PAID
     assert _count(m.ClaimDecision, m.ClaimDecision.claim_id == claim_id, m.ClaimDecision.action == "paid") == 1
+
+
+def test_ten_parallel_deliveries_of_different_events_for_one_payment_book_it_once(app, factory, live_app_server):
+    """Stripe may send the success of one intent more than once under different event ids (a
+    retry after a timeout, a second endpoint): ten at once through gunicorn, each recorded,
+    one books the payment (book()'s conditional update), the other nine change nothing."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from marketplace.notifications.models import Notification
+    from marketplace.payments import gateway as gw
+    from marketplace.payments import services as payments
+    from marketplace.payments.models import WebhookEvent
+
+    provider = factory.user("provider", kind="agency", service_agency=True)
+    buyer = factory.user("enterprise", size="small")
+    service = published(provider, "service")
+    order = orders.order_service(buyer, service.id, False)
+    app.config["STRIPE_RELAY_WEBHOOKS"] = False  # the events come only from the deliveries below
+    try:
+        payment = payments.checkout(buyer, order.id)
+    finally:
+        app.config["STRIPE_RELAY_WEBHOOKS"] = True
+    order_id, gateway_id = order.id, payment.gateway_id
+    intent = gw.PaymentIntent(id=gateway_id, amount_fen=payment.amount_fen, currency="cny", status="succeeded",
+                              client_secret=None)
+    secret = app.config["STRIPE_WEBHOOK_SECRET"]
+    events = [gw.build_event(f"evt_parallel_{gateway_id}_{k}", "payment_intent.succeeded", intent) for k in range(10)]
+    db.session.rollback()
+    barrier = threading.Barrier(len(events))
+
+    def deliver(body):
+        barrier.wait(timeout=60)
+        return requests.post(live_app_server.base + "/payments/webhook", data=body, timeout=120, headers={
+            "Stripe-Signature": gw.sign_webhook_payload(secret, body, int(time.time())),
+            "Content-Type": "application/json"}).status_code
+
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        codes = list(pool.map(deliver, events))
+
+    assert codes == [200] * len(events), codes
+    assert db.session.get(Order, order_id).status == "paid"
+    assert _count(Payment, Payment.order_id == order_id, Payment.status == "succeeded") == 1
+    assert _entries(orders.business_ref(db.session.get(Order, order_id))) == {"payment": 1}
+    outcomes = Counter(db.session.scalars(select(WebhookEvent.outcome).where(WebhookEvent.object_id == gateway_id)))
+    assert outcomes == {"paid": 1, "already_succeeded": len(events) - 1}, outcomes
+    told = Counter(db.session.scalars(select(Notification.message).where(Notification.link == f"/orders/{order_id}")))
+    assert told["notice.paid"] == 1 and told["talk.paid"] == 1, told  # the buyer's and the seller's, once
+    assert verify(db.session).ok
