@@ -1,6 +1,6 @@
 """HTTP benchmark: the platform under gunicorn against a bare Flask app under gunicorn, same run.
 
-    .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60]
+    .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60] [--venv .venv]
 
 Serves the platform as deployed (gunicorn with deploy/gunicorn.conf.py: 2 workers of 2 threads, a
 `flask worker` beside it for the after-commit work, mail to a loopback SMTP sink; 127.0.0.1, demo city loaded into a temporary
@@ -26,6 +26,12 @@ the machine: ``web`` (gunicorn), ``worker`` (``flask worker``, counted until the
 empty), ``stripe_mock`` (only when this run started its own: unset STRIPE_API_BASE) and
 ``load_generator`` (this process's threads). Their sum bounds checkouts/s on N idle cores:
 N × 1000 / sum.
+
+The machine's speed changes from minute to minute (a run's web CPU a checkout varied by a third
+between runs of the same code), so the report also divides the web's CPU a checkout by
+stripe-mock's (``web_over_stripe_mock``): the same Go binary doing the same two calls a
+checkout, a baseline measured in the same run. ``--venv`` serves from another environment
+(its gunicorn and flask), to compare interpreters; ``config.python`` names the one served.
 """
 from __future__ import annotations
 
@@ -54,7 +60,7 @@ from datetime import datetime, timedelta, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venv" / "bin"
+VENV = ROOT / ".venv" / "bin"  # (the environment that serves: --venv)
 GOALS = {"page_over_bare_rps": 0.3, "checkouts_per_s": 100}
 HELLO = '''from flask import Flask
 
@@ -472,9 +478,14 @@ def main(argv=None):
                              "and print where their CPU went")
     parser.add_argument("--no-keepalive", action="store_true",
                         help="a new connection per request (the default keeps them open, as nginx does)")
+    parser.add_argument("--venv", type=Path, default=ROOT / ".venv",
+                        help="the Python environment whose gunicorn and flask serve (default: the project's .venv)")
     args = parser.parse_args(argv)
-    global KEEPALIVE
+    global KEEPALIVE, VENV
     KEEPALIVE = not args.no_keepalive
+    VENV = args.venv.resolve() / "bin"
+    served_python = subprocess.run([str(VENV / "python"), "-c", "import sys; print(sys.version.split()[0], "
+                                    "sys._base_executable)"], check=True, capture_output=True, text=True).stdout.split()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     started_stripe = stripe_pid = None
@@ -579,6 +590,9 @@ def main(argv=None):
         # measured rate above shares this machine's cores with all of them.
         web_ms = results["checkout"]["cpu_ms_per_request"]["web"] or 1
         results["checkout"]["per_s_bound_by_web_cpu"] = round(2 * 1000 / web_ms, 1)
+        stripe_ms = results["checkout"]["cpu_ms_per_request"].get("stripe_mock")
+        if stripe_ms:
+            results["checkout"]["web_over_stripe_mock"] = round(web_ms / stripe_ms, 2)
         bare = results["hello"]["per_s"] or 1
         report = {
             "bench": "http",
@@ -589,7 +603,8 @@ def main(argv=None):
                        "accounts": args.accounts, "database": "sqlite",
                        "app_config": "production, cookies without Secure, webhook relayed",
                        "payments": f"stripe-mock {stripe_base}",
-                       "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]},
+                       "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()],
+                       "python": {"version": served_python[0], "interpreter": served_python[1]}},
             "results": results,
             "ratio_to_bare": {name: round(results[name]["per_s"] / bare, 3) for name in ("listings", "search")},
             "bookings_burst": bookings,
