@@ -36,7 +36,7 @@ import tarfile
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import click
@@ -264,6 +264,36 @@ def _require_empty(engine, upload_dir: Path) -> None:
                           "(set UPLOAD_DIR to a new one)")
 
 
+_UPLOADS = "uploads/"
+
+
+def _upload_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The uploads archive's members, named below the upload folder, if it holds only what a
+    folder of uploads holds: plain files and folders at relative paths that stay inside it.
+    Their owner becomes the restoring user's; their permissions lose the set-id and sticky bits,
+    the group's and others' write, and (a file's) every execute bit. Anything else (a link, a device, an absolute path, a ``..``)
+    refuses the archive.
+
+    This is what tarfile's "data" filter does, done here because Debian 12's Python, 3.11.2,
+    the one production runs (deploy/README.md), has no extraction filters (they came in 3.11.4)."""
+    members = []
+    for member in tar.getmembers():
+        if not member.name.startswith(_UPLOADS):
+            continue
+        name = member.name[len(_UPLOADS):].rstrip("/")
+        if not name and member.isdir():  # (the folder itself)
+            continue
+        parts = PurePosixPath(name).parts
+        if not name or name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
+            raise BackupError(f"the uploads archive holds {member.name!r}: only plain files and folders inside "
+                              f"{_UPLOADS} are restored")
+        member.name = name
+        member.uid, member.gid, member.uname, member.gname = os.geteuid(), os.getegid(), "", ""
+        member.mode = (member.mode & 0o755) | 0o700 if member.isdir() else member.mode & 0o644
+        members.append(member)
+    return members
+
+
 def restore_backup(backup: str | os.PathLike) -> RestoreReport:
     """Load ``backup`` into the configured (empty) database and upload folder, then compare
     the restored figures with the manifest."""
@@ -276,6 +306,9 @@ def restore_backup(backup: str | os.PathLike) -> RestoreReport:
         raise BackupError(f"this is a {manifest['database']['backend']} backup; the configured database "
                           f"is {backend}")
     _require_empty(engine, upload_dir)
+    uploads = backup / manifest["uploads"]["file"]
+    with tarfile.open(uploads, "r:gz") as tar:
+        _upload_members(tar)  # (an archive refused is refused before anything is written)
     db.session.remove()
     db_file = backup / manifest["database"]["file"]
     if backend == "postgresql":
@@ -296,11 +329,12 @@ def restore_backup(backup: str | os.PathLike) -> RestoreReport:
             target.close()
     engine.dispose()
     upload_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(backup / manifest["uploads"]["file"], "r:gz") as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith("uploads/")]
-        for member in members:
-            member.name = member.name[len("uploads/"):]
-        tar.extractall(upload_dir, members=members, filter="data")
+    with tarfile.open(uploads, "r:gz") as tar:
+        members = _upload_members(tar)
+        if hasattr(tarfile, "data_filter"):  # (Python 3.11.4 and later check the same again)
+            tar.extractall(upload_dir, members=members, filter="data")
+        else:
+            tar.extractall(upload_dir, members=members)
     with engine.connect() as conn:
         restored = figures(conn)
     mismatches = [f"{key}: backup {manifest.get(key)!r}, restored {restored.get(key)!r}"

@@ -155,3 +155,71 @@ def test_create_keeps_the_newest_backups_only(app_ctx, tmp_path, upload_dir):
     result = app_ctx.test_cli_runner().invoke(args=["backup", "create", "--output", str(out), "--keep", "3"])
     assert result.exit_code == 0, result.output
     assert len(backup.backups_in(out)) == 3 and "backup written" in result.output
+
+
+def _with_uploads(path, members):
+    """Rewrite a backup's uploads archive to hold ``members`` ((TarInfo, bytes or None), …) and
+    its manifest to match, as a backup taken elsewhere would be: intact by its checksums."""
+    import hashlib
+    import tarfile
+
+    archive = path / "uploads.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["uploads"]["sha256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _member(name, kind="file", data=b"x", mode=0o644, target=""):
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.mode = mode
+    if kind == "file":
+        info.size = len(data)
+        return info, data
+    info.type = {"symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE, "dir": tarfile.DIRTYPE,
+                 "fifo": tarfile.FIFOTYPE}[kind]
+    info.linkname = target
+    return info, None
+
+
+@pytest.mark.parametrize("bad", [
+    _member("uploads/evil", "symlink", target="/etc/passwd"),
+    _member("uploads/hard", "hardlink", target="etc/passwd"),
+    _member("uploads/../outside.txt"),
+    _member("uploads//etc/cron.d/job"),
+    _member("uploads/pipe", "fifo"),
+], ids=["symlink", "hardlink", "parent", "absolute", "fifo"])
+def test_an_uploads_archive_with_anything_but_plain_files_is_refused_before_anything_is_written(
+        app_ctx, tmp_path, empty_database_url, upload_dir, bad):
+    path = backup.create_backup(tmp_path / "backups")
+    _with_uploads(path, [_member("uploads/ok.pdf", data=PDF), bad])
+    restored_uploads = tmp_path / "restore" / "uploads"
+    target = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": empty_database_url,
+                         "UPLOAD_DIR": str(restored_uploads)})
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["backup", "restore", str(path)])
+        assert result.exit_code == 1 and "only plain files and folders inside uploads/ are restored" in result.output
+        from sqlalchemy import inspect
+
+        assert inspect(db.engine).get_table_names() == []  # the database was not restored either
+        db.engine.dispose()
+    assert not restored_uploads.exists() and not (tmp_path / "restore" / "outside.txt").exists()
+
+
+def test_restored_uploads_lose_set_id_bits_and_write_for_others(app_ctx, tmp_path, empty_database_url, upload_dir):
+    path = backup.create_backup(tmp_path / "backups")
+    _with_uploads(path, [_member("uploads/att", "dir", mode=0o777), _member("uploads/att/a.pdf", data=PDF, mode=0o6777)])
+    restored_uploads = tmp_path / "restored-uploads"
+    target = create_app({"CONFIG_NAME": "test", "SQLALCHEMY_DATABASE_URI": empty_database_url,
+                         "UPLOAD_DIR": str(restored_uploads)})
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["backup", "restore", str(path)])
+        db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    restored = restored_uploads / "att" / "a.pdf"
+    assert restored.read_bytes() == PDF
+    assert restored.stat().st_mode & 0o7777 == 0o644 and (restored_uploads / "att").stat().st_mode & 0o7777 == 0o755
