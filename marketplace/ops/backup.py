@@ -161,13 +161,18 @@ def _dump_sqlite(url, target: Path) -> dict:
         engine.dispose()
 
 
+_UPLOADS = "uploads/"
+# (Python 3.11.4 and later also apply tarfile's own "data" filter, which checks the same again)
+_DATA_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
 def _archive_uploads(upload_dir: Path, target: Path) -> dict:
     files = size = 0
     with tarfile.open(target, "w:gz") as tar:
         if upload_dir.is_dir():
             for path in sorted(upload_dir.rglob("*")):
                 if path.is_file():
-                    tar.add(path, arcname=str(Path("uploads") / path.relative_to(upload_dir)))
+                    tar.add(path, arcname=_UPLOADS + path.relative_to(upload_dir).as_posix())
                     files += 1
                     size += path.stat().st_size
     return {"files": files, "bytes": size}
@@ -264,15 +269,12 @@ def _require_empty(engine, upload_dir: Path) -> None:
                           "(set UPLOAD_DIR to a new one)")
 
 
-_UPLOADS = "uploads/"
-
-
 def _upload_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     """The uploads archive's members, named below the upload folder, if it holds only what a
     folder of uploads holds: plain files and folders at relative paths that stay inside it.
     Their owner becomes the restoring user's; their permissions lose the set-id and sticky bits,
-    the group's and others' write, and (a file's) every execute bit. Anything else (a link, a device, an absolute path, a ``..``)
-    refuses the archive.
+    the group's and others' write, and (a file's) every execute bit. Anything else (a link, a
+    device, an absolute path, a ``..``) refuses the archive.
 
     This is what tarfile's "data" filter does, done here because Debian 12's Python, 3.11.2,
     the one production runs (deploy/README.md), has no extraction filters (they came in 3.11.4)."""
@@ -306,12 +308,25 @@ def restore_backup(backup: str | os.PathLike) -> RestoreReport:
         raise BackupError(f"this is a {manifest['database']['backend']} backup; the configured database "
                           f"is {backend}")
     _require_empty(engine, upload_dir)
-    uploads = backup / manifest["uploads"]["file"]
-    with tarfile.open(uploads, "r:gz") as tar:
-        _upload_members(tar)  # (an archive refused is refused before anything is written)
+    with tarfile.open(backup / manifest["uploads"]["file"], "r:gz") as tar:
+        members = _upload_members(tar)  # (an archive refused is refused before anything is written)
+        _load_database(engine, backup / manifest["database"]["file"])
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        tar.extractall(upload_dir, members=members, **_DATA_FILTER)
+    with engine.connect() as conn:
+        restored = figures(conn)
+    mismatches = [f"{key}: backup {manifest.get(key)!r}, restored {restored.get(key)!r}"
+                  for key in ("alembic_revision", "ledger") if manifest.get(key) != restored.get(key)]
+    for table, count in manifest["tables"].items():
+        if restored["tables"].get(table) != count:
+            mismatches.append(f"table {table}: backup {count} rows, restored {restored['tables'].get(table)}")
+    return RestoreReport(manifest, restored, mismatches)
+
+
+def _load_database(engine, db_file: Path) -> None:
+    """The backup's database file into the configured (empty) database."""
     db.session.remove()
-    db_file = backup / manifest["database"]["file"]
-    if backend == "postgresql":
+    if engine.url.get_backend_name() == "postgresql":
         with _libpq(engine.url) as dsn:
             result = subprocess.run([pg_restore := pg_bin("pg_restore"), "--no-owner", "--no-privileges",
                                      "--exit-on-error", "--single-transaction", f"--dbname={dsn}", str(db_file)],
@@ -328,21 +343,6 @@ def restore_backup(backup: str | os.PathLike) -> RestoreReport:
             source.close()
             target.close()
     engine.dispose()
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(uploads, "r:gz") as tar:
-        members = _upload_members(tar)
-        if hasattr(tarfile, "data_filter"):  # (Python 3.11.4 and later check the same again)
-            tar.extractall(upload_dir, members=members, filter="data")
-        else:
-            tar.extractall(upload_dir, members=members)
-    with engine.connect() as conn:
-        restored = figures(conn)
-    mismatches = [f"{key}: backup {manifest.get(key)!r}, restored {restored.get(key)!r}"
-                  for key in ("alembic_revision", "ledger") if manifest.get(key) != restored.get(key)]
-    for table, count in manifest["tables"].items():
-        if restored["tables"].get(table) != count:
-            mismatches.append(f"table {table}: backup {count} rows, restored {restored['tables'].get(table)}")
-    return RestoreReport(manifest, restored, mismatches)
 
 
 # --- the commands -----------------------------------------------------------------------------

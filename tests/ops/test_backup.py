@@ -3,11 +3,12 @@ verifies, its head is the manifest's, the claims and the uploads are all there.
 Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL (pg_dump/pg_restore)."""
 import io
 import json
+import tarfile
 import threading
 import time
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from marketplace import create_app
 from marketplace.claims import models as m
@@ -139,8 +140,6 @@ def test_a_damaged_backup_is_refused(app_ctx, tmp_path, empty_database_url, uplo
     with target.app_context():
         result = target.test_cli_runner().invoke(args=["backup", "restore", str(path)])
         assert result.exit_code == 1 and "missing or damaged" in result.output
-        from sqlalchemy import inspect
-
         assert inspect(db.engine).get_table_names() == []
         db.engine.dispose()
 
@@ -160,21 +159,16 @@ def test_create_keeps_the_newest_backups_only(app_ctx, tmp_path, upload_dir):
 def _with_uploads(path, members):
     """Rewrite a backup's uploads archive to hold ``members`` ((TarInfo, bytes or None), …) and
     its manifest to match, as a backup taken elsewhere would be: intact by its checksums."""
-    import hashlib
-    import tarfile
-
     archive = path / "uploads.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for info, data in members:
             tar.addfile(info, io.BytesIO(data) if data is not None else None)
     manifest = json.loads((path / "manifest.json").read_text())
-    manifest["uploads"]["sha256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+    manifest["uploads"]["sha256"] = backup._sha256(archive)
     (path / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _member(name, kind="file", data=b"x", mode=0o644, target=""):
-    import tarfile
-
     info = tarfile.TarInfo(name)
     info.mode = mode
     if kind == "file":
@@ -203,8 +197,6 @@ def test_an_uploads_archive_with_anything_but_plain_files_is_refused_before_anyt
     with target.app_context():
         result = target.test_cli_runner().invoke(args=["backup", "restore", str(path)])
         assert result.exit_code == 1 and "only plain files and folders inside uploads/ are restored" in result.output
-        from sqlalchemy import inspect
-
         assert inspect(db.engine).get_table_names() == []  # the database was not restored either
         db.engine.dispose()
     assert not restored_uploads.exists() and not (tmp_path / "restore" / "outside.txt").exists()
