@@ -89,6 +89,9 @@ class Config:
     RATELIMIT_PASSWORD_RESET = "5 per minute; 30 per hour"
     RATELIMIT_OBJECTION = "5 per minute; 30 per hour"
     RATELIMIT_API = "120 per minute"
+    # Webhook deliveries refused (a signature or body that does not verify) per address: valid
+    # ones are not counted, since the gateway sends one or more for every payment from a few
+    # addresses (100 checkouts/s are 100 deliveries/s). An address past it is refused outright.
     RATELIMIT_WEBHOOK = "300 per minute"
 
     # Uploads (marketplace/core/storage.py): "local" keeps them in UPLOAD_DIR, outside the web

@@ -37,11 +37,13 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
 
-def rate_limit(setting: str):
+def rate_limit(setting: str, deduct_when=None):
     """A limit read from the named setting at each request (so a test or an operator changes
     it without code): ``@rate_limit("RATELIMIT_LOGIN")``. Only POSTs count: reading a form
-    is free, sending it is what is limited."""
-    return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
+    is free, sending it is what is limited. ``deduct_when(response)``: only the requests
+    whose answer it accepts count (all of them without it); past the limit every request
+    is refused."""
+    return limiter.limit(lambda: current_app.config[setting], methods=["POST"], deduct_when=deduct_when)
 
 
 def tune_sqlite(engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000) -> None:

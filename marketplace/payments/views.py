@@ -13,9 +13,17 @@ from marketplace.payments.forms import ConfirmReceiptForm, MatchForm, PayForm, R
 bp = Blueprint("payments", __name__)
 
 
+def _refused_delivery(response) -> bool:
+    """A delivery refused as the sender's fault (a signature or body that does not verify):
+    only those count against RATELIMIT_WEBHOOK. The gateway's own deliveries arrive from a few
+    addresses, one or more for every payment, and are never held back by their number; a
+    busy database's 503 is not the sender's fault either."""
+    return 400 <= response.status_code < 500
+
+
 @bp.route("/payments/webhook", methods=["POST"])
 @csrf.exempt
-@rate_limit("RATELIMIT_WEBHOOK")
+@rate_limit("RATELIMIT_WEBHOOK", deduct_when=_refused_delivery)
 def webhook():
     result = services.handle_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
     return jsonify(result), 200

@@ -49,3 +49,48 @@ def test_the_api_is_limited_with_a_json_answer(client, app, monkeypatch, fresh_l
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 429 and response.is_json and response.get_json()["error"]
     assert "Retry-After" in response.headers
+
+
+def test_the_gateways_own_deliveries_are_never_held_back_by_their_number(client, app, factory, monkeypatch,
+                                                                         fresh_limits):
+    """The webhook's limit counts refused deliveries only: the gateway sends one for every
+    payment (100 checkouts/s are 100 deliveries/s from a few addresses), so valid ones past the
+    limit are all applied; forged ones from an address count, and past the limit that address
+    is refused, whatever it sends."""
+    import time
+
+    from sqlalchemy import select
+
+    from marketplace.extensions import db
+    from marketplace.orders.models import Order
+    from marketplace.payments import gateway as gw
+    from marketplace.payments.models import Payment
+    from tests.factories import login, published
+
+    monkeypatch.setitem(app.config, "RATELIMIT_WEBHOOK", "3 per minute")
+    monkeypatch.setitem(app.config, "STRIPE_RELAY_WEBHOOKS", False)  # events arrive only as posted here
+    service = published(factory.user("provider", kind="agency", service_agency=True), "service")
+    login(client, factory.user("enterprise", size="small"))
+    events = []
+    for k in range(6):
+        order_id = int(client.post(f"/listings/{service.id}/order").headers["Location"].rsplit("/", 1)[1])
+        assert client.post(f"/orders/{order_id}/pay").status_code == 302
+        payment = db.session.scalars(select(Payment).where(Payment.order_id == order_id)).one()
+        intent = gw.PaymentIntent(id=payment.gateway_id, amount_fen=payment.amount_fen, currency="cny",
+                                  status="succeeded", client_secret=None)
+        events.append((order_id, gw.build_event(f"evt_limit_{k}", "payment_intent.succeeded", intent)))
+
+    def deliver(body, secret=app.config["STRIPE_WEBHOOK_SECRET"]):
+        signature = gw.sign_webhook_payload(secret, body, int(time.time()))
+        return client.post("/payments/webhook", data=body,
+                           headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+
+    answers = [deliver(body) for _order, body in events]
+    assert [a.status_code for a in answers] == [200] * 6
+    assert [a.get_json()["outcome"] for a in answers] == ["paid"] * 6
+    db.session.expire_all()
+    assert {db.session.get(Order, order_id).status for order_id, _ in events} == {"paid"}
+    # Forged deliveries count: three refused, then the address is refused outright.
+    forged = [deliver(events[0][1], secret="whsec_not_ours").status_code for _ in range(4)]
+    assert forged == [400, 400, 400, 429]
+    assert deliver(events[1][1]).status_code == 429
