@@ -23,7 +23,8 @@ with a temporary MARKETPLACE_RUN_DIR and stops it at the end. Goals are reported
 
 The checkout's ``cpu_ms_per_request`` splits the CPU of one checkout between the processes on
 the machine: ``web`` (gunicorn), ``worker`` (``flask worker``, counted until the outbox is
-empty), ``stripe_mock`` (only when this run started its own: unset STRIPE_API_BASE) and
+empty), ``smtp_sink`` (the loopback SMTP server the worker mails to, a process of its own),
+``stripe_mock`` (only when this run started its own: unset STRIPE_API_BASE) and
 ``load_generator`` (this process's threads). Their sum bounds checkouts/s on N idle cores:
 N × 1000 / sum.
 
@@ -101,13 +102,16 @@ class Gunicorn:
         self.log = open(log, "w")
         self.worker = self.smtp = None
         if deployed:
-            from aiosmtpd.controller import Controller
-            from aiosmtpd.handlers import Sink
-
-            self.smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
-            self.smtp.start()
+            # The SMTP server in a process of its own, not a thread of this one: its CPU is
+            # reported apart (``smtp_sink``), and its event loop does not take turns at this
+            # process's interpreter lock with the load's threads.
+            smtp_port = free_port()
+            self.smtp = subprocess.Popen([str(VENV / "python"), "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                                          "-l", f"127.0.0.1:{smtp_port}"], stdout=self.log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+            _wait_listening(smtp_port, self.smtp)
             env = {**env, "OUTBOX_DRAIN": "worker", "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1",
-                   "MAIL_PORT": str(self.smtp.port), "GUNICORN_WORKERS": str(workers)}
+                   "MAIL_PORT": str(smtp_port), "GUNICORN_WORKERS": str(workers)}
             self.worker = subprocess.Popen([str(VENV / "flask"), "--app", "wsgi", "worker"], cwd=cwd, env=env,
                                            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
             conf = ROOT / "deploy" / "gunicorn.conf.py"
@@ -133,7 +137,7 @@ class Gunicorn:
             time.sleep(0.2)
 
     def stop(self):
-        for proc in (self.proc, self.worker):
+        for proc in (self.proc, self.worker, self.smtp):
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
@@ -141,9 +145,19 @@ class Gunicorn:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-        if self.smtp is not None:
-            self.smtp.stop()
         self.log.close()
+
+
+def _wait_listening(port: int, proc, limit_s: float = 20) -> None:
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the SMTP sink did not start on port {port}") from None
+            time.sleep(0.1)
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -192,7 +206,8 @@ def cpu_of(server) -> dict:
     # a gthread worker's main thread: accepting, polling, handing connections to the pool threads
     web_main_thread = sum(_proc_cpu(c, main_thread=True) for c in _children(server.proc.pid))
     worker = _proc_cpu(server.worker.pid) if server.worker is not None else 0.0
-    return {"web": web, "web_sys": web_sys, "web_main_thread": web_main_thread, "worker": worker}
+    smtp = _proc_cpu(server.smtp.pid) if server.smtp is not None else 0.0
+    return {"web": web, "web_sys": web_sys, "web_main_thread": web_main_thread, "worker": worker, "smtp": smtp}
 
 
 def wait_quiet(server, limit_s: float) -> float | None:
@@ -571,6 +586,7 @@ def main(argv=None):
             "web_sys": round((web_after["web_sys"] - before["web_sys"]) * 1000 / n_co, 2),
             "web_main_thread": round((web_after["web_main_thread"] - before["web_main_thread"]) * 1000 / n_co, 2),
             "worker": round((after["worker"] - before["worker"]) * 1000 / n_co, 2),
+            "smtp_sink": round((after["smtp"] - before["smtp"]) * 1000 / n_co, 2),
             "stripe_mock": round((stripe_after - stripe_before) * 1000 / n_co, 2) if stripe_pid else None,
             "load_generator": round((load_after - load_before) * 1000 / n_co, 2)}
         # how much of the machine's cores sat idle during the phase: what the rate lost to waits
