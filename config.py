@@ -130,6 +130,10 @@ class Config:
     # stripe-mock sends no webhooks; in development the platform relays the signed event
     # to its own webhook endpoint, as `stripe listen --forward-to` would.
     STRIPE_RELAY_WEBHOOKS = False
+    # How long one attempt at a call to the gateway may wait to connect, and then for its
+    # answer (seconds; a connection that fails is tried twice more under the same idempotency
+    # key). stripe-python's own 80 would hold a web worker for minutes while the gateway hangs.
+    STRIPE_TIMEOUT_S = 20
     # Bank transfer (对公转账): the account buyers transfer to — the platform's escrow account,
     # from which finance pays the sellers — shown beside the reference to write in the remark.
     BANK_ESCROW_ACCOUNT_NAME = "聊城创新服务平台资金监管账户"
@@ -322,6 +326,8 @@ def check_nodes(settings: dict) -> None:
                                  f"so several web nodes need SEARCH_BACKEND=elasticsearch")
     if settings.get("STORAGE_BACKEND", "local") not in ("local", "s3"):
         raise ConfigurationError("configuration error: STORAGE_BACKEND must be local or s3")
+    if not 1 <= int(settings.get("STRIPE_TIMEOUT_S", 20)) <= 300:
+        raise ConfigurationError("configuration error: STRIPE_TIMEOUT_S must be a number of seconds from 1 to 300")
 
 
 def check_production(settings: dict) -> None:

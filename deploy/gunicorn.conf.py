@@ -6,16 +6,18 @@ import glob
 import multiprocessing
 import os
 
-# Worker processes, each with two threads: one serves while the other waits on the database,
-# Elasticsearch or the payment gateway. More threads take the one interpreter lock of their
-# process in turns, and a unit of work holding SQLite's write lock (which every other writer
-# waits for) then waits longer for its own process's: on 2 cores with 2 workers
-# (bench/http.py, 4 series of alternated runs, bench/README.md) 2 threads gave a lower
-# checkout p95 and less idle CPU than 4 in every series, and more checkouts a second in three
-# of the four (+2 % to +24 %; -5 % in one). Override with GUNICORN_WORKERS / GUNICORN_THREADS.
+# Worker processes of one thread each, 2 x cores + 1 of them: the processes beyond the cores
+# serve while others wait on the payment gateway or Elasticsearch, which is how CPython
+# overlaps waits without its threads taking its one interpreter lock in turns. A second
+# thread per process cost CPU: on 2 cores with 2 workers (bench/http.py, five alternated
+# pairs, bench/README.md 2026-11-27) one thread gave +1 % to +15 % checkouts/s in every pair
+# (mean +9 %) and 8 % less web CPU a checkout on average; earlier series had 2 threads beat 4. The
+# thread holding SQLite's write lock no longer waits for its own process's lock either.
+# (gthread, not sync: connections from nginx are kept alive.) A node whose requests mostly
+# wait (a slow gateway) may raise GUNICORN_THREADS; GUNICORN_WORKERS sets the processes.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
 timeout = 60  # a worker silent this long is killed and replaced
 graceful_timeout = 30  # on stop/restart, requests in flight get this long to finish
 keepalive = 5  # nginx keeps upstream connections open (keepalive in the upstream block)

@@ -44,6 +44,10 @@ __all__ = [
 
 DEFAULT_CURRENCY = "cny"
 DEFAULT_TOLERANCE_S = 300
+# How long one attempt at a gateway call may take to connect, and then to answer (seconds).
+# stripe-python's own default is 80; a web request that waits that long (three times, with
+# its retries) holds one of its node's few workers all the while. STRIPE_TIMEOUT_S sets it.
+DEFAULT_TIMEOUT_S = 20
 # Stripe accepts only these values in a refund's ``reason``; other text goes to metadata.
 STRIPE_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 
@@ -308,6 +312,7 @@ class StripeGateway:
         *,
         max_network_retries: int = 2,
         http_client: Any = None,
+        timeout_s: int = DEFAULT_TIMEOUT_S,
     ) -> None:
         import stripe  # imported here so unit tests of InMemoryGateway need no stripe
 
@@ -317,7 +322,7 @@ class StripeGateway:
             api_key,
             base_addresses=base_addresses,  # type: ignore[arg-type]
             max_network_retries=max_network_retries,
-            http_client=http_client if http_client is not None else _steady_http_client(stripe)(),
+            http_client=http_client if http_client is not None else _steady_http_client(stripe)(timeout_s=timeout_s),
         )
         self._webhook_secret = webhook_secret
         self._tolerance_s = int(tolerance_s)

@@ -65,11 +65,13 @@ def gateway() -> gw.PaymentGateway:
         return _memory_gateway
     # One client per app and settings, so that its HTTP connections to the gateway are kept
     # alive and reused (stripe's RequestsClient keeps one session per thread).
-    key = (config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"], config["STRIPE_WEBHOOK_SECRET"])
+    key = (config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"], config["STRIPE_WEBHOOK_SECRET"],
+           config["STRIPE_TIMEOUT_S"])
     cache = current_app.extensions.setdefault("stripe_gateways", {})
     existing = cache.get(key)
     if existing is None:
-        existing = cache[key] = gw.StripeGateway(api_key=key[0], api_base=key[1], webhook_secret=key[2])
+        existing = cache[key] = gw.StripeGateway(api_key=key[0], api_base=key[1], webhook_secret=key[2],
+                                                 timeout_s=key[3])
     return existing
 
 

@@ -179,3 +179,48 @@ def test_the_default_transport_checks_the_gateways_certificate_with_stripes_bund
     assert (pool.connection_pool_kw["cert_reqs"], pool.connection_pool_kw["ca_certs"]) == \
         ("CERT_REQUIRED", stripe.ca_bundle_path)
     assert http._pool("https://api.stripe.com/v1/refunds") is pool
+
+
+@pytest.fixture()
+def silent_gateway_address():
+    """A loopback address that takes connections and never answers (a hung gateway)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def test_a_hung_gateway_is_given_up_after_the_configured_timeout(app, silent_gateway_address, monkeypatch):
+    """STRIPE_TIMEOUT_S bounds how long a web worker waits for the gateway's answer (stripe's own
+    default, 80 s three times over, would hold it for four minutes); the checkout is told the
+    payment service did not answer."""
+    import time
+
+    from marketplace.payments import services
+
+    for key, value in {"PAYMENT_GATEWAY": "stripe", "STRIPE_API_BASE": silent_gateway_address,
+                       "STRIPE_SECRET_KEY": "sk_test_marketplace", "STRIPE_TIMEOUT_S": 1}.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setattr(stripe.StripeClient, "__init__", _no_retries(stripe.StripeClient.__init__))
+    started = time.monotonic()
+    with app.app_context(), pytest.raises(PaymentGatewayError, match="APIConnectionError"):
+        services.gateway().create_payment(amount_fen=100, reference="ORD-1", idempotency_key="k-hung", metadata={})
+    assert 0.9 <= time.monotonic() - started < 5
+
+
+def _no_retries(init):
+    def without(self, *args, **kwargs):
+        return init(self, *args, **{**kwargs, "max_network_retries": 0})
+    return without
+
+
+def test_the_gateway_timeout_is_a_number_of_seconds_within_reason():
+    import config as config_module
+
+    assert config_module.load("test", environ={"STRIPE_TIMEOUT_S": "7"})["STRIPE_TIMEOUT_S"] == 7
+    for bad in ("0", "301"):
+        with pytest.raises(config_module.ConfigurationError, match="STRIPE_TIMEOUT_S"):
+            config_module.load("test", environ={"STRIPE_TIMEOUT_S": bad})
