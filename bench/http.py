@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/http.py [--requests 600] [--checkouts 300] [--concurrency 16] [--cap 60] [--venv .venv]
 
-Serves the platform as deployed (gunicorn with deploy/gunicorn.conf.py: 2 workers of 2 threads, a
+Serves the platform as deployed (gunicorn with deploy/gunicorn.conf.py: 2 workers of the threads it sets, a
 `flask worker` beside it for the after-commit work, mail to a loopback SMTP sink; 127.0.0.1, demo city loaded into a temporary
 SQLite database, production configuration with cookies allowed over plain http: CSRF on,
 payments through stripe-mock with the signed webhook relayed) and a bare "hello" Flask app

@@ -9,12 +9,13 @@ import os
 # Worker processes of one thread each, 2 x cores + 1 of them: the processes beyond the cores
 # serve while others wait on the payment gateway or Elasticsearch, which is how CPython
 # overlaps waits without its threads taking its one interpreter lock in turns. A second
-# thread per process cost CPU: on 2 cores with 2 workers (bench/http.py, five alternated
-# pairs, bench/README.md 2026-11-27) one thread gave +1 % to +15 % checkouts/s in every pair
-# (mean +9 %) and 8 % less web CPU a checkout on average; earlier series had 2 threads beat 4. The
-# thread holding SQLite's write lock no longer waits for its own process's lock either.
-# (gthread, not sync: connections from nginx are kept alive.) A node whose requests mostly
-# wait (a slow gateway) may raise GUNICORN_THREADS; GUNICORN_WORKERS sets the processes.
+# thread per process cost CPU: on 2 cores with 2 workers (bench/http.py, nine alternated
+# pairs, bench/README.md 2026-11-27) one thread gave more checkouts a second in seven pairs,
+# and in all nine once each run's rate is scaled by the machine's speed in it (stripe-mock's
+# CPU a checkout): +4 % to +16 %, mean +9 %, with 8 % less web CPU a checkout. The thread
+# holding SQLite's write lock no longer waits for its own process's lock. Earlier series had
+# 2 threads beat 4. (gthread, not sync: connections from nginx are kept alive.) A node whose
+# requests mostly wait (a slow gateway) may raise GUNICORN_THREADS.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
