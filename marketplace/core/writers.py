@@ -33,10 +33,13 @@ import weakref
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-# A process that waits for another's turn looks again after 50 µs, then twice as long each
-# time, never more than half a millisecond apart: a unit of work holds the lock 1 to 6 ms.
+# A process that waits for another's turn looks again after 50 µs, then every 100 µs: a
+# unit of work holds the lock 1 to 6 ms, and a web worker of one thread (deploy/gunicorn.conf.py)
+# has nothing else to do meanwhile. Looking at most every 500 µs left the turn free and
+# unclaimed longer: 4 % fewer checkouts a second (bench/http.py, six alternated pairs, scaled
+# by the machine's speed; bench/README.md 2026-11-27).
 # (Times here are whole milliseconds and microseconds, as SQLite's busy timeout is.)
-_FIRST_LOOK_US, _LAST_LOOK_US = 50, 500
+_FIRST_LOOK_US, _LAST_LOOK_US = 50, 100
 
 
 class WriterTurn:
