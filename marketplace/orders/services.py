@@ -160,7 +160,7 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                   created_at=utcnow(), paid_at=None, delivered_at=None)
     # One INSERT returning the id, then the row as written, in the session: building the
     # object and letting a flush work out its INSERT cost more CPU than the rest of ordering.
-    # (a column not given here is read from the database if asked for)
+    # (every column is given; its contract and booking load when first asked for)
     order = Order(id=db.session.execute(_NEW_ORDER, values).scalar_one(), **values)
     make_transient_to_detached(order)
     db.session.add(order)
