@@ -326,6 +326,10 @@ def check_nodes(settings: dict) -> None:
                                  f"so several web nodes need SEARCH_BACKEND=elasticsearch")
     if settings.get("STORAGE_BACKEND", "local") not in ("local", "s3"):
         raise ConfigurationError("configuration error: STORAGE_BACKEND must be local or s3")
+
+
+def check_gateway(settings: dict) -> None:
+    """A gateway timeout a web worker can live with."""
     if not 1 <= int(settings.get("STRIPE_TIMEOUT_S", 20)) <= 300:
         raise ConfigurationError("configuration error: STRIPE_TIMEOUT_S must be a number of seconds from 1 to 300")
 
@@ -373,6 +377,7 @@ def load(name: str | None = None, environ=None, instance_dir: Path | None = None
     settings["SQLALCHEMY_DATABASE_URI"] = url
     settings["CONFIG_NAME"] = name
     check_nodes(settings)
+    check_gateway(settings)
     if name == "production":
         check_production(settings)
     elif not settings["SECRET_KEY"]:

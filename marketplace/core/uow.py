@@ -24,6 +24,8 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Callable, Iterator
 
+from sqlalchemy.orm import make_transient_to_detached
+
 from marketplace.core import writers
 from marketplace.extensions import db
 
@@ -157,6 +159,18 @@ def _take_the_write_lock() -> writers.WriterTurn | None:
             turn.release()
         raise
     return turn
+
+
+def as_written(model, row_id: int, values: dict):
+    """The row a Core ``INSERT … RETURNING`` just wrote, as a mapped object in the session
+    (persistent, not pending: nothing is left for a flush to work out). ``values`` are the
+    columns the INSERT was given; any other column, and every relationship, is read from
+    the database when first asked for. One INSERT like this costs less CPU than building the
+    object and letting a flush write it."""
+    row = model(id=row_id, **values)
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
 
 
 def transactional(fn):

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, exists, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached
+from sqlalchemy.orm import aliased, joinedload
 
 from marketplace import permissions as perm
 from marketplace.accounts.models import Membership
@@ -20,7 +20,7 @@ from marketplace.core import paging
 from marketplace.core.errors import Conflict, NotFound, ServiceError
 from marketplace.core.money import MAX_FEN, fen_to_str, format_yuan, yuan_to_fen
 from marketplace.core.timeutil import beijing_now, beijing_today, utcnow
-from marketplace.core.uow import transactional, unit_of_work
+from marketplace.core.uow import as_written, transactional, unit_of_work
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.listings.models import Listing, ListingStatus
@@ -158,12 +158,8 @@ def _new_order(actor, listing: Listing, kind: str, amount_fen: int, with_voucher
                   related_party=_shares_a_member(buyer.id, seller_org_id) if related is None else related,
                   enquiry_id=enquiry.id if enquiry else None, status=OrderStatus.PENDING_PAYMENT,
                   created_at=utcnow(), paid_at=None, delivered_at=None)
-    # One INSERT returning the id, then the row as written, in the session: building the
-    # object and letting a flush work out its INSERT cost more CPU than the rest of ordering.
-    # (every column is given; its contract and booking load when first asked for)
-    order = Order(id=db.session.execute(_NEW_ORDER, values).scalar_one(), **values)
-    make_transient_to_detached(order)
-    db.session.add(order)
+    # (one INSERT: a flush working it out cost more CPU than the rest of ordering)
+    order = as_written(Order, db.session.execute(_NEW_ORDER, values).scalar_one(), values)
     if with_voucher:  # the public shares are held on one of the buyer's vouchers
         from marketplace.vouchers.services import reserve
 

@@ -14,14 +14,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from marketplace import permissions as perm
 from marketplace.core.errors import Conflict, ServiceError
 from marketplace.core.money import fen_to_str, format_yuan
 from marketplace.core.timeutil import business_date, utcnow
-from marketplace.core.uow import refusable_unit_of_work, transactional
+from marketplace.core.uow import as_written, refusable_unit_of_work, transactional
 from marketplace.extensions import db
 from marketplace.ledger.services import append as ledger_append
 from marketplace.notifications.models import notify
@@ -218,9 +217,7 @@ def checkout(actor, order_id: int, method: str = PaymentMethod.CARD, expected_fe
             raise Conflict(_("This order is already being paid. Reload the page in a moment.")) from None
         # The row as committed, in the session: the columns given are known, the others (the
         # status, the defaults) are read from the database when first asked for.
-        payment = Payment(id=payment_id, **values)
-        make_transient_to_detached(payment)
-        db.session.add(payment)
+        payment = as_written(Payment, payment_id, values)
     if method == PaymentMethod.BANK:  # the buyer transfers; the payee's side confirms receipt
         return payment
     # (what the attempt holds, without reading the row its commit expired)
