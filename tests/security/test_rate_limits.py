@@ -59,12 +59,12 @@ def test_the_gateways_own_deliveries_are_never_held_back_by_their_number(client,
     is refused, whatever it sends."""
     import time
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from marketplace.extensions import db
     from marketplace.orders.models import Order
     from marketplace.payments import gateway as gw
-    from marketplace.payments.models import Payment
+    from marketplace.payments.models import Payment, WebhookEvent
     from tests.factories import login, published
 
     monkeypatch.setitem(app.config, "RATELIMIT_WEBHOOK", "3 per minute")
@@ -90,7 +90,10 @@ def test_the_gateways_own_deliveries_are_never_held_back_by_their_number(client,
     assert [a.get_json()["outcome"] for a in answers] == ["paid"] * 6
     db.session.expire_all()
     assert {db.session.get(Order, order_id).status for order_id, _ in events} == {"paid"}
-    # Forged deliveries count: three refused, then the address is refused outright.
+    # Forged deliveries count: three refused, then the address is refused outright; none of
+    # the refused ones wrote anything.
+    seen = db.session.scalar(select(func.count()).select_from(WebhookEvent))
     forged = [deliver(events[0][1], secret="whsec_not_ours").status_code for _ in range(4)]
     assert forged == [400, 400, 400, 429]
     assert deliver(events[1][1]).status_code == 429
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == seen == 6
